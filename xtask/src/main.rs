@@ -1,0 +1,46 @@
+//! The project's task runner: `cargo xtask <task>`.
+//!
+//! It depends on no workspace crate on purpose: it only runs cargo and the binaries
+//! cargo builds, so it keeps working — and names the step that failed — when a
+//! library crate does not compile.
+
+use std::process::ExitCode;
+
+mod ci;
+mod step;
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  ci      what CI runs: cargo fmt --check, clippy -D warnings, the workspace tests
+  help    this text
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(task) = args.first() else {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let rest = &args[1..];
+    let result = match task.as_str() {
+        "ci" => ci::run(rest),
+        "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        other => {
+            eprintln!("xtask: unknown task `{other}`\n");
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("\nxtask {task}: FAILED: {failure}");
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
