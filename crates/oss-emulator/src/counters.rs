@@ -1,0 +1,157 @@
+//! What the model counts, for tests to read (and `/-/stats` to print).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Live counters, shared by both front-ends.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    requests: AtomicU64,
+    ranges_served: AtomicU64,
+    body_bytes_sent: AtomicU64,
+    detail: Mutex<Detail>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Detail {
+    by_method_key: BTreeMap<(String, String), u64>,
+    by_status: BTreeMap<u16, u64>,
+    by_error_code: BTreeMap<String, u64>,
+    faults_fired: BTreeMap<String, u64>,
+}
+
+impl Counters {
+    pub(crate) fn count_request(&self, method: &str, resource: &str) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut d) = self.detail.lock() {
+            *d.by_method_key
+                .entry((method.to_owned(), resource.to_owned()))
+                .or_default() += 1;
+        }
+    }
+
+    pub(crate) fn count_response(&self, status: u16, error_code: Option<&str>) {
+        if status == 206 {
+            self.ranges_served.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Ok(mut d) = self.detail.lock() {
+            *d.by_status.entry(status).or_default() += 1;
+            if let Some(code) = error_code {
+                *d.by_error_code.entry(code.to_owned()).or_default() += 1;
+            }
+        }
+    }
+
+    pub(crate) fn count_fault(&self, name: &str) {
+        if let Ok(mut d) = self.detail.lock() {
+            *d.faults_fired.entry(name.to_owned()).or_default() += 1;
+        }
+    }
+
+    pub(crate) fn add_body_bytes(&self, n: u64) {
+        self.body_bytes_sent.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn reset(&self) {
+        self.requests.store(0, Ordering::Relaxed);
+        self.ranges_served.store(0, Ordering::Relaxed);
+        self.body_bytes_sent.store(0, Ordering::Relaxed);
+        if let Ok(mut d) = self.detail.lock() {
+            *d = Detail::default();
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> CounterSnapshot {
+        let d = self.detail.lock().map(|d| d.clone()).unwrap_or_default();
+        CounterSnapshot {
+            requests: self.requests.load(Ordering::Relaxed),
+            ranges_served: self.ranges_served.load(Ordering::Relaxed),
+            body_bytes_sent: self.body_bytes_sent.load(Ordering::Relaxed),
+            by_method_key: d.by_method_key,
+            by_status: d.by_status,
+            by_error_code: d.by_error_code,
+            faults_fired: d.faults_fired,
+        }
+    }
+}
+
+/// A copy of the model's counters at one instant.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CounterSnapshot {
+    /// Requests the model handled (`/-/stats` excluded).
+    pub requests: u64,
+    /// `206` responses sent.
+    pub ranges_served: u64,
+    /// Response body bytes written to the client's connection. The streaming server counts
+    /// bytes as they leave for the socket (a client that hangs up early is not charged for
+    /// the rest); the wiremock front-end, which buffers whole bodies, counts the bodies it
+    /// hands to wiremock.
+    pub body_bytes_sent: u64,
+    /// Requests by `(method, "bucket/key")` (`"bucket/"` for bucket-level, `""` unresolved).
+    pub by_method_key: BTreeMap<(String, String), u64>,
+    /// Responses by status code.
+    pub by_status: BTreeMap<u16, u64>,
+    /// Error responses by OSS error code.
+    pub by_error_code: BTreeMap<String, u64>,
+    /// Service faults fired, by fault name.
+    pub faults_fired: BTreeMap<String, u64>,
+}
+
+impl CounterSnapshot {
+    /// Requests with this method for `bucket/key`.
+    pub fn requests_for(&self, method: &str, bucket: &str, key: &str) -> u64 {
+        self.by_method_key
+            .get(&(method.to_owned(), format!("{bucket}/{key}")))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Responses with this status.
+    pub fn status(&self, status: u16) -> u64 {
+        self.by_status.get(&status).copied().unwrap_or(0)
+    }
+
+    /// Error responses with this OSS code.
+    pub fn errors(&self, code: &str) -> u64 {
+        self.by_error_code.get(code).copied().unwrap_or(0)
+    }
+
+    /// Times the named fault fired.
+    pub fn fault(&self, name: &str) -> u64 {
+        self.faults_fired.get(name).copied().unwrap_or(0)
+    }
+
+    /// The counters as JSON (what `/-/stats` serves under `"model"`).
+    pub fn to_json(&self) -> serde_json::Value {
+        let by_key: serde_json::Map<String, serde_json::Value> = self
+            .by_method_key
+            .iter()
+            .map(|((m, k), n)| (format!("{m} {k}"), (*n).into()))
+            .collect();
+        let by_status: serde_json::Map<String, serde_json::Value> = self
+            .by_status
+            .iter()
+            .map(|(s, n)| (s.to_string(), (*n).into()))
+            .collect();
+        let by_code: serde_json::Map<String, serde_json::Value> = self
+            .by_error_code
+            .iter()
+            .map(|(c, n)| (c.clone(), (*n).into()))
+            .collect();
+        let faults: serde_json::Map<String, serde_json::Value> = self
+            .faults_fired
+            .iter()
+            .map(|(c, n)| (c.clone(), (*n).into()))
+            .collect();
+        serde_json::json!({
+            "requests": self.requests,
+            "ranges_served": self.ranges_served,
+            "body_bytes_sent": self.body_bytes_sent,
+            "requests_by_method_key": by_key,
+            "responses_by_status": by_status,
+            "errors_by_code": by_code,
+            "faults_fired": faults,
+        })
+    }
+}

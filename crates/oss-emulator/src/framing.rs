@@ -1,0 +1,341 @@
+//! Incremental HTTP/1.1 message framing: tells, byte by byte, which bytes of a stream are
+//! a message head, body payload, or chunked-encoding framing. The chaos proxy uses it to act
+//! at exact body offsets; the streaming server uses it to count body bytes as they leave
+//! for the socket.
+
+use std::collections::VecDeque;
+
+/// Which direction a framer parses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// Client to server.
+    Request,
+    /// Server to client.
+    Response,
+}
+
+/// A parsed message head.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Head {
+    /// Status (responses).
+    pub(crate) status: u16,
+    /// Method (requests).
+    pub(crate) method: String,
+    /// Path (requests).
+    pub(crate) path: String,
+    /// Declared Content-Length.
+    pub(crate) content_length: Option<u64>,
+    /// `Transfer-Encoding: chunked`.
+    pub(crate) chunked: bool,
+    /// The head's raw bytes.
+    pub(crate) raw: Vec<u8>,
+}
+
+/// One classified run of bytes.
+#[derive(Clone, Debug)]
+pub(crate) enum Span {
+    /// `len` bytes of a head; `Some` when these bytes complete it.
+    Head { len: usize, complete: Option<Head> },
+    /// `len` bytes of body payload, starting at payload offset `offset` of the message.
+    Body { len: usize, offset: u64 },
+    /// `len` bytes of chunked framing (sizes, CRLFs, trailers).
+    Framing { len: usize, ends_message: bool },
+    /// `len` bytes that cannot be framed (garbage after an error); passed through.
+    Unframed { len: usize },
+}
+
+#[derive(Clone, Debug)]
+enum State {
+    Head,
+    Length { remaining: u64 },
+    ChunkSize { line: Vec<u8> },
+    ChunkData { remaining: u64 },
+    ChunkDataEnd { remaining: u8 },
+    Trailer { line: Vec<u8> },
+    UntilClose,
+    Broken,
+}
+
+/// The framing state of one direction of one connection.
+#[derive(Debug)]
+pub(crate) struct Framer {
+    side: Side,
+    state: State,
+    head: Vec<u8>,
+    body_offset: u64,
+    /// Messages whose head has been seen.
+    pub(crate) messages: u64,
+}
+
+impl Framer {
+    pub(crate) fn new(side: Side) -> Self {
+        Self {
+            side,
+            state: State::Head,
+            head: Vec::new(),
+            body_offset: 0,
+            messages: 0,
+        }
+    }
+
+    /// True between messages (nothing partial buffered).
+    pub(crate) fn at_message_start(&self) -> bool {
+        matches!(self.state, State::Head) && self.head.is_empty()
+    }
+
+    /// Classifies the first bytes of `data` (non-empty). For responses, `bodyless` is asked,
+    /// once per final response, whether the matching request was a HEAD (no body).
+    pub(crate) fn next_span(&mut self, data: &[u8], bodyless: &mut dyn FnMut() -> bool) -> Span {
+        match &mut self.state {
+            State::Head => {
+                // Find the end of the head, looking back over what is buffered.
+                let already = self.head.len();
+                let mut take = data.len();
+                let mut done = false;
+                for (i, _) in data.iter().enumerate() {
+                    let total = already + i + 1;
+                    let ends = total >= 4 && {
+                        let get = |j: usize| -> u8 {
+                            if j < already {
+                                self.head.get(j).copied().unwrap_or(0)
+                            } else {
+                                data.get(j - already).copied().unwrap_or(0)
+                            }
+                        };
+                        get(total - 4) == b'\r' && get(total - 3) == b'\n' && get(total - 2) == b'\r' && get(total - 1) == b'\n'
+                    };
+                    // Leading CRLFs between messages are allowed (RFC 7230 3.5).
+                    if ends {
+                        take = i + 1;
+                        done = true;
+                        break;
+                    }
+                }
+                self.head.extend_from_slice(data.get(..take).unwrap_or_default());
+                if !done {
+                    if self.head.len() > 64 * 1024 {
+                        self.state = State::Broken;
+                    }
+                    return Span::Head { len: take, complete: None };
+                }
+                let raw = std::mem::take(&mut self.head);
+                let head = match parse_head(self.side, &raw) {
+                    Some(h) => h,
+                    None => {
+                        self.state = State::Broken;
+                        return Span::Head {
+                            len: take,
+                            complete: Some(Head { raw, ..Head::default() }),
+                        };
+                    }
+                };
+                if self.side == Side::Response && (100..200).contains(&head.status) {
+                    // Interim response: another head follows.
+                    return Span::Head { len: take, complete: Some(head) };
+                }
+                self.messages += 1;
+                self.body_offset = 0;
+                let no_body = match self.side {
+                    Side::Response => {
+                        let was_head = bodyless();
+                        was_head || head.status == 204 || head.status == 304
+                    }
+                    Side::Request => !head.chunked && head.content_length.unwrap_or(0) == 0,
+                };
+                self.state = if no_body {
+                    State::Head
+                } else if head.chunked {
+                    State::ChunkSize { line: Vec::new() }
+                } else if let Some(n) = head.content_length {
+                    if n == 0 { State::Head } else { State::Length { remaining: n } }
+                } else {
+                    State::UntilClose
+                };
+                Span::Head { len: take, complete: Some(head) }
+            }
+            State::Length { remaining } => {
+                let n = (*remaining).min(data.len() as u64);
+                *remaining -= n;
+                let offset = self.body_offset;
+                self.body_offset += n;
+                if *remaining == 0 {
+                    self.state = State::Head;
+                }
+                Span::Body { len: n as usize, offset }
+            }
+            State::UntilClose => {
+                let offset = self.body_offset;
+                self.body_offset += data.len() as u64;
+                Span::Body { len: data.len(), offset }
+            }
+            State::ChunkSize { line } => {
+                let (take, complete) = match data.iter().position(|&b| b == b'\n') {
+                    Some(p) => (p + 1, true),
+                    None => (data.len(), false),
+                };
+                line.extend_from_slice(data.get(..take).unwrap_or_default());
+                if complete {
+                    let text = String::from_utf8_lossy(line);
+                    let size_hex = text.trim().split(';').next().unwrap_or_default().trim().to_owned();
+                    match u64::from_str_radix(&size_hex, 16) {
+                        Ok(0) => self.state = State::Trailer { line: Vec::new() },
+                        Ok(n) => self.state = State::ChunkData { remaining: n },
+                        Err(_) => self.state = State::Broken,
+                    }
+                }
+                Span::Framing { len: take, ends_message: false }
+            }
+            State::ChunkData { remaining } => {
+                let n = (*remaining).min(data.len() as u64);
+                *remaining -= n;
+                let offset = self.body_offset;
+                self.body_offset += n;
+                if *remaining == 0 {
+                    self.state = State::ChunkDataEnd { remaining: 2 };
+                }
+                Span::Body { len: n as usize, offset }
+            }
+            State::ChunkDataEnd { remaining } => {
+                let n = usize::from(*remaining).min(data.len());
+                *remaining -= n as u8;
+                if *remaining == 0 {
+                    self.state = State::ChunkSize { line: Vec::new() };
+                }
+                Span::Framing { len: n, ends_message: false }
+            }
+            State::Trailer { line } => {
+                let (take, complete) = match data.iter().position(|&b| b == b'\n') {
+                    Some(p) => (p + 1, true),
+                    None => (data.len(), false),
+                };
+                line.extend_from_slice(data.get(..take).unwrap_or_default());
+                let mut ends = false;
+                if complete {
+                    if line.as_slice() == b"\r\n" || line.as_slice() == b"\n" {
+                        self.state = State::Head;
+                        ends = true;
+                    } else {
+                        line.clear();
+                    }
+                }
+                Span::Framing { len: take, ends_message: ends }
+            }
+            State::Broken => Span::Unframed { len: data.len() },
+        }
+    }
+
+    /// True when the framer is inside a body delimited by connection close.
+    pub(crate) fn until_close(&self) -> bool {
+        matches!(self.state, State::UntilClose)
+    }
+}
+
+fn parse_head(side: Side, raw: &[u8]) -> Option<Head> {
+    let mut headers = [httparse::EMPTY_HEADER; 96];
+    let mut head = Head {
+        raw: raw.to_vec(),
+        ..Head::default()
+    };
+    let hs: &[httparse::Header<'_>] = match side {
+        Side::Response => {
+            let mut r = httparse::Response::new(&mut headers);
+            match r.parse(raw) {
+                Ok(httparse::Status::Complete(_)) => {}
+                _ => return None,
+            }
+            head.status = r.code?;
+            r.headers
+        }
+        Side::Request => {
+            let mut r = httparse::Request::new(&mut headers);
+            match r.parse(raw) {
+                Ok(httparse::Status::Complete(_)) => {}
+                _ => return None,
+            }
+            head.method = r.method?.to_owned();
+            head.path = r.path?.to_owned();
+            r.headers
+        }
+    };
+    for h in hs {
+        if h.name.eq_ignore_ascii_case("content-length") {
+            head.content_length = std::str::from_utf8(h.value).ok()?.trim().parse().ok();
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            head.chunked = String::from_utf8_lossy(h.value).to_ascii_lowercase().contains("chunked");
+        }
+    }
+    Some(head)
+}
+
+/// Requests seen on a connection, in order, that their responses are matched with.
+#[derive(Debug, Default)]
+pub(crate) struct RequestQueue {
+    pending: VecDeque<PendingRequest>,
+}
+
+/// What the response framer needs to know about a request.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PendingRequest {
+    pub(crate) is_head: bool,
+    /// `/-/stats`: exempt from faults and counters.
+    pub(crate) is_stats: bool,
+}
+
+impl RequestQueue {
+    pub(crate) fn push(&mut self, r: PendingRequest) {
+        self.pending.push_back(r);
+    }
+
+    pub(crate) fn pop(&mut self) -> PendingRequest {
+        self.pending.pop_front().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `data` in pieces of `step` and returns (head bytes, body bytes, framing bytes).
+    fn classify(data: &[u8], step: usize, heads: &[bool]) -> (usize, Vec<u8>, usize, u64) {
+        let mut f = Framer::new(Side::Response);
+        let mut q: VecDeque<bool> = heads.iter().copied().collect();
+        let (mut h, mut body, mut fr) = (0, Vec::new(), 0);
+        for piece in data.chunks(step) {
+            let mut rest = piece;
+            while !rest.is_empty() {
+                let span = f.next_span(rest, &mut || q.pop_front().unwrap_or(false));
+                let n = match span {
+                    Span::Head { len, .. } => {
+                        h += len;
+                        len
+                    }
+                    Span::Body { len, .. } => {
+                        body.extend_from_slice(&rest[..len]);
+                        len
+                    }
+                    Span::Framing { len, .. } | Span::Unframed { len } => {
+                        fr += len;
+                        len
+                    }
+                };
+                rest = &rest[n..];
+            }
+        }
+        (h, body, fr, f.messages)
+    }
+
+    #[test]
+    fn content_length_chunked_and_head_responses() {
+        let r1 = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello";
+        let r2 = b"HTTP/1.1 200 OK\r\ncontent-length: 99\r\n\r\n"; // answer to HEAD
+        let r3 = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n";
+        let r4 = b"HTTP/1.1 304 Not Modified\r\ncontent-length: 10\r\n\r\n";
+        let all = [&r1[..], r2, r3, r4].concat();
+        for step in [1, 2, 3, 7, 1000] {
+            let (h, body, fr, n) = classify(&all, step, &[false, true, false, false]);
+            assert_eq!(body, b"helloabcde", "step {step}");
+            assert_eq!(n, 4);
+            assert_eq!(h + body.len() + fr, all.len());
+        }
+    }
+}
