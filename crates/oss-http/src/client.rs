@@ -1,0 +1,650 @@
+//! The client: HEAD and ranged GET over a pooled hyper client.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt as _, Empty};
+use hyper::body::Incoming;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use oss_crc::Crc64;
+
+use crate::address::{
+    AddressingStyle, Endpoint, Target, object_target, validate_bucket, validate_key,
+};
+use crate::config::{ClientBuilder, Clock};
+use crate::error::{BoxError, Error, ServiceError};
+use crate::head::{ObjectMeta, ObjectPin, bare_etag, header_text};
+use crate::range::{ByteRange, check_partial_response};
+use crate::redact::RedactedHeaders;
+use crate::resolve::{OverrideResolver, ResolveError, ResolveOverride};
+use crate::sign::{RequestSigner, SignContext};
+use crate::sink::ByteSink;
+use crate::stream::{StreamPlan, stream_body};
+use crate::timeouts::Timeouts;
+use crate::xml::{ErrorDocument, parse_error_document, parse_x_oss_err};
+use oss_sign::SignatureVersion;
+
+type Connector = HttpsConnector<HttpConnector<OverrideResolver>>;
+type HyperClient = hyper_util::client::legacy::Client<Connector, Empty<Bytes>>;
+
+/// Largest error body we read (OSS error documents are well under 1 KiB).
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Default for [`GetRange::max_chunk`]: 256 KiB.
+pub const DEFAULT_MAX_CHUNK: usize = 256 * 1024;
+
+/// An OSS client: HEAD and streaming ranged GETs over a pool of HTTP/1.1 connections.
+///
+/// Cheap to clone (the pool is shared). Every request carries `Accept-Encoding: identity`
+/// (OSS gzips text types otherwise, which would change the bytes), a `User-Agent` with our
+/// version, a `Date` from the (skew-corrected) clock, and the configured extra headers, and is
+/// signed just before it is sent.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: HyperClient,
+    endpoint: Endpoint,
+    style: AddressingStyle,
+    region: Option<String>,
+    signature_version: SignatureVersion,
+    signer: Option<Arc<dyn RequestSigner>>,
+    user_agent: HeaderValue,
+    extra_headers: HeaderMap,
+    timeouts: Timeouts,
+    clock: Clock,
+    /// Server time minus local time, in milliseconds, learned from `RequestTimeTooSkewed`.
+    skew_ms: AtomicI64,
+}
+
+/// Everything `ClientBuilder::build` has checked.
+pub(crate) struct Parts {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) style: AddressingStyle,
+    pub(crate) region: Option<String>,
+    pub(crate) signature_version: SignatureVersion,
+    pub(crate) signer: Option<Arc<dyn RequestSigner>>,
+    pub(crate) user_agent: HeaderValue,
+    pub(crate) extra_headers: HeaderMap,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) pool_idle_timeout: Duration,
+    pub(crate) pool_max_idle_per_host: usize,
+    pub(crate) resolve: Vec<ResolveOverride>,
+    pub(crate) tls: rustls::ClientConfig,
+    pub(crate) clock: Clock,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("Client")
+            .field("endpoint", &i.endpoint)
+            .field("style", &i.style)
+            .field("region", &i.region)
+            .field("signature_version", &i.signature_version)
+            .field("signer", &i.signer)
+            .field("user_agent", &i.user_agent)
+            .field("extra_headers", &RedactedHeaders(&i.extra_headers))
+            .field("timeouts", &i.timeouts)
+            .field("skew_ms", &i.skew_ms.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A ranged GET of one pinned object version.
+#[derive(Debug, Clone)]
+pub struct GetRange<'a> {
+    bucket: &'a str,
+    key: &'a str,
+    pin: &'a ObjectPin,
+    range: ByteRange,
+    max_chunk: usize,
+}
+
+impl<'a> GetRange<'a> {
+    /// GET `range` of `bucket`/`key`, pinned to `pin` (from [`ObjectMeta::pin`]).
+    pub fn new(bucket: &'a str, key: &'a str, pin: &'a ObjectPin, range: ByteRange) -> Self {
+        Self {
+            bucket,
+            key,
+            pin,
+            range,
+            max_chunk: DEFAULT_MAX_CHUNK,
+        }
+    }
+
+    /// The largest chunk handed to the sink (default 256 KiB, minimum 1). Bigger network reads
+    /// are split without copying; smaller ones are passed as they come.
+    #[must_use]
+    pub fn max_chunk(mut self, bytes: usize) -> Self {
+        self.max_chunk = bytes.max(1);
+        self
+    }
+
+    /// The range asked for.
+    pub fn range(&self) -> ByteRange {
+        self.range
+    }
+}
+
+/// The outcome of a successful ranged GET.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RangeReport {
+    /// Bytes delivered to the sink (the range's length).
+    pub delivered: u64,
+    /// `x-oss-request-id`.
+    pub request_id: Option<String>,
+    /// `x-oss-hash-crc64ecma`: the *whole object's* CRC, even on a ranged response.
+    pub object_crc64: Option<u64>,
+}
+
+impl Client {
+    /// A builder with the defaults (see [`ClientBuilder`]).
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    pub(crate) fn from_parts(p: Parts) -> Self {
+        let mut http = HttpConnector::new_with_resolver(OverrideResolver::new(p.resolve));
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(p.timeouts.connect));
+        http.set_nodelay(true);
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(p.tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(p.pool_idle_timeout)
+            .pool_max_idle_per_host(p.pool_max_idle_per_host)
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .build(https);
+        Self {
+            inner: Arc::new(Inner {
+                http: client,
+                endpoint: p.endpoint,
+                style: p.style,
+                region: p.region,
+                signature_version: p.signature_version,
+                signer: p.signer,
+                user_agent: p.user_agent,
+                extra_headers: p.extra_headers,
+                timeouts: p.timeouts,
+                clock: p.clock,
+                skew_ms: AtomicI64::new(0),
+            }),
+        }
+    }
+
+    /// The addressing style in use.
+    pub fn addressing_style(&self) -> AddressingStyle {
+        self.inner.style
+    }
+
+    /// The signature version in use.
+    pub fn signature_version(&self) -> SignatureVersion {
+        self.inner.signature_version
+    }
+
+    /// The `User-Agent` sent.
+    pub fn user_agent(&self) -> &str {
+        self.inner.user_agent.to_str().unwrap_or("")
+    }
+
+    /// The timeouts in force.
+    pub fn timeouts(&self) -> &Timeouts {
+        &self.inner.timeouts
+    }
+
+    /// How far the server's clock is ahead of ours (negative: behind), as learned from a
+    /// `RequestTimeTooSkewed` answer; zero until then.
+    pub fn clock_skew(&self) -> (bool, Duration) {
+        let ms = self.inner.skew_ms.load(Ordering::Relaxed);
+        (ms >= 0, Duration::from_millis(ms.unsigned_abs()))
+    }
+
+    /// Now, by the configured clock, corrected by the skew OSS reported.
+    fn now(&self) -> SystemTime {
+        let local = (self.inner.clock)();
+        let ms = self.inner.skew_ms.load(Ordering::Relaxed);
+        let delta = Duration::from_millis(ms.unsigned_abs());
+        if ms >= 0 {
+            local.checked_add(delta).unwrap_or(local)
+        } else {
+            local.checked_sub(delta).unwrap_or(local)
+        }
+    }
+
+    /// HEAD an object (optionally one version): its size, ETag, CRC-64 and the rest.
+    pub async fn head_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<ObjectMeta, Error> {
+        let operation = format!("HEAD {bucket}/{key}");
+        let (request, target) = self.request(Method::HEAD, bucket, key, version_id, |_| Ok(()))?;
+        let response = self.send(request, &target).await?;
+        if response.status().is_success() {
+            return ObjectMeta::from_headers(response.headers());
+        }
+        Err(self.service_error(operation, response).await)
+    }
+
+    /// GET a byte range of a pinned object into `sink`.
+    ///
+    /// The request carries `Range`, `x-oss-range-behavior: standard`, `If-Match` with the
+    /// pinned ETag and, in versioned buckets, the pinned `versionId`. Before any byte reaches
+    /// the sink, the response must be a `206` whose `Content-Range` is exactly the range asked
+    /// for and the pinned size, whose `Content-Length` matches, with no content encoding, and
+    /// whose ETag and version (when sent) are the pinned ones. The body then streams into the
+    /// sink in chunks of at most [`GetRange::max_chunk`] bytes, and each accepted chunk is
+    /// added to `crc` — pass a fresh [`Crc64`], or [`Crc64::resume`] to continue a part.
+    ///
+    /// On failure, [`Error::delivered`] is exactly the number of bytes the sink accepted (and
+    /// `crc` covers exactly those), so the caller can resume inside the part with
+    /// [`ByteRange::skip`].
+    pub async fn get_range<S: ByteSink + ?Sized>(
+        &self,
+        get: &GetRange<'_>,
+        sink: &mut S,
+        crc: &mut Crc64,
+    ) -> Result<RangeReport, Error> {
+        let GetRange {
+            bucket,
+            key,
+            pin,
+            range,
+            max_chunk,
+        } = *get;
+        if range.last() >= pin.size {
+            return Err(Error::invalid_request(format!(
+                "range {range} is outside the {}-byte object {bucket}/{key}",
+                pin.size
+            )));
+        }
+        let operation = format!("GET {bucket}/{key} bytes {range}");
+        let if_match = HeaderValue::from_str(&pin.etag)
+            .map_err(|_| Error::invalid_request("the pinned ETag is not a valid header value"))?;
+        let (request, target) =
+            self.request(Method::GET, bucket, key, pin.version_id.as_deref(), |h| {
+                let value = HeaderValue::from_str(&range.header_value())
+                    .map_err(|_| Error::invalid_request("range header"))?;
+                h.insert(header::RANGE, value);
+                h.insert(header::IF_MATCH, if_match);
+                h.insert("x-oss-range-behavior", HeaderValue::from_static("standard"));
+                Ok(())
+            })?;
+        let response = self.send(request, &target).await?;
+        let status = response.status();
+        if !(status == StatusCode::OK || status == StatusCode::PARTIAL_CONTENT) {
+            return Err(self.service_error(operation, response).await);
+        }
+        let headers = response.headers();
+        let request_id = header_text(headers, "x-oss-request-id").map(str::to_owned);
+        check_partial_response(status, headers, range, pin.size, request_id.as_deref())?;
+        check_identity(headers, pin, request_id.as_deref())?;
+        let object_crc64 =
+            header_text(headers, "x-oss-hash-crc64ecma").and_then(|t| t.parse::<u64>().ok());
+        let plan = StreamPlan {
+            range,
+            stall: self.inner.timeouts.stall,
+            max_chunk,
+            request_id: request_id.as_deref(),
+        };
+        let delivered = stream_body(response.into_body(), plan, sink, crc).await?;
+        Ok(RangeReport {
+            delivered,
+            request_id,
+            object_crc64,
+        })
+    }
+
+    /// Builds and signs one attempt.
+    fn request(
+        &self,
+        method: Method,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        add: impl FnOnce(&mut HeaderMap) -> Result<(), Error>,
+    ) -> Result<(Request<Empty<Bytes>>, Target), Error> {
+        validate_bucket(bucket)?;
+        validate_key(key)?;
+        if version_id.is_some_and(str::is_empty) {
+            return Err(Error::invalid_request(
+                "the version id is empty; pass None for the current version",
+            ));
+        }
+        let inner = &self.inner;
+        let target = object_target(&inner.endpoint, inner.style, bucket, key, version_id)?;
+        let now = self.now();
+        let mut request = Request::new(Empty::<Bytes>::new());
+        *request.method_mut() = method;
+        *request.uri_mut() = target.uri.clone();
+        let h = request.headers_mut();
+        h.insert(
+            header::HOST,
+            HeaderValue::from_str(&target.host)
+                .map_err(|_| Error::invalid_request("the host is not a valid header value"))?,
+        );
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
+        h.insert(header::USER_AGENT, inner.user_agent.clone());
+        let date = HeaderValue::from_str(&httpdate::fmt_http_date(now))
+            .map_err(|_| Error::invalid_request("the date is not a valid header value"))?;
+        h.insert(header::DATE, date);
+        for (name, value) in &inner.extra_headers {
+            h.append(name.clone(), value.clone());
+        }
+        add(h)?;
+        if let Some(signer) = &inner.signer {
+            let (mut parts, body) = request.into_parts();
+            let ctx = SignContext {
+                bucket,
+                key,
+                version_id,
+                time: now,
+            };
+            signer.sign(&mut parts, &ctx)?;
+            request = Request::from_parts(parts, body);
+        }
+        Ok((request, target))
+    }
+
+    /// Sends one attempt under the response-head timeout.
+    async fn send(
+        &self,
+        request: Request<Empty<Bytes>>,
+        target: &Target,
+    ) -> Result<Response<Incoming>, Error> {
+        let timeouts = &self.inner.timeouts;
+        match tokio::time::timeout(timeouts.response_head, self.inner.http.request(request)).await {
+            Err(_elapsed) => Err(Error::HeadTimeout {
+                host: target.host.clone(),
+                after: timeouts.response_head,
+            }),
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(e)) => Err(classify_send_error(e, &target.host, timeouts.connect)),
+        }
+    }
+
+    /// Turns an error response into [`Error::Service`], correcting the clock on
+    /// `RequestTimeTooSkewed`.
+    async fn service_error(&self, operation: String, response: Response<Incoming>) -> Error {
+        let (parts, body) = response.into_parts();
+        let headers = &parts.headers;
+        let body = read_bounded(body, self.inner.timeouts.stall.idle).await;
+        let doc = parse_error_document(&String::from_utf8_lossy(&body))
+            .or_else(|| {
+                headers
+                    .get("x-oss-err")
+                    .and_then(|v| parse_x_oss_err(v.as_bytes()))
+            })
+            .unwrap_or_default();
+        let server_date =
+            header_text(headers, "date").and_then(|d| httpdate::parse_http_date(d).ok());
+        let ErrorDocument {
+            code,
+            message,
+            request_id,
+            host_id,
+            ec,
+            details,
+        } = doc;
+        let mut clock_corrected = false;
+        if code == "RequestTimeTooSkewed"
+            && let Some(server) = server_date
+        {
+            self.correct_clock(server);
+            clock_corrected = true;
+        }
+        Error::Service(Box::new(ServiceError {
+            status: parts.status,
+            operation,
+            code,
+            message,
+            request_id: request_id
+                .or_else(|| header_text(headers, "x-oss-request-id").map(str::to_owned)),
+            host_id,
+            ec: ec.or_else(|| header_text(headers, "x-oss-ec").map(str::to_owned)),
+            details,
+            server_date,
+            clock_corrected,
+        }))
+    }
+
+    fn correct_clock(&self, server: SystemTime) {
+        let local = (self.inner.clock)();
+        let ms = match server.duration_since(local) {
+            Ok(ahead) => i64::try_from(ahead.as_millis()).unwrap_or(i64::MAX),
+            Err(behind) => -i64::try_from(behind.duration().as_millis()).unwrap_or(i64::MAX),
+        };
+        self.inner.skew_ms.store(ms, Ordering::Relaxed);
+    }
+}
+
+/// The response must describe the pinned object: same ETag, same version, no transcoding.
+fn check_identity(
+    headers: &HeaderMap,
+    pin: &ObjectPin,
+    request_id: Option<&str>,
+) -> Result<(), Error> {
+    if let Some(encoding) = header_text(headers, "content-encoding")
+        && !encoding.eq_ignore_ascii_case("identity")
+    {
+        return Err(Error::Transcoded {
+            encoding: encoding.to_owned(),
+            request_id: request_id.map(str::to_owned),
+        });
+    }
+    if let Some(etag) = header_text(headers, "etag")
+        && bare_etag(etag) != bare_etag(&pin.etag)
+    {
+        return Err(Error::ObjectChanged {
+            expected: format!("ETag {}", pin.etag),
+            got: format!("ETag {etag}"),
+            request_id: request_id.map(str::to_owned),
+        });
+    }
+    if let (Some(want), Some(got)) = (&pin.version_id, header_text(headers, "x-oss-version-id"))
+        && want != got
+    {
+        return Err(Error::ObjectChanged {
+            expected: format!("version {want}"),
+            got: format!("version {got}"),
+            request_id: request_id.map(str::to_owned),
+        });
+    }
+    Ok(())
+}
+
+/// Reads at most [`MAX_ERROR_BODY`] bytes of an error body, giving up on a silent one.
+async fn read_bounded(mut body: Incoming, idle: Option<Duration>) -> Vec<u8> {
+    let idle = idle.unwrap_or(Duration::from_secs(10));
+    let mut out = Vec::new();
+    while out.len() < MAX_ERROR_BODY {
+        match tokio::time::timeout(idle, body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    let room = MAX_ERROR_BODY - out.len();
+                    out.extend_from_slice(data.get(..room.min(data.len())).unwrap_or(&data));
+                }
+            }
+            _ => break,
+        }
+    }
+    out
+}
+
+/// Every error in a chain, looking inside `io::Error`s (whose `source()` skips the error they
+/// wrap).
+fn error_chain<'a>(top: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'static)> {
+    let mut out = Vec::new();
+    let mut next = Some(top);
+    while let Some(e) = next {
+        if out.len() > 32 {
+            break;
+        }
+        out.push(e);
+        next = match e.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => e.source(),
+        };
+    }
+    out
+}
+
+/// A plain-text error that keeps a whole chain's story in one message.
+#[derive(Debug)]
+struct Described(String);
+
+impl fmt::Display for Described {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl StdError for Described {}
+
+/// The chain's messages, most specific last, without hyper's generic wrappers.
+fn describe(chain: &[&(dyn StdError + 'static)]) -> BoxError {
+    let mut parts: Vec<String> = Vec::new();
+    for e in chain {
+        let text = e.to_string();
+        if text.starts_with("client error (") || parts.iter().any(|p| p.contains(&text)) {
+            continue;
+        }
+        parts.push(text);
+    }
+    let text = if parts.is_empty() {
+        chain.first().map(|e| e.to_string()).unwrap_or_default()
+    } else {
+        parts.join(": ")
+    };
+    Box::new(Described(text))
+}
+
+/// Classifies a failure to get a response head into the transport variants.
+fn classify_send_error(
+    error: hyper_util::client::legacy::Error,
+    host: &str,
+    connect_timeout: Duration,
+) -> Error {
+    let chain = error_chain(&error);
+    let host = host.to_owned();
+    if let Some(tls) = chain.iter().find_map(|e| e.downcast_ref::<rustls::Error>()) {
+        return Error::Tls {
+            host,
+            source: Box::new(tls.clone()),
+        };
+    }
+    if let Some(dns) = chain.iter().find_map(|e| e.downcast_ref::<ResolveError>()) {
+        return Error::Dns {
+            host: dns.host.clone(),
+            source: Box::new(Described(dns.source.to_string())),
+        };
+    }
+    if error.is_connect() {
+        let timed_out = chain.iter().any(|e| {
+            e.downcast_ref::<io::Error>()
+                .is_some_and(|io| io.kind() == io::ErrorKind::TimedOut)
+        });
+        if timed_out {
+            return Error::ConnectTimeout {
+                host,
+                after: connect_timeout,
+            };
+        }
+        return Error::Connect {
+            host,
+            source: describe(&chain),
+        };
+    }
+    let closed = chain.iter().any(|e| {
+        e.downcast_ref::<hyper::Error>()
+            .is_some_and(|h| h.is_incomplete_message() || h.is_canceled())
+    });
+    if closed {
+        return Error::ClosedBeforeResponse {
+            host,
+            source: describe(&chain),
+        };
+    }
+    Error::Transport {
+        host,
+        source: describe(&chain),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_chain_sees_inside_io_errors() {
+        let tls = rustls::Error::General("bad".into());
+        let wrapped = io::Error::other(io::Error::new(io::ErrorKind::InvalidData, tls));
+        let chain = error_chain(&wrapped);
+        assert!(
+            chain
+                .iter()
+                .any(|e| e.downcast_ref::<rustls::Error>().is_some())
+        );
+    }
+
+    #[test]
+    fn describe_drops_hyper_wrappers_and_duplicates() {
+        let inner = io::Error::new(io::ErrorKind::ConnectionRefused, "Connection refused");
+        let outer = io::Error::other(Described("tcp connect error".into()));
+        let chain: Vec<&(dyn StdError + 'static)> = vec![&outer, &inner];
+        assert_eq!(
+            describe(&chain).to_string(),
+            "tcp connect error: Connection refused"
+        );
+    }
+
+    #[test]
+    fn identity_checks() {
+        let pin = ObjectPin {
+            etag: "\"ABC\"".into(),
+            size: 10,
+            version_id: Some("v1".into()),
+        };
+        let mut h = HeaderMap::new();
+        h.insert("etag", HeaderValue::from_static("\"ABC\""));
+        h.insert("x-oss-version-id", HeaderValue::from_static("v1"));
+        check_identity(&h, &pin, None).unwrap();
+        h.insert("etag", HeaderValue::from_static("\"ABD\""));
+        let e = check_identity(&h, &pin, Some("R")).unwrap_err();
+        assert!(e.is_object_changed(), "{e}");
+        h.insert("etag", HeaderValue::from_static("ABC"));
+        h.insert("x-oss-version-id", HeaderValue::from_static("v2"));
+        assert!(
+            check_identity(&h, &pin, None)
+                .unwrap_err()
+                .is_object_changed()
+        );
+        h.insert("x-oss-version-id", HeaderValue::from_static("v1"));
+        h.insert("content-encoding", HeaderValue::from_static("gzip"));
+        assert!(matches!(
+            check_identity(&h, &pin, None),
+            Err(Error::Transcoded { .. })
+        ));
+    }
+}

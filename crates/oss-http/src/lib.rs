@@ -1,0 +1,52 @@
+//! The OSS transport: signed HEAD and streaming ranged GET requests over hyper 1 and rustls,
+//! with strict response checks and typed outcomes.
+//!
+//! - [`Client`] (built by [`ClientBuilder`]): one pool of HTTP/1.1 connections (a part per
+//!   TCP connection; HTTP/2 would multiplex every part onto one), rustls with the ring
+//!   provider, three timeouts — connect, response head (covering the TLS handshake), and a
+//!   body *stall* rule ([`StallPolicy`]) instead of a whole-body timeout — and a resolver
+//!   override for testing virtual-hosted and CNAME names locally.
+//! - [`Client::head_object`] gives an [`ObjectMeta`]; its [`ObjectMeta::pin`] is what every
+//!   part GET is pinned to.
+//! - [`Client::get_range`] streams a checked `206` into a [`ByteSink`] in bounded chunks,
+//!   computing CRC-64 on the way. Nothing reaches the sink unless the status, `Content-Range`,
+//!   `Content-Length`, ETag and encoding all match what was asked; on failure
+//!   [`Error::delivered`] says exactly how many bytes the sink accepted.
+//! - [`Error`] is the one error type: OSS errors (from the body, or HEAD's base64
+//!   `x-oss-err`), transport failures as distinct variants, and [`Error::retry_reason`].
+//! - [`RetryPolicy`] / [`PartRetry`]: capped exponential backoff with full jitter and a
+//!   per-part attempt budget that resets on progress.
+//!
+//! Secrets (authorization, tokens, SSE-C keys, signatures echoed in error documents) never
+//! appear in `Debug` output or errors.
+
+mod address;
+mod client;
+mod config;
+mod error;
+mod head;
+mod range;
+mod redact;
+mod resolve;
+mod retry;
+mod sign;
+mod sink;
+mod stream;
+mod timeouts;
+mod tls;
+mod xml;
+
+pub use address::{AddressingStyle, Scheme};
+pub use client::{Client, DEFAULT_MAX_CHUNK, GetRange, RangeReport};
+pub use config::ClientBuilder;
+pub use error::{BoxError, Error, RetryReason, ServiceError, Stall};
+pub use head::{ObjectMeta, ObjectPin, ObjectType, StorageClass};
+pub use oss_crc::Crc64;
+pub use oss_sign::{Credentials, ProvideCredentials, SignatureVersion};
+pub use range::ByteRange;
+pub use retry::{JitterRng, PartRetry, RetryDecision, RetryPolicy};
+/// The rustls certificate type used by [`TlsTrust::Only`].
+pub use rustls::pki_types::CertificateDer;
+pub use sink::{ByteSink, ChannelSink, Chunk, Collect, Discard, Gap, ReceiverGone};
+pub use timeouts::{MinRate, StallPolicy, Timeouts};
+pub use tls::TlsTrust;

@@ -1,0 +1,295 @@
+//! Byte ranges and the strict check of a ranged response's status and headers.
+//!
+//! OSS answers a bad range with `200` and the whole object unless asked for standard behaviour,
+//! and under standard behaviour it clamps an over-long end (oss-api-facts §2). Writing such a
+//! body at a part's offset would corrupt the file, so [`check_partial_response`] accepts only a
+//! `206` whose `Content-Range` names exactly the range asked for and the pinned object size, and
+//! whose `Content-Length` (when present) is the range's length. It runs before any byte of the
+//! body is read.
+
+use std::fmt;
+
+use http::{HeaderMap, StatusCode, header};
+
+use crate::error::Error;
+
+/// A non-empty, inclusive byte range `first..=last` of an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ByteRange {
+    first: u64,
+    last: u64,
+}
+
+impl ByteRange {
+    /// The range `first..=last`; `None` when `last < first`.
+    pub fn inclusive(first: u64, last: u64) -> Option<Self> {
+        (first <= last).then_some(Self { first, last })
+    }
+
+    /// The `len` bytes from `start`; `None` when `len` is 0 or the end overflows.
+    pub fn from_start_len(start: u64, len: u64) -> Option<Self> {
+        let last = start.checked_add(len.checked_sub(1)?)?;
+        Some(Self { first: start, last })
+    }
+
+    /// The first byte's offset.
+    pub fn first(&self) -> u64 {
+        self.first
+    }
+
+    /// The last byte's offset (inclusive).
+    pub fn last(&self) -> u64 {
+        self.last
+    }
+
+    /// The number of bytes (at least 1).
+    pub fn len(&self) -> u64 {
+        // Cannot overflow unless the range is 0..=u64::MAX, which no object reaches.
+        (self.last - self.first).saturating_add(1)
+    }
+
+    /// Always false: a `ByteRange` has at least one byte.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The rest of this range after its first `done` bytes, or `None` when `done` covers it.
+    ///
+    /// ```
+    /// use oss_http::ByteRange;
+    /// let part = ByteRange::inclusive(100, 199).unwrap();
+    /// assert_eq!(part.skip(40), ByteRange::inclusive(140, 199));
+    /// assert_eq!(part.skip(100), None);
+    /// ```
+    pub fn skip(&self, done: u64) -> Option<Self> {
+        if done >= self.len() {
+            return None;
+        }
+        Some(Self {
+            first: self.first + done,
+            last: self.last,
+        })
+    }
+
+    /// The `Range` header value, `bytes=first-last`.
+    pub fn header_value(&self) -> String {
+        format!("bytes={}-{}", self.first, self.last)
+    }
+}
+
+impl fmt::Display for ByteRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.first, self.last)
+    }
+}
+
+/// A parsed `Content-Range: bytes first-last/total` (only the satisfied form; `*` totals and
+/// `bytes */N` are refused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ContentRange {
+    pub(crate) range: ByteRange,
+    pub(crate) total: u64,
+}
+
+/// Parses `bytes a-b/total`. Lenient about spaces around the parts (some servers add them);
+/// strict about everything else.
+pub(crate) fn parse_content_range(value: &str) -> Option<ContentRange> {
+    let rest = value.trim().strip_prefix("bytes")?;
+    let rest = rest.trim_start();
+    let (span, total) = rest.split_once('/')?;
+    let (first, last) = span.split_once('-')?;
+    let first = parse_u64(first)?;
+    let last = parse_u64(last)?;
+    let total = parse_u64(total)?;
+    let range = ByteRange::inclusive(first, last)?;
+    (last < total).then_some(ContentRange { range, total })
+}
+
+fn parse_u64(text: &str) -> Option<u64> {
+    let text = text.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// Checks a ranged GET's status and headers against the range asked for and the pinned object
+/// size, before any byte of the body is read. Returns the response's `Content-Length` when it
+/// had one (already checked equal to `asked.len()`).
+pub(crate) fn check_partial_response(
+    status: StatusCode,
+    headers: &HeaderMap,
+    asked: ByteRange,
+    object_size: u64,
+    request_id: Option<&str>,
+) -> Result<(), Error> {
+    let request_id = request_id.map(str::to_owned);
+    if status == StatusCode::OK {
+        return Err(Error::RangeIgnored {
+            asked,
+            status,
+            request_id,
+        });
+    }
+    if status != StatusCode::PARTIAL_CONTENT {
+        return Err(Error::InvalidResponse {
+            problem: format!("a ranged GET got status {status}, expected 206"),
+            request_id,
+        });
+    }
+    let mismatch = |got: String| Error::RangeMismatch {
+        asked,
+        object_size,
+        got,
+        request_id: request_id.clone(),
+    };
+    let raw = headers
+        .get(header::CONTENT_RANGE)
+        .ok_or_else(|| mismatch("no Content-Range header".into()))?;
+    let text = raw
+        .to_str()
+        .map_err(|_| mismatch("a Content-Range that is not text".into()))?;
+    let parsed =
+        parse_content_range(text).ok_or_else(|| mismatch(format!("Content-Range: {text}")))?;
+    if parsed.range != asked || parsed.total != object_size {
+        return Err(mismatch(format!("Content-Range: {text}")));
+    }
+    if let Some(len) = headers.get(header::CONTENT_LENGTH) {
+        let len_text = len.to_str().unwrap_or("");
+        if parse_u64(len_text) != Some(asked.len()) {
+            return Err(mismatch(format!("Content-Length: {len_text}")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    fn r(a: u64, b: u64) -> ByteRange {
+        ByteRange::inclusive(a, b).unwrap()
+    }
+
+    #[test]
+    fn byte_range_basics() {
+        assert_eq!(ByteRange::inclusive(5, 4), None);
+        assert_eq!(r(0, 0).len(), 1);
+        assert_eq!(ByteRange::from_start_len(10, 0), None);
+        assert_eq!(ByteRange::from_start_len(10, 5), Some(r(10, 14)));
+        assert_eq!(ByteRange::from_start_len(u64::MAX, 2), None);
+        assert_eq!(r(10, 14).header_value(), "bytes=10-14");
+        assert_eq!(r(10, 14).skip(0), Some(r(10, 14)));
+        assert_eq!(r(10, 14).skip(4), Some(r(14, 14)));
+        assert_eq!(r(10, 14).skip(5), None);
+    }
+
+    #[test]
+    fn parses_content_range_forms() {
+        assert_eq!(
+            parse_content_range("bytes 0-9/44"),
+            Some(ContentRange {
+                range: r(0, 9),
+                total: 44
+            })
+        );
+        assert_eq!(
+            parse_content_range(" bytes  5-5/6 ").map(|c| c.range),
+            Some(r(5, 5))
+        );
+        for bad in [
+            "bytes */44",
+            "bytes 0-9/*",
+            "bytes 9-0/44",
+            "bytes 0-44/44",
+            "items 0-9/44",
+            "bytes 0-9",
+            "bytes -1-9/44",
+            "bytes 0-+9/44",
+            "bytes 0-99999999999999999999/44",
+            "",
+        ] {
+            assert_eq!(parse_content_range(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn accepts_the_exact_range() {
+        let h = headers(&[
+            ("content-range", "bytes 100-199/1000"),
+            ("content-length", "100"),
+        ]);
+        check_partial_response(StatusCode::PARTIAL_CONTENT, &h, r(100, 199), 1000, None).unwrap();
+        // Content-Length may be absent (chunked); the body length is enforced while streaming.
+        let h = headers(&[("content-range", "bytes 100-199/1000")]);
+        check_partial_response(StatusCode::PARTIAL_CONTENT, &h, r(100, 199), 1000, None).unwrap();
+    }
+
+    #[test]
+    fn refuses_200_for_a_range() {
+        let h = headers(&[("content-length", "1000")]);
+        let e =
+            check_partial_response(StatusCode::OK, &h, r(0, 99), 1000, Some("RID")).unwrap_err();
+        assert!(matches!(e, Error::RangeIgnored { .. }), "{e:?}");
+        assert_eq!(e.request_id(), Some("RID"));
+        assert!(!e.is_retryable());
+    }
+
+    #[test]
+    fn refuses_clamped_shifted_and_foreign_ranges() {
+        let asked = r(500, 1999);
+        let cases = [
+            // clamped end (standard behaviour on an over-long range)
+            ("bytes 500-999/1000", "500"),
+            // shifted
+            ("bytes 501-2000/3000", "1500"),
+            // another object size
+            ("bytes 500-1999/4000", "1500"),
+            // no range at all
+            ("bytes */3000", "0"),
+        ];
+        for (cr, cl) in cases {
+            let h = headers(&[("content-range", cr), ("content-length", cl)]);
+            let e = check_partial_response(StatusCode::PARTIAL_CONTENT, &h, asked, 3000, None)
+                .unwrap_err();
+            assert!(matches!(e, Error::RangeMismatch { .. }), "{cr}: {e:?}");
+            assert!(!e.is_retryable());
+        }
+        let e = check_partial_response(
+            StatusCode::PARTIAL_CONTENT,
+            &HeaderMap::new(),
+            asked,
+            3000,
+            None,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("no Content-Range"), "{e}");
+    }
+
+    #[test]
+    fn refuses_a_content_length_that_disagrees() {
+        let h = headers(&[
+            ("content-range", "bytes 0-99/1000"),
+            ("content-length", "99"),
+        ]);
+        let e = check_partial_response(StatusCode::PARTIAL_CONTENT, &h, r(0, 99), 1000, None)
+            .unwrap_err();
+        assert!(e.to_string().contains("Content-Length: 99"), "{e}");
+    }
+
+    #[test]
+    fn other_statuses_are_invalid_responses() {
+        let e = check_partial_response(StatusCode::NO_CONTENT, &HeaderMap::new(), r(0, 1), 2, None)
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidResponse { .. }), "{e:?}");
+    }
+}

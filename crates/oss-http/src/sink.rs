@@ -1,0 +1,193 @@
+//! Where a ranged GET's bytes go.
+//!
+//! A [`ByteSink`] receives the body in order, as owned [`Bytes`] chunks (no copy: they are the
+//! buffers hyper read into), each with its absolute object offset. Its `write` is async: until
+//! it completes, no more bytes are read from the socket, so a sink applies back-pressure simply
+//! by not completing — TCP flow control then slows the server. A chunk is *delivered* once
+//! `write` returns `Ok`; that is what [`crate::Error::delivered`] counts.
+//!
+//! The intended production shape is [`ChannelSink`]: the network task hands chunks to a bounded
+//! channel, and a writer thread drains it with [`tokio::sync::mpsc::Receiver::blocking_recv`],
+//! coalescing chunks into large positional writes. Memory per worker is then bounded by the
+//! channel's capacity times the largest chunk (see [`crate::GetRange::max_chunk`]).
+
+use std::future::Future;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+/// The destination of a ranged GET's body.
+pub trait ByteSink: Send {
+    /// The sink's own error (a closed channel, a disk error...).
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Accepts `chunk`, whose first byte is at `offset` in the object. Chunks arrive in order
+    /// and without gaps. Completing the future is accepting the bytes; delaying it is
+    /// back-pressure.
+    fn write(
+        &mut self,
+        offset: u64,
+        chunk: Bytes,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+impl<S: ByteSink + ?Sized> ByteSink for &mut S {
+    type Error = S::Error;
+
+    fn write(
+        &mut self,
+        offset: u64,
+        chunk: Bytes,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        (**self).write(offset, chunk)
+    }
+}
+
+/// A chunk of a ranged GET's body, as sent through a [`ChannelSink`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    /// Offset of the first byte in the object.
+    pub offset: u64,
+    /// The bytes.
+    pub bytes: Bytes,
+}
+
+/// A sink that forwards chunks into a bounded tokio channel, for a writer on another task or
+/// thread. A full channel is back-pressure.
+#[derive(Debug, Clone)]
+pub struct ChannelSink {
+    tx: mpsc::Sender<Chunk>,
+}
+
+impl ChannelSink {
+    /// A sink over an existing sender.
+    pub fn new(tx: mpsc::Sender<Chunk>) -> Self {
+        Self { tx }
+    }
+
+    /// A sink and its receiver, with room for `capacity` chunks in flight (at least 1).
+    pub fn channel(capacity: usize) -> (Self, mpsc::Receiver<Chunk>) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        (Self { tx }, rx)
+    }
+}
+
+/// The receiving end of a [`ChannelSink`] was dropped (the writer stopped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the sink's receiver is gone (the writer stopped)")]
+pub struct ReceiverGone;
+
+impl ByteSink for ChannelSink {
+    type Error = ReceiverGone;
+
+    async fn write(&mut self, offset: u64, bytes: Bytes) -> Result<(), ReceiverGone> {
+        self.tx
+            .send(Chunk { offset, bytes })
+            .await
+            .map_err(|_| ReceiverGone)
+    }
+}
+
+/// A sink that drops every byte (benchmarks; CRC-64 is still computed on the way).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Discard {
+    /// Bytes accepted so far.
+    pub bytes: u64,
+}
+
+impl ByteSink for Discard {
+    type Error = std::convert::Infallible;
+
+    async fn write(&mut self, _offset: u64, chunk: Bytes) -> Result<(), Self::Error> {
+        self.bytes += chunk.len() as u64;
+        Ok(())
+    }
+}
+
+/// A sink that keeps the bytes in memory (tests, small objects). Records where it started.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Collect {
+    /// Offset of the first byte received, if any.
+    pub start: Option<u64>,
+    /// The bytes, in order.
+    pub data: Vec<u8>,
+    /// Size of each chunk received, in order.
+    pub chunk_sizes: Vec<usize>,
+}
+
+/// A [`Collect`] sink received a chunk that does not continue the previous one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("chunk at offset {got} does not continue the data, which ends at {expected}")]
+pub struct Gap {
+    /// Where the next chunk should have started.
+    pub expected: u64,
+    /// Where it started.
+    pub got: u64,
+}
+
+impl ByteSink for Collect {
+    type Error = Gap;
+
+    async fn write(&mut self, offset: u64, chunk: Bytes) -> Result<(), Gap> {
+        let start = *self.start.get_or_insert(offset);
+        let expected = start + self.data.len() as u64;
+        if offset != expected {
+            return Err(Gap {
+                expected,
+                got: offset,
+            });
+        }
+        self.chunk_sizes.push(chunk.len());
+        self.data.extend_from_slice(&chunk);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn channel_sink_applies_back_pressure_and_reports_a_gone_receiver() {
+        let (mut sink, mut rx) = ChannelSink::channel(1);
+        sink.write(0, Bytes::from_static(b"ab")).await.unwrap();
+        // The channel is full: the second write waits until the receiver takes one.
+        let pending = tokio::time::timeout(
+            std::time::Duration::from_millis(20),
+            sink.write(2, Bytes::from_static(b"cd")),
+        )
+        .await;
+        assert!(pending.is_err(), "a full channel must hold the writer");
+        assert_eq!(
+            rx.recv().await,
+            Some(Chunk {
+                offset: 0,
+                bytes: Bytes::from_static(b"ab")
+            })
+        );
+        drop(rx);
+        assert_eq!(
+            sink.write(4, Bytes::from_static(b"ef")).await,
+            Err(ReceiverGone)
+        );
+    }
+
+    #[tokio::test]
+    async fn collect_checks_continuity() {
+        let mut c = Collect::default();
+        c.write(10, Bytes::from_static(b"abc")).await.unwrap();
+        // Through the `&mut S` impl, as a caller holding a borrowed sink would.
+        let mut borrowed: &mut Collect = &mut c;
+        ByteSink::write(&mut borrowed, 13, Bytes::from_static(b"d"))
+            .await
+            .unwrap();
+        assert_eq!(c.data, b"abcd");
+        assert_eq!(
+            c.write(20, Bytes::from_static(b"x")).await,
+            Err(Gap {
+                expected: 14,
+                got: 20
+            })
+        );
+    }
+}
