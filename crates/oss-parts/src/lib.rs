@@ -1,0 +1,45 @@
+//! Range planning for parallel ranged downloads.
+//!
+//! - [`PartSize`]: a part size validated to 1 B ..= 5 GiB, with a measured default.
+//! - [`Plan`]: how an object splits into [`Part`]s, computed on demand from the index —
+//!   three numbers whatever the object size, never a `Vec` of parts.
+//! - [`ByteRange`]: a part's bytes and their `Range` header text (`bytes=FIRST-LAST`),
+//!   parsed back by [`ByteRange::parse_header`].
+//! - [`DoneSet`]: which parts are done, at most one bit per part and a few bytes when a
+//!   prefix is done, with a frozen byte encoding for checkpoints.
+//!
+//! ```
+//! use oss_parts::{DoneSet, Plan, PartSize};
+//!
+//! let plan = Plan::new(20 << 20, PartSize::DEFAULT)?; // 20 MiB in 8 MiB parts
+//! let mut done = DoneSet::new(&plan);
+//! done.insert(1)?;
+//!
+//! let todo: Vec<String> = done
+//!     .missing_ranges()
+//!     .flat_map(|indices| plan.parts_in(indices))
+//!     .map(|part| part.byte_range().to_string())
+//!     .collect();
+//! assert_eq!(todo, ["bytes=0-8388607", "bytes=16777216-20971519"]);
+//! # Ok::<(), oss_parts::PartsError>(())
+//! ```
+//!
+//! Pure: no I/O, no unsafe code, and no runtime dependencies (`serde` support is behind
+//! the optional `serde` feature).
+
+mod done_codec;
+mod done_set;
+#[cfg(test)]
+mod done_tests;
+mod error;
+mod part_size;
+mod plan;
+mod range;
+#[cfg(feature = "serde")]
+mod serde_impls;
+
+pub use done_set::{DoneSet, Runs};
+pub use error::PartsError;
+pub use part_size::PartSize;
+pub use plan::{MAX_PARTS, Part, Parts, Plan};
+pub use range::ByteRange;
