@@ -148,8 +148,10 @@ pub(crate) fn canonical_query_of(params: &[(&str, Option<&str>)]) -> String {
 /// the final list (for verification: exactly as the `Authorization` header or
 /// `x-oss-additional-headers` gives it). Headers are read as they are: nothing is added or
 /// overwritten; the payload hash is the `x-oss-content-sha256` header's value, or
-/// `UNSIGNED-PAYLOAD` without one. A listed header the request lacks gets no header line
-/// but stays in the list (what oss2 signs).
+/// `UNSIGNED-PAYLOAD` without one. The list is lowercased, sorted and deduplicated, as the
+/// server does (oss2 sends it sorted on the first character only, and its signatures are
+/// accepted); a listed header the request lacks gets no header line but stays in the list
+/// (what oss2 signs).
 ///
 /// # Errors
 /// [`SignError::HeaderValueNotUtf8`] if a signed header's value is not UTF-8.
@@ -171,7 +173,13 @@ pub fn canonical_request(
     additional_headers: &[impl AsRef<str>],
 ) -> Result<String, SignError> {
     let params: Vec<(&str, Option<&str>)> = request.query().iter().collect();
-    let additional: Vec<&str> = additional_headers.iter().map(AsRef::as_ref).collect();
+    let mut additional: Vec<String> = additional_headers
+        .iter()
+        .map(|n| n.as_ref().to_ascii_lowercase())
+        .collect();
+    additional.sort_unstable();
+    additional.dedup();
+    let additional: Vec<&str> = additional.iter().map(String::as_str).collect();
     canonical_request_with(
         request.method().as_str(),
         request.resource(),
