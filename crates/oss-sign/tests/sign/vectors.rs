@@ -143,7 +143,7 @@ fn parse_inputs(version: SignatureVersion, inputs: &Value) -> Result<Inputs, Sig
         config,
         time: SigningTime::parse_iso8601(text(&inputs["datetime"]))?,
         expires: inputs["expires_seconds"].as_u64().map(Duration::from_secs),
-        scheme: inputs.get("scheme").and_then(|s| opt_text(s)),
+        scheme: inputs.get("scheme").and_then(opt_text),
         endpoint_host,
         style,
         key_slashes,
