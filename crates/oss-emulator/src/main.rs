@@ -1,0 +1,267 @@
+//! `oss-emulator`: the standalone OSS emulator (streaming server behind the chaos proxy).
+//!
+//! Prints exactly one line on stdout, `listening on http://127.0.0.1:PORT`, once it accepts
+//! connections (and every CRC is ready with `--crc64`); logs to stderr only with `-v`.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use oss_emulator::{
+    BucketSpec, ChaosProxy, CrcMode, Credentials, CutMode, Emulator, EmulatorError, FaultAction,
+    NetFault, ObjectSpec, ServiceFault, Versioning, parse_size,
+};
+
+const FAULT_HELP: &str = "\
+FAULTS (fixed meanings; body bytes are response-body payload bytes, /-/stats excluded):
+  --cut-every-connection-after N   cut every connection once it has relayed N body bytes
+                                   (clients must reconnect and resume)
+  --cut-once-at N                  cut once: the connection that relays the N-th body byte
+                                   served in total (counting from 1) is cut right after it
+  --cut-mode fin|rst               how cuts close: FIN, or RST via SO_LINGER=0 [default: rst]
+  --stall-after N --stall-secs S   stall each connection for S seconds after it has relayed
+                                   N body bytes (once per connection)
+  --throttle RATE                  throttle all relayed traffic to RATE bytes/s (e.g. 20MiB)
+  --refuse K                       refuse (reset at accept) the next K connections
+  --fail-every N --fail-status S --fail-code CODE
+                                   answer every N-th object request with status S and OSS
+                                   error CODE (e.g. 503 ServiceUnavailable)
+  --replace-after N                replace each --object with a new version (new content,
+                                   new ETag) after N requests for it (the N+1-th sees it)
+  --random-cut P                   cut each response with probability P at a random body
+                                   offset, decided by --seed
+  --seed N                         seed for the random variants (printed on stderr when -v;
+                                   a random one is chosen when absent)
+/-/stats (GET, JSON) has the model's counters under \"model\" and the proxy's under \"proxy\".";
+
+/// A local Alibaba Cloud OSS emulator for demos and tests.
+#[derive(Parser, Debug)]
+#[command(name = "oss-emulator", version, after_help = FAULT_HELP)]
+struct Args {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// AccessKeyId accepted by the emulator.
+    #[arg(long, requires = "access_key_secret")]
+    access_key_id: Option<String>,
+    /// AccessKeySecret for --access-key-id.
+    #[arg(long, requires = "access_key_id")]
+    access_key_secret: Option<String>,
+    /// Make the credentials STS credentials that need this security token.
+    #[arg(long, requires = "access_key_id")]
+    security_token: Option<String>,
+    /// An object: BUCKET/KEY=SIZE[,seed=N] (SIZE like 100KiB or 1GiB; synthetic content).
+    #[arg(long = "object", value_name = "BUCKET/KEY=SIZE[,seed=N]")]
+    objects: Vec<String>,
+    /// Make every bucket public-read (anonymous GET/HEAD allowed).
+    #[arg(long)]
+    public_read: bool,
+    /// Compute every object's CRC-64 (x-oss-hash-crc64ecma) before listening.
+    #[arg(long)]
+    crc64: bool,
+    /// Enable versioning on every bucket.
+    #[arg(long)]
+    versioning: bool,
+    /// Turn on OSS's on-the-fly gzip of text types for Accept-Encoding: gzip.
+    #[arg(long)]
+    gzip_quirk: bool,
+    /// Log requests to stderr.
+    #[arg(short, long)]
+    verbose: bool,
+
+    #[arg(long, value_name = "N", hide = true)]
+    cut_every_connection_after: Option<String>,
+    #[arg(long, value_name = "N", hide = true)]
+    cut_once_at: Option<String>,
+    #[arg(long, value_name = "fin|rst", default_value = "rst", hide = true)]
+    cut_mode: String,
+    #[arg(long, value_name = "N", requires = "stall_secs", hide = true)]
+    stall_after: Option<String>,
+    #[arg(long, value_name = "S", requires = "stall_after", hide = true)]
+    stall_secs: Option<f64>,
+    #[arg(long, value_name = "RATE", hide = true)]
+    throttle: Option<String>,
+    #[arg(long, value_name = "K", hide = true)]
+    refuse: Option<u64>,
+    #[arg(long, value_name = "N", requires_all = ["fail_status", "fail_code"], hide = true)]
+    fail_every: Option<u64>,
+    #[arg(long, value_name = "S", hide = true)]
+    fail_status: Option<u16>,
+    #[arg(long, value_name = "CODE", hide = true)]
+    fail_code: Option<String>,
+    #[arg(long, value_name = "N", hide = true)]
+    replace_after: Option<u64>,
+    #[arg(long, value_name = "P", hide = true)]
+    random_cut: Option<f64>,
+    #[arg(long, value_name = "N", hide = true)]
+    seed: Option<u64>,
+}
+
+struct ObjectArg {
+    bucket: String,
+    key: String,
+    size: u64,
+    seed: u64,
+}
+
+fn parse_object(text: &str, index: usize) -> Result<ObjectArg, EmulatorError> {
+    let bad = || {
+        EmulatorError::InvalidArgument(format!(
+            "--object `{text}`: write BUCKET/KEY=SIZE[,seed=N], e.g. bkt/data.bin=1GiB,seed=7"
+        ))
+    };
+    let (path, spec) = text.split_once('=').ok_or_else(bad)?;
+    let (bucket, key) = path.split_once('/').ok_or_else(bad)?;
+    if key.is_empty() {
+        return Err(bad());
+    }
+    let mut parts = spec.split(',');
+    let size = parse_size(parts.next().ok_or_else(bad)?)?;
+    let mut seed = index as u64 + 1;
+    for p in parts {
+        match p.split_once('=') {
+            Some(("seed", v)) => seed = v.parse().map_err(|_| bad())?,
+            _ => return Err(bad()),
+        }
+    }
+    Ok(ObjectArg {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        size,
+        seed,
+    })
+}
+
+fn cut_mode(text: &str) -> Result<CutMode, EmulatorError> {
+    match text.to_ascii_lowercase().as_str() {
+        "fin" => Ok(CutMode::Fin),
+        "rst" => Ok(CutMode::Rst),
+        _ => Err(EmulatorError::InvalidArgument(format!("--cut-mode `{text}`: use fin or rst"))),
+    }
+}
+
+async fn run(args: Args) -> Result<(), EmulatorError> {
+    let emu = Emulator::new();
+    if let (Some(id), Some(secret)) = (&args.access_key_id, &args.access_key_secret) {
+        emu.add_credentials(match &args.security_token {
+            Some(t) => Credentials::sts(id, secret, t),
+            None => Credentials::new(id, secret),
+        });
+    }
+    let objects: Vec<ObjectArg> = args
+        .objects
+        .iter()
+        .enumerate()
+        .map(|(i, o)| parse_object(o, i))
+        .collect::<Result<_, _>>()?;
+    for o in &objects {
+        let mut b = BucketSpec::new(&o.bucket);
+        if args.public_read {
+            b = b.public_read();
+        }
+        if args.versioning {
+            b = b.versioning(Versioning::Enabled);
+        }
+        emu.add_bucket(b)?;
+        let crc = if args.crc64 { CrcMode::Background } else { CrcMode::Off };
+        emu.put_object(&o.bucket, &o.key, ObjectSpec::synthetic(o.size, o.seed).crc64(crc))?;
+    }
+    // CRCs of all objects are computed in parallel on background threads; wait for them.
+    for o in &objects {
+        emu.wait_crc_ready(&o.bucket, &o.key).await?;
+    }
+    emu.set_gzip_quirk(args.gzip_quirk);
+    // Service faults.
+    if let (Some(n), Some(status), Some(code)) = (args.fail_every, args.fail_status, &args.fail_code) {
+        emu.add_fault(ServiceFault::new(FaultAction::error_for_code(status, code)).every(n));
+    }
+    if let Some(n) = args.replace_after {
+        for o in &objects {
+            emu.add_fault(
+                ServiceFault::new(FaultAction::ReplaceObject(None))
+                    .key(&o.bucket, &o.key)
+                    .on_request(n + 1),
+            );
+        }
+    }
+    // Network faults.
+    let mode = cut_mode(&args.cut_mode)?;
+    let mut faults = Vec::new();
+    if let Some(n) = &args.cut_every_connection_after {
+        faults.push(NetFault::CutEveryConnectionAfter { bytes: parse_size(n)?, mode });
+    }
+    if let Some(n) = &args.cut_once_at {
+        faults.push(NetFault::CutOnceAtTotal { byte: parse_size(n)?, mode });
+    }
+    if let (Some(n), Some(s)) = (&args.stall_after, args.stall_secs) {
+        faults.push(NetFault::StallAfter {
+            connection: None,
+            bytes: parse_size(n)?,
+            duration: Some(Duration::from_secs_f64(s.max(0.0))),
+        });
+    }
+    if let Some(r) = &args.throttle {
+        faults.push(NetFault::Throttle { bytes_per_sec: parse_size(r)? });
+    }
+    if let Some(k) = args.refuse {
+        faults.push(NetFault::Refuse { count: k });
+    }
+    if let Some(p) = args.random_cut {
+        faults.push(NetFault::RandomCut { probability: p, mode });
+    }
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+    });
+    let server = emu.start_server().await?;
+    let proxy = ChaosProxy::start_on(args.listen, server.local_addr(), faults, seed).await?;
+    emu.add_stats_section("proxy", proxy.stats_hook());
+    if args.verbose {
+        eprintln!("oss-emulator: seed {seed}; model server {} behind proxy {}", server.endpoint(), proxy.endpoint());
+    }
+    println!("listening on {}", proxy.endpoint());
+    if args.verbose {
+        tokio::spawn(log_requests(emu.clone()));
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    proxy.shutdown().await;
+    server.shutdown().await;
+    Ok(())
+}
+
+/// With `-v`: a line on stderr per second summarizing new requests.
+async fn log_requests(emu: Emulator) {
+    let mut last = 0;
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let c = emu.counters();
+        if c.requests != last {
+            eprintln!(
+                "oss-emulator: {} requests ({} ranged), {} body bytes, statuses {:?}",
+                c.requests, c.ranges_served, c.body_bytes_sent, c.by_status
+            );
+            last = c.requests;
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("oss-emulator: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("oss-emulator: {e}");
+            ExitCode::from(if e.is_usage_error() { 2 } else { 1 })
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! oss-emulator's integration tests: one binary; every OSS behaviour runs on both
+//! front-ends (the streaming server and wiremock) through the `both!` macro.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+mod model_cases;
