@@ -1,15 +1,18 @@
-//! Request authentication: which credentials a request claims, whether its time is
-//! acceptable, and (through [`crate::signature`]) whether its signature verifies.
+//! Request authentication over `oss-sign`'s verification API: which credentials a request
+//! claims, whether its time is acceptable, and whether its signature verifies.
 //!
 //! The order of the checks follows OSS: unknown AccessKeyId, then the STS token, then
-//! expiry / clock skew, then the signature.
+//! expiry / clock skew, then the signature. On a mismatch we return OSS's
+//! `SignatureDoesNotMatch` with the string to sign we computed, so a client can compare.
 
 use std::time::{Duration, SystemTime};
 
-use crate::clock::{iso8601, parse_v4_timestamp, unix_secs};
+use oss_sign::verify::{AuthMethod, ExpectedSignature, ReceivedAuth};
+use oss_sign::{Query, Resource, SignError, SignableRequest};
+
+use crate::clock::iso8601;
 use crate::oss_error::{OssError, access_denied};
 use crate::request::RequestParts;
-use crate::signature::{self, SignedRequest};
 
 /// An access key the emulator accepts (a RAM user's, or STS temporary credentials).
 #[derive(Clone)]
@@ -46,6 +49,10 @@ impl Credentials {
     pub fn access_key_id(&self) -> &str {
         &self.access_key_id
     }
+
+    fn for_verifying(&self) -> Result<oss_sign::Credentials, SignError> {
+        oss_sign::Credentials::new(self.access_key_id.clone(), self.secret.clone())
+    }
 }
 
 impl std::fmt::Debug for Credentials {
@@ -53,7 +60,10 @@ impl std::fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("access_key_id", &self.access_key_id)
             .field("secret", &"<redacted>")
-            .field("security_token", &self.security_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "security_token",
+                &self.security_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -67,160 +77,6 @@ pub(crate) enum Principal {
     User(String),
 }
 
-/// How a request is signed, parsed from its Authorization header or query.
-#[derive(Clone, Debug)]
-pub(crate) enum Claim {
-    /// `Authorization: OSS ak:signature`.
-    V1Header { access_key_id: String, signature: String },
-    /// `?OSSAccessKeyId=..&Expires=..&Signature=..`.
-    V1Presign {
-        access_key_id: String,
-        expires: u64,
-        signature: String,
-    },
-    /// `Authorization: OSS4-HMAC-SHA256 Credential=ak/scope,AdditionalHeaders=..,Signature=..`.
-    V4Header {
-        access_key_id: String,
-        scope: Scope,
-        additional_headers: Vec<String>,
-        signature: String,
-    },
-    /// `?x-oss-signature-version=OSS4-HMAC-SHA256&x-oss-credential=..`.
-    V4Presign {
-        access_key_id: String,
-        scope: Scope,
-        timestamp: String,
-        expires: u64,
-        additional_headers: Vec<String>,
-        signature: String,
-    },
-}
-
-/// The V4 credential scope `date/region/product/aliyun_v4_request`.
-#[derive(Clone, Debug)]
-pub(crate) struct Scope {
-    pub(crate) date: String,
-    pub(crate) region: String,
-    pub(crate) product: String,
-}
-
-fn malformed(message: &str) -> OssError {
-    OssError::new(400, "InvalidArgument", message).ec("0002-00000001")
-}
-
-fn parse_scope(credential: &str) -> Result<(String, Scope), OssError> {
-    let mut parts = credential.split('/');
-    let (Some(ak), Some(date), Some(region), Some(product), Some(term), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return Err(malformed("Invalid credential in Authorization header."));
-    };
-    if term != "aliyun_v4_request" || ak.is_empty() {
-        return Err(malformed("Invalid credential in Authorization header."));
-    }
-    Ok((
-        ak.to_owned(),
-        Scope {
-            date: date.to_owned(),
-            region: region.to_owned(),
-            product: product.to_owned(),
-        },
-    ))
-}
-
-fn split_list(v: &str) -> Vec<String> {
-    v.split(';')
-        .map(|s| s.trim().to_ascii_lowercase())
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
-/// Reads the signature claim of a request, if any.
-pub(crate) fn parse_claim(req: &RequestParts, query: &[(String, String)]) -> Result<Option<Claim>, OssError> {
-    let q = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    if let Some(auth) = req.header("authorization") {
-        if let Some(rest) = auth.strip_prefix("OSS4-HMAC-SHA256 ") {
-            let mut credential = None;
-            let mut additional = Vec::new();
-            let mut signature = None;
-            for item in rest.split(',') {
-                let item = item.trim();
-                if let Some(v) = item.strip_prefix("Credential=") {
-                    credential = Some(v);
-                } else if let Some(v) = item.strip_prefix("AdditionalHeaders=") {
-                    additional = split_list(v);
-                } else if let Some(v) = item.strip_prefix("Signature=") {
-                    signature = Some(v);
-                }
-            }
-            let (Some(credential), Some(signature)) = (credential, signature) else {
-                return Err(malformed("Authorization header is malformed."));
-            };
-            let (access_key_id, scope) = parse_scope(credential)?;
-            return Ok(Some(Claim::V4Header {
-                access_key_id,
-                scope,
-                additional_headers: additional,
-                signature: signature.to_owned(),
-            }));
-        }
-        if let Some(rest) = auth.strip_prefix("OSS ") {
-            let Some((ak, sig)) = rest.trim().rsplit_once(':') else {
-                return Err(malformed("Authorization header is malformed."));
-            };
-            return Ok(Some(Claim::V1Header {
-                access_key_id: ak.to_owned(),
-                signature: sig.to_owned(),
-            }));
-        }
-        return Err(malformed("Authorization header is invalid."));
-    }
-    if q("x-oss-signature-version").is_some() || q("x-oss-credential").is_some() {
-        if q("x-oss-signature-version") != Some("OSS4-HMAC-SHA256") {
-            return Err(malformed("Unsupported x-oss-signature-version."));
-        }
-        let (Some(credential), Some(timestamp), Some(expires), Some(signature)) = (
-            q("x-oss-credential"),
-            q("x-oss-date"),
-            q("x-oss-expires"),
-            q("x-oss-signature"),
-        ) else {
-            return Err(malformed("Presigned URL is missing a required x-oss-* parameter."));
-        };
-        let (access_key_id, scope) = parse_scope(credential)?;
-        let expires = expires
-            .parse()
-            .map_err(|_| malformed("x-oss-expires must be a number of seconds."))?;
-        return Ok(Some(Claim::V4Presign {
-            access_key_id,
-            scope,
-            timestamp: timestamp.to_owned(),
-            expires,
-            additional_headers: q("x-oss-additional-headers").map(split_list).unwrap_or_default(),
-            signature: signature.to_owned(),
-        }));
-    }
-    if let Some(ak) = q("OSSAccessKeyId") {
-        let (Some(expires), Some(signature)) = (q("Expires"), q("Signature")) else {
-            return Err(malformed("Presigned URL needs Expires and Signature."));
-        };
-        let expires = expires
-            .parse()
-            .map_err(|_| malformed("Expires must be Unix seconds."))?;
-        return Ok(Some(Claim::V1Presign {
-            access_key_id: ak.to_owned(),
-            expires,
-            signature: signature.to_owned(),
-        }));
-    }
-    Ok(None)
-}
-
 /// What the authenticator needs besides the request.
 pub(crate) struct AuthContext<'a> {
     pub(crate) accounts: &'a [Credentials],
@@ -228,6 +84,29 @@ pub(crate) struct AuthContext<'a> {
     pub(crate) max_skew: Duration,
     pub(crate) bucket: &'a str,
     pub(crate) key: Option<&'a str>,
+}
+
+fn malformed(message: String) -> OssError {
+    OssError::new(400, "InvalidArgument", &message).ec("0002-00000001")
+}
+
+/// Maps a parse failure of the request's authentication to OSS's answer.
+fn auth_parse_error(e: &SignError) -> OssError {
+    match e {
+        // OSS: a V1 header-signed request without a usable Date is refused with 403.
+        SignError::MissingAuthParameter { name }
+            if name.contains("Date") || name.contains("x-oss-date") =>
+        {
+            access_denied(
+                &format!("OSS authentication requires a valid {name}."),
+                "0002-00000017",
+            )
+        }
+        SignError::MalformedTime { .. } => {
+            access_denied(&format!("Invalid date: {e}."), "0002-00000017")
+        }
+        other => malformed(format!("Authentication information is invalid: {other}.")),
+    }
 }
 
 fn invalid_access_key_id(ak: &str) -> OssError {
@@ -248,7 +127,10 @@ fn too_skewed(request_time: SystemTime, now: SystemTime, max_skew: Duration) -> 
     )
     .field("RequestTime", iso8601(request_time))
     .field("ServerTime", iso8601(now))
-    .field("MaxAllowedSkewMilliseconds", max_skew.as_millis().to_string())
+    .field(
+        "MaxAllowedSkewMilliseconds",
+        max_skew.as_millis().to_string(),
+    )
     .ec("0002-00000504")
 }
 
@@ -266,36 +148,65 @@ fn skew_ok(t: SystemTime, now: SystemTime, max: Duration) -> bool {
     diff <= max
 }
 
+/// `SignatureDoesNotMatch` with OSS's extra fields.
+fn mismatch(
+    method: AuthMethod,
+    ak: &str,
+    provided: &str,
+    expected: &ExpectedSignature,
+) -> OssError {
+    let hex_bytes: Vec<String> = expected
+        .string_to_sign()
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut e = OssError::new(
+        403,
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+    )
+    .field("OSSAccessKeyId", ak)
+    .field("SignatureProvided", provided)
+    .field("StringToSign", expected.string_to_sign())
+    .field("StringToSignBytes", hex_bytes.join(" "));
+    // Whether OSS also returns the V4 canonical request is unknown (I); it helps debugging.
+    if let Some(c) = expected.canonical_request() {
+        e = e.field("CanonicalRequest", c);
+    }
+    let ec = match method {
+        AuthMethod::V4Header | AuthMethod::V4Query => "0002-00000201",
+        _ => "0002-00000040",
+    };
+    e.ec(ec)
+}
+
 /// Authenticates a request: `Ok(Anonymous)` when it carries no signature.
 pub(crate) fn authenticate(
     req: &RequestParts,
-    query: &[(String, String)],
     ctx: &AuthContext<'_>,
 ) -> Result<Principal, OssError> {
-    let Some(claim) = parse_claim(req, query)? else {
+    let query = Query::parse(req.raw_query.as_deref().unwrap_or(""))
+        .map_err(|e| malformed(format!("The query string is invalid: {e}.")))?;
+    let resource = match ctx.key {
+        Some(key) => Resource::object(ctx.bucket, key),
+        None => Resource::bucket(ctx.bucket),
+    };
+    let signable = SignableRequest::new(&req.method, resource, &query, &req.headers);
+    let auth = ReceivedAuth::from_request(&signable).map_err(|e| auth_parse_error(&e))?;
+    let method = auth.method();
+    if method == AuthMethod::Anonymous {
         return Ok(Principal::Anonymous);
-    };
-    let q = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let ak = match &claim {
-        Claim::V1Header { access_key_id, .. }
-        | Claim::V1Presign { access_key_id, .. }
-        | Claim::V4Header { access_key_id, .. }
-        | Claim::V4Presign { access_key_id, .. } => access_key_id.clone(),
-    };
+    }
+    let ak = auth.access_key_id().unwrap_or_default().to_owned();
     let Some(account) = ctx.accounts.iter().find(|a| a.access_key_id == ak) else {
         return Err(invalid_access_key_id(&ak));
     };
     // STS: the token travels as a header (header auth) or in the query (presign).
     if let Some(token) = &account.security_token {
-        let sent = match &claim {
-            Claim::V1Header { .. } | Claim::V4Header { .. } => req.header("x-oss-security-token"),
-            Claim::V1Presign { .. } => q("security-token"),
-            Claim::V4Presign { .. } => q("x-oss-security-token"),
-        };
-        match sent {
+        match auth.security_token() {
             None => return Err(invalid_access_key_id(&ak)),
-            // The code for a wrong token is not in the fact sheet (I): OSS documents
-            // InvalidSecurityToken in its error-code list.
+            // The fact sheet has no code for a wrong token (I): OSS's code list has
+            // InvalidSecurityToken.
             Some(t) if t != token => {
                 return Err(OssError::new(
                     403,
@@ -307,71 +218,53 @@ pub(crate) fn authenticate(
             Some(_) => {}
         }
     }
-    // Time.
-    match &claim {
-        Claim::V1Header { .. } => {
-            let date = req.header("x-oss-date").or_else(|| req.header("date"));
-            let Some(t) = date.and_then(|d| httpdate::parse_http_date(d).ok()) else {
-                return Err(access_denied(
-                    "OSS authentication requires a valid Date.",
-                    "0002-00000017",
-                ));
-            };
-            if !skew_ok(t, ctx.now, ctx.max_skew) {
-                return Err(too_skewed(t, ctx.now, ctx.max_skew));
+    let now = ctx.now;
+    match method {
+        AuthMethod::V1Header | AuthMethod::V4Header => {
+            if let Some(t) = auth.signed_at().map(|t| t.to_system_time())
+                && !skew_ok(t, now, ctx.max_skew)
+            {
+                return Err(too_skewed(t, now, ctx.max_skew));
             }
         }
-        Claim::V4Header { scope, .. } => {
-            let Some(t) = req.header("x-oss-date").and_then(parse_v4_timestamp) else {
-                return Err(access_denied(
-                    "V4 authentication requires a valid x-oss-date header.",
-                    "0002-00000017",
-                ));
-            };
-            if !skew_ok(t, ctx.now, ctx.max_skew) {
-                return Err(too_skewed(t, ctx.now, ctx.max_skew));
+        AuthMethod::V1Query | AuthMethod::V4Query => {
+            if let Some(at) = auth.expires_at().map(|t| t.to_system_time())
+                && now > at
+            {
+                return Err(expired(at, now));
             }
-            if req.header("x-oss-date").and_then(|d| d.get(..8)) != Some(scope.date.as_str()) {
-                return Err(malformed("The date in the credential scope does not match x-oss-date."));
-            }
-        }
-        Claim::V1Presign { expires, .. } => {
-            let at = SystemTime::UNIX_EPOCH + Duration::from_secs(*expires);
-            if unix_secs(ctx.now) > *expires {
-                return Err(expired(at, ctx.now));
-            }
-        }
-        Claim::V4Presign {
-            timestamp,
-            expires,
-            scope,
-            ..
-        } => {
-            let Some(t) = parse_v4_timestamp(timestamp) else {
-                return Err(malformed("x-oss-date must look like 20240115T083000Z."));
-            };
-            if timestamp.get(..8) != Some(scope.date.as_str()) {
-                return Err(malformed("The date in the credential scope does not match x-oss-date."));
-            }
-            if *expires > 604_800 {
-                return Err(malformed("x-oss-expires must not exceed 604800 seconds (7 days)."));
-            }
-            let at = t + Duration::from_secs(*expires);
-            if ctx.now > at {
-                return Err(expired(at, ctx.now));
-            }
-            // A URL signed in the future (beyond the skew allowance) is refused too (I).
-            if t > ctx.now + ctx.max_skew {
-                return Err(too_skewed(t, ctx.now, ctx.max_skew));
+            if let (Some(signed), Some(at)) = (auth.signed_at(), auth.expires_at()) {
+                if at.unix_seconds().saturating_sub(signed.unix_seconds()) > 604_800 {
+                    return Err(malformed(
+                        "x-oss-expires must not exceed 604800 seconds (7 days).".into(),
+                    ));
+                }
+                // A URL signed in the future (beyond the skew allowance) is refused too (I).
+                let t = signed.to_system_time();
+                if t > now + ctx.max_skew {
+                    return Err(too_skewed(t, now, ctx.max_skew));
+                }
             }
         }
+        _ => {}
     }
-    let signed = SignedRequest {
-        req,
-        query,
-        bucket: ctx.bucket,
-        key: ctx.key,
-    };
-    signature::verify(&claim, &signed, &account.secret)?;
-    Ok(Principal::User(ak))
+    if let (Some(scope), Some(signed)) = (auth.scope(), auth.signed_at())
+        && scope.date() != signed.v4_date()
+    {
+        return Err(malformed(
+            "The date in the credential scope does not match x-oss-date.".into(),
+        ));
+    }
+    let creds = account
+        .for_verifying()
+        .map_err(|_| invalid_access_key_id(&ak))?;
+    let expected = auth
+        .expected(&signable, &creds)
+        .map_err(|e| malformed(format!("Cannot verify the signature: {e}.")))?;
+    let provided = auth.signature().unwrap_or_default();
+    if expected.matches(provided) {
+        Ok(Principal::User(ak))
+    } else {
+        Err(mismatch(method, &ak, provided, &expected))
+    }
 }

@@ -47,8 +47,8 @@ pub(crate) fn evaluate(headers: &HeaderMap, etag: &str, last_modified: SystemTim
         if !list_matches(list, etag) {
             return Precondition::Failed;
         }
-    } else if let Some(date) = header(headers, "if-unmodified-since")
-        .and_then(|d| httpdate::parse_http_date(d).ok())
+    } else if let Some(date) =
+        header(headers, "if-unmodified-since").and_then(|d| httpdate::parse_http_date(d).ok())
         && last_modified > date
     {
         return Precondition::Failed;
@@ -57,8 +57,8 @@ pub(crate) fn evaluate(headers: &HeaderMap, etag: &str, last_modified: SystemTim
         if list_matches(list, etag) {
             return Precondition::NotModified;
         }
-    } else if let Some(date) = header(headers, "if-modified-since")
-        .and_then(|d| httpdate::parse_http_date(d).ok())
+    } else if let Some(date) =
+        header(headers, "if-modified-since").and_then(|d| httpdate::parse_http_date(d).ok())
         && last_modified <= date
     {
         return Precondition::NotModified;
@@ -85,17 +85,50 @@ mod tests {
         let etag = "\"5D41402ABC4B2A76B9719D911017C592\"";
         let ok = Precondition::Pass;
         assert_eq!(evaluate(&h(&[("if-match", etag)]), etag, t), ok);
-        assert_eq!(evaluate(&h(&[("if-match", "5D41402ABC4B2A76B9719D911017C592")]), etag, t), ok);
-        assert_eq!(evaluate(&h(&[("if-match", "\"OTHER\"")]), etag, t), Precondition::Failed);
-        assert_eq!(evaluate(&h(&[("if-none-match", "5D41402ABC4B2A76B9719D911017C592")]), etag, t), Precondition::NotModified);
+        assert_eq!(
+            evaluate(
+                &h(&[("if-match", "5D41402ABC4B2A76B9719D911017C592")]),
+                etag,
+                t
+            ),
+            ok
+        );
+        assert_eq!(
+            evaluate(&h(&[("if-match", "\"OTHER\"")]), etag, t),
+            Precondition::Failed
+        );
+        assert_eq!(
+            evaluate(
+                &h(&[("if-none-match", "5D41402ABC4B2A76B9719D911017C592")]),
+                etag,
+                t
+            ),
+            Precondition::NotModified
+        );
         let before = httpdate::fmt_http_date(t - Duration::from_secs(1));
         let same = httpdate::fmt_http_date(t);
-        assert_eq!(evaluate(&h(&[("if-unmodified-since", &before)]), etag, t), Precondition::Failed);
+        assert_eq!(
+            evaluate(&h(&[("if-unmodified-since", &before)]), etag, t),
+            Precondition::Failed
+        );
         assert_eq!(evaluate(&h(&[("if-unmodified-since", &same)]), etag, t), ok);
-        assert_eq!(evaluate(&h(&[("if-modified-since", &same)]), etag, t), Precondition::NotModified);
+        assert_eq!(
+            evaluate(&h(&[("if-modified-since", &same)]), etag, t),
+            Precondition::NotModified
+        );
         assert_eq!(evaluate(&h(&[("if-modified-since", &before)]), etag, t), ok);
-        assert_eq!(evaluate(&h(&[("if-modified-since", "garbage")]), etag, t), ok);
+        assert_eq!(
+            evaluate(&h(&[("if-modified-since", "garbage")]), etag, t),
+            ok
+        );
         // If-Match wins over If-Unmodified-Since.
-        assert_eq!(evaluate(&h(&[("if-match", etag), ("if-unmodified-since", &before)]), etag, t), ok);
+        assert_eq!(
+            evaluate(
+                &h(&[("if-match", etag), ("if-unmodified-since", &before)]),
+                etag,
+                t
+            ),
+            ok
+        );
     }
 }

@@ -149,7 +149,8 @@ impl Content {
         if len == 0 {
             return;
         }
-        self.segments.push((self.size, Segment::Synthetic { seed, len }));
+        self.segments
+            .push((self.size, Segment::Synthetic { seed, len }));
         self.size += len;
     }
 
@@ -225,7 +226,10 @@ mod tests {
         for start in [0usize, 1, 7, 8, 9, 15, 16, 333, 999] {
             for len in [0usize, 1, 7, 8, 9, 100] {
                 let end = (start + len).min(1000);
-                assert_eq!(synthetic_bytes(42, start as u64, end - start), whole[start..end]);
+                assert_eq!(
+                    synthetic_bytes(42, start as u64, end - start),
+                    whole[start..end]
+                );
             }
         }
     }
@@ -236,7 +240,8 @@ mod tests {
         // Shifting by a whole word does not reproduce the same bytes.
         assert_ne!(synthetic_bytes(1, 0, 64), synthetic_bytes(1, 8, 64));
         // No 8-byte word repeats in the first 64 KiB.
-        let words: std::collections::HashSet<u64> = (0..8192).map(|w| synthetic_word(9, w)).collect();
+        let words: std::collections::HashSet<u64> =
+            (0..8192).map(|w| synthetic_word(9, w)).collect();
         assert_eq!(words.len(), 8192);
     }
 

@@ -25,7 +25,9 @@ pub enum EmulatorError {
         key: String,
     },
     /// A bucket name OSS would not accept (3-63 chars of `a-z0-9-`, not starting with `-`).
-    #[error("invalid bucket name `{0}`: use 3-63 characters a-z, 0-9 and '-', not starting or ending with '-'")]
+    #[error(
+        "invalid bucket name `{0}`: use 3-63 characters a-z, 0-9 and '-', not starting or ending with '-'"
+    )]
     InvalidBucketName(String),
     /// A command-line or API argument could not be understood.
     #[error("invalid argument: {0}")]

@@ -39,22 +39,38 @@ pub enum FaultAction {
 impl FaultAction {
     /// `500 InternalError`.
     pub fn internal_error() -> Self {
-        Self::error(500, "InternalError", "We encountered an internal error. Please try again.")
+        Self::error(
+            500,
+            "InternalError",
+            "We encountered an internal error. Please try again.",
+        )
     }
 
     /// `503 DownloadTrafficRateLimitExceeded`.
     pub fn download_traffic_limit() -> Self {
-        Self::error(503, "DownloadTrafficRateLimitExceeded", "Please reduce your download request traffic")
+        Self::error(
+            503,
+            "DownloadTrafficRateLimitExceeded",
+            "Please reduce your download request traffic",
+        )
     }
 
     /// `503 TotalQpsLimitExceeded`.
     pub fn total_qps_limit() -> Self {
-        Self::error(503, "TotalQpsLimitExceeded", "Max total qps limit is exceeded")
+        Self::error(
+            503,
+            "TotalQpsLimitExceeded",
+            "Max total qps limit is exceeded",
+        )
     }
 
     /// `503 ServiceUnavailable`.
     pub fn service_unavailable() -> Self {
-        Self::error(503, "ServiceUnavailable", "Thread pool is almost full, please retry later")
+        Self::error(
+            503,
+            "ServiceUnavailable",
+            "Thread pool is almost full, please retry later",
+        )
     }
 
     /// `429 QpsLimitExceeded`.
@@ -95,11 +111,6 @@ impl FaultAction {
             FaultAction::ShiftRange(_) => "shift_range".into(),
             FaultAction::CorruptByte(_) => "corrupt_byte".into(),
         }
-    }
-
-    /// True for actions that change the model before the request is served.
-    pub(crate) fn mutates(&self) -> bool {
-        matches!(self, FaultAction::ReplaceObject(_) | FaultAction::Append(_))
     }
 }
 
@@ -218,7 +229,7 @@ impl FaultEntry {
             return false;
         }
         self.seen += 1;
-        if self.seen <= f.after || (self.seen - f.after) % f.every != 0 {
+        if self.seen <= f.after || !(self.seen - f.after).is_multiple_of(f.every) {
             return false;
         }
         if f.times.is_some_and(|t| self.fired >= t) {

@@ -27,8 +27,6 @@ pub(crate) struct Head {
     pub(crate) content_length: Option<u64>,
     /// `Transfer-Encoding: chunked`.
     pub(crate) chunked: bool,
-    /// The head's raw bytes.
-    pub(crate) raw: Vec<u8>,
 }
 
 /// One classified run of bytes.
@@ -39,7 +37,7 @@ pub(crate) enum Span {
     /// `len` bytes of body payload, starting at payload offset `offset` of the message.
     Body { len: usize, offset: u64 },
     /// `len` bytes of chunked framing (sizes, CRLFs, trailers).
-    Framing { len: usize, ends_message: bool },
+    Framing { len: usize },
     /// `len` bytes that cannot be framed (garbage after an error); passed through.
     Unframed { len: usize },
 }
@@ -102,7 +100,10 @@ impl Framer {
                                 data.get(j - already).copied().unwrap_or(0)
                             }
                         };
-                        get(total - 4) == b'\r' && get(total - 3) == b'\n' && get(total - 2) == b'\r' && get(total - 1) == b'\n'
+                        get(total - 4) == b'\r'
+                            && get(total - 3) == b'\n'
+                            && get(total - 2) == b'\r'
+                            && get(total - 1) == b'\n'
                     };
                     // Leading CRLFs between messages are allowed (RFC 7230 3.5).
                     if ends {
@@ -111,27 +112,31 @@ impl Framer {
                         break;
                     }
                 }
-                self.head.extend_from_slice(data.get(..take).unwrap_or_default());
+                self.head
+                    .extend_from_slice(data.get(..take).unwrap_or_default());
                 if !done {
                     if self.head.len() > 64 * 1024 {
                         self.state = State::Broken;
                     }
-                    return Span::Head { len: take, complete: None };
+                    return Span::Head {
+                        len: take,
+                        complete: None,
+                    };
                 }
                 let raw = std::mem::take(&mut self.head);
-                let head = match parse_head(self.side, &raw) {
-                    Some(h) => h,
-                    None => {
-                        self.state = State::Broken;
-                        return Span::Head {
-                            len: take,
-                            complete: Some(Head { raw, ..Head::default() }),
-                        };
-                    }
+                let Some(head) = parse_head(self.side, &raw) else {
+                    self.state = State::Broken;
+                    return Span::Head {
+                        len: take,
+                        complete: Some(Head::default()),
+                    };
                 };
                 if self.side == Side::Response && (100..200).contains(&head.status) {
                     // Interim response: another head follows.
-                    return Span::Head { len: take, complete: Some(head) };
+                    return Span::Head {
+                        len: take,
+                        complete: Some(head),
+                    };
                 }
                 self.messages += 1;
                 self.body_offset = 0;
@@ -147,11 +152,18 @@ impl Framer {
                 } else if head.chunked {
                     State::ChunkSize { line: Vec::new() }
                 } else if let Some(n) = head.content_length {
-                    if n == 0 { State::Head } else { State::Length { remaining: n } }
+                    if n == 0 {
+                        State::Head
+                    } else {
+                        State::Length { remaining: n }
+                    }
                 } else {
                     State::UntilClose
                 };
-                Span::Head { len: take, complete: Some(head) }
+                Span::Head {
+                    len: take,
+                    complete: Some(head),
+                }
             }
             State::Length { remaining } => {
                 let n = (*remaining).min(data.len() as u64);
@@ -161,12 +173,18 @@ impl Framer {
                 if *remaining == 0 {
                     self.state = State::Head;
                 }
-                Span::Body { len: n as usize, offset }
+                Span::Body {
+                    len: n as usize,
+                    offset,
+                }
             }
             State::UntilClose => {
                 let offset = self.body_offset;
                 self.body_offset += data.len() as u64;
-                Span::Body { len: data.len(), offset }
+                Span::Body {
+                    len: data.len(),
+                    offset,
+                }
             }
             State::ChunkSize { line } => {
                 let (take, complete) = match data.iter().position(|&b| b == b'\n') {
@@ -176,14 +194,20 @@ impl Framer {
                 line.extend_from_slice(data.get(..take).unwrap_or_default());
                 if complete {
                     let text = String::from_utf8_lossy(line);
-                    let size_hex = text.trim().split(';').next().unwrap_or_default().trim().to_owned();
+                    let size_hex = text
+                        .trim()
+                        .split(';')
+                        .next()
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned();
                     match u64::from_str_radix(&size_hex, 16) {
                         Ok(0) => self.state = State::Trailer { line: Vec::new() },
                         Ok(n) => self.state = State::ChunkData { remaining: n },
                         Err(_) => self.state = State::Broken,
                     }
                 }
-                Span::Framing { len: take, ends_message: false }
+                Span::Framing { len: take }
             }
             State::ChunkData { remaining } => {
                 let n = (*remaining).min(data.len() as u64);
@@ -193,7 +217,10 @@ impl Framer {
                 if *remaining == 0 {
                     self.state = State::ChunkDataEnd { remaining: 2 };
                 }
-                Span::Body { len: n as usize, offset }
+                Span::Body {
+                    len: n as usize,
+                    offset,
+                }
             }
             State::ChunkDataEnd { remaining } => {
                 let n = usize::from(*remaining).min(data.len());
@@ -201,7 +228,7 @@ impl Framer {
                 if *remaining == 0 {
                     self.state = State::ChunkSize { line: Vec::new() };
                 }
-                Span::Framing { len: n, ends_message: false }
+                Span::Framing { len: n }
             }
             State::Trailer { line } => {
                 let (take, complete) = match data.iter().position(|&b| b == b'\n') {
@@ -209,33 +236,23 @@ impl Framer {
                     None => (data.len(), false),
                 };
                 line.extend_from_slice(data.get(..take).unwrap_or_default());
-                let mut ends = false;
                 if complete {
                     if line.as_slice() == b"\r\n" || line.as_slice() == b"\n" {
                         self.state = State::Head;
-                        ends = true;
                     } else {
                         line.clear();
                     }
                 }
-                Span::Framing { len: take, ends_message: ends }
+                Span::Framing { len: take }
             }
             State::Broken => Span::Unframed { len: data.len() },
         }
-    }
-
-    /// True when the framer is inside a body delimited by connection close.
-    pub(crate) fn until_close(&self) -> bool {
-        matches!(self.state, State::UntilClose)
     }
 }
 
 fn parse_head(side: Side, raw: &[u8]) -> Option<Head> {
     let mut headers = [httparse::EMPTY_HEADER; 96];
-    let mut head = Head {
-        raw: raw.to_vec(),
-        ..Head::default()
-    };
+    let mut head = Head::default();
     let hs: &[httparse::Header<'_>] = match side {
         Side::Response => {
             let mut r = httparse::Response::new(&mut headers);
@@ -261,7 +278,9 @@ fn parse_head(side: Side, raw: &[u8]) -> Option<Head> {
         if h.name.eq_ignore_ascii_case("content-length") {
             head.content_length = std::str::from_utf8(h.value).ok()?.trim().parse().ok();
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            head.chunked = String::from_utf8_lossy(h.value).to_ascii_lowercase().contains("chunked");
+            head.chunked = String::from_utf8_lossy(h.value)
+                .to_ascii_lowercase()
+                .contains("chunked");
         }
     }
     Some(head)

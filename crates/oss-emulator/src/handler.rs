@@ -68,7 +68,10 @@ impl Emulator {
         if target == Target::Stats && req.method == Method::GET {
             let body = serde_json::to_vec_pretty(&self.stats_json()).unwrap_or_default();
             let mut headers = HeaderMap::new();
-            headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
             return ModelResponse {
                 status: StatusCode::OK,
@@ -121,18 +124,36 @@ impl Emulator {
         resp
     }
 
-    fn answer(&self, req: &RequestParts, target: &Target, now: SystemTime) -> Result<Answer, OssError> {
+    fn answer(
+        &self,
+        req: &RequestParts,
+        target: &Target,
+        now: SystemTime,
+    ) -> Result<Answer, OssError> {
         let (bucket_name, key) = match target {
             Target::PathStyleForbidden => return Err(errs::second_level_domain_forbidden()),
-            Target::Stats => return Err(errs::method_not_allowed("The specified method is not allowed against this resource.")),
+            Target::Stats => {
+                return Err(errs::method_not_allowed(
+                    "The specified method is not allowed against this resource.",
+                ));
+            }
             Target::Service => {
-                return Err(OssError::new(501, "NotImplemented", "The emulator serves object downloads only (no ListBuckets)."));
+                return Err(OssError::new(
+                    501,
+                    "NotImplemented",
+                    "The emulator serves object downloads only (no ListBuckets).",
+                ));
             }
             Target::Bucket { bucket } => (bucket.clone(), None),
             Target::Object { bucket, key } => (bucket.clone(), Some(key.clone())),
         };
         let query = req.query_pairs();
-        let q = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let q = |name: &str| {
+            query
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
         // Bucket, then auth (OSS says NoSuchBucket before it checks signatures).
         let (bucket_spec, accounts) = {
             let st = self.state();
@@ -144,7 +165,6 @@ impl Emulator {
         let options = self.options();
         let principal = authenticate(
             req,
-            &query,
             &AuthContext {
                 accounts: &accounts,
                 now,
@@ -165,25 +185,41 @@ impl Emulator {
                 .header("x-oss-request-payer")
                 .is_some_and(|v| v.eq_ignore_ascii_case("requester"))
         {
-            return Err(errs::access_denied("Access denied for requester pay bucket", "0003-00000703"));
+            return Err(errs::access_denied(
+                "Access denied for requester pay bucket",
+                "0003-00000703",
+            ));
         }
         let Some(key) = key else {
-            return Err(OssError::new(501, "NotImplemented", "The emulator serves object downloads only (no bucket operations)."));
+            return Err(OssError::new(
+                501,
+                "NotImplemented",
+                "The emulator serves object downloads only (no bucket operations).",
+            ));
         };
         if !is_read {
-            return Err(errs::method_not_allowed("The specified method is not allowed against this resource."));
+            return Err(errs::method_not_allowed(
+                "The specified method is not allowed against this resource.",
+            ));
         }
         // Service faults.
         let ranged = req.header("range").is_some();
         let fired = self.fire_faults(&req.method, &bucket_name, &key, ranged)?;
         // Per-connection traffic limit (bit/s), header or query.
-        let rate_limit = match req.header("x-oss-traffic-limit").or_else(|| q("x-oss-traffic-limit")) {
+        let rate_limit = match req
+            .header("x-oss-traffic-limit")
+            .or_else(|| q("x-oss-traffic-limit"))
+        {
             None => None,
             Some(v) => match v.parse::<u64>() {
                 Ok(bits) if (819_200..=838_860_800).contains(&bits) => Some(bits / 8),
                 _ => {
-                    return Err(OssError::new(400, "InvalidArgument", "The value of x-oss-traffic-limit is invalid.")
-                        .ec("0004-00000502"));
+                    return Err(OssError::new(
+                        400,
+                        "InvalidArgument",
+                        "The value of x-oss-traffic-limit is invalid.",
+                    )
+                    .ec("0004-00000502"));
                 }
             },
         };
@@ -197,9 +233,15 @@ impl Emulator {
         }
         // GetObjectMeta: fewer headers, describes the link itself for symlinks.
         if q("objectMeta").is_some() && is_head {
-            headers.push((http::header::CONTENT_LENGTH, object.content.len().to_string()));
+            headers.push((
+                http::header::CONTENT_LENGTH,
+                object.content.len().to_string(),
+            ));
             headers.push((http::header::ETAG, object.etag.clone()));
-            headers.push((http::header::LAST_MODIFIED, httpdate::fmt_http_date(object.last_modified)));
+            headers.push((
+                http::header::LAST_MODIFIED,
+                httpdate::fmt_http_date(object.last_modified),
+            ));
             if let Some(crc) = object.crc64() {
                 headers.push((hn("x-oss-hash-crc64ecma"), crc.to_string()));
             }
@@ -214,11 +256,19 @@ impl Emulator {
         // GetSymlink.
         if q("symlink").is_some() {
             let Some(target) = &object.symlink_target else {
-                return Err(OssError::new(400, "NotSymlink", "The specified object is not a symlink.").ec("0026-00000010"));
+                return Err(OssError::new(
+                    400,
+                    "NotSymlink",
+                    "The specified object is not a symlink.",
+                )
+                .ec("0026-00000010"));
             };
             headers.push((http::header::CONTENT_LENGTH, "0".into()));
             headers.push((http::header::ETAG, object.etag.clone()));
-            headers.push((http::header::LAST_MODIFIED, httpdate::fmt_http_date(object.last_modified)));
+            headers.push((
+                http::header::LAST_MODIFIED,
+                httpdate::fmt_http_date(object.last_modified),
+            ));
             headers.push((hn("x-oss-symlink-target"), uri_encode(target)));
             return Ok(Answer {
                 status: StatusCode::OK,
@@ -247,7 +297,10 @@ impl Emulator {
             Precondition::Failed => return Err(errs::precondition_failed()),
             Precondition::NotModified => {
                 headers.push((http::header::ETAG, data.etag.clone()));
-                headers.push((http::header::LAST_MODIFIED, httpdate::fmt_http_date(last_modified)));
+                headers.push((
+                    http::header::LAST_MODIFIED,
+                    httpdate::fmt_http_date(last_modified),
+                ));
                 return Ok(Answer {
                     status: StatusCode::NOT_MODIFIED,
                     headers,
@@ -267,7 +320,11 @@ impl Emulator {
             .header("x-oss-range-behavior")
             .is_some_and(|v| v.eq_ignore_ascii_case("standard"));
         // Range + gzip is undocumented (I): we ignore the range and send the whole object.
-        let mut outcome = if gzip { RangeOutcome::Whole } else { range::evaluate(req.header("range"), size, standard) };
+        let mut outcome = if gzip {
+            RangeOutcome::Whole
+        } else {
+            range::evaluate(req.header("range"), size, standard)
+        };
         if outcome == RangeOutcome::Unsatisfiable {
             return Err(errs::invalid_range());
         }
@@ -278,11 +335,16 @@ impl Emulator {
                 let len = end - start;
                 let max_start = size.saturating_sub(len + 1);
                 let s = (start as i128 + d as i128).clamp(0, max_start as i128) as u64;
-                outcome = RangeOutcome::Partial { start: s, end: s + len };
+                outcome = RangeOutcome::Partial {
+                    start: s,
+                    end: s + len,
+                };
             }
         }
         let (status, offset, len) = match outcome {
-            RangeOutcome::Partial { start, end } => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
+            RangeOutcome::Partial { start, end } => {
+                (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
+            }
             _ => (StatusCode::OK, 0, size),
         };
         // Headers: the link's own metadata, the target's size/ETag/class/MD5/CRC.
@@ -295,12 +357,21 @@ impl Emulator {
             headers.push((http::header::VARY, "Accept-Encoding".into()));
         }
         if status == StatusCode::PARTIAL_CONTENT {
-            headers.push((http::header::CONTENT_RANGE, format!("bytes {}-{}/{}", offset, offset + len - 1, size)));
+            headers.push((
+                http::header::CONTENT_RANGE,
+                format!("bytes {}-{}/{}", offset, offset + len - 1, size),
+            ));
         }
         headers.push((http::header::CONTENT_TYPE, link.content_type.clone()));
-        headers.push((http::header::LAST_MODIFIED, httpdate::fmt_http_date(last_modified)));
+        headers.push((
+            http::header::LAST_MODIFIED,
+            httpdate::fmt_http_date(last_modified),
+        ));
         headers.push((hn("x-oss-object-type"), link.object_type.as_str().into()));
-        headers.push((hn("x-oss-storage-class"), data.storage_class.as_str().into()));
+        headers.push((
+            hn("x-oss-storage-class"),
+            data.storage_class.as_str().into(),
+        ));
         if let Some(enc) = &link.content_encoding {
             headers.push((http::header::CONTENT_ENCODING, enc.clone()));
         }
@@ -315,10 +386,15 @@ impl Emulator {
         }
         match data.restore {
             Restore::None => {}
-            Restore::Ongoing => headers.push((hn("x-oss-restore"), "ongoing-request=\"true\"".into())),
+            Restore::Ongoing => {
+                headers.push((hn("x-oss-restore"), "ongoing-request=\"true\"".into()))
+            }
             Restore::Until(t) => headers.push((
                 hn("x-oss-restore"),
-                format!("ongoing-request=\"false\", expiry-date=\"{}\"", httpdate::fmt_http_date(t)),
+                format!(
+                    "ongoing-request=\"false\", expiry-date=\"{}\"",
+                    httpdate::fmt_http_date(t)
+                ),
             )),
         }
         for (k, v) in &link.meta {
@@ -333,7 +409,10 @@ impl Emulator {
                 ("response-content-language", http::header::CONTENT_LANGUAGE),
                 ("response-expires", http::header::EXPIRES),
                 ("response-cache-control", http::header::CACHE_CONTROL),
-                ("response-content-disposition", http::header::CONTENT_DISPOSITION),
+                (
+                    "response-content-disposition",
+                    http::header::CONTENT_DISPOSITION,
+                ),
                 ("response-content-encoding", http::header::CONTENT_ENCODING),
             ] {
                 if let Some(v) = q(param) {
@@ -364,12 +443,21 @@ impl Emulator {
 
     /// Counts this request against every fault, applies the model changes of those that
     /// fire, and returns what the rest do to this response (an error returns at once).
-    fn fire_faults(&self, method: &Method, bucket: &str, key: &str, ranged: bool) -> Result<FiredFaults, OssError> {
+    fn fire_faults(
+        &self,
+        method: &Method,
+        bucket: &str,
+        key: &str,
+        ranged: bool,
+    ) -> Result<FiredFaults, OssError> {
         let actions: Vec<FaultAction> = {
             let mut faults = self.faults_lock();
             faults
                 .iter_mut()
-                .filter_map(|f| f.check(method, bucket, key, ranged).then(|| f.fault.action.clone()))
+                .filter_map(|f| {
+                    f.check(method, bucket, key, ranged)
+                        .then(|| f.fault.action.clone())
+                })
                 .collect()
         };
         let mut fired = FiredFaults::default();
@@ -385,7 +473,11 @@ impl Emulator {
                     let seed = crate::content::synthetic_word(0xA99E, self.next_request_seq());
                     self.append_synthetic(bucket, key, *n, seed).is_ok()
                 }
-                FaultAction::Error { status, code, message } => {
+                FaultAction::Error {
+                    status,
+                    code,
+                    message,
+                } => {
                     if error.is_none() {
                         error = Some(OssError::new(*status, code, message));
                     }
@@ -429,19 +521,33 @@ impl Emulator {
         let versions = st.buckets.get(bucket).and_then(|b| b.keys.get(key));
         match version_id {
             None => match versions.and_then(|v| v.last()) {
-                Some(Version::Object { version_id, object }) => Ok((version_id.clone(), Arc::clone(object))),
-                Some(Version::DeleteMarker { version_id, .. }) => Err(errs::no_such_key(key)
+                Some(Version::Object { version_id, object }) => {
+                    Ok((version_id.clone(), Arc::clone(object)))
+                }
+                Some(Version::DeleteMarker {
+                    version_id,
+                    last_modified,
+                }) => Err(errs::no_such_key(key)
                     .header("x-oss-delete-marker", "true")
-                    .header("x-oss-version-id", version_id.clone())),
+                    .header("x-oss-version-id", version_id.clone())
+                    .header("last-modified", httpdate::fmt_http_date(*last_modified))),
                 None => Err(errs::no_such_key(key)),
             },
-            Some("") => Err(OssError::new(400, "InvalidArgument", "Version id can not be empty").ec("0012-00000201")),
+            Some("") => Err(
+                OssError::new(400, "InvalidArgument", "Version id can not be empty")
+                    .ec("0012-00000201"),
+            ),
             // Status and code for a versionId on a never-versioned bucket are unknown (I).
             Some(v) if !versioned && v != "null" => {
-                Err(OssError::new(400, "InvalidArgument", "Invalid version id specified").ec("0012-00000301"))
+                Err(
+                    OssError::new(400, "InvalidArgument", "Invalid version id specified")
+                        .ec("0012-00000301"),
+                )
             }
             Some(v) => match versions.and_then(|vs| vs.iter().find(|x| x.version_id() == v)) {
-                Some(Version::Object { version_id, object }) => Ok((version_id.clone(), Arc::clone(object))),
+                Some(Version::Object { version_id, object }) => {
+                    Ok((version_id.clone(), Arc::clone(object)))
+                }
                 Some(Version::DeleteMarker { version_id, .. }) => Err(errs::method_not_allowed(
                     "The specified method is not allowed against this resource.",
                 )
@@ -454,27 +560,42 @@ impl Emulator {
 
     fn symlink_target(&self, bucket: &str, target: &str) -> Result<Arc<StoredObject>, OssError> {
         let st = self.state();
-        match st.buckets.get(bucket).and_then(|b| b.keys.get(target)).and_then(|v| v.last()) {
-            Some(Version::Object { object, .. }) if object.symlink_target.is_some() => Err(OssError::new(
-                400,
-                "InvalidTargetType",
-                "The symbolic's target file type is invalid",
-            )
-            .ec("0026-00000011")),
+        match st
+            .buckets
+            .get(bucket)
+            .and_then(|b| b.keys.get(target))
+            .and_then(|v| v.last())
+        {
+            Some(Version::Object { object, .. }) if object.symlink_target.is_some() => {
+                Err(OssError::new(
+                    400,
+                    "InvalidTargetType",
+                    "The symbolic's target file type is invalid",
+                )
+                .ec("0026-00000011"))
+            }
             Some(Version::Object { object, .. }) => Ok(Arc::clone(object)),
             // The status for a missing target is not documented (I): 404.
-            _ => Err(OssError::new(404, "SymlinkTargetNotExist", "The symlink target object does not exist")
-                .field("Key", target)
-                .ec("0026-00000012")),
+            _ => Err(OssError::new(
+                404,
+                "SymlinkTargetNotExist",
+                "The symlink target object does not exist",
+            )
+            .field("Key", target)
+            .ec("0026-00000012")),
         }
     }
 }
 
 /// Builds the error response: XML body, or for HEAD no body and the XML in `x-oss-err`.
-fn error_response(e: &OssError, req: &RequestParts, request_id: &str) -> ModelResponse {
-    let xml = e.to_xml(request_id, req.host_name());
+fn error_response(err: &OssError, req: &RequestParts, request_id: &str) -> ModelResponse {
+    let xml = err.to_xml(request_id, req.host_name());
+    let e = err.data();
     let mut headers = HeaderMap::new();
-    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
     headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(xml.len()));
     if let Some(ec) = &e.ec
         && let Ok(v) = HeaderValue::from_str(ec)
@@ -482,7 +603,10 @@ fn error_response(e: &OssError, req: &RequestParts, request_id: &str) -> ModelRe
         headers.insert(hn("x-oss-ec"), v);
     }
     for (k, v) in &e.headers {
-        if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+        if let (Ok(k), Ok(v)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
             headers.insert(k, v);
         }
     }
@@ -517,7 +641,11 @@ fn accepts_gzip(v: Option<&str>) -> bool {
 }
 
 fn mime_essence(ct: &str) -> String {
-    ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
+    ct.split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// UriEncode (RFC 3986 unreserved kept), as OSS encodes `x-oss-symlink-target`.

@@ -33,7 +33,6 @@ mod range;
 mod request;
 mod response;
 pub mod server;
-mod signature;
 mod size;
 pub mod wiremock_front;
 

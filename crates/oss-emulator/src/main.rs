@@ -137,7 +137,9 @@ fn cut_mode(text: &str) -> Result<CutMode, EmulatorError> {
     match text.to_ascii_lowercase().as_str() {
         "fin" => Ok(CutMode::Fin),
         "rst" => Ok(CutMode::Rst),
-        _ => Err(EmulatorError::InvalidArgument(format!("--cut-mode `{text}`: use fin or rst"))),
+        _ => Err(EmulatorError::InvalidArgument(format!(
+            "--cut-mode `{text}`: use fin or rst"
+        ))),
     }
 }
 
@@ -164,8 +166,16 @@ async fn run(args: Args) -> Result<(), EmulatorError> {
             b = b.versioning(Versioning::Enabled);
         }
         emu.add_bucket(b)?;
-        let crc = if args.crc64 { CrcMode::Background } else { CrcMode::Off };
-        emu.put_object(&o.bucket, &o.key, ObjectSpec::synthetic(o.size, o.seed).crc64(crc))?;
+        let crc = if args.crc64 {
+            CrcMode::Background
+        } else {
+            CrcMode::Off
+        };
+        emu.put_object(
+            &o.bucket,
+            &o.key,
+            ObjectSpec::synthetic(o.size, o.seed).crc64(crc),
+        )?;
     }
     // CRCs of all objects are computed in parallel on background threads; wait for them.
     for o in &objects {
@@ -173,7 +183,9 @@ async fn run(args: Args) -> Result<(), EmulatorError> {
     }
     emu.set_gzip_quirk(args.gzip_quirk);
     // Service faults.
-    if let (Some(n), Some(status), Some(code)) = (args.fail_every, args.fail_status, &args.fail_code) {
+    if let (Some(n), Some(status), Some(code)) =
+        (args.fail_every, args.fail_status, &args.fail_code)
+    {
         emu.add_fault(ServiceFault::new(FaultAction::error_for_code(status, code)).every(n));
     }
     if let Some(n) = args.replace_after {
@@ -189,10 +201,16 @@ async fn run(args: Args) -> Result<(), EmulatorError> {
     let mode = cut_mode(&args.cut_mode)?;
     let mut faults = Vec::new();
     if let Some(n) = &args.cut_every_connection_after {
-        faults.push(NetFault::CutEveryConnectionAfter { bytes: parse_size(n)?, mode });
+        faults.push(NetFault::CutEveryConnectionAfter {
+            bytes: parse_size(n)?,
+            mode,
+        });
     }
     if let Some(n) = &args.cut_once_at {
-        faults.push(NetFault::CutOnceAtTotal { byte: parse_size(n)?, mode });
+        faults.push(NetFault::CutOnceAtTotal {
+            byte: parse_size(n)?,
+            mode,
+        });
     }
     if let (Some(n), Some(s)) = (&args.stall_after, args.stall_secs) {
         faults.push(NetFault::StallAfter {
@@ -202,13 +220,18 @@ async fn run(args: Args) -> Result<(), EmulatorError> {
         });
     }
     if let Some(r) = &args.throttle {
-        faults.push(NetFault::Throttle { bytes_per_sec: parse_size(r)? });
+        faults.push(NetFault::Throttle {
+            bytes_per_sec: parse_size(r)?,
+        });
     }
     if let Some(k) = args.refuse {
         faults.push(NetFault::Refuse { count: k });
     }
     if let Some(p) = args.random_cut {
-        faults.push(NetFault::RandomCut { probability: p, mode });
+        faults.push(NetFault::RandomCut {
+            probability: p,
+            mode,
+        });
     }
     let seed = args.seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
@@ -220,7 +243,11 @@ async fn run(args: Args) -> Result<(), EmulatorError> {
     let proxy = ChaosProxy::start_on(args.listen, server.local_addr(), faults, seed).await?;
     emu.add_stats_section("proxy", proxy.stats_hook());
     if args.verbose {
-        eprintln!("oss-emulator: seed {seed}; model server {} behind proxy {}", server.endpoint(), proxy.endpoint());
+        eprintln!(
+            "oss-emulator: seed {seed}; model server {} behind proxy {}",
+            server.endpoint(),
+            proxy.endpoint()
+        );
     }
     println!("listening on {}", proxy.endpoint());
     if args.verbose {
@@ -250,7 +277,10 @@ async fn log_requests(emu: Emulator) {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("oss-emulator: cannot start the runtime: {e}");

@@ -327,7 +327,12 @@ impl Emulator {
     }
 
     /// Stores an object (a new version in a versioned bucket).
-    pub fn put_object(&self, bucket: &str, key: &str, spec: ObjectSpec) -> Result<ObjectInfo, EmulatorError> {
+    pub fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        spec: ObjectSpec,
+    ) -> Result<ObjectInfo, EmulatorError> {
         let now = self.now();
         let mut st = self.state();
         let salt = st.version_seq.wrapping_add(1);
@@ -399,7 +404,12 @@ impl Emulator {
     }
 
     /// Removes one version (or delete marker) of a key for good.
-    pub fn delete_version(&self, bucket: &str, key: &str, version_id: &str) -> Result<(), EmulatorError> {
+    pub fn delete_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: &str,
+    ) -> Result<(), EmulatorError> {
         let mut st = self.state();
         let Some(b) = st.buckets.get_mut(bucket) else {
             return Err(EmulatorError::NoSuchBucket(bucket.to_owned()));
@@ -420,13 +430,19 @@ impl Emulator {
         Ok(())
     }
 
-    fn current_object(st: &State, bucket: &str, key: &str) -> Result<(String, Arc<StoredObject>), EmulatorError> {
+    fn current_object(
+        st: &State,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(String, Arc<StoredObject>), EmulatorError> {
         let b = st
             .buckets
             .get(bucket)
             .ok_or_else(|| EmulatorError::NoSuchBucket(bucket.to_owned()))?;
         match b.keys.get(key).and_then(|v| v.last()) {
-            Some(Version::Object { version_id, object }) => Ok((version_id.clone(), Arc::clone(object))),
+            Some(Version::Object { version_id, object }) => {
+                Ok((version_id.clone(), Arc::clone(object)))
+            }
             _ => Err(EmulatorError::NoSuchKey {
                 bucket: bucket.to_owned(),
                 key: key.to_owned(),
@@ -445,24 +461,41 @@ impl Emulator {
     pub fn object_bytes(&self, bucket: &str, key: &str) -> Result<Bytes, EmulatorError> {
         let st = self.state();
         let (_, o) = Self::current_object(&st, bucket, key)?;
-        let len = usize::try_from(o.content.len())
-            .map_err(|_| EmulatorError::InvalidArgument("object too large to copy into memory".into()))?;
+        let len = usize::try_from(o.content.len()).map_err(|_| {
+            EmulatorError::InvalidArgument("object too large to copy into memory".into())
+        })?;
         Ok(o.content.slice(0, len))
     }
 
     /// Appends bytes to an Appendable object: size, ETag, CRC and Last-Modified change
     /// (in a versioned bucket the append makes a new version, as OSS does).
-    pub fn append_bytes(&self, bucket: &str, key: &str, data: impl Into<Bytes>) -> Result<ObjectInfo, EmulatorError> {
+    pub fn append_bytes(
+        &self,
+        bucket: &str,
+        key: &str,
+        data: impl Into<Bytes>,
+    ) -> Result<ObjectInfo, EmulatorError> {
         let data = data.into();
         self.append_with(bucket, key, |c| c.append_bytes(data))
     }
 
     /// Appends `len` synthetic bytes (seed `seed`, at their absolute offsets).
-    pub fn append_synthetic(&self, bucket: &str, key: &str, len: u64, seed: u64) -> Result<ObjectInfo, EmulatorError> {
+    pub fn append_synthetic(
+        &self,
+        bucket: &str,
+        key: &str,
+        len: u64,
+        seed: u64,
+    ) -> Result<ObjectInfo, EmulatorError> {
         self.append_with(bucket, key, |c| c.append_synthetic(len, seed))
     }
 
-    fn append_with(&self, bucket: &str, key: &str, f: impl FnOnce(&mut Content)) -> Result<ObjectInfo, EmulatorError> {
+    fn append_with(
+        &self,
+        bucket: &str,
+        key: &str,
+        f: impl FnOnce(&mut Content),
+    ) -> Result<ObjectInfo, EmulatorError> {
         let now = whole_seconds(self.now());
         let mut st = self.state();
         let (_, old) = Self::current_object(&st, bucket, key)?;
@@ -549,12 +582,18 @@ impl Emulator {
                 crate::object::CrcMode::Off
             });
         // A replacement one second later so Last-Modified moves even at a fixed clock.
-        let spec = spec.last_modified(whole_seconds(self.now()).max(old.last_modified + Duration::from_secs(1)));
+        let spec = spec.last_modified(
+            whole_seconds(self.now()).max(old.last_modified + Duration::from_secs(1)),
+        );
         self.put_object(bucket, key, spec)
     }
 
     /// Waits until the current version's CRC-64 (if enabled) has been computed.
-    pub async fn wait_crc_ready(&self, bucket: &str, key: &str) -> Result<Option<u64>, EmulatorError> {
+    pub async fn wait_crc_ready(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<u64>, EmulatorError> {
         loop {
             let o = {
                 let st = self.state();
@@ -612,7 +651,11 @@ impl Emulator {
     }
 
     /// Adds a section to `/-/stats` (the chaos proxy registers its counters here).
-    pub fn add_stats_section(&self, name: &str, hook: impl Fn() -> serde_json::Value + Send + Sync + 'static) {
+    pub fn add_stats_section(
+        &self,
+        name: &str,
+        hook: impl Fn() -> serde_json::Value + Send + Sync + 'static,
+    ) {
         let mut hooks = lock(&self.shared.stats_hooks);
         hooks.retain(|(n, _)| n != name);
         hooks.push((name.to_owned(), Arc::new(hook)));

@@ -187,7 +187,8 @@ impl ObjectSpec {
 
     /// Adds user metadata, sent as `x-oss-meta-<name>`.
     pub fn meta(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.meta.push((name.into().to_ascii_lowercase(), value.into()));
+        self.meta
+            .push((name.into().to_ascii_lowercase(), value.into()));
         self
     }
 
@@ -297,11 +298,15 @@ impl StoredObject {
             }
             (None, ObjectType::Multipart, _) => {
                 let parts = spec.content.len().div_ceil(8 * 1024 * 1024).max(1);
-                opaque_etag(&[spec.content.len(), salt, content_fingerprint(&spec.content)], Some(parts))
+                opaque_etag(
+                    &[spec.content.len(), salt, content_fingerprint(&spec.content)],
+                    Some(parts),
+                )
             }
-            (None, ObjectType::Appendable | ObjectType::Symlink, _) => {
-                opaque_etag(&[spec.content.len(), salt, content_fingerprint(&spec.content)], None)
-            }
+            (None, ObjectType::Appendable | ObjectType::Symlink, _) => opaque_etag(
+                &[spec.content.len(), salt, content_fingerprint(&spec.content)],
+                None,
+            ),
         };
         let crc_enabled = match spec.crc {
             CrcMode::Off => false,

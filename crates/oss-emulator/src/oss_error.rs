@@ -3,64 +3,85 @@
 use http::StatusCode;
 
 /// An error as OSS sends it: status, code, message, EC and extra XML elements.
+///
+/// Boxed inside so `Result<_, OssError>` stays small on the request path.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OssError {
-    /// HTTP status.
-    pub status: StatusCode,
-    /// `<Code>`.
-    pub code: String,
-    /// `<Message>`.
-    pub message: String,
-    /// `<EC>` and `x-oss-ec` (absent for the few errors with no documented EC).
-    pub ec: Option<String>,
+pub struct OssError(Box<ErrorData>);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ErrorData {
+    pub(crate) status: StatusCode,
+    pub(crate) code: String,
+    pub(crate) message: String,
+    pub(crate) ec: Option<String>,
     /// Extra elements, in order, placed between `<HostId>` and `<EC>`.
-    pub extra: Vec<(String, String)>,
+    pub(crate) extra: Vec<(String, String)>,
     /// Extra response headers (e.g. `x-oss-delete-marker`).
-    pub headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 impl OssError {
     /// A new error with no EC and no extra fields.
     pub fn new(status: u16, code: &str, message: &str) -> Self {
-        Self {
+        Self(Box::new(ErrorData {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             code: code.to_owned(),
             message: message.to_owned(),
             ec: None,
             extra: Vec::new(),
             headers: Vec::new(),
-        }
+        }))
     }
 
-    /// Sets the EC.
+    /// Sets the EC (`<EC>` and `x-oss-ec`).
     pub fn ec(mut self, ec: &str) -> Self {
-        self.ec = Some(ec.to_owned());
+        self.0.ec = Some(ec.to_owned());
         self
     }
 
-    /// Adds an extra XML element.
+    /// Adds an extra XML element (placed between `<HostId>` and `<EC>`).
     pub fn field(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.extra.push((name.to_owned(), value.into()));
+        self.0.extra.push((name.to_owned(), value.into()));
         self
     }
 
     /// Adds a response header.
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.headers.push((name.to_owned(), value.into()));
+        self.0.headers.push((name.to_owned(), value.into()));
         self
+    }
+
+    /// HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.0.status
+    }
+
+    /// OSS error code.
+    pub fn code(&self) -> &str {
+        &self.0.code
+    }
+
+    /// OSS error message.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    pub(crate) fn data(&self) -> &ErrorData {
+        &self.0
     }
 
     /// The XML body OSS sends (two-space indent, newline separated).
     pub fn to_xml(&self, request_id: &str, host_id: &str) -> String {
         let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n");
-        push_el(&mut s, "Code", &self.code);
-        push_el(&mut s, "Message", &self.message);
+        let d = &self.0;
+        push_el(&mut s, "Code", &d.code);
+        push_el(&mut s, "Message", &d.message);
         push_el(&mut s, "RequestId", request_id);
         push_el(&mut s, "HostId", host_id);
-        for (k, v) in &self.extra {
+        for (k, v) in &d.extra {
             push_el(&mut s, k, v);
         }
-        if let Some(ec) = &self.ec {
+        if let Some(ec) = &d.ec {
             push_el(&mut s, "EC", ec);
             push_el(
                 &mut s,
@@ -118,10 +139,14 @@ pub(crate) fn no_such_key(key: &str) -> OssError {
 }
 
 pub(crate) fn no_such_version(key: &str, version_id: &str) -> OssError {
-    OssError::new(404, "NoSuchVersion", "The specified version does not exist.")
-        .field("Key", key)
-        .field("VersionId", version_id)
-        .ec("0026-00000001")
+    OssError::new(
+        404,
+        "NoSuchVersion",
+        "The specified version does not exist.",
+    )
+    .field("Key", key)
+    .field("VersionId", version_id)
+    .ec("0026-00000001")
 }
 
 pub(crate) fn access_denied(message: &str, ec: &str) -> OssError {
@@ -138,7 +163,12 @@ pub(crate) fn second_level_domain_forbidden() -> OssError {
 }
 
 pub(crate) fn invalid_range() -> OssError {
-    OssError::new(416, "InvalidRange", "The requested range cannot be satisfied").ec("0014-00000001")
+    OssError::new(
+        416,
+        "InvalidRange",
+        "The requested range cannot be satisfied",
+    )
+    .ec("0014-00000001")
 }
 
 pub(crate) fn precondition_failed() -> OssError {

@@ -114,8 +114,20 @@ mod tests {
     fn legacy_rules_match_the_docs() {
         let e = |r: &str| evaluate(Some(r), 1000, false);
         assert_eq!(e("bytes=0-499"), Partial { start: 0, end: 499 });
-        assert_eq!(e("bytes=500-"), Partial { start: 500, end: 999 });
-        assert_eq!(e("bytes=-100"), Partial { start: 900, end: 999 });
+        assert_eq!(
+            e("bytes=500-"),
+            Partial {
+                start: 500,
+                end: 999
+            }
+        );
+        assert_eq!(
+            e("bytes=-100"),
+            Partial {
+                start: 900,
+                end: 999
+            }
+        );
         assert_eq!(e("byte=0-499"), Whole);
         assert_eq!(e("bytes=0-1000"), Whole);
         assert_eq!(e("bytes=1000-2000"), Whole);
@@ -132,7 +144,13 @@ mod tests {
     #[test]
     fn standard_rules_clamp_and_refuse() {
         let e = |r: &str| evaluate(Some(r), 1000, true);
-        assert_eq!(e("bytes=500-2000"), Partial { start: 500, end: 999 });
+        assert_eq!(
+            e("bytes=500-2000"),
+            Partial {
+                start: 500,
+                end: 999
+            }
+        );
         assert_eq!(e("bytes=0-2000"), Partial { start: 0, end: 999 });
         assert_eq!(e("bytes=1000-2000"), Unsatisfiable);
         assert_eq!(e("bytes=1000-"), Unsatisfiable);

@@ -122,12 +122,17 @@ pub(crate) struct Addressing {
 
 impl Addressing {
     fn is_endpoint_domain(&self, host: &str) -> bool {
-        if self.endpoint_domains.iter().any(|d| d.eq_ignore_ascii_case(host)) {
+        if self
+            .endpoint_domains
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(host))
+        {
             return true;
         }
         // The public OSS endpoints: oss-<region>[-internal].aliyuncs.com and oss.aliyuncs.com.
-        host.strip_suffix(".aliyuncs.com")
-            .is_some_and(|first| !first.contains('.') && (first == "oss" || first.starts_with("oss-")))
+        host.strip_suffix(".aliyuncs.com").is_some_and(|first| {
+            !first.contains('.') && (first == "oss" || first.starts_with("oss-"))
+        })
     }
 
     /// Resolves the bucket and key of a request.
@@ -190,15 +195,35 @@ mod tests {
             bucket: b.into(),
             key: k.into(),
         };
-        assert_eq!(a.resolve(&req("127.0.0.1:9000", "/bkt/a/b.txt")), obj("bkt", "a/b.txt"));
+        assert_eq!(
+            a.resolve(&req("127.0.0.1:9000", "/bkt/a/b.txt")),
+            obj("bkt", "a/b.txt")
+        );
         assert_eq!(a.resolve(&req("[::1]:9000", "/bkt/x")), obj("bkt", "x"));
-        assert_eq!(a.resolve(&req("localhost:1", "/bkt/a%20b")), obj("bkt", "a b"));
-        assert_eq!(a.resolve(&req("bkt.oss-cn-hangzhou.aliyuncs.com", "/a//b")), obj("bkt", "a//b"));
+        assert_eq!(
+            a.resolve(&req("localhost:1", "/bkt/a%20b")),
+            obj("bkt", "a b")
+        );
+        assert_eq!(
+            a.resolve(&req("bkt.oss-cn-hangzhou.aliyuncs.com", "/a//b")),
+            obj("bkt", "a//b")
+        );
         assert_eq!(a.resolve(&req("bkt.localhost:8080", "/k")), obj("bkt", "k"));
         assert_eq!(a.resolve(&req("cdn.example.com", "/k")), obj("bkt", "k"));
-        assert_eq!(a.resolve(&req("oss-cn-hangzhou.aliyuncs.com", "/bkt/k")), Target::PathStyleForbidden);
-        assert_eq!(a.resolve(&req("oss-cn-hangzhou.aliyuncs.com", "/")), Target::Service);
-        assert_eq!(a.resolve(&req("127.0.0.1", "/bkt/")), Target::Bucket { bucket: "bkt".into() });
+        assert_eq!(
+            a.resolve(&req("oss-cn-hangzhou.aliyuncs.com", "/bkt/k")),
+            Target::PathStyleForbidden
+        );
+        assert_eq!(
+            a.resolve(&req("oss-cn-hangzhou.aliyuncs.com", "/")),
+            Target::Service
+        );
+        assert_eq!(
+            a.resolve(&req("127.0.0.1", "/bkt/")),
+            Target::Bucket {
+                bucket: "bkt".into()
+            }
+        );
         assert_eq!(a.resolve(&req("127.0.0.1", "/-/stats")), Target::Stats);
         assert_eq!(percent_decode("%E6%96%87+%2F"), "文+/");
     }

@@ -73,7 +73,9 @@ pub struct BodyChunks {
 
 impl std::fmt::Debug for BodyChunks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BodyChunks").field("pos", &self.pos).finish()
+        f.debug_struct("BodyChunks")
+            .field("pos", &self.pos)
+            .finish()
     }
 }
 
@@ -103,10 +105,7 @@ impl Iterator for BodyChunks {
                 if self.pos >= *len {
                     self.done = true;
                     if *gzip {
-                        let enc = self
-                            .gzip
-                            .take()
-                            .unwrap_or_else(|| new_gzip());
+                        let enc = self.gzip.take().unwrap_or_else(new_gzip);
                         let out = enc.finish().unwrap_or_default();
                         return (!out.is_empty()).then(|| Bytes::from(out));
                     }

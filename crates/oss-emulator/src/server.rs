@@ -127,13 +127,21 @@ impl<S> CountingIo<S> {
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for CountingIo<S> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for CountingIo<S> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = r {
             let written = buf.get(..n).unwrap_or_default();
@@ -226,8 +234,12 @@ impl Emulator {
 
     /// Starts the streaming server on `127.0.0.1:0`.
     pub async fn start_server(&self) -> Result<RunningServer, EmulatorError> {
-        self.start_server_on("127.0.0.1:0".parse().map_err(|_| EmulatorError::InvalidArgument("bad address".into()))?)
-            .await
+        self.start_server_on(
+            "127.0.0.1:0"
+                .parse()
+                .map_err(|_| EmulatorError::InvalidArgument("bad address".into()))?,
+        )
+        .await
     }
 
     /// Starts the streaming server on `addr` (port 0 picks a free port).

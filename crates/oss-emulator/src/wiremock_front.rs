@@ -43,7 +43,9 @@ impl Respond for EmulatorResponder {
         }
         let body = resp.body.collect();
         if rp.raw_path != "/-/stats" {
-            self.emulator.counters_ref().add_body_bytes(body.len() as u64);
+            self.emulator
+                .counters_ref()
+                .add_body_bytes(body.len() as u64);
         }
         if !body.is_empty() {
             t = t.set_body_bytes(body);

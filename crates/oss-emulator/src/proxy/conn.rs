@@ -16,7 +16,14 @@ use crate::framing::{Framer, PendingRequest, RequestQueue, Side, Span};
 /// How long an RST cut waits after the last bytes so a reading client gets them first.
 const RST_DRAIN: Duration = Duration::from_millis(20);
 
-fn record(shared: &ProxyShared, kind: &str, connection: u64, response: u64, body_offset: u64, detail: String) {
+fn record(
+    shared: &ProxyShared,
+    kind: &str,
+    connection: u64,
+    response: u64,
+    body_offset: u64,
+    detail: String,
+) {
     if let Ok(mut f) = shared.counters.fired.lock() {
         f.push(FiredFault {
             kind: kind.to_owned(),
@@ -31,7 +38,11 @@ fn record(shared: &ProxyShared, kind: &str, connection: u64, response: u64, body
 /// Runs one accepted connection to its end.
 pub(crate) async fn run(shared: Arc<ProxyShared>, client: TcpStream, conn: u64) {
     let _ = client.set_nodelay(true);
-    let action = shared.faults.lock().map(|mut f| f.on_accept()).unwrap_or(OnAccept::Proceed);
+    let action = shared
+        .faults
+        .lock()
+        .map(|mut f| f.on_accept())
+        .unwrap_or(OnAccept::Proceed);
     match action {
         OnAccept::Refuse => {
             record(&shared, "refuse", conn, 0, 0, "reset at accept".into());
@@ -40,7 +51,14 @@ pub(crate) async fn run(shared: Arc<ProxyShared>, client: TcpStream, conn: u64) 
             return;
         }
         OnAccept::Close => {
-            record(&shared, "accept_close", conn, 0, 0, "closed at accept".into());
+            record(
+                &shared,
+                "accept_close",
+                conn,
+                0,
+                0,
+                "closed at accept".into(),
+            );
             drop(client);
             return;
         }
@@ -55,7 +73,13 @@ pub(crate) async fn run(shared: Arc<ProxyShared>, client: TcpStream, conn: u64) 
     let (up_r, up_w) = upstream.into_split();
     let queue = Arc::new(Mutex::new(RequestQueue::default()));
     let (closed_tx, closed_rx) = watch::channel(false);
-    let c2s = tokio::spawn(client_to_server(Arc::clone(&shared), client_r, up_w, Arc::clone(&queue), closed_tx));
+    let c2s = tokio::spawn(client_to_server(
+        Arc::clone(&shared),
+        client_r,
+        up_w,
+        Arc::clone(&queue),
+        closed_tx,
+    ));
     let mut relay = ServerToClient {
         shared,
         conn,
@@ -131,7 +155,10 @@ async fn client_to_server(
         if up_w.write_all(data).await.is_err() {
             break;
         }
-        shared.counters.bytes_to_server.fetch_add(n as u64, Ordering::Relaxed);
+        shared
+            .counters
+            .bytes_to_server
+            .fetch_add(n as u64, Ordering::Relaxed);
     }
     let _ = up_w.shutdown().await;
     let _ = closed.send(true);
@@ -182,7 +209,8 @@ impl ServerToClient {
                 });
                 let step = match span {
                     Span::Head { len, complete } => {
-                        self.head.extend_from_slice(data.get(..len).unwrap_or_default());
+                        self.head
+                            .extend_from_slice(data.get(..len).unwrap_or_default());
                         if let Some(head) = complete {
                             let interim = (100..200).contains(&head.status);
                             if !interim {
@@ -199,7 +227,10 @@ impl ServerToClient {
                         }
                         len
                     }
-                    Span::Body { len, offset } => match self.on_body(data.get(..len).unwrap_or_default(), offset).await {
+                    Span::Body { len, offset } => match self
+                        .on_body(data.get(..len).unwrap_or_default(), offset)
+                        .await
+                    {
                         Ok(()) => len,
                         Err(end) => return end,
                     },
@@ -232,7 +263,10 @@ impl ServerToClient {
             if self.client_w.write_all(chunk).await.is_err() {
                 return false;
             }
-            self.shared.counters.bytes_to_client.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            self.shared
+                .counters
+                .bytes_to_client
+                .fetch_add(chunk.len() as u64, Ordering::Relaxed);
         }
         true
     }
@@ -261,12 +295,19 @@ impl ServerToClient {
 
     async fn on_head(&mut self, head: &crate::framing::Head) -> Option<End> {
         self.response += 1;
-        self.shared.counters.responses.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .counters
+            .responses
+            .fetch_add(1, Ordering::Relaxed);
         let mut raw = std::mem::take(&mut self.head);
         self.plan = if self.is_stats {
             ResponsePlan::default()
         } else {
-            let body_len = if head.chunked { None } else { head.content_length };
+            let body_len = if head.chunked {
+                None
+            } else {
+                head.content_length
+            };
             self.shared
                 .faults
                 .lock()
@@ -276,7 +317,14 @@ impl ServerToClient {
         if let (Some(delta), Some(real)) = (self.plan.lie, head.content_length) {
             let lie = (real as i64).saturating_add(delta).max(0) as u64;
             raw = rewrite_content_length(&raw, lie);
-            record(&self.shared, "lie", self.conn, self.response, 0, format!("content-length {real} -> {lie}"));
+            record(
+                &self.shared,
+                "lie",
+                self.conn,
+                self.response,
+                0,
+                format!("content-length {real} -> {lie}"),
+            );
         }
         if let Some((k, duration)) = self.plan.head_stall {
             let k = k.min(raw.len());
@@ -285,7 +333,14 @@ impl ServerToClient {
             if !self.write(&a).await {
                 return Some(End::ClientGone);
             }
-            record(&self.shared, "head_stall", self.conn, self.response, 0, format!("after {k} head bytes for {duration:?}"));
+            record(
+                &self.shared,
+                "head_stall",
+                self.conn,
+                self.response,
+                0,
+                format!("after {k} head bytes for {duration:?}"),
+            );
             if !self.stall(duration).await {
                 return Some(End::ClientGone);
             }
@@ -302,7 +357,11 @@ impl ServerToClient {
 
     async fn on_body(&mut self, data: &[u8], offset: u64) -> Result<(), End> {
         if self.is_stats {
-            return if self.write(data).await { Ok(()) } else { Err(End::ClientGone) };
+            return if self.write(data).await {
+                Ok(())
+            } else {
+                Err(End::ClientGone)
+            };
         }
         let mut sent = 0usize;
         while sent < data.len() {
@@ -318,7 +377,12 @@ impl ServerToClient {
                 limit = o - at;
                 cut = Some((mode, why));
             }
-            let (conn_cut, stalls) = self.shared.faults.lock().map(|f| f.connection_rules(self.conn)).unwrap_or_default();
+            let (conn_cut, stalls) = self
+                .shared
+                .faults
+                .lock()
+                .map(|f| f.connection_rules(self.conn))
+                .unwrap_or_default();
             if let Some((bytes, mode)) = conn_cut {
                 let remaining = bytes.saturating_sub(self.conn_body);
                 if remaining <= limit {
@@ -337,7 +401,12 @@ impl ServerToClient {
                     stall = Some((bytes, duration));
                 }
             }
-            let (allowed, total_cut) = self.shared.faults.lock().map(|mut f| f.reserve_total(limit)).unwrap_or((limit, None));
+            let (allowed, total_cut) = self
+                .shared
+                .faults
+                .lock()
+                .map(|mut f| f.reserve_total(limit))
+                .unwrap_or((limit, None));
             if allowed < limit || total_cut.is_some() {
                 limit = allowed;
                 stall = None;
@@ -349,16 +418,33 @@ impl ServerToClient {
                     return Err(End::ClientGone);
                 }
                 self.conn_body += limit;
-                self.shared.counters.body_bytes_to_client.fetch_add(limit, Ordering::Relaxed);
+                self.shared
+                    .counters
+                    .body_bytes_to_client
+                    .fetch_add(limit, Ordering::Relaxed);
                 sent += limit as usize;
             }
             if let Some((mode, why)) = cut {
-                record(&self.shared, "cut", self.conn, self.response, offset + sent as u64, format!("{why} {mode:?}"));
+                record(
+                    &self.shared,
+                    "cut",
+                    self.conn,
+                    self.response,
+                    offset + sent as u64,
+                    format!("{why} {mode:?}"),
+                );
                 return Err(End::Cut(mode));
             }
             if let Some((bytes, duration)) = stall {
                 self.stalls_done.push(bytes);
-                record(&self.shared, "stall", self.conn, self.response, offset + sent as u64, format!("{duration:?}"));
+                record(
+                    &self.shared,
+                    "stall",
+                    self.conn,
+                    self.response,
+                    offset + sent as u64,
+                    format!("{duration:?}"),
+                );
                 if !self.stall(duration).await {
                     return Err(End::ClientGone);
                 }

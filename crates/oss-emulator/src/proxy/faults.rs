@@ -134,6 +134,9 @@ pub(crate) struct ResponsePlan {
     pub(crate) head_stall: Option<(usize, Option<Duration>)>,
 }
 
+/// A connection's cut `(bytes, mode)` and stalls `(bytes, duration)`.
+pub(crate) type ConnectionRules = (Option<(u64, CutMode)>, Vec<(u64, Option<Duration>)>);
+
 /// All faults and their progress.
 #[derive(Debug, Default)]
 pub(crate) struct FaultBook {
@@ -184,22 +187,41 @@ impl FaultBook {
 
     /// The plan for response `response` of connection `conn`, whose body is `body_len`
     /// bytes when known.
-    pub(crate) fn plan(&self, seed: u64, conn: u64, response: u64, body_len: Option<u64>) -> ResponsePlan {
+    pub(crate) fn plan(
+        &self,
+        seed: u64,
+        conn: u64,
+        response: u64,
+        body_len: Option<u64>,
+    ) -> ResponsePlan {
         let mut plan = ResponsePlan::default();
         let matches = |c: &Option<u64>| c.is_none_or(|c| c == conn);
         for f in &self.faults {
             match f {
-                NetFault::CutAt { connection, response: r, offset, mode } if matches(connection) && *r == response => {
-                    if plan.cut_at.is_none_or(|(o, _, _)| *offset < o) {
-                        plan.cut_at = Some((*offset, *mode, "cut_at"));
-                    }
+                NetFault::CutAt {
+                    connection,
+                    response: r,
+                    offset,
+                    mode,
+                } if matches(connection)
+                    && *r == response
+                    && plan.cut_at.is_none_or(|(o, _, _)| *offset < o) =>
+                {
+                    plan.cut_at = Some((*offset, *mode, "cut_at"));
                 }
-                NetFault::LieContentLength { connection, response: r, delta } if matches(connection) && *r == response => {
+                NetFault::LieContentLength {
+                    connection,
+                    response: r,
+                    delta,
+                } if matches(connection) && *r == response => {
                     plan.lie = Some(*delta);
                 }
-                NetFault::StallInHead { connection, response: r, head_bytes, duration }
-                    if matches(connection) && *r == response =>
-                {
+                NetFault::StallInHead {
+                    connection,
+                    response: r,
+                    head_bytes,
+                    duration,
+                } if matches(connection) && *r == response => {
                     plan.head_stall = Some((*head_bytes, *duration));
                 }
                 NetFault::RandomCut { probability, mode } => {
@@ -220,17 +242,21 @@ impl FaultBook {
     }
 
     /// Per-connection limits: `(bytes, mode)` cuts and `(bytes, duration)` stalls for `conn`.
-    pub(crate) fn connection_rules(&self, conn: u64) -> (Option<(u64, CutMode)>, Vec<(u64, Option<Duration>)>) {
+    pub(crate) fn connection_rules(&self, conn: u64) -> ConnectionRules {
         let mut cut: Option<(u64, CutMode)> = None;
         let mut stalls = Vec::new();
         for f in &self.faults {
             match f {
-                NetFault::CutEveryConnectionAfter { bytes, mode } => {
-                    if cut.is_none_or(|(b, _)| *bytes < b) {
-                        cut = Some((*bytes, *mode));
-                    }
+                NetFault::CutEveryConnectionAfter { bytes, mode }
+                    if cut.is_none_or(|(b, _)| *bytes < b) =>
+                {
+                    cut = Some((*bytes, *mode));
                 }
-                NetFault::StallAfter { connection, bytes, duration } if connection.is_none_or(|c| c == conn) => {
+                NetFault::StallAfter {
+                    connection,
+                    bytes,
+                    duration,
+                } if connection.is_none_or(|c| c == conn) => {
                     stalls.push((*bytes, *duration));
                 }
                 _ => {}

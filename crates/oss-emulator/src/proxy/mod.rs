@@ -67,7 +67,10 @@ impl ProxyStats {
     pub fn to_json(&self) -> serde_json::Value {
         let mut by_kind = serde_json::Map::new();
         for f in &self.fired {
-            let n = by_kind.get(&f.kind).and_then(serde_json::Value::as_u64).unwrap_or(0);
+            let n = by_kind
+                .get(&f.kind)
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0);
             by_kind.insert(f.kind.clone(), (n + 1).into());
         }
         let log: Vec<serde_json::Value> = self
@@ -138,8 +141,20 @@ impl std::fmt::Debug for ChaosProxy {
 impl ChaosProxy {
     /// Starts a proxy on `127.0.0.1:0` in front of `upstream`, with `faults` and `seed`
     /// (for [`NetFault::RandomCut`]; the same seed replays the same schedule).
-    pub async fn start(upstream: SocketAddr, faults: Vec<NetFault>, seed: u64) -> Result<Self, EmulatorError> {
-        Self::start_on("127.0.0.1:0".parse().map_err(|_| EmulatorError::InvalidArgument("bad address".into()))?, upstream, faults, seed).await
+    pub async fn start(
+        upstream: SocketAddr,
+        faults: Vec<NetFault>,
+        seed: u64,
+    ) -> Result<Self, EmulatorError> {
+        Self::start_on(
+            "127.0.0.1:0"
+                .parse()
+                .map_err(|_| EmulatorError::InvalidArgument("bad address".into()))?,
+            upstream,
+            faults,
+            seed,
+        )
+        .await
     }
 
     /// Starts a proxy listening on `listen`.

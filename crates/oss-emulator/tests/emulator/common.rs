@@ -7,7 +7,9 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
-use oss_emulator::{BucketSpec, Credentials, Emulator, ObjectSpec, RunningServer, WiremockEmulator};
+use oss_emulator::{
+    BucketSpec, Credentials, Emulator, ObjectSpec, RunningServer, WiremockEmulator,
+};
 use tokio::net::TcpStream;
 
 pub const AK: &str = "LTAI5tTestAccessKeyId";
@@ -39,10 +41,14 @@ pub fn standard_model() -> Emulator {
     emu.add_credentials(Credentials::new(AK, SECRET));
     emu.add_credentials(Credentials::sts(STS_AK, STS_SECRET, STS_TOKEN));
     emu.add_bucket(BucketSpec::new("bkt")).unwrap();
-    emu.add_bucket(BucketSpec::new("pub").public_read()).unwrap();
-    emu.put_object("bkt", "obj", ObjectSpec::synthetic(1000, 7)).unwrap();
-    emu.put_object("pub", "obj", ObjectSpec::synthetic(1000, 7)).unwrap();
-    emu.put_object("pub", "hello.txt", ObjectSpec::bytes(&b"hello"[..])).unwrap();
+    emu.add_bucket(BucketSpec::new("pub").public_read())
+        .unwrap();
+    emu.put_object("bkt", "obj", ObjectSpec::synthetic(1000, 7))
+        .unwrap();
+    emu.put_object("pub", "obj", ObjectSpec::synthetic(1000, 7))
+        .unwrap();
+    emu.put_object("pub", "hello.txt", ObjectSpec::bytes(&b"hello"[..]))
+        .unwrap();
     emu
 }
 
@@ -164,16 +170,25 @@ impl Req {
 
     pub async fn send(self) -> Resp {
         let tcp = TcpStream::connect(self.addr).await.unwrap();
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+            .await
+            .unwrap();
         tokio::spawn(conn);
         let mut b = http::Request::builder()
             .method(self.method)
             .uri(&self.path)
             .header("host", &self.host);
         for (k, v) in &self.headers {
-            b = b.header(k, v);
+            // Header values may be UTF-8 (x-oss-meta-*): send the raw bytes.
+            b = b.header(
+                k.as_str(),
+                http::HeaderValue::from_bytes(v.as_bytes()).unwrap(),
+            );
         }
-        let resp = sender.send_request(b.body(Empty::<Bytes>::new()).unwrap()).await.unwrap();
+        let resp = sender
+            .send_request(b.body(Empty::<Bytes>::new()).unwrap())
+            .await
+            .unwrap();
         let (parts, body) = resp.into_parts();
         let body = body.collect().await.unwrap().to_bytes();
         Resp {

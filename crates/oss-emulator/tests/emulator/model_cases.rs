@@ -23,16 +23,29 @@ async fn get_whole_object(f: &Front) {
     assert!(r.h("content-range").is_none());
     let etag = r.h("etag").unwrap();
     assert!(etag.starts_with('"') && etag.ends_with("-1\""), "{etag}");
-    assert_eq!(r.h("x-oss-hash-crc64ecma"), Some(oss_crc::checksum(&synthetic_bytes(7, 0, 1000)).to_string().as_str()));
+    assert_eq!(
+        r.h("x-oss-hash-crc64ecma"),
+        Some(
+            oss_crc::checksum(&synthetic_bytes(7, 0, 1000))
+                .to_string()
+                .as_str()
+        )
+    );
     // A true Date, and a request id whose first 8 hex digits are its Unix seconds.
     let date = httpdate::parse_http_date(r.h("date").unwrap()).unwrap();
     let skew = SystemTime::now().duration_since(date).unwrap_or_default();
     assert!(skew < Duration::from_secs(5));
     let id = r.h("x-oss-request-id").unwrap();
     assert_eq!(id.len(), 24);
-    assert!(id.chars().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()));
+    assert!(
+        id.chars()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+    );
     let secs = u64::from_str_radix(&id[..8], 16).unwrap();
-    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     assert!(now.abs_diff(secs) < 5);
     httpdate::parse_http_date(r.h("last-modified").unwrap()).unwrap();
     // Each response has its own request id.
@@ -89,7 +102,11 @@ async fn legacy_range_rules(f: &Front) {
         match want {
             Some((a, b)) => {
                 assert_eq!(r.status, 206, "{range}");
-                assert_eq!(r.h("content-range").unwrap(), format!("bytes {a}-{b}/1000"), "{range}");
+                assert_eq!(
+                    r.h("content-range").unwrap(),
+                    format!("bytes {a}-{b}/1000"),
+                    "{range}"
+                );
                 assert_eq!(r.h("content-length").unwrap(), (b - a + 1).to_string());
                 assert_eq!(r.body.as_ref(), &whole[a..=b], "{range}");
             }
@@ -100,7 +117,10 @@ async fn legacy_range_rules(f: &Front) {
             }
         }
         // The CRC header is the whole object's on ranged responses too.
-        assert_eq!(r.h("x-oss-hash-crc64ecma"), Some(oss_crc::checksum(&whole).to_string().as_str()));
+        assert_eq!(
+            r.h("x-oss-hash-crc64ecma"),
+            Some(oss_crc::checksum(&whole).to_string().as_str())
+        );
     }
     let r = f.get("/pub/obj").range("bytes=-0").send().await;
     assert_eq!(r.status, 416);
@@ -110,7 +130,11 @@ both!(legacy_range_rules);
 
 async fn standard_range_rules(f: &Front) {
     let whole = synthetic_bytes(7, 0, 1000);
-    let std = |range: &str| f.get("/pub/obj").range(range).header("x-oss-range-behavior", "standard");
+    let std = |range: &str| {
+        f.get("/pub/obj")
+            .range(range)
+            .header("x-oss-range-behavior", "standard")
+    };
     let r = std("bytes=500-2000").send().await;
     assert_eq!(r.status, 206);
     assert_eq!(r.h("content-range"), Some("bytes 500-999/1000"));
@@ -127,34 +151,91 @@ async fn standard_range_rules(f: &Front) {
         );
     }
     let r = std("bytes=-2000").send().await;
-    assert_eq!((r.status.as_u16(), r.h("content-range")), (206, Some("bytes 0-999/1000")));
+    assert_eq!(
+        (r.status.as_u16(), r.h("content-range")),
+        (206, Some("bytes 0-999/1000"))
+    );
 }
 both!(standard_range_rules);
 
 async fn conditionals(f: &Front) {
-    let etag = f.head("/pub/obj").send().await.h("etag").unwrap().to_owned();
+    let etag = f
+        .head("/pub/obj")
+        .send()
+        .await
+        .h("etag")
+        .unwrap()
+        .to_owned();
     let bare = etag.trim_matches('"').to_owned();
     for tag in [&etag, &bare] {
-        let r = f.get("/pub/obj").header("if-match", tag).range("bytes=0-9").send().await;
+        let r = f
+            .get("/pub/obj")
+            .header("if-match", tag)
+            .range("bytes=0-9")
+            .send()
+            .await;
         assert_eq!(r.status, 206, "If-Match {tag}");
         let r = f.get("/pub/obj").header("if-none-match", tag).send().await;
         assert_eq!(r.status, 304, "If-None-Match {tag}");
         assert!(r.body.is_empty());
     }
-    let r = f.get("/pub/obj").header("if-match", "\"0000\"").send().await;
+    let r = f
+        .get("/pub/obj")
+        .header("if-match", "\"0000\"")
+        .send()
+        .await;
     assert_eq!(r.status, 412);
     assert_eq!(r.code().as_deref(), Some("PreconditionFailed"));
     assert_eq!(r.h("x-oss-ec"), Some("0017-00001001"));
     let r = f.head("/pub/obj").header("if-match", "0000").send().await;
-    assert_eq!((r.status.as_u16(), r.code().as_deref()), (412, Some("PreconditionFailed")));
-    let lm = httpdate::parse_http_date(f.head("/pub/obj").send().await.h("last-modified").unwrap()).unwrap();
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_deref()),
+        (412, Some("PreconditionFailed"))
+    );
+    let lm = httpdate::parse_http_date(f.head("/pub/obj").send().await.h("last-modified").unwrap())
+        .unwrap();
     let before = httpdate::fmt_http_date(lm - Duration::from_secs(10));
     let after = httpdate::fmt_http_date(lm + Duration::from_secs(10));
-    assert_eq!(f.get("/pub/obj").header("if-unmodified-since", &before).send().await.status, 412);
-    assert_eq!(f.get("/pub/obj").header("if-unmodified-since", &after).send().await.status, 200);
-    assert_eq!(f.get("/pub/obj").header("if-modified-since", &after).send().await.status, 304);
-    assert_eq!(f.get("/pub/obj").header("if-modified-since", &before).send().await.status, 200);
-    assert_eq!(f.get("/pub/obj").header("if-modified-since", "not a date").send().await.status, 200);
+    assert_eq!(
+        f.get("/pub/obj")
+            .header("if-unmodified-since", &before)
+            .send()
+            .await
+            .status,
+        412
+    );
+    assert_eq!(
+        f.get("/pub/obj")
+            .header("if-unmodified-since", &after)
+            .send()
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        f.get("/pub/obj")
+            .header("if-modified-since", &after)
+            .send()
+            .await
+            .status,
+        304
+    );
+    assert_eq!(
+        f.get("/pub/obj")
+            .header("if-modified-since", &before)
+            .send()
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        f.get("/pub/obj")
+            .header("if-modified-since", "not a date")
+            .send()
+            .await
+            .status,
+        200
+    );
 }
 both!(conditionals);
 
@@ -164,9 +245,17 @@ async fn errors_as_oss_sends_them(f: &Front) {
     assert_eq!(r.h("content-type"), Some("application/xml"));
     assert_eq!(r.h("x-oss-ec"), Some("0026-00000001"));
     let xml = r.text();
-    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n  <Code>NoSuchKey</Code>\n"), "{xml}");
+    assert!(
+        xml.starts_with(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n  <Code>NoSuchKey</Code>\n"
+        ),
+        "{xml}"
+    );
     assert_eq!(element(&xml, "Key").as_deref(), Some("missing"));
-    assert_eq!(element(&xml, "RequestId").as_deref(), r.h("x-oss-request-id"));
+    assert_eq!(
+        element(&xml, "RequestId").as_deref(),
+        r.h("x-oss-request-id")
+    );
     assert_eq!(element(&xml, "HostId").as_deref(), Some("127.0.0.1"));
     assert_eq!(element(&xml, "EC").as_deref(), Some("0026-00000001"));
     assert!(r.h("date").is_some());
@@ -175,62 +264,127 @@ async fn errors_as_oss_sends_them(f: &Front) {
     assert_eq!(r.status, 404);
     assert!(r.body.is_empty());
     assert_eq!(r.code().as_deref(), Some("NoSuchKey"));
-    assert_eq!(element(&r.error_xml(), "RequestId").as_deref(), r.h("x-oss-request-id"));
+    assert_eq!(
+        element(&r.error_xml(), "RequestId").as_deref(),
+        r.h("x-oss-request-id")
+    );
     let r = f.get("/nobucket/k").send().await;
-    assert_eq!((r.status.as_u16(), r.code().as_deref()), (404, Some("NoSuchBucket")));
-    assert_eq!(element(&r.text(), "BucketName").as_deref(), Some("nobucket"));
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_deref()),
+        (404, Some("NoSuchBucket"))
+    );
+    assert_eq!(
+        element(&r.text(), "BucketName").as_deref(),
+        Some("nobucket")
+    );
     // Anonymous access to a private bucket.
     let r = f.get("/bkt/obj").send().await;
-    assert_eq!((r.status.as_u16(), r.code().as_deref()), (403, Some("AccessDenied")));
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_deref()),
+        (403, Some("AccessDenied"))
+    );
     // A bad traffic limit.
-    let r = f.get("/pub/obj").header("x-oss-traffic-limit", "5").send().await;
-    assert_eq!((r.status.as_u16(), r.h("x-oss-ec")), (400, Some("0004-00000502")));
+    let r = f
+        .get("/pub/obj")
+        .header("x-oss-traffic-limit", "5")
+        .send()
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.h("x-oss-ec")),
+        (400, Some("0004-00000502"))
+    );
 }
 both!(errors_as_oss_sends_them);
 
 async fn addressing_styles(f: &Front) {
     let port = f.addr.port();
-    let r = f.get("/obj").host(&format!("pub.oss-cn-hangzhou.aliyuncs.com:{port}")).send().await;
+    let r = f
+        .get("/obj")
+        .host(&format!("pub.oss-cn-hangzhou.aliyuncs.com:{port}"))
+        .send()
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body.len(), 1000);
     let r = f.get("/obj").host("pub.localhost").send().await;
     assert_eq!(r.status, 200);
     let r = f.get("/pub/obj").host("localhost").send().await;
     assert_eq!(r.status, 200);
-    let r = f.get("/pub/obj").host("oss-cn-hangzhou.aliyuncs.com").send().await;
-    assert_eq!((r.status.as_u16(), r.code().as_deref()), (403, Some("SecondLevelDomainForbidden")));
-    assert_eq!(element(&r.text(), "HostId").as_deref(), Some("oss-cn-hangzhou.aliyuncs.com"));
+    let r = f
+        .get("/pub/obj")
+        .host("oss-cn-hangzhou.aliyuncs.com")
+        .send()
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_deref()),
+        (403, Some("SecondLevelDomainForbidden"))
+    );
+    assert_eq!(
+        element(&r.text(), "HostId").as_deref(),
+        Some("oss-cn-hangzhou.aliyuncs.com")
+    );
     f.emu.add_cname("static.example.com", "pub");
     let r = f.get("/hello.txt").host("static.example.com").send().await;
     assert_eq!((r.status.as_u16(), r.body.as_ref()), (200, &b"hello"[..]));
     // Keys with characters that need escaping.
-    f.emu.put_object("pub", "dir/文 件+1.txt", ObjectSpec::bytes(&b"x"[..])).unwrap();
+    f.emu
+        .put_object("pub", "dir/文 件+1.txt", ObjectSpec::bytes(&b"x"[..]))
+        .unwrap();
     let r = f.get("/pub/dir/%E6%96%87%20%E4%BB%B6+1.txt").send().await;
     assert_eq!((r.status.as_u16(), r.body.as_ref()), (200, &b"x"[..]));
 }
 both!(addressing_styles);
 
 async fn versions_and_delete_markers(f: &Front) {
-    f.emu.add_bucket(BucketSpec::new("ver").public_read().versioning(Versioning::Enabled)).unwrap();
-    let v1 = f.emu.put_object("ver", "k", ObjectSpec::bytes(&b"one"[..])).unwrap();
-    let v2 = f.emu.put_object("ver", "k", ObjectSpec::bytes(&b"two"[..])).unwrap();
+    f.emu
+        .add_bucket(
+            BucketSpec::new("ver")
+                .public_read()
+                .versioning(Versioning::Enabled),
+        )
+        .unwrap();
+    let v1 = f
+        .emu
+        .put_object("ver", "k", ObjectSpec::bytes(&b"one"[..]))
+        .unwrap();
+    let v2 = f
+        .emu
+        .put_object("ver", "k", ObjectSpec::bytes(&b"two"[..]))
+        .unwrap();
     assert_ne!(v1.version_id, v2.version_id);
     let r = f.get("/ver/k").send().await;
-    assert_eq!((r.body.as_ref(), r.h("x-oss-version-id")), (&b"two"[..], Some(v2.version_id.as_str())));
-    let r = f.get(&format!("/ver/k?versionId={}", v1.version_id)).send().await;
+    assert_eq!(
+        (r.body.as_ref(), r.h("x-oss-version-id")),
+        (&b"two"[..], Some(v2.version_id.as_str()))
+    );
+    let r = f
+        .get(&format!("/ver/k?versionId={}", v1.version_id))
+        .send()
+        .await;
     assert_eq!((r.status.as_u16(), r.body.as_ref()), (200, &b"one"[..]));
     assert_eq!(r.h("x-oss-version-id"), Some(v1.version_id.as_str()));
     let r = f.get("/ver/k?versionId=CAEQnope").send().await;
-    assert_eq!((r.status.as_u16(), r.code().as_deref()), (404, Some("NoSuchVersion")));
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_deref()),
+        (404, Some("NoSuchVersion"))
+    );
     let marker = f.emu.delete_object("ver", "k").unwrap().unwrap();
     let r = f.get("/ver/k").send().await;
-    assert_eq!((r.status.as_u16(), r.code().as_deref()), (404, Some("NoSuchKey")));
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_deref()),
+        (404, Some("NoSuchKey"))
+    );
     assert_eq!(r.h("x-oss-delete-marker"), Some("true"));
     assert_eq!(r.h("x-oss-version-id"), Some(marker.as_str()));
     let r = f.head(&format!("/ver/k?versionId={marker}")).send().await;
-    assert_eq!((r.status.as_u16(), r.code().as_deref()), (405, Some("MethodNotAllowed")));
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_deref()),
+        (405, Some("MethodNotAllowed"))
+    );
     // Older versions stay readable.
-    let r = f.get(&format!("/ver/k?versionId={}", v2.version_id)).send().await;
+    let r = f
+        .get(&format!("/ver/k?versionId={}", v2.version_id))
+        .send()
+        .await;
     assert_eq!(r.body.as_ref(), b"two");
     // Unversioned buckets send no version id; versionId=null picks the null version.
     let r = f.get("/pub/hello.txt?versionId=null").send().await;
@@ -242,27 +396,48 @@ async fn versions_and_delete_markers(f: &Front) {
 both!(versions_and_delete_markers);
 
 async fn symlinks(f: &Front) {
-    f.emu.put_object("pub", "link", ObjectSpec::symlink("hello.txt").meta("who", "link")).unwrap();
+    f.emu
+        .put_object(
+            "pub",
+            "link",
+            ObjectSpec::symlink("hello.txt").meta("who", "link"),
+        )
+        .unwrap();
     let r = f.get("/pub/link").send().await;
     assert_eq!((r.status.as_u16(), r.body.as_ref()), (200, &b"hello"[..]));
     assert_eq!(r.h("etag"), Some("\"5D41402ABC4B2A76B9719D911017C592\""));
     assert_eq!(r.h("x-oss-object-type"), Some("Symlink"));
     assert_eq!(r.h("x-oss-meta-who"), Some("link"));
     let r = f.get("/pub/link?symlink").send().await;
-    assert_eq!((r.status.as_u16(), r.h("x-oss-symlink-target")), (200, Some("hello.txt")));
-    f.emu.put_object("pub", "dangling", ObjectSpec::symlink("nothing")).unwrap();
+    assert_eq!(
+        (r.status.as_u16(), r.h("x-oss-symlink-target")),
+        (200, Some("hello.txt"))
+    );
+    f.emu
+        .put_object("pub", "dangling", ObjectSpec::symlink("nothing"))
+        .unwrap();
     let r = f.get("/pub/dangling").send().await;
-    assert_eq!((r.status.as_u16(), r.code().as_deref()), (404, Some("SymlinkTargetNotExist")));
-    f.emu.put_object("pub", "link2", ObjectSpec::symlink("link")).unwrap();
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_deref()),
+        (404, Some("SymlinkTargetNotExist"))
+    );
+    f.emu
+        .put_object("pub", "link2", ObjectSpec::symlink("link"))
+        .unwrap();
     let r = f.get("/pub/link2").send().await;
-    assert_eq!((r.status.as_u16(), r.code().as_deref()), (400, Some("InvalidTargetType")));
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_deref()),
+        (400, Some("InvalidTargetType"))
+    );
 }
 both!(symlinks);
 
 async fn appendable_objects(f: &Front) {
     let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     f.emu.set_clock(Clock::Fixed(t0));
-    f.emu.put_object("pub", "log", ObjectSpec::bytes(&b"abc"[..]).appendable()).unwrap();
+    f.emu
+        .put_object("pub", "log", ObjectSpec::bytes(&b"abc"[..]).appendable())
+        .unwrap();
     let r1 = f.head("/pub/log").send().await;
     assert_eq!(r1.h("x-oss-object-type"), Some("Appendable"));
     assert_eq!(r1.h("x-oss-next-append-position"), Some("3"));
@@ -274,43 +449,82 @@ async fn appendable_objects(f: &Front) {
     assert_ne!(r2.h("etag"), r1.h("etag"));
     assert_eq!(r2.h("etag"), Some(info.etag.as_str()));
     assert_ne!(r2.h("last-modified"), r1.h("last-modified"));
-    assert_eq!(r2.h("x-oss-hash-crc64ecma"), Some(oss_crc::checksum(b"abcdef").to_string().as_str()));
+    assert_eq!(
+        r2.h("x-oss-hash-crc64ecma"),
+        Some(oss_crc::checksum(b"abcdef").to_string().as_str())
+    );
     // A pinned download sees the change.
-    let r = f.get("/pub/log").header("if-match", r1.h("etag").unwrap()).send().await;
+    let r = f
+        .get("/pub/log")
+        .header("if-match", r1.h("etag").unwrap())
+        .send()
+        .await;
     assert_eq!(r.status, 412);
     assert!(f.emu.append_bytes("pub", "hello.txt", &b"x"[..]).is_err());
 }
 both!(appendable_objects);
 
 async fn archive_objects(f: &Front) {
-    f.emu.put_object("pub", "cold", ObjectSpec::bytes(&b"frozen"[..]).storage_class(StorageClass::Archive)).unwrap();
+    f.emu
+        .put_object(
+            "pub",
+            "cold",
+            ObjectSpec::bytes(&b"frozen"[..]).storage_class(StorageClass::Archive),
+        )
+        .unwrap();
     let r = f.head("/pub/cold").send().await;
-    assert_eq!((r.status.as_u16(), r.h("x-oss-storage-class")), (200, Some("Archive")));
+    assert_eq!(
+        (r.status.as_u16(), r.h("x-oss-storage-class")),
+        (200, Some("Archive"))
+    );
     let r = f.get("/pub/cold").send().await;
-    assert_eq!((r.status.as_u16(), r.code().as_deref()), (403, Some("InvalidObjectState")));
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_deref()),
+        (403, Some("InvalidObjectState"))
+    );
     let until = SystemTime::now() + Duration::from_secs(3600);
     f.emu
         .put_object(
             "pub",
             "cold",
-            ObjectSpec::bytes(&b"frozen"[..]).storage_class(StorageClass::ColdArchive).restore(Restore::Until(until)),
+            ObjectSpec::bytes(&b"frozen"[..])
+                .storage_class(StorageClass::ColdArchive)
+                .restore(Restore::Until(until)),
         )
         .unwrap();
     let r = f.get("/pub/cold").send().await;
     assert_eq!((r.status.as_u16(), r.body.as_ref()), (200, &b"frozen"[..]));
-    assert!(r.h("x-oss-restore").unwrap().starts_with("ongoing-request=\"false\", expiry-date="));
+    assert!(
+        r.h("x-oss-restore")
+            .unwrap()
+            .starts_with("ongoing-request=\"false\", expiry-date=")
+    );
 }
 both!(archive_objects);
 
 async fn gzip_quirk(f: &Front) {
     use std::io::Read as _;
     let text = "the quick brown fox\n".repeat(100);
-    f.emu.put_object("pub", "t.txt", ObjectSpec::bytes(text.clone()).content_type("text/plain")).unwrap();
+    f.emu
+        .put_object(
+            "pub",
+            "t.txt",
+            ObjectSpec::bytes(text.clone()).content_type("text/plain"),
+        )
+        .unwrap();
     // Off by default.
-    let r = f.get("/pub/t.txt").header("accept-encoding", "gzip").send().await;
+    let r = f
+        .get("/pub/t.txt")
+        .header("accept-encoding", "gzip")
+        .send()
+        .await;
     assert!(r.h("content-encoding").is_none());
     f.emu.set_gzip_quirk(true);
-    let r = f.get("/pub/t.txt").header("accept-encoding", "gzip, deflate").send().await;
+    let r = f
+        .get("/pub/t.txt")
+        .header("accept-encoding", "gzip, deflate")
+        .send()
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.h("content-encoding"), Some("gzip"));
     assert!(r.h("etag").is_none());
@@ -320,23 +534,47 @@ async fn gzip_quirk(f: &Front) {
         assert!(r.h("content-length").is_none());
     }
     let mut out = String::new();
-    flate2::read::GzDecoder::new(r.body.as_ref()).read_to_string(&mut out).unwrap();
+    flate2::read::GzDecoder::new(r.body.as_ref())
+        .read_to_string(&mut out)
+        .unwrap();
     assert_eq!(out, text);
     // identity (what our client sends) is never compressed; neither are small or binary objects.
-    let r = f.get("/pub/t.txt").header("accept-encoding", "identity").send().await;
+    let r = f
+        .get("/pub/t.txt")
+        .header("accept-encoding", "identity")
+        .send()
+        .await;
     assert_eq!((r.h("content-encoding"), r.body.len()), (None, text.len()));
-    let r = f.get("/pub/obj").header("accept-encoding", "gzip").send().await;
+    let r = f
+        .get("/pub/obj")
+        .header("accept-encoding", "gzip")
+        .send()
+        .await;
     assert!(r.h("content-encoding").is_none());
 }
 both!(gzip_quirk);
 
 async fn requester_pays(f: &Front) {
-    f.emu.add_bucket(BucketSpec::new("payer").public_read().requester_pays(true)).unwrap();
-    f.emu.put_object("payer", "k", ObjectSpec::bytes(&b"k"[..])).unwrap();
+    f.emu
+        .add_bucket(BucketSpec::new("payer").public_read().requester_pays(true))
+        .unwrap();
+    f.emu
+        .put_object("payer", "k", ObjectSpec::bytes(&b"k"[..]))
+        .unwrap();
     let r = f.get("/payer/k").send().await;
-    assert_eq!((r.status.as_u16(), r.code().as_deref()), (403, Some("AccessDenied")));
-    assert_eq!(element(&r.text(), "Message").as_deref(), Some("Access denied for requester pay bucket"));
-    let r = f.get("/payer/k").header("x-oss-request-payer", "requester").send().await;
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_deref()),
+        (403, Some("AccessDenied"))
+    );
+    assert_eq!(
+        element(&r.text(), "Message").as_deref(),
+        Some("Access denied for requester pay bucket")
+    );
+    let r = f
+        .get("/payer/k")
+        .header("x-oss-request-payer", "requester")
+        .send()
+        .await;
     assert_eq!(r.status, 200);
 }
 both!(requester_pays);
@@ -357,7 +595,11 @@ async fn counters_and_stats(f: &Front) {
     let error_len = f.get("/pub/nope").send().await.body.len() as u64;
     // Body bytes: 1000 + 100 + the error XML (twice now).
     let c = f.emu.counters();
-    assert!(c.body_bytes_sent > 1100 + error_len, "{}", c.body_bytes_sent);
+    assert!(
+        c.body_bytes_sent > 1100 + error_len,
+        "{}",
+        c.body_bytes_sent
+    );
     let s = f.get("/-/stats").send().await;
     assert_eq!(s.status, 200);
     let v: serde_json::Value = serde_json::from_slice(&s.body).unwrap();
@@ -380,7 +622,13 @@ both!(exact_body_bytes_counted);
 
 async fn object_types_and_classes(f: &Front) {
     f.emu
-        .put_object("pub", "n", ObjectSpec::synthetic(64, 1).object_type(ObjectType::Normal).storage_class(StorageClass::Ia))
+        .put_object(
+            "pub",
+            "n",
+            ObjectSpec::synthetic(64, 1)
+                .object_type(ObjectType::Normal)
+                .storage_class(StorageClass::Ia),
+        )
         .unwrap();
     let r = f.head("/pub/n").send().await;
     assert_eq!(r.h("x-oss-object-type"), Some("Normal"));
