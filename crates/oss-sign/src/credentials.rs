@@ -8,10 +8,22 @@ use std::time::{Duration, SystemTime};
 use crate::SignError;
 
 /// Environment variable holding the access key id.
+///
+/// ```
+/// assert_eq!(oss_sign::ENV_ACCESS_KEY_ID, "OSS_ACCESS_KEY_ID");
+/// ```
 pub const ENV_ACCESS_KEY_ID: &str = "OSS_ACCESS_KEY_ID";
 /// Environment variable holding the access key secret.
+///
+/// ```
+/// assert_eq!(oss_sign::ENV_ACCESS_KEY_SECRET, "OSS_ACCESS_KEY_SECRET");
+/// ```
 pub const ENV_ACCESS_KEY_SECRET: &str = "OSS_ACCESS_KEY_SECRET";
 /// Environment variable holding the optional STS security token.
+///
+/// ```
+/// assert_eq!(oss_sign::ENV_SESSION_TOKEN, "OSS_SESSION_TOKEN");
+/// ```
 pub const ENV_SESSION_TOKEN: &str = "OSS_SESSION_TOKEN";
 
 /// What signs a request: an access key (id + secret), with an STS security token when the
@@ -367,6 +379,18 @@ pub trait ProvideCredentials: Send + Sync {
     /// # Errors
     /// Whatever stops the provider; use
     /// [`SignError::credentials_unavailable`] for a provider's own failures.
+    ///
+    /// ```
+    /// use oss_sign::{Credentials, ProvideCredentials, SignError};
+    ///
+    /// struct Rotating;
+    /// impl ProvideCredentials for Rotating {
+    ///     fn provide_credentials(&self) -> Result<Credentials, SignError> {
+    ///         Err(SignError::credentials_unavailable("STS endpoint unreachable", true, None))
+    ///     }
+    /// }
+    /// assert!(Rotating.provide_credentials().unwrap_err().is_retryable());
+    /// ```
     fn provide_credentials(&self) -> Result<Credentials, SignError>;
 }
 

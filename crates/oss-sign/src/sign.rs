@@ -20,6 +20,10 @@ const X_OSS_CONTENT_SHA256: HeaderName = HeaderName::from_static("x-oss-content-
 const X_OSS_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-oss-security-token");
 
 /// Query parameters a V4 presigned URL adds (a request carrying one cannot be presigned).
+///
+/// ```
+/// assert!(oss_sign::V4_PRESIGN_PARAMS.contains(&"x-oss-signature"));
+/// ```
 pub const V4_PRESIGN_PARAMS: [&str; 7] = [
     "x-oss-signature-version",
     "x-oss-date",
@@ -31,6 +35,10 @@ pub const V4_PRESIGN_PARAMS: [&str; 7] = [
 ];
 
 /// Query parameters a V1 presigned URL adds (a request carrying one cannot be presigned).
+///
+/// ```
+/// assert!(oss_sign::V1_PRESIGN_PARAMS.contains(&"Signature"));
+/// ```
 pub const V1_PRESIGN_PARAMS: [&str; 4] =
     ["security-token", "OSSAccessKeyId", "Expires", "Signature"];
 
@@ -412,8 +420,9 @@ pub struct Presigned {
 impl Presigned {
     /// The parameters presigning added, decoded, in the official SDK's order (V4:
     /// `x-oss-signature-version`, `x-oss-date`, `x-oss-expires`, `x-oss-credential`,
-    /// [`x-oss-security-token`], [`x-oss-additional-headers`], `x-oss-signature`; V1:
-    /// [`security-token`], `OSSAccessKeyId`, `Expires`, `Signature`).
+    /// `x-oss-security-token` (STS), `x-oss-additional-headers` (if any),
+    /// `x-oss-signature`; V1: `security-token` (STS), `OSSAccessKeyId`, `Expires`,
+    /// `Signature`).
     ///
     /// ```
     /// # use std::time::Duration;

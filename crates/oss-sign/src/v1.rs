@@ -22,11 +22,19 @@ use crate::headers::HeaderView;
 use crate::{Credentials, Resource, SignError, SignableRequest};
 
 /// The V1 `Authorization` scheme: `OSS <access key id>:<signature>`.
+///
+/// ```
+/// assert!("OSS ak:c2ln".starts_with(oss_sign::v1::AUTHORIZATION_PREFIX));
+/// ```
 pub const AUTHORIZATION_PREFIX: &str = "OSS ";
 
 /// Query keys signed as V1 sub-resources (oss2 2.19.1's list plus alibabacloud-oss-v2's
 /// `cloudboxes`); every `x-oss-*` key is signed as well (as the Go SDK does), see
 /// [`is_subresource`]. Sorted.
+///
+/// ```
+/// assert!(oss_sign::v1::SUBRESOURCES.binary_search(&"uploadId").is_ok());
+/// ```
 pub const SUBRESOURCES: &[&str] = &[
     "accessPoint",
     "accessPointPolicy",

@@ -34,14 +34,34 @@ use crate::headers::HeaderView;
 use crate::{Credentials, Query, Resource, SignError, SignableRequest, SigningTime};
 
 /// The V4 algorithm name, first word of the `Authorization` header and the string to sign.
+///
+/// ```
+/// assert_eq!(oss_sign::v4::ALGORITHM, "OSS4-HMAC-SHA256");
+/// ```
 pub const ALGORITHM: &str = "OSS4-HMAC-SHA256";
 /// The payload hash OSS V4 uses: the body is not signed.
+///
+/// ```
+/// assert_eq!(oss_sign::v4::UNSIGNED_PAYLOAD, "UNSIGNED-PAYLOAD");
+/// ```
 pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 /// The product in an ordinary OSS scope (`oss-cloudbox` for CloudBox).
+///
+/// ```
+/// assert_eq!(oss_sign::SigningConfig::v1().product(), oss_sign::v4::DEFAULT_PRODUCT);
+/// ```
 pub const DEFAULT_PRODUCT: &str = "oss";
 /// The scope's last element.
+///
+/// ```
+/// assert_eq!(oss_sign::v4::SCOPE_TERMINATOR, "aliyun_v4_request");
+/// ```
 pub const SCOPE_TERMINATOR: &str = "aliyun_v4_request";
 /// The longest expiry of a V4 presigned URL: seven days (604800 s allowed, 604801 not).
+///
+/// ```
+/// assert_eq!(oss_sign::v4::MAX_PRESIGN_EXPIRY_SECS, 7 * 24 * 3600);
+/// ```
 pub const MAX_PRESIGN_EXPIRY_SECS: u64 = 604_800;
 
 /// Header names V4 signs without being asked: every `x-oss-*`, `content-type` and
