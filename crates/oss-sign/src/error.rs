@@ -102,6 +102,10 @@ pub enum SignError {
         reason: &'static str,
     },
 
+    /// An object key was given without a bucket.
+    #[error("an object key needs a bucket; pass the bucket name with the key")]
+    KeyWithoutBucket,
+
     /// A signed header's value is not valid UTF-8, so it has no defined string to sign.
     #[error(
         "the value of header {name} is not valid UTF-8, so it cannot be signed; \

@@ -62,6 +62,28 @@ impl<'a> Resource<'a> {
         }
     }
 
+    /// The resource for an optional bucket and optional key, as a transport holds them.
+    ///
+    /// # Errors
+    /// [`SignError::KeyWithoutBucket`] for a key without a bucket (OSS has no such
+    /// resource).
+    ///
+    /// ```
+    /// use oss_sign::Resource;
+    ///
+    /// assert_eq!(Resource::from_parts(Some("b"), Some("k"))?, Resource::object("b", "k"));
+    /// assert_eq!(Resource::from_parts(Some("b"), None)?, Resource::bucket("b"));
+    /// assert_eq!(Resource::from_parts(None, None)?, Resource::service());
+    /// assert!(Resource::from_parts(None, Some("k")).is_err());
+    /// # Ok::<(), oss_sign::SignError>(())
+    /// ```
+    pub fn from_parts(bucket: Option<&'a str>, key: Option<&'a str>) -> Result<Self, SignError> {
+        match (bucket, key) {
+            (None, Some(_)) => Err(SignError::KeyWithoutBucket),
+            (bucket, key) => Ok(Self { bucket, key }),
+        }
+    }
+
     /// The bucket, if any.
     ///
     /// ```

@@ -65,12 +65,7 @@ struct Inputs {
 
 impl Inputs {
     fn resource(&self) -> Resource<'_> {
-        match (self.bucket.as_deref(), self.key.as_deref()) {
-            (Some(b), Some(k)) => Resource::object(b, k),
-            (Some(b), None) => Resource::bucket(b),
-            (None, None) => Resource::service(),
-            (None, Some(_)) => panic!("a key without a bucket"),
-        }
+        Resource::from_parts(self.bucket.as_deref(), self.key.as_deref()).unwrap()
     }
 }
 
