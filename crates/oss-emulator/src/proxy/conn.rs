@@ -95,18 +95,21 @@ pub(crate) async fn run(shared: Arc<ProxyShared>, client: TcpStream, conn: u64) 
         head: Vec::new(),
     };
     let end = relay.run(up_r).await;
+    let ServerToClient { mut client_w, .. } = relay;
     match end {
         End::Cut(CutMode::Fin) | End::Eof => {
-            let _ = relay.client_w.shutdown().await;
+            let _ = client_w.shutdown().await;
             c2s.abort();
             let _ = c2s.await;
         }
         End::Cut(CutMode::Rst) => {
-            let _ = relay.client_w.flush().await;
+            let _ = client_w.flush().await;
             tokio::time::sleep(RST_DRAIN).await;
-            let _ = relay.client_w.as_ref().set_zero_linger();
+            let _ = client_w.as_ref().set_zero_linger();
             c2s.abort();
             let _ = c2s.await;
+            // No shutdown(Write) on drop: that would send a FIN before the reset.
+            client_w.forget();
         }
         End::ClientGone => {
             c2s.abort();
