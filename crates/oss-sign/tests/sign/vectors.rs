@@ -318,8 +318,10 @@ fn official_sdk_vectors_byte_exact() {
     for vector in &vectors {
         let name = text(&vector["name"]);
         let outputs = &vector["outputs"];
-        let result = parse_inputs(version_of(vector), &vector["inputs"])
-            .and_then(|inputs| run(text(&vector["kind"]), &inputs));
+        // Building the request must always work; only the signer may refuse.
+        let inputs = parse_inputs(version_of(vector), &vector["inputs"])
+            .unwrap_or_else(|e| panic!("{name}: inputs rejected: {e}"));
+        let result = run(text(&vector["kind"]), &inputs);
         match (result, outputs.get("error")) {
             (Ok(_), Some(err)) => {
                 failures.push(format!("{name}: accepted, but the SDK refuses: {err}"));
@@ -452,13 +454,26 @@ fn loader_reports_the_differing_step() {
         let inputs = parse_inputs(version_of(vector), &vector["inputs"]).unwrap();
         let got = run(text(&vector["kind"]), &inputs).unwrap();
         let outputs = vector["outputs"].as_object().unwrap();
-        for (field, value) in outputs {
-            let Some(s) = value.as_str() else { continue };
+        for field in outputs.keys() {
             if field == "request_url" || field == "error" {
                 continue;
             }
             let mut tampered = vector["outputs"].clone();
-            tampered[field.as_str()] = Value::String(format!("{s}x"));
+            // Append one character to the string, or to the first value of a header map
+            // or parameter list.
+            let target = match &mut tampered[field.as_str()] {
+                v @ Value::String(_) => v,
+                Value::Object(map) => match map.values_mut().next() {
+                    Some(v) => v,
+                    None => continue,
+                },
+                Value::Array(list) => match list.first_mut() {
+                    Some(pair) => &mut pair[1],
+                    None => continue,
+                },
+                _ => continue,
+            };
+            *target = Value::String(format!("{}x", text(target)));
             let diffs = compare(&tampered, &got);
             assert_eq!(
                 diffs.len(),
@@ -470,5 +485,5 @@ fn loader_reports_the_differing_step() {
             checked += 1;
         }
     }
-    assert!(checked > 150, "only {checked} outputs tampered");
+    assert!(checked > 200, "only {checked} outputs tampered");
 }
