@@ -1,0 +1,11 @@
+//! oss-http against the OSS emulator (and its chaos proxy): one test binary, one module per
+//! concern.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod addressing;
+mod chaos;
+mod common;
+mod errors;
+mod pool;
+mod ranges;
+mod tls;
