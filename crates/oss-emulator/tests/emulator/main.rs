@@ -6,5 +6,6 @@
 mod auth_cases;
 mod common;
 mod fault_cases;
+mod frontend_cases;
 mod model_cases;
 mod proxy_cases;
