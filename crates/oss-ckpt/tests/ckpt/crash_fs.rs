@@ -1,0 +1,194 @@
+//! An in-memory filesystem that models what a crash keeps: a file's contents survive only
+//! up to its last successful fsync, and a directory entry (create, rename, remove) only up
+//! to the last successful fsync of its directory. Everything else is dropped by `crash`.
+//!
+//! It also kills the "process" at a chosen operation: from then on every operation fails,
+//! so the save in progress stops exactly there, and writes are split into small chunks so
+//! a kill can land in the middle of one.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use oss_ckpt::fs::Filesystem;
+
+/// Largest chunk one `write` call accepts: a kill can cut a write in the middle.
+const WRITE_CHUNK: usize = 61;
+
+#[derive(Default)]
+struct State {
+    /// name -> inode, as the running system sees it.
+    names: BTreeMap<PathBuf, u64>,
+    /// name -> inode, as the disk holds it.
+    durable_names: BTreeMap<PathBuf, u64>,
+    /// inode -> contents, as the running system sees them.
+    data: HashMap<u64, Vec<u8>>,
+    /// inode -> contents, as the disk holds them.
+    durable_data: HashMap<u64, Vec<u8>>,
+    next_inode: u64,
+    /// Operations counted since `arm`.
+    ops: u64,
+    /// The operation (counted from 0) at which the process dies: it and all later ones fail.
+    die_at: Option<u64>,
+    /// Operations that fail once each without killing the process (fault injection).
+    fail_once: Vec<u64>,
+}
+
+#[derive(Clone, Default)]
+pub struct CrashFs(Arc<Mutex<State>>);
+
+pub struct CrashFile {
+    fs: CrashFs,
+    inode: u64,
+}
+
+fn dead() -> io::Error {
+    io::Error::other("the process was killed here")
+}
+
+impl CrashFs {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Counts one operation; fails it if the process is dead or a fault is injected here.
+    fn op(&self) -> io::Result<MutexGuard<'_, State>> {
+        let mut state = self.state();
+        let op = state.ops;
+        state.ops += 1;
+        if state.die_at.is_some_and(|at| op >= at) {
+            return Err(dead());
+        }
+        if let Some(i) = state.fail_once.iter().position(|&at| at == op) {
+            state.fail_once.swap_remove(i);
+            return Err(io::Error::other("injected fault"));
+        }
+        Ok(state)
+    }
+
+    /// Starts counting operations from zero; the process dies at operation `die_at`.
+    pub fn arm(&self, die_at: Option<u64>, fail_once: Vec<u64>) {
+        let mut state = self.state();
+        state.ops = 0;
+        state.die_at = die_at;
+        state.fail_once = fail_once;
+    }
+
+    /// Operations counted since `arm`.
+    pub fn ops(&self) -> u64 {
+        self.state().ops
+    }
+
+    /// Power loss: everything not fsynced is gone; the process restarts (unarmed).
+    pub fn crash(&self) {
+        let mut state = self.state();
+        state.names = state.durable_names.clone();
+        let durable = state.durable_data.clone();
+        state.data = state
+            .names
+            .values()
+            .map(|inode| (*inode, durable.get(inode).cloned().unwrap_or_default()))
+            .collect();
+        state.die_at = None;
+        state.fail_once.clear();
+    }
+
+    /// A process kill without power loss: the page cache survives, the process restarts.
+    pub fn restart(&self) {
+        let mut state = self.state();
+        state.die_at = None;
+        state.fail_once.clear();
+    }
+
+    /// The names that exist right now (for checking no temp file is left behind).
+    pub fn names(&self) -> Vec<PathBuf> {
+        self.state().names.keys().cloned().collect()
+    }
+}
+
+impl Write for CrashFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut state = self.fs.op()?;
+        let n = buf.len().min(WRITE_CHUNK);
+        state
+            .data
+            .entry(self.inode)
+            .or_default()
+            .extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Filesystem for CrashFs {
+    type File = CrashFile;
+
+    fn create(&self, path: &Path) -> io::Result<CrashFile> {
+        let mut state = self.op()?;
+        let inode = state.next_inode;
+        state.next_inode += 1;
+        state.names.insert(path.to_path_buf(), inode);
+        state.data.insert(inode, Vec::new());
+        Ok(CrashFile {
+            fs: self.clone(),
+            inode,
+        })
+    }
+
+    fn sync_file(&self, file: &mut CrashFile) -> io::Result<()> {
+        let mut state = self.op()?;
+        let contents = state.data.get(&file.inode).cloned().unwrap_or_default();
+        state.durable_data.insert(file.inode, contents);
+        Ok(())
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let mut state = self.op()?;
+        let inode = state
+            .names
+            .remove(from)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        state.names.insert(to.to_path_buf(), inode);
+        Ok(())
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        let mut state = self.op()?;
+        let in_dir = |path: &Path| path.parent() == Some(dir);
+        state.durable_names.retain(|path, _| !in_dir(path));
+        let entries: Vec<(PathBuf, u64)> = state
+            .names
+            .iter()
+            .filter(|(path, _)| in_dir(path))
+            .map(|(path, inode)| (path.clone(), *inode))
+            .collect();
+        state.durable_names.extend(entries);
+        Ok(())
+    }
+
+    fn read(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+        // Reading happens after a restart: not counted, never failed.
+        let state = self.state();
+        let inode = state
+            .names
+            .get(path)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        let data = state.data.get(inode).cloned().unwrap_or_default();
+        Ok(data.into_iter().take(limit as usize).collect())
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        let mut state = self.op()?;
+        state
+            .names
+            .remove(path)
+            .map(|_| ())
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+    }
+}

@@ -1,0 +1,65 @@
+#![allow(clippy::expect_used)] // fixed, valid inputs: a failure is a bug in this file
+
+//! The state stored in `fixtures/ckpt/v1-small.cp`. Shared by the golden test (which reads
+//! the file) and by `examples/make_golden.rs` (which wrote it, once).
+
+use oss_ckpt::{BootId, Checkpoint, FileIdentity, LocalFiles, ObjectIdentity};
+use oss_parts::{PartSize, Plan};
+
+/// Parts' contents are derived from their index, so CRCs are real CRCs of real bytes.
+fn part_bytes(plan: &Plan, index: u64) -> Vec<u8> {
+    let part = plan.part(index).expect("index inside the plan");
+    (part.start()..part.end())
+        .map(|i| (i * 31 % 251) as u8)
+        .collect()
+}
+
+/// A small checkpoint that uses every field: a version id, a CRC-64, a non-ASCII key and
+/// paths, a boot id, a done prefix with scattered parts beyond it, in-flight parts in
+/// both snapshots, and a durable snapshot behind the latest one.
+pub fn golden_checkpoint() -> Checkpoint {
+    let object = ObjectIdentity {
+        endpoint_host: "oss-cn-hangzhou.aliyuncs.com".into(),
+        bucket: "examplebucket".into(),
+        key: "数据/2024/模型 weights.bin".into(),
+        version_id: Some("CAEQNhiBgMDJgZCA0BYiIDc4MGZjZGI2OTBjOTRmNTE5NmU5NmFhZjhjYmY0****".into()),
+        etag: "\"5B3C1A2E053D763E1B002CC607C5A0FE\"".into(),
+        size: 1000 * 1024 + 17,
+        last_modified: "Fri, 24 Feb 2012 06:07:48 GMT".into(),
+        crc64: Some(4_248_465_318_066_307_315),
+    };
+    let local = LocalFiles {
+        destination: "/srv/下载/weights.bin".into(),
+        temp_path: "/srv/下载/weights.bin.tmp-qwertyuiopas".into(),
+        temp_file: FileIdentity {
+            device: 2049,
+            file_id: 1_234_567,
+            len: 1000 * 1024 + 17,
+        },
+    };
+    let plan = Plan::new(object.size, PartSize::new(1024).expect("valid")).expect("plannable");
+    let boot = BootId::new(b"0b9f7d7c-5c5f-4f38-9f5c-4a8f1f0f2a11".to_vec());
+    let mut ckpt = Checkpoint::new(object, plan, local, boot).expect("consistent");
+    let crc = |index| oss_crc::checksum(&part_bytes(&plan, index));
+    for index in (0..300).chain([310, 311, 400, 1000]) {
+        ckpt.latest
+            .complete(index, crc(index))
+            .expect("inside the plan");
+        if index < 250 {
+            ckpt.durable
+                .complete(index, crc(index))
+                .expect("inside the plan");
+        }
+    }
+    for (index, bytes) in [(300u64, 100usize), (305, 1024)] {
+        let data = part_bytes(&plan, index);
+        ckpt.latest
+            .record(index, bytes as u64, oss_crc::checksum(&data[..bytes]))
+            .expect("valid progress");
+    }
+    let data = part_bytes(&plan, 250);
+    ckpt.durable
+        .record(250, 7, oss_crc::checksum(&data[..7]))
+        .expect("valid progress");
+    ckpt
+}

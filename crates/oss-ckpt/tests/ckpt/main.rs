@@ -1,0 +1,592 @@
+//! oss-ckpt against files: the golden file, crashes at every step of a save (modelled),
+//! a real SIGKILL, and mismatch detection for every recorded field.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod crash_fs;
+mod golden;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use oss_ckpt::fs::{CheckpointFile, Durability};
+use oss_ckpt::{
+    Checkpoint, CkptError, Expected, Field, FileIdentity, LocalFiles, ObjectIdentity, Step,
+};
+use oss_parts::{PartSize, Plan};
+
+use crash_fs::CrashFs;
+use golden::golden_checkpoint;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/ckpt")
+        .join(name)
+}
+
+/// A fresh directory for one test under cargo's per-target temp dir.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("oss-ckpt-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+// ---------------------------------------------------------------------------------------
+// The golden file.
+
+#[test]
+fn golden_v1_file_still_reads_and_the_encoder_still_writes_it() {
+    let bytes = std::fs::read(fixture("v1-small.cp")).expect("fixtures/ckpt/v1-small.cp");
+    assert_eq!(&bytes[..8], &oss_ckpt::MAGIC);
+    assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 1);
+    let decoded = oss_ckpt::decode(&bytes).unwrap();
+    let expected = golden_checkpoint();
+    assert_eq!(decoded, expected);
+    // Spot checks that do not go through the shared builder.
+    assert_eq!(decoded.object().key, "数据/2024/模型 weights.bin");
+    assert_eq!(decoded.plan().len(), 1001);
+    assert_eq!(decoded.latest.done().count(), 304);
+    assert_eq!(decoded.latest.done().first_missing(), Some(300));
+    assert_eq!(decoded.durable.done().count(), 250);
+    assert_eq!(decoded.latest.in_flight().len(), 2);
+    assert_eq!(decoded.durable.in_flight_part(250).unwrap().bytes_done, 7);
+    assert_eq!(
+        decoded.local().destination,
+        Path::new("/srv/下载/weights.bin")
+    );
+    // The format is frozen: today's encoder writes the same bytes.
+    assert_eq!(oss_ckpt::encode(&expected).unwrap(), bytes);
+}
+
+// ---------------------------------------------------------------------------------------
+// Crashes, modelled: at every step of a save, loading afterwards gives the complete old
+// checkpoint or the complete new one.
+
+/// Successive states of one download.
+fn states(n: u64) -> Vec<Checkpoint> {
+    let mut ckpt = golden_checkpoint();
+    (0..n)
+        .map(|i| {
+            ckpt.latest.complete(500 + i, i).unwrap();
+            if i % 2 == 0 {
+                ckpt.durable = ckpt.latest.clone();
+            }
+            ckpt.clone()
+        })
+        .collect()
+}
+
+const CP: &str = "/dl/weights.bin.cp";
+
+fn load(fs: &CrashFs) -> Result<Checkpoint, CkptError> {
+    CheckpointFile::with_fs(fs.clone(), CP).load_any()
+}
+
+#[test]
+fn durable_save_survives_power_loss_at_every_step() {
+    let [old, new] = <[Checkpoint; 2]>::try_from(states(2)).unwrap();
+    let mut steps_seen = 0;
+    for die_at in 0.. {
+        let fs = CrashFs::default();
+        let mut file = CheckpointFile::with_fs(fs.clone(), CP);
+        file.save(&old, Durability::Durable).unwrap();
+        fs.arm(Some(die_at), Vec::new());
+        let result = file.save(&new, Durability::Durable);
+        let finished = result.is_ok();
+        fs.crash();
+        let loaded = load(&fs).unwrap_or_else(|e| panic!("died at op {die_at}: {e}"));
+        if finished {
+            // A durable save that returned Ok survives power loss.
+            assert_eq!(loaded, new, "died at op {die_at}");
+            steps_seen = die_at;
+            break;
+        }
+        assert!(loaded == old || loaded == new, "died at op {die_at}");
+    }
+    // create, write in several chunks, fsync, rename, fsync dir.
+    assert!(steps_seen > 5, "{steps_seen}");
+}
+
+#[test]
+fn cheap_save_survives_a_process_kill_at_every_step() {
+    let [old, new] = <[Checkpoint; 2]>::try_from(states(2)).unwrap();
+    for die_at in 0.. {
+        let fs = CrashFs::default();
+        let mut file = CheckpointFile::with_fs(fs.clone(), CP);
+        file.save(&old, Durability::Durable).unwrap();
+        fs.arm(Some(die_at), Vec::new());
+        let finished = file.save(&new, Durability::Cheap).is_ok();
+
+        // A kill keeps the page cache: old or new, and new once the save returned.
+        fs.restart();
+        let loaded = load(&fs).unwrap();
+        assert!(loaded == old || loaded == new, "died at op {die_at}");
+        if finished {
+            assert_eq!(loaded, new);
+        }
+        // Power loss on top of it: nothing of the cheap save was synced, so the durable
+        // old checkpoint is what the disk holds.
+        fs.crash();
+        assert_eq!(
+            load(&fs).unwrap(),
+            old,
+            "died at op {die_at}, then power loss"
+        );
+        if finished {
+            break;
+        }
+    }
+}
+
+#[test]
+fn power_loss_anywhere_in_a_sequence_of_saves_loads_a_complete_checkpoint() {
+    let all = states(6);
+    let plan = [
+        Durability::Cheap,
+        Durability::Durable,
+        Durability::Cheap,
+        Durability::Cheap,
+        Durability::Durable,
+        Durability::Cheap,
+    ];
+    let mut total_ops = None;
+    for die_at in 0.. {
+        let fs = CrashFs::default();
+        fs.arm(Some(die_at), Vec::new());
+        let mut file = CheckpointFile::with_fs(fs.clone(), CP);
+        let mut last_durable = None;
+        for (ckpt, durability) in all.iter().zip(plan) {
+            if file.save(ckpt, durability).is_err() {
+                break;
+            }
+            if durability == Durability::Durable {
+                last_durable = Some(ckpt);
+            }
+        }
+        let ran_to_end = fs.ops() <= die_at;
+        fs.crash();
+        match (load(&fs), last_durable) {
+            (Err(CkptError::NotFound { .. }), None) => {}
+            (Ok(loaded), Some(durable)) => {
+                // At least as new as the last durable save that returned, and complete.
+                let at = all
+                    .iter()
+                    .position(|c| *c == loaded)
+                    .expect("a saved state");
+                let floor = all.iter().position(|c| c == durable).unwrap();
+                assert!(at >= floor, "died at op {die_at}: state {at} < {floor}");
+            }
+            (Ok(loaded), None) => {
+                assert!(all.contains(&loaded), "died at op {die_at}");
+            }
+            (other, durable) => panic!("died at op {die_at}: {other:?}, durable {durable:?}"),
+        }
+        if ran_to_end {
+            total_ops = Some(die_at);
+            break;
+        }
+    }
+    assert!(total_ops.unwrap() > 20);
+}
+
+#[test]
+fn an_injected_fault_at_any_step_keeps_the_old_checkpoint_and_the_next_save_works() {
+    let [old, new, newer] = <[Checkpoint; 3]>::try_from(states(3)).unwrap();
+    for fail_at in 0.. {
+        let fs = CrashFs::default();
+        let mut file = CheckpointFile::with_fs(fs.clone(), CP);
+        file.save(&old, Durability::Durable).unwrap();
+        fs.arm(None, vec![fail_at]);
+        let result = file.save(&new, Durability::Durable);
+        let Err(err) = result else {
+            // The fault landed after the last step: nothing left to test.
+            break;
+        };
+        match &err {
+            CkptError::SyncFailed { step, .. } => {
+                assert!(err.is_fatal());
+                assert!(matches!(step, Step::SyncFile | Step::SyncDir));
+            }
+            CkptError::Io { step, .. } => {
+                assert!(!err.is_fatal());
+                assert!(matches!(step, Step::Create | Step::Write | Step::Rename));
+            }
+            other => panic!("{other:?}"),
+        }
+        let loaded = load(&fs).unwrap();
+        if matches!(
+            err,
+            CkptError::SyncFailed {
+                step: Step::SyncDir,
+                ..
+            }
+        ) {
+            // The rename happened; only its durability is in doubt.
+            assert_eq!(loaded, new);
+        } else {
+            assert_eq!(loaded, old, "fault at op {fail_at}: {err}");
+        }
+        // The fault was transient: the next save goes through and leaves no temp file.
+        file.save(&newer, Durability::Durable).unwrap();
+        assert_eq!(load(&fs).unwrap(), newer);
+        assert_eq!(fs.names(), [PathBuf::from(CP)]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The real filesystem.
+
+#[test]
+fn real_files_round_trip_and_leave_no_temp_file() {
+    let dir = scratch("real");
+    let destination = dir.join("weights.bin");
+    let mut file = CheckpointFile::for_destination(&destination);
+    assert_eq!(file.path(), dir.join("weights.bin.cp"));
+    assert!(matches!(
+        file.load_any(),
+        Err(CkptError::NotFound { path }) if path == dir.join("weights.bin.cp")
+    ));
+    let all = states(3);
+    for (ckpt, durability) in
+        all.iter()
+            .zip([Durability::Cheap, Durability::Durable, Durability::Cheap])
+    {
+        file.save(ckpt, durability).unwrap();
+        assert_eq!(&file.load_any().unwrap(), ckpt);
+        assert!(!file.temp_path().exists());
+    }
+    file.remove().unwrap();
+    file.remove().unwrap(); // already gone: fine
+    assert!(matches!(file.load_any(), Err(CkptError::NotFound { .. })));
+
+    // A stray non-checkpoint file in its place is reported as corrupt, not trusted.
+    std::fs::write(
+        file.path(),
+        br#"{"Magic": "92611BED-89E2-46B6-89E5-72F273D4B0A3", "MD5": ""}"#,
+    )
+    .unwrap();
+    let err = file.load_any().unwrap_err();
+    assert!(err.can_start_over() && !err.is_fatal(), "{err}");
+    assert!(err.to_string().contains("wrong magic"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_replaced_or_truncated_temp_file_is_noticed() {
+    let dir = scratch("temp-identity");
+    let temp = dir.join("weights.bin.tmp");
+    let data = std::fs::File::create(&temp).unwrap();
+    data.set_len(4096).unwrap();
+    let identity = oss_ckpt::fs::file_identity(&data).unwrap();
+    let mut ckpt = golden_checkpoint();
+    ckpt.set_temp_file(identity);
+    ckpt.check_temp_file(
+        &oss_ckpt::fs::file_identity(&std::fs::File::open(&temp).unwrap()).unwrap(),
+    )
+    .unwrap();
+
+    data.set_len(1000).unwrap();
+    let err = ckpt
+        .check_temp_file(&oss_ckpt::fs::file_identity(&data).unwrap())
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CkptError::Mismatch {
+                field: Field::TempLength,
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    // A new file renamed into its place (the old one still exists while the new one is
+    // created, so the inode cannot be reused).
+    let other = dir.join("other");
+    let replacement = std::fs::File::create(&other).unwrap();
+    replacement.set_len(4096).unwrap();
+    std::fs::rename(&other, &temp).unwrap();
+    let now = oss_ckpt::fs::file_identity(&std::fs::File::open(&temp).unwrap()).unwrap();
+    let err = ckpt.check_temp_file(&now).unwrap_err();
+    if cfg!(unix) {
+        assert!(
+            matches!(
+                err,
+                CkptError::Mismatch {
+                    field: Field::TempFileId,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn every_recorded_field_is_checked_and_named_with_both_values() {
+    let dir = scratch("mismatch");
+    let ckpt = golden_checkpoint();
+    let mut file = CheckpointFile::new(dir.join("weights.bin.cp"));
+    file.save(&ckpt, Durability::Cheap).unwrap();
+    let object = ckpt.object().clone();
+    let part_size = ckpt.plan().part_size();
+    let destination = ckpt.local().destination.clone();
+    file.load(&Expected {
+        object: &object,
+        part_size,
+        destination: &destination,
+    })
+    .unwrap();
+
+    type Edit = Box<dyn Fn(&mut ObjectIdentity, &mut PartSize, &mut PathBuf)>;
+    let cases: Vec<(Field, Edit, &str, &str)> = vec![
+        (
+            Field::EndpointHost,
+            Box::new(|o, _, _| o.endpoint_host = "oss-us-west-1.aliyuncs.com".into()),
+            "\"oss-cn-hangzhou.aliyuncs.com\"",
+            "\"oss-us-west-1.aliyuncs.com\"",
+        ),
+        (
+            Field::Bucket,
+            Box::new(|o, _, _| o.bucket = "other".into()),
+            "\"examplebucket\"",
+            "\"other\"",
+        ),
+        (
+            Field::Key,
+            Box::new(|o, _, _| o.key = "k2".into()),
+            "\"数据/2024/模型 weights.bin\"",
+            "\"k2\"",
+        ),
+        (
+            Field::VersionId,
+            Box::new(|o, _, _| o.version_id = None),
+            "\"CAEQ",
+            "none",
+        ),
+        (
+            Field::ETag,
+            Box::new(|o, _, _| o.etag = "\"00\"".into()),
+            "5B3C1A2E",
+            "\"\\\"00\\\"\"",
+        ),
+        (
+            Field::Size,
+            Box::new(|o, _, _| o.size += 1),
+            "1024017",
+            "1024018",
+        ),
+        (
+            Field::LastModified,
+            Box::new(|o, _, _| o.last_modified = "Sat, 25 Feb 2012 06:07:48 GMT".into()),
+            "Fri, 24 Feb",
+            "Sat, 25 Feb",
+        ),
+        (
+            Field::Crc64,
+            Box::new(|o, _, _| o.crc64 = Some(1)),
+            "4248465318066307315",
+            "1",
+        ),
+        (
+            Field::PartSize,
+            Box::new(|_, p, _| *p = PartSize::new(2048).unwrap()),
+            "1024",
+            "2048",
+        ),
+        (
+            Field::Destination,
+            Box::new(|_, _, d| *d = "/srv/other.bin".into()),
+            "weights.bin",
+            "/srv/other.bin",
+        ),
+    ];
+    for (field, edit, stored_text, expected_text) in cases {
+        let (mut o, mut p, mut d) = (object.clone(), part_size, destination.clone());
+        edit(&mut o, &mut p, &mut d);
+        let err = file
+            .load(&Expected {
+                object: &o,
+                part_size: p,
+                destination: &d,
+            })
+            .unwrap_err();
+        let CkptError::Mismatch {
+            field: got,
+            stored,
+            expected,
+        } = &err
+        else {
+            panic!("{field}: {err:?}");
+        };
+        assert_eq!(*got, field);
+        assert!(stored.contains(stored_text), "{field}: stored {stored}");
+        assert!(
+            expected.contains(expected_text),
+            "{field}: expected {expected}"
+        );
+        assert_eq!(err.is_object_changed(), field.is_object_change());
+        assert!(err.can_start_over());
+        let message = err.to_string();
+        assert!(
+            message.contains(&field.to_string()) && message.contains(stored.as_str()),
+            "{message}"
+        );
+    }
+
+    let recorded = ckpt.local().temp_file;
+    for (field, actual) in [
+        (
+            Field::TempDevice,
+            FileIdentity {
+                device: recorded.device + 1,
+                ..recorded
+            },
+        ),
+        (
+            Field::TempFileId,
+            FileIdentity {
+                file_id: recorded.file_id + 1,
+                ..recorded
+            },
+        ),
+        (Field::TempLength, FileIdentity { len: 0, ..recorded }),
+    ] {
+        let err = ckpt.check_temp_file(&actual).unwrap_err();
+        assert!(
+            matches!(&err, CkptError::Mismatch { field: f, .. } if *f == field),
+            "{err}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------
+// A real SIGKILL: this test binary re-executes itself as a child that saves in a loop.
+
+const CHILD_ENV: &str = "OSS_CKPT_KILL_CHILD_DIR";
+const KILL_PARTS: u64 = 200_000;
+
+fn kill_object() -> ObjectIdentity {
+    ObjectIdentity {
+        endpoint_host: "127.0.0.1".into(),
+        bucket: "b".into(),
+        key: "kill".into(),
+        version_id: None,
+        etag: "\"E\"".into(),
+        size: KILL_PARTS << 20,
+        last_modified: "m".into(),
+        crc64: None,
+    }
+}
+
+/// The child's entry point; a no-op unless the parent started this binary with
+/// `OSS_CKPT_KILL_CHILD_DIR` set. It resumes from the checkpoint if there is one and saves
+/// progress in a loop (cheap saves, a durable one every 32) until it is killed.
+#[test]
+fn sigkill_child() {
+    let Some(dir) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
+    let destination = PathBuf::from(dir).join("kill.bin");
+    let mut file = CheckpointFile::for_destination(&destination);
+    let mut ckpt = match file.load_any() {
+        Ok(ckpt) => ckpt,
+        Err(CkptError::NotFound { .. }) => {
+            let plan = Plan::new(kill_object().size, PartSize::new(1 << 20).unwrap()).unwrap();
+            let local = LocalFiles {
+                destination: destination.clone(),
+                temp_path: destination.with_extension("tmp"),
+                temp_file: FileIdentity {
+                    device: 1,
+                    file_id: 2,
+                    len: plan.object_size(),
+                },
+            };
+            Checkpoint::new(kill_object(), plan, local, oss_ckpt::fs::boot_id()).unwrap()
+        }
+        Err(e) => panic!("child could not load: {e}"),
+    };
+    let started = Instant::now();
+    let mut saves = 0u64;
+    while started.elapsed() < Duration::from_secs(60) {
+        // Parts finish mostly in order, with one far ahead now and then; 16 in flight.
+        let next = ckpt.latest.done().first_missing().unwrap();
+        ckpt.latest.complete(next, next).unwrap();
+        if saves.is_multiple_of(7) {
+            let ahead = (next * 7919) % KILL_PARTS;
+            ckpt.latest.complete(ahead, ahead).unwrap();
+        }
+        for k in 1..=16 {
+            let index = next + k;
+            if index < KILL_PARTS && !ckpt.latest.done().contains(index) {
+                ckpt.latest.record(index, 1 + saves % 1000, saves).unwrap();
+            }
+        }
+        saves += 1;
+        if saves.is_multiple_of(32) {
+            ckpt.durable = ckpt.latest.clone();
+            file.save(&ckpt, Durability::Durable).unwrap();
+        } else {
+            file.save(&ckpt, Durability::Cheap).unwrap();
+        }
+    }
+}
+
+#[test]
+fn sigkill_during_a_save_loop_leaves_a_complete_checkpoint() {
+    let dir = scratch("sigkill");
+    let file = CheckpointFile::for_destination(&dir.join("kill.bin"));
+    let exe = std::env::current_exe().unwrap();
+    let mut done_before = 0;
+    for round in 0..4u64 {
+        let mut child = Command::new(&exe)
+            .args([
+                "--exact",
+                "sigkill_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ENV, &dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait until the child has resumed and saved a good number of times.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match file.load_any() {
+                Ok(ckpt) if ckpt.latest.done().count() >= done_before + 200 => break,
+                Ok(_) | Err(CkptError::NotFound { .. }) => {}
+                Err(e) => panic!("round {round}: a concurrent load saw {e}"),
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("round {round}: the child exited early: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: the child made no progress"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        // Vary where the kill lands.
+        std::thread::sleep(Duration::from_micros(round * 1_337 % 5_000));
+        child.kill().unwrap(); // SIGKILL on Unix, TerminateProcess on Windows
+        child.wait().unwrap();
+
+        let ckpt = file
+            .load_any()
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let done = ckpt.latest.done().count();
+        assert!(
+            done >= done_before + 200,
+            "round {round}: {done} < {done_before} + 200"
+        );
+        assert_eq!(ckpt.object(), &kill_object());
+        done_before = done;
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
