@@ -6,6 +6,7 @@
 
 use std::process::ExitCode;
 
+mod bench;
 mod ci;
 mod step;
 
@@ -14,6 +15,7 @@ usage: cargo xtask <task>
 
 tasks:
   ci      what CI runs: cargo fmt --check, clippy -D warnings, the workspace tests
+  bench   ossget against its peers on nginx/loopback (not in CI; --help for flags)
   help    this text
 ";
 
@@ -26,6 +28,7 @@ fn main() -> ExitCode {
     let rest = &args[1..];
     let result = match task.as_str() {
         "ci" => ci::run(rest),
+        "bench" => bench::run(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

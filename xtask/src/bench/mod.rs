@@ -1,0 +1,606 @@
+//! `cargo xtask bench`: ossget against its peers on one nginx on loopback.
+//!
+//! The harness (`../shared/reference/peers-bench.md` part A3): nginx from apt with a config
+//! rendered from `xtask/bench/nginx.conf.template`; random objects made once under
+//! `target/bench/data/` and warmed into the page cache; every row (the peer table in
+//! [`peers::ROWS`]) with the same N and part size; each run cleans its directory, runs
+//! `sync`, then the command under `/usr/bin/time` and `timeout`, then `sync OUT` for the
+//! durable column, then `cmp` against the source (a wrong file is a failure, not a
+//! figure); runs interleaved across rows (ABCABC); min and median; then the resume
+//! scenario (kill -9 at half, rerun, bytes re-sent). Results go to
+//! `target/bench/latest.json` and stdout as Markdown.
+//!
+//! Not part of `cargo xtask ci`: nothing in CI needs nginx or the peers.
+
+mod cmd;
+mod crc64;
+mod data;
+mod json;
+mod measure;
+mod nginx;
+mod options;
+mod peers;
+mod report;
+mod tools;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::step::{self, Failure};
+use json::Json;
+use measure::Runner;
+use nginx::Nginx;
+use options::{Options, human};
+use peers::{Group, Job, Knob, Need, Phase, ROWS, Row};
+use report::{Case, ResumeCase, Skip};
+
+/// Runs the bench with the arguments after `bench`.
+pub fn run(args: &[String]) -> Result<(), Failure> {
+    let opts = match options::parse(args) {
+        Ok(Some(opts)) => opts,
+        Ok(None) => {
+            print!("{}", options::USAGE);
+            return Ok(());
+        }
+        Err(why) => return Err(Failure::new("arguments", why)),
+    };
+    if opts.list {
+        print!("{}", list_rows());
+        return Ok(());
+    }
+    if let Some(only) = &opts.only {
+        for name in only {
+            if peers::by_name(name).is_none() {
+                let names: Vec<&str> = ROWS.iter().map(|r| r.name).collect();
+                return Err(Failure::new(
+                    "arguments",
+                    format!("--only: no row `{name}`; rows: {}", names.join(", ")),
+                ));
+            }
+        }
+    }
+    for program in ["/usr/bin/time", "timeout", "sync", "cmp"] {
+        let found = if program.starts_with('/') {
+            Path::new(program).is_file()
+        } else {
+            tools::which(program).is_some()
+        };
+        if !found {
+            return Err(Failure::new(
+                "tools",
+                format!(
+                    "`{program}` is missing; the bench measures with it (bash xtask/bench/install-peers.sh installs GNU time)"
+                ),
+            ));
+        }
+    }
+    Bench::new(opts)?.run()
+}
+
+/// The row table, for `--list`.
+fn list_rows() -> String {
+    let knob = |k: Knob| match k {
+        Knob::Flag(text) => text.to_string(),
+        Knob::Fixed(n) => format!("always {n}"),
+        Knob::Absent => "none".to_string(),
+    };
+    let mut out = String::from(
+        "| row | group | N | part size | columns | sweeps | resume | what |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in ROWS {
+        let columns: Vec<&str> = r.columns.list().iter().map(|c| c.name()).collect();
+        out.push_str(&format!(
+            "| {} | {:?} | {} | {} | {} | {} | {} | {} |\n",
+            r.name,
+            r.group,
+            knob(r.threads),
+            knob(r.part),
+            columns.join(" + "),
+            if r.sweeps { "yes" } else { "no" },
+            if r.resumes { "yes" } else { "no" },
+            r.about
+        ));
+    }
+    out
+}
+
+struct Bench {
+    opts: Options,
+    root: PathBuf,
+    dir: PathBuf,
+}
+
+impl Bench {
+    fn new(opts: Options) -> Result<Self, Failure> {
+        let root = step::workspace_root();
+        let dir = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"))
+            .join("bench");
+        for sub in ["logs", "work", "bin"] {
+            fs::create_dir_all(dir.join(sub)).map_err(|e| {
+                Failure::new(
+                    "prepare",
+                    format!("cannot create {}: {e}", dir.join(sub).display()),
+                )
+            })?;
+        }
+        Ok(Self { opts, root, dir })
+    }
+
+    fn run(self) -> Result<(), Failure> {
+        let started = SystemTime::now();
+        let load_before = loadavg();
+        let wanted = |row: &Row| {
+            row.group == Group::Limit
+                || self
+                    .opts
+                    .only
+                    .as_ref()
+                    .is_none_or(|only| only.iter().any(|n| n == row.name))
+        };
+
+        // Data, then the server, then the tools.
+        let data_dir = self.dir.join("data");
+        let mut objects = Vec::new();
+        for &size in &self.opts.sizes {
+            objects.push(data::ensure(&data_dir, size).map_err(|e| Failure::new("data", e))?);
+        }
+        let server = Nginx::start(&self.dir.join("nginx"), self.opts.port, &data_dir, &objects)
+            .map_err(|e| Failure::new("nginx", e))?;
+        let server_text = server.describe();
+        let resume_server = format!(
+            "{server_text}; resume runs on its logged twin, 127.0.0.1:{}",
+            server.log_port
+        );
+        eprintln!("==> bench: server {server_text}");
+
+        let modules: Vec<&'static str> = ROWS
+            .iter()
+            .filter(|r| wanted(r))
+            .flat_map(|r| r.needs.iter())
+            .filter_map(|n| match n {
+                Need::PyModule(m) => Some(*m),
+                _ => None,
+            })
+            .collect();
+        let ossget_wanted = ROWS.iter().any(|r| wanted(r) && r.group == Group::Ours);
+        let found = tools::discover(
+            &self.root,
+            &self.dir,
+            &modules,
+            self.opts.no_build || !ossget_wanted,
+        );
+        let tools = &found.tools;
+
+        // Which rows run, at which knobs; why others do not.
+        let mut skips: Vec<Skip> = Vec::new();
+        let mut cases: Vec<Case> = Vec::new();
+        let mut resumes: Vec<ResumeCase> = Vec::new();
+        for row in ROWS.iter().filter(|r| wanted(r)) {
+            let missing: Vec<String> = row
+                .needs
+                .iter()
+                .filter_map(|n| found.missing(*n, server.headers_more))
+                .collect();
+            if !missing.is_empty() {
+                let reason = missing.join("; ");
+                eprintln!("==> bench: SKIP {}: {reason}", row.name);
+                skips.push(Skip {
+                    name: row.name,
+                    reason,
+                });
+                continue;
+            }
+            for object in &objects {
+                for (threads, part) in self.knobs(row) {
+                    let job = self.job(row, object, threads, part, server.port, tools);
+                    match (row.build)(&job) {
+                        Ok(cmd) => cases.push(Case {
+                            row,
+                            size: object.size,
+                            threads,
+                            part,
+                            command: cmd.shell(),
+                            sync_command: cmd::Cmd::new("sync").path(&job.out).shell(),
+                            samples: Vec::new(),
+                            failures: Vec::new(),
+                        }),
+                        Err(reason) => {
+                            let reason = format!("N={threads} part={}: {reason}", human(part));
+                            eprintln!("==> bench: SKIP {}: {reason}", row.name);
+                            skips.push(Skip {
+                                name: row.name,
+                                reason,
+                            });
+                        }
+                    }
+                }
+                let default_knobs = (
+                    self.opts.threads.first().copied().unwrap_or(4),
+                    self.default_part(),
+                );
+                let threads = match row.threads {
+                    Knob::Fixed(n) => n,
+                    _ => default_knobs.0,
+                };
+                if row.resumes && self.opts.resume_runs > 0 {
+                    let job = self.job(
+                        row,
+                        object,
+                        threads,
+                        default_knobs.1,
+                        server.log_port,
+                        tools,
+                    );
+                    let resume_job = Job {
+                        phase: Phase::Resume,
+                        ..job
+                    };
+                    if let Ok(cmd) = (row.build)(&resume_job) {
+                        resumes.push(ResumeCase {
+                            row,
+                            size: object.size,
+                            threads,
+                            part: default_knobs.1,
+                            command: cmd.shell(),
+                            samples: Vec::new(),
+                            failures: Vec::new(),
+                        });
+                    }
+                }
+            }
+        }
+
+        // Timed runs, interleaved: every case once per round.
+        let runner = Runner {
+            timeout_secs: self.opts.timeout_secs,
+            logs: self.dir.join("logs"),
+        };
+        let total = self.opts.runs;
+        for round in 1..=total {
+            for object in &objects {
+                data::warm(&object.path).map_err(|e| Failure::new("data", e))?;
+                for case in cases.iter_mut().filter(|c| c.size == object.size) {
+                    let job = self.job(
+                        case.row,
+                        object,
+                        case.threads,
+                        case.part,
+                        server.port,
+                        tools,
+                    );
+                    let tag = tag(case.row, object.size, case.threads, case.part);
+                    let result = (case.row.build)(&job).and_then(|cmd| {
+                        runner.timed(
+                            &tag,
+                            &cmd,
+                            &job,
+                            object,
+                            case.row.verify,
+                            case.row.columns.syncs(),
+                        )
+                    });
+                    let _ = measure::fresh_dir(&job.work);
+                    match result {
+                        Ok(sample) => {
+                            eprintln!(
+                                "[{round}/{total}] {tag}: {:.2} s{} (cpu {:.2} s, rss {} MiB) ok",
+                                sample.wall,
+                                sample
+                                    .sync
+                                    .map_or(String::new(), |s| format!(" + sync {s:.2} s")),
+                                sample.user + sample.sys,
+                                sample.rss_kib / 1024
+                            );
+                            case.samples.push(sample);
+                        }
+                        Err(why) => {
+                            eprintln!("[{round}/{total}] {tag}: FAILED: {why}");
+                            case.failures.push(why);
+                        }
+                    }
+                }
+            }
+        }
+
+        // Resume waste, interleaved likewise.
+        for round in 1..=self.opts.resume_runs {
+            for object in &objects {
+                data::warm(&object.path).map_err(|e| Failure::new("data", e))?;
+                for r in resumes.iter_mut().filter(|r| r.size == object.size) {
+                    let job = self.job(r.row, object, r.threads, r.part, server.log_port, tools);
+                    let tag = format!("{}-resume", tag(r.row, object.size, r.threads, r.part));
+                    let result = runner.resume(&tag, r.row.build, &job, object, &server);
+                    let _ = measure::fresh_dir(&job.work);
+                    match result {
+                        Ok(s) => {
+                            eprintln!(
+                                "[resume {round}/{}] {tag}: killed at {:.0} MiB read/written, re-fetched {:.1} MiB, rerun {:.2} s ok",
+                                self.opts.resume_runs,
+                                s.killed_at_rchar.max(s.killed_at_wchar) as f64 / 1048576.0,
+                                s.refetched as f64 / 1048576.0,
+                                s.rerun.wall
+                            );
+                            r.samples.push(s);
+                        }
+                        Err(why) => {
+                            eprintln!(
+                                "[resume {round}/{}] {tag}: FAILED: {why}",
+                                self.opts.resume_runs
+                            );
+                            r.failures.push(why);
+                        }
+                    }
+                }
+            }
+        }
+        drop(server);
+        let load_after = loadavg();
+
+        // Report.
+        let started_secs = started
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let header = format!(
+            "## cargo xtask bench — {}\n\nserver: {server_text}; client and server share {} cores \
+             (load average before {load_before}, after {load_after}).\nknobs: N={} part={} unless \
+             the row says otherwise; {} timed runs per row, interleaved; min and median; every \
+             output compared with the source. Ratios: `× limit` against this column's limit row, \
+             `× ossget` against ossget with the same column, size, N and part size (>1: slower \
+             than ossget).",
+            utc(started_secs),
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(0),
+            self.opts.threads.first().copied().unwrap_or(4),
+            human(self.default_part()),
+            self.opts.runs,
+        );
+        let text = report::markdown(&header, &self.opts.sizes, &cases, &resumes, &skips);
+        println!("{text}");
+
+        let wrapper = format!(
+            "sync; /usr/bin/time -f '%e %U %S %M' timeout -k 5 {} COMMAND; [sync OUT]; cmp OUT SOURCE",
+            self.opts.timeout_secs
+        );
+        let json = Json::obj([
+            ("started_unix", Json::Int(started_secs as i64)),
+            ("started_utc", Json::str(utc(started_secs))),
+            ("machine", machine_json(&load_before, &load_after)),
+            ("server", Json::str(server_text.clone())),
+            ("options", self.options_json()),
+            (
+                "objects",
+                Json::Arr(
+                    objects
+                        .iter()
+                        .map(|o| {
+                            Json::obj([
+                                ("key", Json::str(o.key.clone())),
+                                ("size_bytes", Json::Int(o.size as i64)),
+                                ("crc64ecma", Json::str(o.crc64.to_string())),
+                            ])
+                        })
+                        .collect(),
+                ),
+            ),
+            (
+                "rows",
+                Json::Arr(
+                    cases
+                        .iter()
+                        .flat_map(|c| report::case_json(c, &cases, &server_text, &wrapper))
+                        .collect(),
+                ),
+            ),
+            (
+                "resume",
+                Json::Arr(
+                    resumes
+                        .iter()
+                        .map(|r| report::resume_json(r, &resume_server))
+                        .collect(),
+                ),
+            ),
+            (
+                "skipped",
+                Json::Arr(
+                    skips
+                        .iter()
+                        .map(|s| {
+                            Json::obj([
+                                ("name", Json::str(s.name)),
+                                ("reason", Json::str(s.reason.clone())),
+                            ])
+                        })
+                        .collect(),
+                ),
+            ),
+        ]);
+        let path = self.dir.join("latest.json");
+        fs::write(&path, json.to_pretty())
+            .map_err(|e| Failure::new("report", format!("cannot write {}: {e}", path.display())))?;
+        eprintln!("==> bench: wrote {}", path.display());
+
+        // Our own rows and the limits must be right; a peer's failure is a row, not ours.
+        let ours_failed: Vec<String> = cases
+            .iter()
+            .filter(|c| c.row.group != Group::Peer && !c.failures.is_empty())
+            .map(|c| c.row.name.to_string())
+            .chain(
+                resumes
+                    .iter()
+                    .filter(|r| r.row.group == Group::Ours && !r.failures.is_empty())
+                    .map(|r| format!("{} (resume)", r.row.name)),
+            )
+            .collect();
+        if ours_failed.is_empty() {
+            Ok(())
+        } else {
+            Err(Failure::new(
+                "bench",
+                format!("rows that must not fail did: {}", ours_failed.join(", ")),
+            ))
+        }
+    }
+
+    fn default_part(&self) -> u64 {
+        self.opts.part_sizes.first().copied().unwrap_or(8 << 20)
+    }
+
+    /// The (N, part size) pairs `row` runs at.
+    fn knobs(&self, row: &Row) -> Vec<(u32, u64)> {
+        let first_n = self.opts.threads.first().copied().unwrap_or(4);
+        let threads: Vec<u32> = match row.threads {
+            Knob::Fixed(n) => vec![n],
+            Knob::Flag(_) if row.sweeps => self.opts.threads.clone(),
+            _ => vec![first_n],
+        };
+        let parts: Vec<u64> = match row.part {
+            Knob::Flag(_) if row.sweeps => self.opts.part_sizes.clone(),
+            _ => vec![self.default_part()],
+        };
+        threads
+            .iter()
+            .flat_map(|&n| parts.iter().map(move |&p| (n, p)))
+            .collect()
+    }
+
+    fn job<'a>(
+        &self,
+        row: &Row,
+        object: &data::Object,
+        threads: u32,
+        part: u64,
+        port: u16,
+        tools: &'a peers::Tools,
+    ) -> Job<'a> {
+        let work = self
+            .dir
+            .join("work")
+            .join(tag(row, object.size, threads, part));
+        Job {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            key: object.key.clone(),
+            size: object.size,
+            threads,
+            part,
+            out: work.join("out.bin"),
+            work,
+            phase: Phase::Fresh,
+            tools,
+        }
+    }
+
+    fn options_json(&self) -> Json {
+        let o = &self.opts;
+        Json::obj([
+            (
+                "sizes_bytes",
+                Json::Arr(o.sizes.iter().map(|s| Json::Int(*s as i64)).collect()),
+            ),
+            ("runs", Json::Int(o.runs as i64)),
+            (
+                "threads",
+                Json::Arr(o.threads.iter().map(|t| Json::Int(i64::from(*t))).collect()),
+            ),
+            (
+                "part_sizes_bytes",
+                Json::Arr(o.part_sizes.iter().map(|p| Json::Int(*p as i64)).collect()),
+            ),
+            (
+                "only",
+                Json::opt(o.only.as_ref(), |v| {
+                    Json::Arr(v.iter().map(|s| Json::str(s.clone())).collect())
+                }),
+            ),
+            ("resume_runs", Json::Int(o.resume_runs as i64)),
+            ("timeout_s", Json::Int(o.timeout_secs as i64)),
+            ("quick", Json::Bool(o.quick)),
+        ])
+    }
+}
+
+/// A file-name-safe tag for a case: `go-sdk-1GiB-n4-p8MiB`.
+fn tag(row: &Row, size: u64, threads: u32, part: u64) -> String {
+    format!("{}-{}-n{threads}-p{}", row.name, human(size), human(part))
+}
+
+fn loadavg() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "?".to_string())
+}
+
+fn machine_json(load_before: &str, load_after: &str) -> Json {
+    let read = |p: &str| {
+        fs::read_to_string(p)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    let cpu = read("/proc/cpuinfo")
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_default();
+    Json::obj([
+        (
+            "cores",
+            Json::Int(
+                std::thread::available_parallelism()
+                    .map(|n| n.get() as i64)
+                    .unwrap_or(0),
+            ),
+        ),
+        ("cpu", Json::str(cpu)),
+        ("kernel", Json::str(read("/proc/sys/kernel/osrelease"))),
+        ("loadavg_before", Json::str(load_before)),
+        ("loadavg_after", Json::str(load_after)),
+    ])
+}
+
+/// `YYYY-MM-DD HH:MM UTC` from Unix seconds (civil-from-days, proleptic Gregorian).
+fn utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rem / 3600,
+        (rem % 3600) / 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(utc(1_798_675_200 + 3_660), "2026-12-31 01:01 UTC");
+    }
+
+    #[test]
+    fn list_names_every_row() {
+        let text = list_rows();
+        for r in ROWS {
+            assert!(text.contains(&format!("| {} |", r.name)));
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! `cargo xtask bench` flags, and human sizes (`8MiB`, `1GiB`).
+
+use std::fmt::Write as _;
+
+/// The help text of `cargo xtask bench`.
+pub const USAGE: &str = "\
+usage: cargo xtask bench [flags]
+
+Measures ossget against its peers (OSS Go SDK, oss2, alibabacloud-oss-v2, s5cmd, rclone,
+aria2c, curl) on one nginx on loopback, same file, same N and part size, warm page cache.
+Install the peers first: bash xtask/bench/install-peers.sh (a missing peer is skipped).
+Writes target/bench/latest.json and prints Markdown tables.
+
+flags:
+  --size S[,S...]       object sizes, multiples of 1 MiB       (default 1GiB)
+  --runs R              timed runs per row, interleaved        (default 5)
+  --threads N[,N...]    connections; a list sweeps the peers that sweep (default 4)
+  --part-size P[,P...]  part size; a list sweeps likewise      (default 8MiB)
+  --only NAME[,NAME...] only these rows (see --list); limits always run
+  --resume-runs K       kill -9 at 50% + rerun rounds per peer  (default 3, 0 = none)
+  --timeout SECS        per-command limit (`timeout`)          (default 180)
+  --port PORT           nginx port; PORT+1 serves the logged twin (default 18080)
+  --no-build            use target/release/ossget as it is, do not build it
+  --quick               smoke test: --size 64MiB --runs 3 --resume-runs 1
+  --list                print the row table (names, knobs, columns) and exit
+";
+
+const KIB: u64 = 1024;
+const MIB: u64 = 1024 * KIB;
+const GIB: u64 = 1024 * MIB;
+
+/// The resolved options of one bench run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Object sizes in bytes (each a multiple of 1 MiB, for `dd bs=1M`).
+    pub sizes: Vec<u64>,
+    /// Timed runs per row.
+    pub runs: usize,
+    /// Connection counts; the first is the default every peer runs at.
+    pub threads: Vec<u32>,
+    /// Part sizes in bytes; the first is the default every peer runs at.
+    pub part_sizes: Vec<u64>,
+    /// Row names to run (limits always run); `None` = all.
+    pub only: Option<Vec<String>>,
+    /// Kill-and-resume rounds per resumable row.
+    pub resume_runs: usize,
+    /// Per-command timeout in seconds.
+    pub timeout_secs: u64,
+    /// nginx port for timed runs; `port + 1` is the logged twin.
+    pub port: u16,
+    /// Do not build ossget; use the binary that is there.
+    pub no_build: bool,
+    /// Print the row table and exit.
+    pub list: bool,
+    /// `--quick` was given (recorded in the JSON).
+    pub quick: bool,
+}
+
+/// Parses the arguments after `bench`. `Ok(None)` means `--help` was asked for.
+pub fn parse(args: &[String]) -> Result<Option<Options>, String> {
+    let mut sizes = None;
+    let mut runs = None;
+    let mut threads = None;
+    let mut part_sizes = None;
+    let mut only = None;
+    let mut resume_runs = None;
+    let mut timeout_secs = 180;
+    let mut port = 18080;
+    let mut no_build = false;
+    let mut list = false;
+    let mut quick = false;
+
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or_else(|| format!("`{name}` needs a value (see `cargo xtask bench --help`)"))
+        };
+        match flag {
+            "-h" | "--help" => return Ok(None),
+            "--size" => sizes = Some(list_of(&value(flag)?, parse_size_mib)?),
+            "--runs" => runs = Some(parse_count(&value(flag)?, "--runs", 1)?),
+            "--threads" => {
+                threads = Some(list_of(&value(flag)?, |s| {
+                    let n = parse_count(s, "--threads", 1)?;
+                    u32::try_from(n).map_err(|_| format!("--threads {s} is too large"))
+                })?)
+            }
+            "--part-size" => part_sizes = Some(list_of(&value(flag)?, parse_part_size)?),
+            "--only" => {
+                only = Some(
+                    value(flag)?
+                        .split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect(),
+                )
+            }
+            "--resume-runs" => resume_runs = Some(parse_count(&value(flag)?, flag, 0)?),
+            "--timeout" => timeout_secs = parse_count(&value(flag)?, flag, 1)? as u64,
+            "--port" => {
+                let v = value(flag)?;
+                port = v
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0 && *p < u16::MAX)
+                    .ok_or_else(|| format!("--port {v}: expected 1..65534"))?;
+            }
+            "--no-build" => no_build = true,
+            "--quick" => quick = true,
+            "--list" => list = true,
+            other => {
+                return Err(format!(
+                    "unknown flag `{other}` (see `cargo xtask bench --help`)"
+                ));
+            }
+        }
+    }
+
+    Ok(Some(Options {
+        sizes: sizes.unwrap_or_else(|| vec![if quick { 64 * MIB } else { GIB }]),
+        runs: runs.unwrap_or(if quick { 3 } else { 5 }),
+        threads: threads.unwrap_or_else(|| vec![4]),
+        part_sizes: part_sizes.unwrap_or_else(|| vec![8 * MIB]),
+        only,
+        resume_runs: resume_runs.unwrap_or(if quick { 1 } else { 3 }),
+        timeout_secs,
+        port,
+        no_build,
+        list,
+        quick,
+    }))
+}
+
+fn list_of<T>(text: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
+    let items = text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(parse)
+        .collect::<Result<Vec<T>, String>>()?;
+    if items.is_empty() {
+        return Err(format!("empty list `{text}`"));
+    }
+    Ok(items)
+}
+
+fn parse_count(text: &str, flag: &str, min: usize) -> Result<usize, String> {
+    text.parse::<usize>()
+        .ok()
+        .filter(|n| *n >= min)
+        .ok_or_else(|| format!("{flag} {text}: expected a whole number >= {min}"))
+}
+
+/// Parses `123`, `64KiB`, `8MiB`, `8M`, `1GiB`, `1G` (binary units; `K`/`KB` too).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let number: u64 = digits.parse().map_err(|_| {
+        format!("size `{text}`: expected a number with an optional unit, e.g. 8MiB")
+    })?;
+    let scale = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => KIB,
+        "m" | "mb" | "mib" => MIB,
+        "g" | "gb" | "gib" => GIB,
+        _ => {
+            return Err(format!(
+                "size `{text}`: unknown unit `{unit}` (use B, KiB, MiB or GiB)"
+            ));
+        }
+    };
+    number
+        .checked_mul(scale)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("size `{text}` is zero or too large"))
+}
+
+fn parse_size_mib(text: &str) -> Result<u64, String> {
+    let size = parse_size(text)?;
+    if !size.is_multiple_of(MIB) {
+        return Err(format!(
+            "--size {text}: must be a whole number of MiB (the dd reference row writes 1 MiB blocks)"
+        ));
+    }
+    Ok(size)
+}
+
+fn parse_part_size(text: &str) -> Result<u64, String> {
+    let size = parse_size(text)?;
+    if size > 5 * GIB {
+        return Err(format!("--part-size {text}: OSS parts are at most 5 GiB"));
+    }
+    Ok(size)
+}
+
+/// `8MiB`, `1GiB`, `64KiB` or plain bytes: the shortest exact spelling.
+pub fn human(bytes: u64) -> String {
+    let mut out = String::new();
+    if bytes >= GIB && bytes.is_multiple_of(GIB) {
+        let _ = write!(out, "{}GiB", bytes / GIB);
+    } else if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        let _ = write!(out, "{}MiB", bytes / MIB);
+    } else if bytes >= KIB && bytes.is_multiple_of(KIB) {
+        let _ = write!(out, "{}KiB", bytes / KIB);
+    } else {
+        let _ = write!(out, "{bytes}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn sizes_parse_in_binary_units() {
+        assert_eq!(parse_size("8MiB").unwrap(), 8 * MIB);
+        assert_eq!(parse_size("8M").unwrap(), 8 * MIB);
+        assert_eq!(parse_size("1GiB").unwrap(), GIB);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("8XB").is_err());
+        assert!(parse_size("MiB").is_err());
+    }
+
+    #[test]
+    fn human_round_trips() {
+        for n in [1, 1000, 64 * KIB, 8 * MIB, 1536 * MIB, GIB, 4 * GIB] {
+            assert_eq!(parse_size(&human(n)).unwrap(), n);
+        }
+        assert_eq!(human(8 * MIB), "8MiB");
+        assert_eq!(human(1536 * MIB), "1536MiB");
+    }
+
+    #[test]
+    fn defaults_and_quick() {
+        let o = parse(&[]).unwrap().unwrap();
+        assert_eq!((o.sizes.clone(), o.runs, o.resume_runs), (vec![GIB], 5, 3));
+        assert_eq!(
+            (o.threads.clone(), o.part_sizes.clone()),
+            (vec![4], vec![8 * MIB])
+        );
+        let q = parse(&args(&["--quick"])).unwrap().unwrap();
+        assert_eq!(
+            (q.sizes.clone(), q.runs, q.resume_runs),
+            (vec![64 * MIB], 3, 1)
+        );
+        // Explicit flags win over --quick, in any order.
+        let q = parse(&args(&["--runs", "7", "--quick", "--size=1GiB"]))
+            .unwrap()
+            .unwrap();
+        assert_eq!((q.sizes, q.runs), (vec![GIB], 7));
+    }
+
+    #[test]
+    fn lists_and_errors() {
+        let o = parse(&args(&["--threads", "1,4,8", "--part-size", "4MiB,32MiB"]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.threads, vec![1, 4, 8]);
+        assert_eq!(o.part_sizes, vec![4 * MIB, 32 * MIB]);
+        assert!(parse(&args(&["--size", "1000"])).is_err());
+        assert!(parse(&args(&["--runs", "0"])).is_err());
+        assert!(parse(&args(&["--threads"])).is_err());
+        assert!(parse(&args(&["--bogus"])).is_err());
+        assert!(parse(&args(&["--part-size", "6GiB"])).is_err());
+        assert!(parse(&args(&["--help"])).unwrap().is_none());
+    }
+}

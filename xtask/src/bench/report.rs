@@ -1,0 +1,604 @@
+//! Turning samples into figures: min/median per row and column, ratios only between rows
+//! with the same knobs and column, the Markdown tables and `latest.json`.
+
+use std::fmt::Write as _;
+
+use super::json::Json;
+use super::measure::{ResumeSample, Sample};
+use super::options::human;
+use super::peers::{Column, Group, Knob, Row};
+
+const MIB: f64 = 1024.0 * 1024.0;
+const GIB: f64 = 1024.0 * MIB;
+
+/// One row at one set of knobs on one object, with everything its runs produced.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// The row.
+    pub row: &'static Row,
+    /// Object size in bytes.
+    pub size: u64,
+    /// Connections the command was given.
+    pub threads: u32,
+    /// Part size the command was given.
+    pub part: u64,
+    /// The command as a shell line.
+    pub command: String,
+    /// The `sync OUT` that follows it for the durable column, as a shell line.
+    pub sync_command: String,
+    /// Successful timed runs.
+    pub samples: Vec<Sample>,
+    /// Why the other runs failed.
+    pub failures: Vec<String>,
+}
+
+impl Case {
+    /// N as the row spells it (`None`: no such knob).
+    pub fn n(&self) -> Option<u32> {
+        match self.row.threads {
+            Knob::Flag(_) => Some(self.threads),
+            Knob::Fixed(n) => Some(n),
+            Knob::Absent => None,
+        }
+    }
+
+    /// Part size as the row spells it (`None`: no such knob).
+    pub fn part_size(&self) -> Option<u64> {
+        match self.row.part {
+            Knob::Flag(_) | Knob::Fixed(_) => Some(self.part),
+            Knob::Absent => None,
+        }
+    }
+
+    /// Seconds per successful run in `column` (durable: the run plus its `sync OUT`).
+    pub fn times(&self, column: Column) -> Vec<f64> {
+        self.samples
+            .iter()
+            .map(|s| match column {
+                Column::PageCache => s.wall,
+                Column::Durable => s.wall + s.sync.unwrap_or(0.0),
+            })
+            .collect()
+    }
+
+    /// The fastest run in `column`.
+    pub fn min(&self, column: Column) -> Option<f64> {
+        self.times(column).into_iter().reduce(f64::min)
+    }
+
+    fn label(&self) -> String {
+        self.row.name.to_string()
+    }
+}
+
+/// A resume scenario row.
+#[derive(Debug, Clone)]
+pub struct ResumeCase {
+    /// The row.
+    pub row: &'static Row,
+    /// Object size.
+    pub size: u64,
+    /// Connections.
+    pub threads: u32,
+    /// Part size.
+    pub part: u64,
+    /// The command as a shell line (the rerun's; aria2c adds `-c`).
+    pub command: String,
+    /// Rounds that completed with a correct file.
+    pub samples: Vec<ResumeSample>,
+    /// Why other rounds failed.
+    pub failures: Vec<String>,
+}
+
+/// A row that did not run, and why.
+#[derive(Debug, Clone)]
+pub struct Skip {
+    /// Row name.
+    pub name: &'static str,
+    /// Why (printed and recorded, never hidden).
+    pub reason: String,
+}
+
+/// Median of `values` (mean of the middle two for an even count).
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut v: Vec<f64> = values.to_vec();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    let upper = *v.get(mid)?;
+    if v.len() % 2 == 1 {
+        Some(upper)
+    } else {
+        Some((v.get(mid - 1)? + upper) / 2.0)
+    }
+}
+
+/// The ratio of `case` to the row its column is read against (the limit) and to ossget
+/// with the same knobs. `None` when there is nothing comparable.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ratios {
+    /// `min / limit min` (same column, same object).
+    pub to_limit: Option<f64>,
+    /// `min / ossget min` (same column, object, N and part size).
+    pub to_ossget: Option<f64>,
+    /// The comparison ignored the part size because this row has no such knob.
+    pub part_unmatched: bool,
+}
+
+/// The limit row a column is read against.
+pub fn limit_name(column: Column) -> &'static str {
+    match column {
+        Column::PageCache => "loopback-ceiling",
+        Column::Durable => "disk-durable",
+    }
+}
+
+/// Ratios for `case` in `column`, found among `all`. Rows compare only with rows of the
+/// same column, object size and N, and the same part size unless the row cannot set it.
+pub fn ratios(case: &Case, column: Column, all: &[Case]) -> Ratios {
+    let Some(min) = case.min(column) else {
+        return Ratios::default();
+    };
+    let mut r = Ratios::default();
+    if case.row.group != Group::Limit {
+        r.to_limit = all
+            .iter()
+            .find(|c| c.row.name == limit_name(column) && c.size == case.size)
+            .and_then(|c| c.min(column))
+            .map(|limit| min / limit);
+    }
+    let is_primary = case.row.group == Group::Ours && case.row.primary;
+    if case.row.group != Group::Limit && !is_primary {
+        let ossget = all.iter().find(|c| {
+            c.row.group == Group::Ours
+                && c.row.primary
+                && c.row.columns.list().contains(&column)
+                && c.size == case.size
+                && c.n() == case.n()
+                && (case.part_size().is_none() || c.part_size() == case.part_size())
+        });
+        if let Some(base) = ossget.and_then(|c| c.min(column)) {
+            r.to_ossget = Some(min / base);
+            r.part_unmatched = case.part_size().is_none();
+        }
+    }
+    r
+}
+
+fn cell_secs(v: Option<f64>) -> String {
+    v.map_or("—".to_string(), |x| format!("{x:.2}"))
+}
+
+fn cell_ratio(v: Option<f64>, mark: bool) -> String {
+    v.map_or("—".to_string(), |x| {
+        format!("{x:.2}×{}", if mark { "*" } else { "" })
+    })
+}
+
+fn cell_opt<T: ToString>(v: Option<T>) -> String {
+    v.map_or("—".to_string(), |x| x.to_string())
+}
+
+/// The Markdown report: one table per object size and column, the resume table, skips.
+pub fn markdown(
+    header: &str,
+    sizes: &[u64],
+    cases: &[Case],
+    resumes: &[ResumeCase],
+    skips: &[Skip],
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{header}");
+    for &size in sizes {
+        for column in [Column::PageCache, Column::Durable] {
+            let rows: Vec<&Case> = cases
+                .iter()
+                .filter(|c| c.size == size && c.row.columns.list().contains(&column))
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let how = match column {
+                Column::PageCache => {
+                    "the tool as it is; its output may still be only in the page cache"
+                }
+                Column::Durable => {
+                    "the tool followed by `sync OUT`; aria2c and ossget fsync on their own"
+                }
+            };
+            let _ = writeln!(
+                out,
+                "\n### {} · {} object ({how}; × limit: against `{}` in this table)\n",
+                column.name(),
+                human(size),
+                limit_name(column)
+            );
+            let _ = writeln!(
+                out,
+                "| row | N | part | ok/runs | min s | median s | MiB/s | × limit | × ossget | CPU s/GiB | peak RSS MiB | output |"
+            );
+            let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|");
+            for case in rows {
+                let times = case.times(column);
+                let min = case.min(column);
+                let r = ratios(case, column, cases);
+                let cpu: Vec<f64> = case.samples.iter().map(|s| s.user + s.sys).collect();
+                let rss = case.samples.iter().map(|s| s.rss_kib).max();
+                let runs = case.samples.len() + case.failures.len();
+                let output = if case.failures.is_empty() {
+                    "ok".to_string()
+                } else {
+                    let first = case.failures.first().map(String::as_str).unwrap_or("");
+                    let short: String = first.chars().take(90).collect();
+                    format!("**{} failed**: {short}", case.failures.len())
+                };
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    case.label(),
+                    cell_opt(case.n()),
+                    cell_opt(case.part_size().map(human)),
+                    case.samples.len(),
+                    runs,
+                    cell_secs(min),
+                    cell_secs(median(&times)),
+                    min.map_or("—".to_string(), |m| format!(
+                        "{:.0}",
+                        case.size as f64 / MIB / m
+                    )),
+                    cell_ratio(r.to_limit, false),
+                    cell_ratio(r.to_ossget, r.part_unmatched),
+                    median(&cpu).map_or("—".to_string(), |c| format!(
+                        "{:.2}",
+                        c / (case.size as f64 / GIB)
+                    )),
+                    rss.map_or("—".to_string(), |k| format!("{:.0}", k as f64 / 1024.0)),
+                    output,
+                );
+            }
+        }
+        let resume_rows: Vec<&ResumeCase> = resumes.iter().filter(|r| r.size == size).collect();
+        if !resume_rows.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n### resume waste · {} object (kill -9 once the client has read or written half \
+                 (/proc/PID/io), rerun; re-fetched = bytes the server sent in all − object size)\n",
+                human(size)
+            );
+            let _ = writeln!(
+                out,
+                "| row | N | part | ok/rounds | killed at MiB read/written | served before kill MiB | re-fetched MiB min | re-fetched MiB median | rerun s median | output |"
+            );
+            let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
+            for r in resume_rows {
+                let mib = |f: fn(&ResumeSample) -> u64| -> Vec<f64> {
+                    r.samples.iter().map(|s| f(s) as f64 / MIB).collect()
+                };
+                let refetched = mib(|s| s.refetched);
+                let rerun: Vec<f64> = r.samples.iter().map(|s| s.rerun.wall).collect();
+                let output = if r.failures.is_empty() {
+                    "ok".to_string()
+                } else {
+                    let first = r.failures.first().map(String::as_str).unwrap_or("");
+                    let short: String = first.chars().take(90).collect();
+                    format!("**{} failed**: {short}", r.failures.len())
+                };
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {} | {} |",
+                    r.row.name,
+                    r.threads,
+                    human(r.part),
+                    r.samples.len(),
+                    r.samples.len() + r.failures.len(),
+                    median(&mib(|s| s.killed_at_rchar.max(s.killed_at_wchar)))
+                        .map_or("—".to_string(), |v| format!("{v:.0}")),
+                    median(&mib(|s| s.served_before))
+                        .map_or("—".to_string(), |v| format!("{v:.0}")),
+                    refetched
+                        .iter()
+                        .copied()
+                        .reduce(f64::min)
+                        .map_or("—".to_string(), |v| format!("{v:.1}")),
+                    median(&refetched).map_or("—".to_string(), |v| format!("{v:.1}")),
+                    cell_secs(median(&rerun)),
+                    output,
+                );
+            }
+        }
+    }
+    if cases.iter().any(|c| ratios_marked(c, cases)) {
+        let _ = writeln!(
+            out,
+            "\n`*` this row has no part-size knob (rclone 1.60 splits the file into N equal \
+             streams; curl has no parts): compared with ossget on N only."
+        );
+    }
+    if !skips.is_empty() {
+        let _ = writeln!(out, "\nSkipped (not run, not faked):");
+        for s in skips {
+            let _ = writeln!(out, "- `{}`: {}", s.name, s.reason);
+        }
+    }
+    out
+}
+
+fn ratios_marked(case: &Case, all: &[Case]) -> bool {
+    case.row
+        .columns
+        .list()
+        .iter()
+        .any(|&col| ratios(case, col, all).part_unmatched)
+}
+
+/// The JSON rows of one case: one per column it yields.
+pub fn case_json(case: &Case, all: &[Case], server: &str, wrapper: &str) -> Vec<Json> {
+    case.row
+        .columns
+        .list()
+        .iter()
+        .map(|&column| {
+            let times = case.times(column);
+            let r = ratios(case, column, all);
+            let cpu_user: Vec<f64> = case.samples.iter().map(|s| s.user).collect();
+            let cpu_sys: Vec<f64> = case.samples.iter().map(|s| s.sys).collect();
+            let cpu: Vec<f64> = case.samples.iter().map(|s| s.user + s.sys).collect();
+            let command = if case.row.columns.syncs() && column == Column::Durable {
+                format!("{} && {}", case.command, case.sync_command)
+            } else {
+                case.command.clone()
+            };
+            let min = case.min(column);
+            Json::obj([
+                ("name", Json::str(case.row.name)),
+                (
+                    "group",
+                    Json::str(match case.row.group {
+                        Group::Limit => "limit",
+                        Group::Peer => "peer",
+                        Group::Ours => "ossget",
+                    }),
+                ),
+                ("column", Json::str(column.name())),
+                ("about", Json::str(case.row.about)),
+                ("command", Json::str(command)),
+                ("wrapper", Json::str(wrapper)),
+                ("server", Json::str(server)),
+                ("size_bytes", Json::Int(case.size as i64)),
+                ("threads", Json::opt(case.n(), |n| Json::Int(i64::from(n)))),
+                (
+                    "part_size_bytes",
+                    Json::opt(case.part_size(), |p| Json::Int(p as i64)),
+                ),
+                (
+                    "runs",
+                    Json::Int((case.samples.len() + case.failures.len()) as i64),
+                ),
+                ("runs_ok", Json::Int(case.samples.len() as i64)),
+                (
+                    "seconds",
+                    Json::Arr(times.iter().map(|t| Json::Num(round3(*t))).collect()),
+                ),
+                ("min_s", Json::opt(min, |v| Json::Num(round3(v)))),
+                (
+                    "median_s",
+                    Json::opt(median(&times), |v| Json::Num(round3(v))),
+                ),
+                (
+                    "mib_per_s_at_min",
+                    Json::opt(min, |m| Json::Num(round3(case.size as f64 / MIB / m))),
+                ),
+                (
+                    "cpu_user_s_median",
+                    Json::opt(median(&cpu_user), |v| Json::Num(round3(v))),
+                ),
+                (
+                    "cpu_sys_s_median",
+                    Json::opt(median(&cpu_sys), |v| Json::Num(round3(v))),
+                ),
+                (
+                    "cpu_s_per_gib_median",
+                    Json::opt(median(&cpu), |v| {
+                        Json::Num(round3(v / (case.size as f64 / GIB)))
+                    }),
+                ),
+                (
+                    "peak_rss_kib",
+                    Json::opt(case.samples.iter().map(|s| s.rss_kib).max(), |k| {
+                        Json::Int(k as i64)
+                    }),
+                ),
+                (
+                    "cmp",
+                    Json::str(if case.failures.is_empty() {
+                        "ok".to_string()
+                    } else {
+                        format!(
+                            "{} of {} runs failed",
+                            case.failures.len(),
+                            case.samples.len() + case.failures.len()
+                        )
+                    }),
+                ),
+                (
+                    "failures",
+                    Json::Arr(case.failures.iter().map(|f| Json::str(f.clone())).collect()),
+                ),
+                ("limit_row", Json::str(limit_name(column))),
+                (
+                    "ratio_to_limit",
+                    Json::opt(r.to_limit, |v| Json::Num(round3(v))),
+                ),
+                (
+                    "ratio_to_ossget",
+                    Json::opt(r.to_ossget, |v| Json::Num(round3(v))),
+                ),
+                ("ratio_ignores_part_size", Json::Bool(r.part_unmatched)),
+            ])
+        })
+        .collect()
+}
+
+/// The JSON of a resume row.
+pub fn resume_json(r: &ResumeCase, server: &str) -> Json {
+    let refetched: Vec<f64> = r.samples.iter().map(|s| s.refetched as f64 / MIB).collect();
+    Json::obj([
+        ("name", Json::str(r.row.name)),
+        ("command", Json::str(r.command.clone())),
+        ("server", Json::str(server)),
+        ("size_bytes", Json::Int(r.size as i64)),
+        ("threads", Json::Int(i64::from(r.threads))),
+        ("part_size_bytes", Json::Int(r.part as i64)),
+        (
+            "rounds",
+            Json::Int((r.samples.len() + r.failures.len()) as i64),
+        ),
+        ("rounds_ok", Json::Int(r.samples.len() as i64)),
+        (
+            "samples",
+            Json::Arr(
+                r.samples
+                    .iter()
+                    .map(|s| {
+                        Json::obj([
+                            ("killed_after_s", Json::Num(round3(s.killed_after))),
+                            ("killed_at_read_bytes", Json::Int(s.killed_at_rchar as i64)),
+                            (
+                                "killed_at_written_bytes",
+                                Json::Int(s.killed_at_wchar as i64),
+                            ),
+                            (
+                                "served_before_kill_bytes",
+                                Json::Int(s.served_before as i64),
+                            ),
+                            ("served_to_rerun_bytes", Json::Int(s.served_after as i64)),
+                            ("refetched_bytes", Json::Int(s.refetched as i64)),
+                            ("rerun_wall_s", Json::Num(round3(s.rerun.wall))),
+                            ("rerun_peak_rss_kib", Json::Int(s.rerun.rss_kib as i64)),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ),
+        (
+            "refetched_mib_min",
+            Json::opt(refetched.iter().copied().reduce(f64::min), |v| {
+                Json::Num(round3(v))
+            }),
+        ),
+        (
+            "refetched_mib_median",
+            Json::opt(median(&refetched), |v| Json::Num(round3(v))),
+        ),
+        (
+            "cmp",
+            Json::str(if r.failures.is_empty() {
+                "ok"
+            } else {
+                "failed"
+            }),
+        ),
+        (
+            "failures",
+            Json::Arr(r.failures.iter().map(|f| Json::str(f.clone())).collect()),
+        ),
+    ])
+}
+
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::peers::by_name;
+
+    fn case(name: &str, threads: u32, part: u64, walls: &[f64]) -> Case {
+        Case {
+            row: by_name(name).unwrap(),
+            size: 1 << 30,
+            threads,
+            part,
+            command: name.to_string(),
+            sync_command: "sync out".to_string(),
+            samples: walls
+                .iter()
+                .map(|&wall| Sample {
+                    wall,
+                    sync: Some(1.0),
+                    user: 0.5,
+                    sys: 0.5,
+                    rss_kib: 1024,
+                })
+                .collect(),
+            failures: vec![],
+        }
+    }
+
+    #[test]
+    fn median_of_odd_and_even() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&[]), None);
+    }
+
+    #[test]
+    fn ratios_only_between_same_knobs_and_column() {
+        let p = 8 << 20;
+        let all = vec![
+            case("loopback-ceiling", 4, p, &[0.5, 0.6]),
+            case("disk-durable", 4, p, &[2.0]),
+            case("go-sdk", 4, p, &[1.5, 1.2]),
+            case("go-sdk", 8, p, &[1.3]),
+            case("rclone", 4, p, &[1.8]),
+            case("curl", 4, p, &[1.6]),
+            case("ossget-fast", 4, p, &[1.0]),
+            case("ossget", 4, p, &[2.5]),
+            case("ossget-1", 4, p, &[2.0]),
+        ];
+        let go4 = &all[2];
+        let r = ratios(go4, Column::PageCache, &all);
+        assert_eq!(r.to_limit, Some(1.2 / 0.5));
+        assert_eq!(r.to_ossget, Some(1.2));
+        // Durable: go-sdk + sync (2.2) against ossget durable (2.5 + 1.0 sync).
+        let r = ratios(go4, Column::Durable, &all);
+        assert_eq!(r.to_ossget, Some(2.2 / 3.5));
+        assert_eq!(r.to_limit, Some(2.2 / 3.0));
+        // No ossget at N=8: no ratio rather than a wrong one.
+        assert_eq!(ratios(&all[3], Column::PageCache, &all).to_ossget, None);
+        // rclone has no part knob: compared on N only, and marked.
+        let r = ratios(&all[4], Column::PageCache, &all);
+        assert_eq!((r.to_ossget, r.part_unmatched), (Some(1.8), true));
+        // curl (one stream) meets ossget-1, not the 4-connection ossget.
+        assert_eq!(
+            ratios(&all[5], Column::PageCache, &all).to_ossget,
+            Some(1.6 / 2.0)
+        );
+        // Limits have no ratios; a primary ossget row is not compared with itself.
+        assert_eq!(ratios(&all[0], Column::PageCache, &all).to_limit, None);
+        assert_eq!(ratios(&all[6], Column::PageCache, &all).to_ossget, None);
+    }
+
+    #[test]
+    fn markdown_shows_failures_and_skips() {
+        let mut bad = case("curl", 1, 8 << 20, &[1.0]);
+        bad.failures
+            .push("WRONG FILE: cmp finds it differs".to_string());
+        let text = markdown(
+            "## t",
+            &[1 << 30],
+            &[bad],
+            &[],
+            &[Skip {
+                name: "oss2",
+                reason: "no venv".to_string(),
+            }],
+        );
+        assert!(text.contains("| curl | 1 | — | 1/2 |"));
+        assert!(text.contains("**1 failed**: WRONG FILE"));
+        assert!(text.contains("- `oss2`: no venv"));
+    }
+}

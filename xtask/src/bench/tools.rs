@@ -1,0 +1,169 @@
+//! Finding (and, for the small drivers and ossget, building) what the rows run.
+//! Nothing here installs anything: `xtask/bench/install-peers.sh` does that.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::peers::{Need, Tools};
+use crate::step;
+
+/// Where Debian's golang-github-aliyun-aliyun-oss-go-sdk-dev puts the SDK (GOPATH layout).
+const GO_SDK_GOPATH: &str = "/usr/share/gocode";
+
+/// The first `name` on `PATH`.
+pub fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// What was found, and why each missing thing is missing.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// Paths the command builders use.
+    pub tools: Tools,
+    /// Python modules that import in the venv.
+    pub py_modules: Vec<&'static str>,
+    /// Why the Go driver is missing, when it is.
+    pub go_missing: Option<String>,
+    /// Why ossget is missing, when it is.
+    pub ossget_missing: Option<String>,
+}
+
+/// Looks for the venv, s5cmd and Go driver (building it), and ossget (building it unless
+/// `no_build`). `modules` are the Python modules some row needs.
+pub fn discover(root: &Path, bench_dir: &Path, modules: &[&'static str], no_build: bool) -> Found {
+    let mut found = Found {
+        tools: Tools {
+            py_dir: root.join("xtask/bench/py"),
+            ..Tools::default()
+        },
+        ..Found::default()
+    };
+
+    let venv = bench_dir.join("venv/bin");
+    let python = venv.join("python");
+    if python.is_file() {
+        for module in modules {
+            let ok = Command::new(&python)
+                .args(["-c", &format!("import {module}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            if ok {
+                found.py_modules.push(module);
+            }
+        }
+        found.tools.python = Some(python);
+    }
+    found.tools.s5cmd = Some(venv.join("s5cmd"))
+        .filter(|p| p.is_file())
+        .or_else(|| which("s5cmd"));
+
+    match build_go_driver(root, bench_dir) {
+        Ok(path) => found.tools.go_driver = Some(path),
+        Err(why) => found.go_missing = Some(why),
+    }
+    match find_ossget(root, no_build) {
+        Ok(path) => found.tools.ossget = Some(path),
+        Err(why) => found.ossget_missing = Some(why),
+    }
+    found
+}
+
+impl Found {
+    /// Why `need` is not met, or `None` when it is. `headers_more`: the server has it.
+    pub fn missing(&self, need: Need, headers_more: bool) -> Option<String> {
+        let install = "run `bash xtask/bench/install-peers.sh`";
+        match need {
+            Need::Program(name) => which(name)
+                .is_none()
+                .then(|| format!("`{name}` is not on PATH ({install})")),
+            Need::PyModule(module) => {
+                if self.tools.python.is_none() {
+                    Some(format!("no bench venv at target/bench/venv ({install})"))
+                } else if !self.py_modules.contains(&module) {
+                    Some(format!(
+                        "python module `{module}` does not import in the bench venv ({install})"
+                    ))
+                } else {
+                    None
+                }
+            }
+            Need::S5cmd => self
+                .tools
+                .s5cmd
+                .is_none()
+                .then(|| format!("s5cmd is neither in the bench venv nor on PATH ({install})")),
+            Need::GoDriver => self.go_missing.clone(),
+            Need::HeadersMore => (!headers_more).then(|| {
+                "nginx has no working headers-more module: the SDKs' If-Match would get 412 \
+                 (apt-get install libnginx-mod-http-headers-more-filter)"
+                    .to_string()
+            }),
+            Need::Ossget => self.ossget_missing.clone(),
+        }
+    }
+}
+
+/// Builds `xtask/bench/go/ossdownload.go` into `target/bench/bin/` (GOPATH mode against
+/// Debian's SDK package; go's own cache makes a rebuild cheap).
+fn build_go_driver(root: &Path, bench_dir: &Path) -> Result<PathBuf, String> {
+    let go = which("go").ok_or("`go` is not on PATH (install-peers.sh installs golang-go)")?;
+    let sdk = Path::new(GO_SDK_GOPATH).join("src/github.com/aliyun/aliyun-oss-go-sdk/oss");
+    if !sdk.is_dir() {
+        return Err(format!(
+            "the OSS Go SDK is not at {} (install-peers.sh installs \
+             golang-github-aliyun-aliyun-oss-go-sdk-dev)",
+            sdk.display()
+        ));
+    }
+    let out = bench_dir.join("bin/ossdownload");
+    let source = root.join("xtask/bench/go/ossdownload.go");
+    let output = Command::new(go)
+        .env("GOPATH", GO_SDK_GOPATH)
+        .env("GO111MODULE", "off")
+        .env("GOFLAGS", "")
+        .arg("build")
+        .arg("-o")
+        .arg(&out)
+        .arg(&source)
+        .output()
+        .map_err(|e| format!("cannot run go build: {e}"))?;
+    if !output.status.success() {
+        let err = String::from_utf8_lossy(&output.stderr);
+        return Err(format!(
+            "go build of {} failed: {}",
+            source.display(),
+            err.lines().last().unwrap_or("(no output)")
+        ));
+    }
+    Ok(out)
+}
+
+/// `target/release/ossget`, built first when the crate exists (so the bench measures the
+/// code as it is) unless `no_build`.
+fn find_ossget(root: &Path, no_build: bool) -> Result<PathBuf, String> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let bin = target.join("release/ossget");
+    if !no_build {
+        if !root.join("crates/ossget/Cargo.toml").is_file() {
+            return Err("crates/ossget does not exist yet".to_string());
+        }
+        step::run(
+            "build ossget",
+            step::cargo().args(["build", "--release", "--locked", "-p", "ossget"]),
+        )
+        .map_err(|f| format!("`cargo build --release -p ossget` failed: {f}"))?;
+    }
+    if bin.is_file() {
+        Ok(bin)
+    } else {
+        Err(format!("{} does not exist", bin.display()))
+    }
+}
