@@ -436,3 +436,84 @@ async fn transport_failures_are_distinct_variants() {
     assert!(e.is_retryable());
     let _ = LOCALHOST;
 }
+
+#[tokio::test]
+async fn a_wrong_secret_is_signature_does_not_match_and_secrets_stay_hidden() {
+    let env = Env::start().await;
+    env.emu
+        .put_object(BUCKET, "k", ObjectSpec::bytes(vec![1u8; 100]))
+        .unwrap();
+    for version in [SignatureVersion::V1, SignatureVersion::V4] {
+        for style in crate::common::STYLES {
+            let client = env
+                .builder(style, version)
+                .credentials(Credentials::new(crate::common::AK, "NotTheRightSecret0123").unwrap())
+                .build()
+                .unwrap();
+            let e = client.head_object(BUCKET, "k", None).await.unwrap_err();
+            assert_service(&e, 403, "SignatureDoesNotMatch", None);
+            let e = get(&client, BUCKET, "k", &any_pin()).await.unwrap_err();
+            assert_service(&e, 403, "SignatureDoesNotMatch", None);
+            let s = e.service().unwrap();
+            assert_eq!(s.detail("OSSAccessKeyId"), Some(crate::common::AK));
+            // The server echoes the signature and string to sign; we never show them.
+            assert_eq!(s.detail("SignatureProvided"), Some("<redacted>"));
+            assert_eq!(s.detail("StringToSign"), Some("<redacted>"));
+            let shown = format!("{e:?} {e}");
+            assert!(!shown.contains("NotTheRightSecret"), "{shown}");
+            assert!(!shown.contains("GET\n"), "{shown}");
+            assert!(e.to_string().contains("check the access key secret"), "{e}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn sts_tokens_and_a_provider_asked_for_every_attempt() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let env = Env::start().await;
+    env.emu
+        .put_object(BUCKET, "k", ObjectSpec::bytes(vec![1u8; 100]))
+        .unwrap();
+    env.emu.add_credentials(oss_emulator::Credentials::sts(
+        "STS.TempKeyId",
+        "TempSecret0123456789",
+        "TOKEN-abc123",
+    ));
+    let calls = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&calls);
+    let provider = move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Credentials::new("STS.TempKeyId", "TempSecret0123456789")?
+            .with_security_token("TOKEN-abc123")
+    };
+    for version in [SignatureVersion::V1, SignatureVersion::V4] {
+        let client = env
+            .builder(AddressingStyle::VirtualHosted, version)
+            .credentials_provider(provider.clone())
+            .build()
+            .unwrap();
+        let pin = client.head_object(BUCKET, "k", None).await.unwrap().pin();
+        get(&client, BUCKET, "k", &pin).await.unwrap();
+        assert!(!format!("{client:?}").contains("TOKEN-abc123"));
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 4, "one call per attempt");
+
+    let wrong_token = env
+        .builder(PATH, V4)
+        .credentials(
+            Credentials::new("STS.TempKeyId", "TempSecret0123456789")
+                .unwrap()
+                .with_security_token("TOKEN-wrong")
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let e = wrong_token
+        .head_object(BUCKET, "k", None)
+        .await
+        .unwrap_err();
+    assert_service(&e, 403, "InvalidSecurityToken", None);
+    assert!(!format!("{e:?} {e}").contains("TOKEN-wrong"));
+}
