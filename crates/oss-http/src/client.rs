@@ -209,11 +209,11 @@ impl Client {
         &self.inner.timeouts
     }
 
-    /// How far the server's clock is ahead of ours (negative: behind), as learned from a
-    /// `RequestTimeTooSkewed` answer; zero until then.
-    pub fn clock_skew(&self) -> (bool, Duration) {
-        let ms = self.inner.skew_ms.load(Ordering::Relaxed);
-        (ms >= 0, Duration::from_millis(ms.unsigned_abs()))
+    /// How many milliseconds the server's clock is ahead of ours (negative: behind), as
+    /// learned from a `RequestTimeTooSkewed` answer's `Date`; 0 until then. Every request is
+    /// dated and signed with the local clock plus this offset.
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.inner.skew_ms.load(Ordering::Relaxed)
     }
 
     /// Now, by the configured clock, corrected by the skew OSS reported.
@@ -426,6 +426,8 @@ impl Client {
             details,
             server_date,
             clock_corrected,
+            delete_marker: header_text(headers, "x-oss-delete-marker")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
         }))
     }
 

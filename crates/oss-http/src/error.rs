@@ -471,6 +471,9 @@ pub struct ServiceError {
     /// For `RequestTimeTooSkewed`: whether the client corrected its clock from this response,
     /// so that a retry is signed with the server's time.
     pub clock_corrected: bool,
+    /// `x-oss-delete-marker: true`: the key (or the version asked for) is a delete marker, so
+    /// the object was deleted rather than never there.
+    pub delete_marker: bool,
 }
 
 impl ServiceError {
@@ -571,6 +574,7 @@ mod tests {
             details: vec![],
             server_date: None,
             clock_corrected: false,
+            delete_marker: false,
         }
     }
 

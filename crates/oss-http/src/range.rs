@@ -114,8 +114,9 @@ fn parse_u64(text: &str) -> Option<u64> {
 }
 
 /// Checks a ranged GET's status and headers against the range asked for and the pinned object
-/// size, before any byte of the body is read. Returns the response's `Content-Length` when it
-/// had one (already checked equal to `asked.len()`).
+/// size, before any byte of the body is read: the status must be `206`, `Content-Range` exactly
+/// `bytes first-last/size`, and `Content-Length`, when present, the range's length (when it is
+/// absent the body's length is enforced while streaming).
 pub(crate) fn check_partial_response(
     status: StatusCode,
     headers: &HeaderMap,

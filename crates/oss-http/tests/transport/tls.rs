@@ -162,3 +162,32 @@ async fn downloads_over_tls_trusting_only_the_test_ca() {
         .unwrap_err();
     assert!(matches!(e, Error::Tls { .. }), "{e:?}");
 }
+
+#[tokio::test]
+async fn a_tls_handshake_that_never_answers_is_a_head_timeout() {
+    // Accepts TCP and says nothing: the handshake waits; the response-head timeout covers it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            held.push(tcp);
+        }
+    });
+    let client = Client::builder()
+        .endpoint(format!("https://127.0.0.1:{port}"))
+        .anonymous()
+        .connect_timeout(std::time::Duration::from_millis(200))
+        .response_head_timeout(std::time::Duration::from_millis(400))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let e = client.head_object(BUCKET, "k", None).await.unwrap_err();
+    assert!(matches!(e, Error::HeadTimeout { .. }), "{e:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    holder.abort();
+}
