@@ -31,8 +31,8 @@ FAULTS (fixed meanings; body bytes are response-body payload bytes, /-/stats exc
                                    new ETag) after N requests for it (the N+1-th sees it)
   --random-cut P                   cut each response with probability P at a random body
                                    offset, decided by --seed
-  --seed N                         seed for the random variants (printed on stderr when -v;
-                                   a random one is chosen when absent)
+  --seed N                         seed for the random variants (printed on stderr whenever
+                                   --random-cut or -v is given; a random one when absent)
 /-/stats (GET, JSON) has the model's counters under \"model\" and the proxy's under \"proxy\".";
 
 /// A local Alibaba Cloud OSS emulator for demos and tests.
@@ -242,9 +242,14 @@ async fn run(args: Args) -> Result<(), EmulatorError> {
     let server = emu.start_server().await?;
     let proxy = ChaosProxy::start_on(args.listen, server.local_addr(), faults, seed).await?;
     emu.add_stats_section("proxy", proxy.stats_hook());
+    // The seed is told (on stderr: stdout carries only the ready line) whenever a random
+    // variant uses it, so a failing run can be replayed with --seed.
+    if args.verbose || args.random_cut.is_some() {
+        eprintln!("oss-emulator: seed {seed}");
+    }
     if args.verbose {
         eprintln!(
-            "oss-emulator: seed {seed}; model server {} behind proxy {}",
+            "oss-emulator: model server {} behind proxy {}",
             server.endpoint(),
             proxy.endpoint()
         );

@@ -162,8 +162,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for CountingIo<S> {
                     break;
                 }
                 let take = n.min(b.len());
-                let part = b.get(..take).unwrap_or_default().to_vec();
-                self.account(&part);
+                self.account(b.get(..take).unwrap_or_default());
                 n -= take;
             }
         }

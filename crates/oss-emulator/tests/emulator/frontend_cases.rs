@@ -330,3 +330,34 @@ fn binary_rejects_bad_arguments() {
         assert!(text.contains(opt), "{opt} missing from --help");
     }
 }
+
+#[tokio::test]
+async fn binary_random_cuts_replay_with_the_same_seed() {
+    let run = |seed: &'static str| async move {
+        let bin = start_bin(&[
+            "--object",
+            "bkt/x=32KiB",
+            "--public-read",
+            "--random-cut",
+            "0.5",
+            "--cut-mode",
+            "fin",
+            "--seed",
+            seed,
+        ]);
+        let mut lens = Vec::new();
+        for _ in 0..10 {
+            lens.push(raw_get(&bin.endpoint, "/bkt/x", "").await.2.len());
+        }
+        let log = stats(&bin.endpoint).await["proxy"]["fault_log"].clone();
+        (lens, log)
+    };
+    let (a, la) = run("7").await;
+    let (b, lb) = run("7").await;
+    assert_eq!(a, b);
+    assert_eq!(la, lb);
+    assert!(
+        a.iter().any(|l| *l < 32 * 1024) && a.iter().any(|l| *l == 32 * 1024),
+        "{a:?}"
+    );
+}
