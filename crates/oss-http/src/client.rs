@@ -598,6 +598,33 @@ fn classify_send_error(
 mod tests {
     use super::*;
 
+    /// oss-resume spawns part downloads on a multi-threaded runtime: the futures, the client
+    /// and the errors must cross threads.
+    #[test]
+    fn futures_client_and_errors_are_send() {
+        fn send<T: Send>(_: &T) {}
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Client>();
+        send_sync::<Error>();
+        let client = Client::builder()
+            .endpoint("http://127.0.0.1:9")
+            .anonymous()
+            .build()
+            .unwrap();
+        let pin = ObjectPin {
+            etag: "\"E\"".into(),
+            size: 10,
+            version_id: None,
+        };
+        let get = GetRange::new("bkt", "k", &pin, ByteRange::inclusive(0, 9).unwrap());
+        let mut sink = crate::sink::Discard::default();
+        let mut crc = Crc64::new();
+        let fut = client.get_range(&get, &mut sink, &mut crc);
+        send(&fut);
+        let head = client.head_object("bkt", "k", None);
+        send(&head);
+    }
+
     #[test]
     fn error_chain_sees_inside_io_errors() {
         let tls = rustls::Error::General("bad".into());

@@ -19,6 +19,54 @@
 //!
 //! Secrets (authorization, tokens, SSE-C keys, signatures echoed in error documents) never
 //! appear in `Debug` output or errors.
+//!
+//! # One part, the way oss-resume drives it
+//!
+//! A worker streams its part into a bounded channel drained by a writer thread (positional
+//! writes off the network task); after a failure it resumes *inside* the part from the exact
+//! byte the sink accepted, under a per-part retry budget that refills on progress.
+//!
+//! ```no_run
+//! use oss_http::{ByteRange, ChannelSink, Client, Credentials, Crc64, GetRange, JitterRng,
+//!     PartRetry, RetryDecision, RetryPolicy};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::builder()
+//!     .endpoint("oss-cn-hangzhou.aliyuncs.com")
+//!     .credentials(Credentials::from_env()?)
+//!     .build()?;
+//! let meta = client.head_object("examplebucket", "big.bin", None).await?;
+//! let pin = meta.pin();
+//!
+//! let (mut sink, mut rx) = ChannelSink::channel(8); // at most 8 chunks in flight
+//! let writer = std::thread::spawn(move || {
+//!     while let Some(chunk) = rx.blocking_recv() {
+//!         // file.write_all_at(&chunk.bytes, chunk.offset) ...
+//! #       let _ = chunk;
+//!     }
+//! });
+//!
+//! let part = ByteRange::inclusive(0, meta.size.min(8 << 20) - 1).ok_or("empty object")?;
+//! let mut crc = Crc64::new(); // or Crc64::resume(crc, len) from a checkpoint
+//! let mut retry = PartRetry::new(RetryPolicy::default());
+//! let mut rng = JitterRng::from_entropy();
+//! let mut done = 0;
+//! while let Some(rest) = part.skip(done) {
+//!     match client.get_range(&GetRange::new("examplebucket", "big.bin", &pin, rest), &mut sink, &mut crc).await {
+//!         Ok(report) => done += report.delivered,
+//!         Err(e) => {
+//!             done += e.delivered(); // exact: crc covers the same bytes
+//!             match retry.on_error(&e, &mut rng) {
+//!                 RetryDecision::Retry { delay, .. } => tokio::time::sleep(delay).await,
+//!                 RetryDecision::GiveUp { .. } => return Err(e.into()),
+//!             }
+//!         }
+//!     }
+//! }
+//! drop(sink);
+//! writer.join().map_err(|_| "writer panicked")?;
+//! # Ok(()) }
+//! ```
 
 mod address;
 mod client;
