@@ -576,11 +576,14 @@ impl Emulator {
             .object_type(old.object_type)
             .storage_class(old.storage_class)
             .content_type(old.content_type.clone())
-            .crc64(if old.crc.enabled {
-                crate::object::CrcMode::Now
-            } else {
-                crate::object::CrcMode::Off
-            });
+            .crc64(
+                match (old.crc.enabled, size <= crate::object::AUTO_CRC_LIMIT) {
+                    (false, _) => crate::object::CrcMode::Off,
+                    (true, true) => crate::object::CrcMode::Now,
+                    // A huge object: its new CRC is computed off the request path.
+                    (true, false) => crate::object::CrcMode::Background,
+                },
+            );
         // A replacement one second later so Last-Modified moves even at a fixed clock.
         let spec = spec.last_modified(
             whole_seconds(self.now()).max(old.last_modified + Duration::from_secs(1)),

@@ -38,16 +38,19 @@ impl RequestParts {
         }
     }
 
-    /// Decoded query pairs in order; a key without `=` has an empty value.
+    /// Decoded query pairs in order; a key without `=` has an empty value. `+` decodes to a
+    /// space, as `oss-sign` decodes the query it verifies, so what is served is what was
+    /// signed (SDKs always send `%2B` for `+`).
     pub fn query_pairs(&self) -> Vec<(String, String)> {
         let Some(q) = &self.raw_query else {
             return Vec::new();
         };
+        let decode = |s: &str| percent_decode(&s.replace('+', " "));
         q.split('&')
             .filter(|p| !p.is_empty())
             .map(|p| match p.split_once('=') {
-                Some((k, v)) => (percent_decode(k), percent_decode(v)),
-                None => (percent_decode(p), String::new()),
+                Some((k, v)) => (decode(k), decode(v)),
+                None => (decode(p), String::new()),
             })
             .collect()
     }
@@ -63,7 +66,7 @@ impl RequestParts {
     }
 }
 
-/// Percent-decodes (lossy UTF-8). `+` is kept as `+`: OSS signs and reads it literally.
+/// Percent-decodes (lossy UTF-8). `+` is kept as `+` (paths; queries map it to a space first).
 pub(crate) fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
