@@ -14,11 +14,31 @@
 use std::error::Error;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use oss_emulator::{BucketSpec, CrcMode, Emulator, ObjectSpec};
-use oss_http::{ByteRange, Client, Crc64, Credentials, Discard, GetRange};
+use oss_http::{ByteRange, ByteSink, Client, Crc64, Credentials, GetRange};
 
 const AK: &str = "LTAI5tCpuBenchKeyId";
 const SK: &str = "CpuBenchSecret0123456789";
+
+/// Drops the bytes; counts them and the chunks (to show the chunk sizes a sink sees).
+#[derive(Default)]
+struct CountingDiscard {
+    bytes: u64,
+    chunks: u64,
+    largest: usize,
+}
+
+impl ByteSink for CountingDiscard {
+    type Error = std::convert::Infallible;
+
+    async fn write(&mut self, _offset: u64, chunk: Bytes) -> Result<(), Self::Error> {
+        self.bytes += chunk.len() as u64;
+        self.chunks += 1;
+        self.largest = self.largest.max(chunk.len());
+        Ok(())
+    }
+}
 
 /// CPU time (user + system) from a `/proc/.../stat` file.
 fn cpu_time(stat_path: &str) -> Result<Duration, Box<dyn Error>> {
@@ -85,7 +105,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         let meta = client.head_object("bench", "big.bin", None).await?;
         let pin = meta.pin();
         let range = ByteRange::inclusive(0, size - 1).ok_or("empty object")?;
-        let mut sink = Discard::default();
+        let mut sink = CountingDiscard::default();
         let mut crc = Crc64::new();
         let thread_before = cpu_time("/proc/thread-self/stat")?;
         let process_before = cpu_time("/proc/self/stat")?;
@@ -108,6 +128,12 @@ fn main() -> Result<(), Box<dyn Error>> {
             "{mib} MiB in {:.3} s ({:.0} MiB/s), one connection, CRC-64 checked",
             wall.as_secs_f64(),
             mib as f64 / wall.as_secs_f64()
+        );
+        println!(
+            "{} chunks to the sink, {:.0} KiB on average, largest {} KiB",
+            sink.chunks,
+            sink.bytes as f64 / sink.chunks.max(1) as f64 / 1024.0,
+            sink.largest / 1024
         );
         println!(
             "client CPU {:.3} s = {:.3} CPU-s/GiB (process incl. emulator: {:.3} s)",
