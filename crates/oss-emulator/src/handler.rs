@@ -121,6 +121,19 @@ impl Emulator {
             HeaderValue::from(started.elapsed().as_millis() as u64),
         );
         counters.count_response(resp.status.as_u16(), resp.error_code.as_deref());
+        if self.options().log_requests {
+            // The query is left out: a presigned URL carries a signature and a token.
+            eprintln!(
+                "oss-emulator: {} {} {}{} -> {} {} {}",
+                req.method,
+                req.host,
+                req.raw_path,
+                if req.raw_query.is_some() { "?..." } else { "" },
+                resp.status.as_u16(),
+                resp.error_code.as_deref().unwrap_or("-"),
+                request_id
+            );
+        }
         resp
     }
 

@@ -182,6 +182,7 @@ async fn run(args: Args) -> Result<(), EmulatorError> {
         emu.wait_crc_ready(&o.bucket, &o.key).await?;
     }
     emu.set_gzip_quirk(args.gzip_quirk);
+    emu.set_request_log(args.verbose);
     // Service faults.
     if let (Some(n), Some(status), Some(code)) =
         (args.fail_every, args.fail_status, &args.fail_code)
@@ -255,29 +256,10 @@ async fn run(args: Args) -> Result<(), EmulatorError> {
         );
     }
     println!("listening on {}", proxy.endpoint());
-    if args.verbose {
-        tokio::spawn(log_requests(emu.clone()));
-    }
     let _ = tokio::signal::ctrl_c().await;
     proxy.shutdown().await;
     server.shutdown().await;
     Ok(())
-}
-
-/// With `-v`: a line on stderr per second summarizing new requests.
-async fn log_requests(emu: Emulator) {
-    let mut last = 0;
-    loop {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let c = emu.counters();
-        if c.requests != last {
-            eprintln!(
-                "oss-emulator: {} requests ({} ranged), {} body bytes, statuses {:?}",
-                c.requests, c.ranges_served, c.body_bytes_sent, c.by_status
-            );
-            last = c.requests;
-        }
-    }
 }
 
 fn main() -> ExitCode {

@@ -133,6 +133,7 @@ pub(crate) struct State {
 pub(crate) struct Options {
     pub(crate) gzip_quirk: bool,
     pub(crate) max_skew: Duration,
+    pub(crate) log_requests: bool,
 }
 
 impl Default for Options {
@@ -140,6 +141,7 @@ impl Default for Options {
         Self {
             gzip_quirk: false,
             max_skew: Duration::from_secs(15 * 60),
+            log_requests: false,
         }
     }
 }
@@ -286,6 +288,12 @@ impl Emulator {
     /// 1 KiB or more gzipped on the fly, without Content-Length, ETag or Accept-Ranges.
     pub fn set_gzip_quirk(&self, on: bool) {
         lock(&self.shared.options).gzip_quirk = on;
+    }
+
+    /// Logs one line per request to stderr (method, host, path, status, request id):
+    /// what the binary's `-v` turns on.
+    pub fn set_request_log(&self, on: bool) {
+        lock(&self.shared.options).log_requests = on;
     }
 
     /// Sets the allowed clock skew (OSS: 15 minutes).
