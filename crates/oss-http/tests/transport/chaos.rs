@@ -454,3 +454,28 @@ async fn the_retry_policy_resumes_a_part_across_repeated_cuts() {
     // budget of 3 attempts was never exhausted.
     assert_eq!(retry.total_retries(), 6);
 }
+
+#[tokio::test]
+async fn a_pooled_connection_the_server_closed_is_not_reused() {
+    // The proxy closes each connection right after its first 10 000 body bytes: exactly
+    // the end of the first response, which leaves a dead connection in the pool.
+    let (_env, proxy, pin) = setup(
+        10_000,
+        vec![NetFault::CutEveryConnectionAfter {
+            bytes: 10_000,
+            mode: CutMode::Fin,
+        }],
+    )
+    .await;
+    let client = client(&proxy, Duration::from_secs(5));
+    let get = GetRange::new(BUCKET, "obj", &pin, whole(&pin));
+    for round in 1..=3u64 {
+        client
+            .get_range(&get, &mut Discard::default(), &mut Crc64::new())
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert_eq!(proxy.stats().connections, round);
+        // Give the FIN time to arrive: the pool must notice and not hand the connection out.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
