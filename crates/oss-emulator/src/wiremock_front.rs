@@ -88,4 +88,9 @@ impl WiremockEmulator {
     pub fn server(&self) -> &MockServer {
         &self.server
     }
+
+    /// Stops the server (dropping it does the same).
+    pub async fn shutdown(self) {
+        drop(self.server);
+    }
 }

@@ -386,3 +386,28 @@ async fn wiremock_mocks_override_the_model_and_record_requests() {
     assert_eq!(recorded[1].headers["range"], "bytes=10-19");
     w.server().verify().await;
 }
+
+#[tokio::test]
+async fn traffic_limit_paces_the_streaming_server() {
+    let emu = standard_model();
+    emu.put_object(
+        "pub",
+        "t",
+        oss_emulator::ObjectSpec::synthetic(40 * 1024, 2),
+    )
+    .unwrap();
+    let server = emu.start_server().await.unwrap();
+    let endpoint = server.endpoint().to_owned();
+    // 819200 bit/s = 100 KiB/s: 40 KiB take about 0.4 s.
+    let t = std::time::Instant::now();
+    let (status, _, body) = raw_get(&endpoint, "/pub/t", "x-oss-traffic-limit: 819200\r\n").await;
+    let took = t.elapsed();
+    assert_eq!((status, body.len()), (200, 40 * 1024));
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    let t = std::time::Instant::now();
+    raw_get(&endpoint, "/pub/t", "").await;
+    assert!(t.elapsed() < Duration::from_millis(300));
+}
