@@ -13,8 +13,26 @@
 //! resets) and [`ServiceFault`] scripted service faults (errors, throttling, delays, objects
 //! changing between requests, wrong answers to ranges).
 //!
+//! Signatures (V1, V4, presigned, STS) are verified with `oss-sign`'s verification API, so a
+//! `SignatureDoesNotMatch` carries OSS's `StringToSign`; the tests also replay the official
+//! SDKs' signing vectors against it.
+//!
 //! How OSS answers is specified in the project's `reference/oss-api-facts.md`; where that
 //! sheet marks a behaviour unknown, the code says which RFC behaviour it picked.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), oss_emulator::EmulatorError> {
+//! use oss_emulator::{BucketSpec, Credentials, Emulator, ObjectSpec};
+//! let emu = Emulator::new();
+//! emu.add_credentials(Credentials::new("AKID", "SECRET"));
+//! emu.add_bucket(BucketSpec::new("bkt"))?;
+//! emu.put_object("bkt", "big.bin", ObjectSpec::synthetic(8 << 20, 7))?;
+//! let server = emu.start_server().await?; // path style: http://127.0.0.1:PORT/bkt/big.bin
+//! // ... a client downloads from server.endpoint() ...
+//! println!("{} ranged responses", emu.counters().ranges_served);
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
 
 mod auth;
 mod clock;
