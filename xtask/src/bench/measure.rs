@@ -58,6 +58,14 @@ pub struct ResumeSample {
     pub rerun: Sample,
 }
 
+impl ResumeSample {
+    /// Whether the resumed run fetched (nearly) the whole object again: it kept nothing
+    /// of the killed run (no checkpoint yet, or one it could not use).
+    pub fn started_over(&self, size: u64) -> bool {
+        self.served_after >= size / 10 * 9
+    }
+}
+
 impl Runner {
     /// One timed run of `cmd`: clean work dir, `sync`, the command under GNU time and
     /// `timeout`, `sync OUT` when `sync_out`, then the output check. A wrong file is an

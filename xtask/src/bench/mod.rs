@@ -348,7 +348,7 @@ impl Bench {
             "## cargo xtask bench — {}\n\nserver: {server_text}; client and server share {} cores \
              (load average before {load_before}, after {load_after}).\nknobs: N={} part={} unless \
              the row says otherwise; {} timed runs per row, interleaved; min and median; every \
-             output compared with the source. Ratios: `× limit` against this column's limit row, \
+             output compared with the source. Ratios: `× limit` against the fastest limit row of the column, \
              `× ossget` against ossget with the same column, size, N and part size (>1: slower \
              than ossget).",
             utc(started_secs),
@@ -486,6 +486,7 @@ impl Bench {
             endpoint: format!("http://127.0.0.1:{port}"),
             key: object.key.clone(),
             size: object.size,
+            source: object.path.clone(),
             threads,
             part,
             out: work.join("out.bin"),

@@ -50,6 +50,8 @@ impl Nginx {
             "nginx is not installed (bash xtask/bench/install-peers.sh installs nginx-light)",
         )?;
         let log_port = port + 1;
+        // A previous bench that died may still hold the ports.
+        stop_stale(&binary, prefix);
         for p in [port, log_port] {
             TcpListener::bind(("127.0.0.1", p)).map_err(|e| {
                 format!("port {p} on 127.0.0.1 is taken ({e}); pick others with --port")
@@ -59,7 +61,6 @@ impl Nginx {
             fs::create_dir_all(prefix.join(sub))
                 .map_err(|e| format!("cannot create {}: {e}", prefix.join(sub).display()))?;
         }
-        stop_stale(&binary, prefix);
 
         let headers_more = Path::new(HEADERS_MORE).exists();
         let conf = prefix.join("nginx.conf");

@@ -142,6 +142,8 @@ pub struct Job<'a> {
     pub key: String,
     /// Object size in bytes.
     pub size: u64,
+    /// The file nginx serves for this key (only the copy limit row reads it).
+    pub source: PathBuf,
     /// Connections.
     pub threads: u32,
     /// Part size in bytes.
@@ -240,6 +242,28 @@ pub const ROWS: &[Row] = &[
                 format!("of={}", j.out.display()),
                 "bs=1M".to_string(),
                 format!("count={}", j.size / (1024 * 1024)),
+                "conv=fdatasync".to_string(),
+                "status=none".to_string(),
+            ]))
+        },
+    },
+    Row {
+        name: "disk-durable-copy",
+        group: Group::Limit,
+        about: "dd if=OBJECT conv=fdatasync: the object's own bytes from the page cache to disk, durably",
+        threads: Knob::Fixed(1),
+        part: Knob::Absent,
+        columns: Columns::DurableOnly,
+        sweeps: false,
+        resumes: false,
+        primary: false,
+        verify: Verify::Cmp,
+        needs: &[Need::Program("dd")],
+        build: |j| {
+            Ok(Cmd::new("dd").args([
+                format!("if={}", j.source.display()),
+                format!("of={}", j.out.display()),
+                "bs=1M".to_string(),
                 "conv=fdatasync".to_string(),
                 "status=none".to_string(),
             ]))
@@ -542,6 +566,7 @@ mod tests {
             endpoint: "http://127.0.0.1:18080".to_string(),
             key: "bench-64MiB.bin".to_string(),
             size: 64 << 20,
+            source: PathBuf::from("/d/bench-64MiB.bin"),
             threads: 4,
             part: 8 << 20,
             out: PathBuf::from("/w/out.bin"),

@@ -127,12 +127,16 @@ pub struct Ratios {
     pub part_unmatched: bool,
 }
 
-/// The limit row a column is read against.
-pub fn limit_name(column: Column) -> &'static str {
-    match column {
-        Column::PageCache => "loopback-ceiling",
-        Column::Durable => "disk-durable",
-    }
+/// The limit a column is read against: the fastest limit row of that column and object
+/// size (page cache: the loopback ceiling; durable: the faster of the two `dd` rows), as
+/// its name and min seconds.
+pub fn limit_of(column: Column, size: u64, all: &[Case]) -> Option<(&'static str, f64)> {
+    all.iter()
+        .filter(|c| {
+            c.row.group == Group::Limit && c.size == size && c.row.columns.list().contains(&column)
+        })
+        .filter_map(|c| c.min(column).map(|m| (c.row.name, m)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
 }
 
 /// Ratios for `case` in `column`, found among `all`. Rows compare only with rows of the
@@ -143,11 +147,7 @@ pub fn ratios(case: &Case, column: Column, all: &[Case]) -> Ratios {
     };
     let mut r = Ratios::default();
     if case.row.group != Group::Limit {
-        r.to_limit = all
-            .iter()
-            .find(|c| c.row.name == limit_name(column) && c.size == case.size)
-            .and_then(|c| c.min(column))
-            .map(|limit| min / limit);
+        r.to_limit = limit_of(column, case.size, all).map(|(_, limit)| min / limit);
     }
     let is_primary = case.row.group == Group::Ours && case.row.primary;
     if case.row.group != Group::Limit && !is_primary {
@@ -208,12 +208,15 @@ pub fn markdown(
                     "the tool followed by `sync OUT`; aria2c and ossget fsync on their own"
                 }
             };
+            let limit = limit_of(column, size, cases)
+                .map_or("no limit row ran".to_string(), |(name, min)| {
+                    format!("`{name}`, {min:.2} s")
+                });
             let _ = writeln!(
                 out,
-                "\n### {} · {} object ({how}; × limit: against `{}` in this table)\n",
+                "\n### {} · {} object ({how}; × limit: against the fastest limit row here, {limit})\n",
                 column.name(),
                 human(size),
-                limit_name(column)
             );
             let _ = writeln!(
                 out,
@@ -269,9 +272,9 @@ pub fn markdown(
             );
             let _ = writeln!(
                 out,
-                "| row | N | part | ok/rounds | killed at MiB read/written | served before kill MiB | re-fetched MiB min | re-fetched MiB median | rerun s median | output |"
+                "| row | N | part | ok/rounds | killed at MiB read/written | served before kill MiB | re-fetched MiB min | re-fetched MiB median | started over | rerun s median | output |"
             );
-            let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
+            let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|");
             for r in resume_rows {
                 let mib = |f: fn(&ResumeSample) -> u64| -> Vec<f64> {
                     r.samples.iter().map(|s| f(s) as f64 / MIB).collect()
@@ -287,7 +290,7 @@ pub fn markdown(
                 };
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {}/{} | {} | {} |",
                     r.row.name,
                     r.threads,
                     human(r.part),
@@ -303,6 +306,8 @@ pub fn markdown(
                         .reduce(f64::min)
                         .map_or("—".to_string(), |v| format!("{v:.1}")),
                     median(&refetched).map_or("—".to_string(), |v| format!("{v:.1}")),
+                    r.samples.iter().filter(|s| s.started_over(r.size)).count(),
+                    r.samples.len(),
                     cell_secs(median(&rerun)),
                     output,
                 );
@@ -426,7 +431,12 @@ pub fn case_json(case: &Case, all: &[Case], server: &str, wrapper: &str) -> Vec<
                     "failures",
                     Json::Arr(case.failures.iter().map(|f| Json::str(f.clone())).collect()),
                 ),
-                ("limit_row", Json::str(limit_name(column))),
+                (
+                    "limit_row",
+                    Json::opt(limit_of(column, case.size, all), |(name, _)| {
+                        Json::str(name)
+                    }),
+                ),
                 (
                     "ratio_to_limit",
                     Json::opt(r.to_limit, |v| Json::Num(round3(v))),
@@ -475,6 +485,7 @@ pub fn resume_json(r: &ResumeCase, server: &str) -> Json {
                             ),
                             ("served_to_rerun_bytes", Json::Int(s.served_after as i64)),
                             ("refetched_bytes", Json::Int(s.refetched as i64)),
+                            ("started_over", Json::Bool(s.started_over(r.size))),
                             ("rerun_wall_s", Json::Num(round3(s.rerun.wall))),
                             ("rerun_peak_rss_kib", Json::Int(s.rerun.rss_kib as i64)),
                         ])
@@ -551,6 +562,7 @@ mod tests {
         let all = vec![
             case("loopback-ceiling", 4, p, &[0.5, 0.6]),
             case("disk-durable", 4, p, &[2.0]),
+            case("disk-durable-copy", 4, p, &[2.5]),
             case("go-sdk", 4, p, &[1.5, 1.2]),
             case("go-sdk", 8, p, &[1.3]),
             case("rclone", 4, p, &[1.8]),
@@ -559,7 +571,7 @@ mod tests {
             case("ossget", 4, p, &[2.5]),
             case("ossget-1", 4, p, &[2.0]),
         ];
-        let go4 = &all[2];
+        let go4 = &all[3];
         let r = ratios(go4, Column::PageCache, &all);
         assert_eq!(r.to_limit, Some(1.2 / 0.5));
         assert_eq!(r.to_ossget, Some(1.2));
@@ -568,18 +580,24 @@ mod tests {
         assert_eq!(r.to_ossget, Some(2.2 / 3.5));
         assert_eq!(r.to_limit, Some(2.2 / 3.0));
         // No ossget at N=8: no ratio rather than a wrong one.
-        assert_eq!(ratios(&all[3], Column::PageCache, &all).to_ossget, None);
+        assert_eq!(ratios(&all[4], Column::PageCache, &all).to_ossget, None);
         // rclone has no part knob: compared on N only, and marked.
-        let r = ratios(&all[4], Column::PageCache, &all);
+        let r = ratios(&all[5], Column::PageCache, &all);
         assert_eq!((r.to_ossget, r.part_unmatched), (Some(1.8), true));
         // curl (one stream) meets ossget-1, not the 4-connection ossget.
         assert_eq!(
-            ratios(&all[5], Column::PageCache, &all).to_ossget,
+            ratios(&all[6], Column::PageCache, &all).to_ossget,
             Some(1.6 / 2.0)
         );
         // Limits have no ratios; a primary ossget row is not compared with itself.
         assert_eq!(ratios(&all[0], Column::PageCache, &all).to_limit, None);
-        assert_eq!(ratios(&all[6], Column::PageCache, &all).to_ossget, None);
+        assert_eq!(ratios(&all[7], Column::PageCache, &all).to_ossget, None);
+        // The durable limit is the faster limit row (dd of zeros 2.0 + sync 1.0 = 3.0
+        // against the copy's 3.5).
+        assert_eq!(
+            limit_of(Column::Durable, 1 << 30, &all),
+            Some(("disk-durable", 3.0))
+        );
     }
 
     #[test]
