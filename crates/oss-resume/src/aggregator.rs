@@ -1,0 +1,313 @@
+//! The aggregator: the one owner of the download's progress state.
+//!
+//! It runs on its own thread and receives every worker event: the done set, the in-flight
+//! parts' offsets and CRCs and the CRC fold live in the checkpoint's *latest* snapshot here
+//! and nowhere else. It drives the progress callback (at a bounded rate) and, with the
+//! checkpoint on, the commits:
+//!
+//! - a cheap save (no fsync) about every `commit_interval` (10 ms) while something changed;
+//! - in durable mode, every `sync_interval`: copy *latest* (the snapshot only claims bytes
+//!   already written), have the syncer thread fdatasync the data file (the aggregator keeps
+//!   committing meanwhile), then make that copy the *durable* snapshot and save durably. A
+//!   failed data fsync is fatal for the temp file.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use oss_ckpt::fs::{CheckpointFile, Durability as Save};
+use oss_ckpt::{Checkpoint, CkptError, Progress as Snapshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::download::{Durability, ProgressFn};
+use crate::error::{Error, LocalOp};
+use crate::failpoint::{self, FailpointFs};
+use crate::report::Progress;
+use crate::worker::Event;
+
+/// The checkpoint file a download saves through (with the failpoint seams).
+pub(crate) type CkptFile = CheckpointFile<FailpointFs>;
+
+/// The aggregator's settings and state.
+pub(crate) struct Aggregator {
+    pub(crate) ckpt: Checkpoint,
+    pub(crate) file: Option<CkptFile>,
+    pub(crate) durability: Durability,
+    pub(crate) commit_interval: Duration,
+    pub(crate) sync_interval: Duration,
+    pub(crate) data: Arc<File>,
+    pub(crate) temp_path: PathBuf,
+    pub(crate) fail_sync: bool,
+    pub(crate) progress: Option<ProgressFn>,
+    pub(crate) progress_interval: Duration,
+    pub(crate) bytes_resumed: u64,
+    pub(crate) cancel: CancellationToken,
+}
+
+/// What the aggregator hands back when the workers are done.
+pub(crate) struct Outcome {
+    pub(crate) ckpt: Checkpoint,
+    pub(crate) file: Option<CkptFile>,
+    /// A fatal error it met (checkpoint save, data fsync); it cancelled the workers.
+    pub(crate) fatal: Option<Error>,
+    /// Whether the final state is in the checkpoint file.
+    pub(crate) saved: bool,
+    pub(crate) progress: Option<ProgressFn>,
+}
+
+/// A data sync in flight: the snapshot it will make durable.
+type SyncReply = (Snapshot, std::io::Result<()>);
+
+impl Aggregator {
+    /// Runs until every event sender is gone.
+    pub(crate) fn run(mut self, events: Receiver<Event>) -> Outcome {
+        let mut fatal: Option<Error> = None;
+        let checkpointing = self.file.is_some();
+        let durable = checkpointing && self.durability == Durability::Durable;
+
+        let (sync_tx, sync_rx) = std::sync::mpsc::channel::<SyncReply>();
+        let (req_tx, req_rx) = std::sync::mpsc::channel::<Snapshot>();
+        let syncer = durable.then(|| {
+            let data = Arc::clone(&self.data);
+            let fail = self.fail_sync;
+            std::thread::Builder::new()
+                .name("oss-resume-sync".into())
+                .spawn(move || syncer(&data, fail, &req_rx, &sync_tx))
+        });
+        let mut sync_in_flight = false;
+
+        let started = Instant::now();
+        let mut next_commit = started + self.commit_interval;
+        let mut next_sync = started + self.sync_interval;
+        let mut next_progress = started;
+        let mut dirty = false;
+        let mut rate = Rate::new(started, self.ckpt.latest.bytes_done());
+
+        loop {
+            let now = Instant::now();
+            let wake = next_commit
+                .min(next_progress)
+                .min(now + Duration::from_millis(50));
+            match events.recv_timeout(wake.saturating_duration_since(now)) {
+                Ok(event) => {
+                    if let Err(e) = self.apply(event) {
+                        self.fail(&mut fatal, e);
+                    }
+                    dirty = true;
+                    // Drain what is queued before doing timed work.
+                    while let Ok(event) = events.try_recv() {
+                        if let Err(e) = self.apply(event) {
+                            self.fail(&mut fatal, e);
+                        }
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            let now = Instant::now();
+            if sync_in_flight && let Ok((snapshot, result)) = sync_rx.try_recv() {
+                sync_in_flight = false;
+                next_sync = Instant::now() + self.sync_interval;
+                if let Err(e) = self.synced(snapshot, result) {
+                    self.fail(&mut fatal, e);
+                }
+            }
+            if fatal.is_some() {
+                continue; // keep draining events until the workers stop
+            }
+            if checkpointing && dirty && now >= next_commit {
+                if let Err(e) = self.save(Save::Cheap) {
+                    self.fail(&mut fatal, e);
+                }
+                dirty = false;
+                next_commit = now + self.commit_interval;
+            }
+            if durable
+                && !sync_in_flight
+                && now >= next_sync
+                && self.ckpt.latest != self.ckpt.durable
+                && req_tx.send(self.ckpt.latest.clone()).is_ok()
+            {
+                sync_in_flight = true;
+            }
+            if now >= next_progress {
+                self.report(&mut rate, now);
+                next_progress = now + self.progress_interval;
+            }
+        }
+
+        // The workers are done: settle the sync in flight, then commit the final state.
+        drop(req_tx);
+        if sync_in_flight
+            && let Ok((snapshot, result)) = sync_rx.recv()
+            && fatal.is_none()
+            && let Err(e) = self.synced(snapshot, result)
+        {
+            fatal = Some(e);
+        }
+        if let Some(Ok(handle)) = syncer {
+            let _ = handle.join();
+        }
+        let mut saved = false;
+        if checkpointing && fatal.is_none() {
+            match self.save(Save::Cheap) {
+                Ok(()) => saved = true,
+                Err(e) => fatal = Some(e),
+            }
+        }
+        self.report(&mut rate, Instant::now());
+        Outcome {
+            ckpt: self.ckpt,
+            file: self.file,
+            fatal,
+            saved,
+            progress: self.progress,
+        }
+    }
+
+    fn fail(&self, fatal: &mut Option<Error>, e: Error) {
+        tracing::error!("download stopping: {e}");
+        if fatal.is_none() {
+            *fatal = Some(e);
+        }
+        self.cancel.cancel();
+    }
+
+    fn apply(&mut self, event: Event) -> Result<(), Error> {
+        let latest = &mut self.ckpt.latest;
+        let result = match event {
+            Event::Written {
+                index,
+                written,
+                crc,
+            } => {
+                if latest.done().contains(index) {
+                    Ok(())
+                } else {
+                    latest.record(index, written, crc)
+                }
+            }
+            Event::PartDone { index, crc } => latest.complete(index, crc).map(|_| ()),
+        };
+        result.map_err(|source| self.ckpt_error(source))
+    }
+
+    fn ckpt_error(&self, source: CkptError) -> Error {
+        let path = self
+            .file
+            .as_ref()
+            .map(|f| f.path().to_path_buf())
+            .unwrap_or_default();
+        ckpt_error(path, source)
+    }
+
+    /// Saves the checkpoint (no-op with checkpointing off).
+    fn save(&mut self, how: Save) -> Result<(), Error> {
+        match self.file.as_mut() {
+            Some(file) => save_checkpoint(file, &self.ckpt, how),
+            None => Ok(()),
+        }
+    }
+
+    /// A data sync finished: on success `snapshot` becomes the durable one.
+    fn synced(&mut self, snapshot: Snapshot, result: std::io::Result<()>) -> Result<(), Error> {
+        if let Err(source) = result {
+            return Err(Error::SyncFailed {
+                path: self.temp_path.clone(),
+                source,
+            });
+        }
+        failpoint::hit(failpoint::DATA_SYNCED);
+        self.ckpt.durable = snapshot;
+        self.save(Save::Durable)
+    }
+
+    fn report(&mut self, rate: &mut Rate, now: Instant) {
+        let Some(callback) = self.progress.as_mut() else {
+            return;
+        };
+        let latest = &self.ckpt.latest;
+        let bytes_done = latest.bytes_done();
+        let progress = Progress {
+            bytes_done,
+            bytes_total: latest.plan().object_size(),
+            parts_done: latest.done().count(),
+            parts_total: latest.plan().len(),
+            bytes_resumed: self.bytes_resumed,
+            bytes_per_sec: rate.update(now, bytes_done),
+        };
+        callback(&progress);
+    }
+}
+
+/// The syncer thread: fdatasyncs the data file for each snapshot it is sent.
+fn syncer(data: &File, fail: bool, requests: &Receiver<Snapshot>, replies: &Sender<SyncReply>) {
+    while let Ok(snapshot) = requests.recv() {
+        let result = if fail {
+            Err(std::io::Error::from_raw_os_error(5)) // EIO, injected
+        } else {
+            data.sync_data()
+        };
+        if replies.send((snapshot, result)).is_err() {
+            break;
+        }
+    }
+}
+
+/// A transfer rate smoothed over about a second.
+struct Rate {
+    last: Instant,
+    bytes: u64,
+    value: f64,
+}
+
+impl Rate {
+    fn new(now: Instant, bytes: u64) -> Self {
+        Self {
+            last: now,
+            bytes,
+            value: 0.0,
+        }
+    }
+
+    fn update(&mut self, now: Instant, bytes: u64) -> f64 {
+        let dt = now.saturating_duration_since(self.last).as_secs_f64();
+        if dt > 0.0 {
+            let instant = bytes.saturating_sub(self.bytes) as f64 / dt;
+            let alpha = (dt / 1.0).min(1.0);
+            self.value += alpha * (instant - self.value);
+            self.last = now;
+            self.bytes = bytes;
+        }
+        self.value
+    }
+}
+
+/// Saves `ckpt` atomically, cheaply or durably.
+pub(crate) fn save_checkpoint(
+    file: &mut CkptFile,
+    ckpt: &Checkpoint,
+    how: Save,
+) -> Result<(), Error> {
+    file.fs()
+        .durable
+        .store(how == Save::Durable, Ordering::Relaxed);
+    let result = file.save(ckpt, how);
+    result.map_err(|e| ckpt_error(file.path().to_path_buf(), e))
+}
+
+/// A checkpoint failure as the download's error: sync failures and I/O errors are local disk
+/// errors; the rest (a state that breaks the format's rules) is reported as is.
+fn ckpt_error(path: PathBuf, source: CkptError) -> Error {
+    match source {
+        CkptError::SyncFailed { path, source, .. } => Error::SyncFailed { path, source },
+        CkptError::Io { path, source, .. } => Error::local(LocalOp::Checkpoint, path, source),
+        other => Error::Checkpoint {
+            path,
+            source: other,
+        },
+    }
+}

@@ -1,0 +1,323 @@
+//! The download builder: the C SDK's parameters with its defaults, and what we add.
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::Duration;
+
+use oss_http::RetryPolicy;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::report::{Progress, Report};
+
+/// What to do when the object changes during the download (or since the checkpoint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OnChange {
+    /// Stop with [`Error::ObjectChanged`] (the default). The old version's partial data is
+    /// discarded, so the next call downloads the new version.
+    #[default]
+    Fail,
+    /// Discard what was downloaded and start again on the new version (at most
+    /// [`MAX_RESTARTS`] times in one call).
+    Restart,
+}
+
+/// How many times one call restarts on a changed object under [`OnChange::Restart`].
+pub const MAX_RESTARTS: u32 = 3;
+
+/// How hard the download works to survive power loss (see the crate docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Durability {
+    /// The default: data is fdatasynced on an interval and before the final rename, and the
+    /// checkpoint keeps a *durable* snapshot taken before each sync. Never a wrong file,
+    /// even after power loss.
+    #[default]
+    Durable,
+    /// Never fsync. A process kill still resumes from the latest snapshot, but after a
+    /// reboot the download starts over, and a power cut right after completion can leave a
+    /// short or zero-filled destination — the risk every official SDK takes silently.
+    Fast,
+}
+
+/// The progress callback's type.
+pub(crate) type ProgressFn = Box<dyn FnMut(&Progress) + Send>;
+
+/// Test-only fault injection (feature `failpoints`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TestHooks {
+    /// Data writes fail with ENOSPC once this many bytes were written in this run.
+    pub(crate) enospc_after: Option<u64>,
+    /// Data fdatasync fails with EIO.
+    pub(crate) fail_sync: bool,
+    /// Pretend to run in this boot (a simulated reboot when it differs).
+    pub(crate) boot_id: Option<Option<Vec<u8>>>,
+}
+
+/// Every setting of one download.
+pub(crate) struct Options {
+    pub(crate) part_size: Option<u64>,
+    pub(crate) threads: usize,
+    pub(crate) version_id: Option<String>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) bandwidth: Option<u64>,
+    pub(crate) progress: Option<ProgressFn>,
+    pub(crate) progress_interval: Duration,
+    pub(crate) cancel: Option<CancellationToken>,
+    pub(crate) on_change: OnChange,
+    pub(crate) checkpoint: bool,
+    pub(crate) checkpoint_path: Option<PathBuf>,
+    pub(crate) durability: Durability,
+    pub(crate) sync_interval: Duration,
+    pub(crate) commit_interval: Duration,
+    pub(crate) verify_on_resume: bool,
+    pub(crate) preallocate: bool,
+    pub(crate) check_free_space: bool,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) hooks: TestHooks,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            part_size: None,
+            threads: 1,
+            version_id: None,
+            headers: Vec::new(),
+            bandwidth: None,
+            progress: None,
+            progress_interval: Duration::from_millis(100),
+            cancel: None,
+            on_change: OnChange::Fail,
+            checkpoint: false,
+            checkpoint_path: None,
+            durability: Durability::Durable,
+            sync_interval: Duration::from_secs(1),
+            commit_interval: Duration::from_millis(10),
+            verify_on_resume: false,
+            preallocate: true,
+            check_free_space: true,
+            retry: RetryPolicy::default(),
+            hooks: TestHooks::default(),
+        }
+    }
+}
+
+/// One download, described by builder calls and started by `.await` (or
+/// [`Download::blocking`]). Made by [`Client::download`].
+///
+/// Defaults are the C SDK's: one thread, checkpoint off, checkpoint path `{destination}.cp`
+/// when it is turned on; the part size defaults to [`oss_parts::PartSize::DEFAULT`] (8 MiB),
+/// raised only when an object would need more than [`oss_parts::MAX_PARTS`] parts.
+#[must_use = "a download does nothing until it is awaited"]
+pub struct Download {
+    pub(crate) client: Client,
+    pub(crate) bucket: String,
+    pub(crate) key: String,
+    pub(crate) destination: PathBuf,
+    pub(crate) options: Options,
+}
+
+impl fmt::Debug for Download {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let o = &self.options;
+        f.debug_struct("Download")
+            .field("bucket", &self.bucket)
+            .field("key", &self.key)
+            .field("destination", &self.destination)
+            .field("part_size", &o.part_size)
+            .field("threads", &o.threads)
+            .field("checkpoint", &o.checkpoint)
+            .field("durability", &o.durability)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Download {
+    pub(crate) fn new(client: Client, bucket: String, key: String, destination: PathBuf) -> Self {
+        Self {
+            client,
+            bucket,
+            key,
+            destination,
+            options: Options::default(),
+        }
+    }
+
+    /// Bytes per ranged part, 1 B ..= 5 GiB (the C SDK's `part_size`). Checked before any
+    /// request.
+    pub fn part_size(mut self, bytes: u64) -> Self {
+        self.options.part_size = Some(bytes);
+        self
+    }
+
+    /// Concurrent part downloads, 1 ..= 1024 (the C SDK's `thread_num`; default 1). A fixed
+    /// pool of this many workers pulls the next missing part.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.options.threads = threads;
+        self
+    }
+
+    /// Download this version of the object (versioned buckets). Without it, the version
+    /// HEAD reports is pinned for every part.
+    pub fn version_id(mut self, version_id: impl Into<String>) -> Self {
+        self.options.version_id = Some(version_id.into());
+        self
+    }
+
+    /// A header sent on HEAD and on every part GET of this download (e.g.
+    /// `x-oss-request-payer: requester`, `x-oss-traffic-limit`, SSE-C headers).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.options.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Limit the whole download (all workers together, one token bucket) to about
+    /// `bytes_per_sec`.
+    pub fn bandwidth_limit(mut self, bytes_per_sec: u64) -> Self {
+        self.options.bandwidth = Some(bytes_per_sec);
+        self
+    }
+
+    /// Called with the progress (bytes and parts done, rate) from one background thread, at
+    /// most every 100 ms (see [`Download::progress_interval`]) and once at the end. Keep it
+    /// quick: it runs on the thread that records progress.
+    pub fn on_progress(mut self, callback: impl FnMut(&Progress) + Send + 'static) -> Self {
+        self.options.progress = Some(Box::new(callback));
+        self
+    }
+
+    /// The shortest time between two progress calls (default 100 ms).
+    pub fn progress_interval(mut self, interval: Duration) -> Self {
+        self.options.progress_interval = interval;
+        self
+    }
+
+    /// Stop when `token` is cancelled: in-flight writes drain, the checkpoint (when on) is
+    /// saved once more, and the download returns [`Error::Cancelled`].
+    pub fn cancel_token(mut self, token: CancellationToken) -> Self {
+        self.options.cancel = Some(token);
+        self
+    }
+
+    /// What to do when the object changes (default [`OnChange::Fail`]).
+    pub fn on_change(mut self, policy: OnChange) -> Self {
+        self.options.on_change = policy;
+        self
+    }
+
+    /// Record progress and resume from it on the next call (the C SDK's
+    /// `enable_checkpoint`; default off). The checkpoint is deleted when the download
+    /// completes.
+    pub fn checkpoint(mut self, enable: bool) -> Self {
+        self.options.checkpoint = enable;
+        self
+    }
+
+    /// Where the checkpoint lives (default `{destination}.cp`, as the C SDK documents). The
+    /// lock is still `{destination}.lock`.
+    pub fn checkpoint_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.options.checkpoint_path = Some(path.into());
+        self
+    }
+
+    /// Durable (default) or fast; see [`Durability`].
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.options.durability = durability;
+        self
+    }
+
+    /// In durable mode, how often the data is fdatasynced and a durable snapshot saved
+    /// (default 1 s; at least 1 ms).
+    pub fn sync_interval(mut self, interval: Duration) -> Self {
+        self.options.sync_interval = interval;
+        self
+    }
+
+    /// How often progress is committed to the checkpoint without fsync (default 10 ms; a
+    /// kill loses about this much transfer). At least 1 ms.
+    pub fn commit_interval(mut self, interval: Duration) -> Self {
+        self.options.commit_interval = interval;
+        self
+    }
+
+    /// On resume, re-read the done ranges and check them against the recorded CRCs before
+    /// trusting them (default off); a mismatch discards the checkpoint and starts over.
+    pub fn verify_on_resume(mut self, verify: bool) -> Self {
+        self.options.verify_on_resume = verify;
+        self
+    }
+
+    /// Preallocate the temp file with `fallocate` (default on; falls back to a sparse file
+    /// where unsupported).
+    pub fn preallocate(mut self, on: bool) -> Self {
+        self.options.preallocate = on;
+        self
+    }
+
+    /// Check free space before the first GET (default on).
+    pub fn check_free_space(mut self, on: bool) -> Self {
+        self.options.check_free_space = on;
+        self
+    }
+
+    /// The per-part retry policy (default [`RetryPolicy::default`]: 6 attempts in a row
+    /// without progress, 200 ms .. 20 s full-jitter backoff).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.options.retry = policy;
+        self
+    }
+
+    /// Runs the download on a private tokio runtime, for callers without one. Returns
+    /// [`Error::InsideRuntime`] (never panics) when called on a runtime thread.
+    pub fn blocking(self) -> Result<Report, Error> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::InsideRuntime);
+        }
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(self.options.threads.max(1));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build()
+            .map_err(Error::Runtime)?;
+        runtime.block_on(self.into_future())
+    }
+}
+
+#[cfg(feature = "failpoints")]
+impl Download {
+    /// Testing only (feature `failpoints`): data writes fail with ENOSPC once `bytes` were
+    /// written in this run.
+    pub fn inject_enospc_after(mut self, bytes: u64) -> Self {
+        self.options.hooks.enospc_after = Some(bytes);
+        self
+    }
+
+    /// Testing only (feature `failpoints`): the data file's fdatasync fails with EIO.
+    pub fn inject_sync_failure(mut self) -> Self {
+        self.options.hooks.fail_sync = true;
+        self
+    }
+
+    /// Testing only (feature `failpoints`): run as if the machine's boot id were `boot`
+    /// (`None`: unknown), to simulate a reboot between runs.
+    pub fn simulate_boot_id(mut self, boot: Option<&[u8]>) -> Self {
+        self.options.hooks.boot_id = Some(boot.map(<[u8]>::to_vec));
+        self
+    }
+}
+
+impl IntoFuture for Download {
+    type Output = Result<Report, Error>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(crate::engine::run(self))
+    }
+}

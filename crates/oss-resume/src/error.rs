@@ -1,0 +1,364 @@
+//! The crate's one error type.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// A part of the plan, named in errors: its index and its inclusive byte range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartRef {
+    /// The part's index (0-based).
+    pub index: u64,
+    /// Its first byte.
+    pub first: u64,
+    /// Its last byte (inclusive).
+    pub last: u64,
+}
+
+impl fmt::Display for PartRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "part {} (bytes {}-{})",
+            self.index, self.first, self.last
+        )
+    }
+}
+
+impl From<oss_parts::Part> for PartRef {
+    fn from(p: oss_parts::Part) -> Self {
+        Self {
+            index: p.index(),
+            first: p.start(),
+            last: p.end().saturating_sub(1),
+        }
+    }
+}
+
+/// The local operation that failed, named in [`Error::LocalIo`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LocalOp {
+    /// Creating or opening the lock file `{destination}.lock`.
+    Lock,
+    /// Creating, opening or sizing the temp data file.
+    CreateTemp,
+    /// Preallocating the temp data file.
+    Preallocate,
+    /// Checking free space.
+    FreeSpace,
+    /// Writing downloaded bytes into the temp data file.
+    Write,
+    /// Reading the temp data file back (verify-on-resume).
+    Read,
+    /// Renaming the temp data file onto the destination.
+    Rename,
+    /// Removing a file.
+    Remove,
+    /// Saving, loading or deleting the checkpoint.
+    Checkpoint,
+}
+
+impl fmt::Display for LocalOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LocalOp::Lock => "locking the destination",
+            LocalOp::CreateTemp => "creating the temp data file",
+            LocalOp::Preallocate => "preallocating the temp data file",
+            LocalOp::FreeSpace => "checking free space",
+            LocalOp::Write => "writing the temp data file",
+            LocalOp::Read => "reading the temp data file",
+            LocalOp::Rename => "renaming the temp data file onto the destination",
+            LocalOp::Remove => "removing a file",
+            LocalOp::Checkpoint => "writing the checkpoint",
+        })
+    }
+}
+
+/// Everything that can stop a download.
+///
+/// Each variant is a situation a caller can act on. Remote failures carry the OSS error
+/// (code, message, request id) through [`oss_http::Error`]; local disk failures are
+/// [`Error::LocalIo`], [`Error::InsufficientSpace`] or [`Error::SyncFailed`] and are never
+/// retried as if they were remote. [`Error::is_retryable`] says whether calling the download
+/// again (with the checkpoint on, it resumes) can help.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An argument is unusable; nothing was requested.
+    #[error("invalid argument `{argument}`: {problem}")]
+    InvalidArgument {
+        /// The builder setting at fault (`part_size`, `threads`, `destination`...).
+        argument: &'static str,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
+
+    /// The client configuration is unusable (endpoint, credentials, region, a header...).
+    #[error("{0}")]
+    Client(#[source] oss_http::Error),
+
+    /// Another run is downloading to the same destination.
+    #[error(
+        "{} is already being downloaded by {} (lock file {}); wait for that run to finish or stop it",
+        destination.display(),
+        pid.map_or_else(|| "another process".to_owned(), |p| format!("process {p}")),
+        lock_path.display()
+    )]
+    Locked {
+        /// The destination asked for.
+        destination: PathBuf,
+        /// The lock file, `{destination}.lock`.
+        lock_path: PathBuf,
+        /// The holder's process id, as it wrote it in the lock file.
+        pid: Option<u32>,
+    },
+
+    /// HEAD of the object failed (no such bucket or key, access denied, ...).
+    #[error("could not read the object's metadata: {source}")]
+    Head {
+        /// The OSS or transport error (with code and request id when OSS answered).
+        #[source]
+        source: oss_http::Error,
+    },
+
+    /// A part failed with a permanent error, or its retry budget ran out.
+    #[error("{part} failed after {attempts} attempt(s) in a row without progress: {source}")]
+    Part {
+        /// The part.
+        part: PartRef,
+        /// Attempts made since the part last made progress.
+        attempts: u32,
+        /// The last error (with code and request id when OSS answered).
+        #[source]
+        source: oss_http::Error,
+    },
+
+    /// The object changed during the download (or since the checkpoint was written), and the
+    /// changed-object policy is to fail. Nothing was stitched from two versions; the partial
+    /// data of the old version was discarded, so the next call starts over.
+    #[error(
+        "the object changed{}: {detail}; the partial download was discarded, run again to download the new version{}",
+        part.map(|p| format!(" while downloading {p}")).unwrap_or_default(),
+        request_id.as_ref().map(|r| format!(" (request id {r})")).unwrap_or_default()
+    )]
+    ObjectChanged {
+        /// What differs.
+        detail: String,
+        /// The part being fetched when it was noticed.
+        part: Option<PartRef>,
+        /// The OSS request id of the response that showed it.
+        request_id: Option<String>,
+    },
+
+    /// The object is archived (Archive, Cold Archive...) and must be restored first.
+    #[error(
+        "the object is in an archive storage class and cannot be read until it is restored (OSS {code}, request id {}); restore it, then run again",
+        request_id.as_deref().unwrap_or("none")
+    )]
+    ObjectArchived {
+        /// The OSS error code (`InvalidObjectState`).
+        code: String,
+        /// The OSS request id.
+        request_id: Option<String>,
+    },
+
+    /// The downloaded file's CRC-64 differs from the object's `x-oss-hash-crc64ecma`. The temp
+    /// file and the checkpoint were deleted, so a retry downloads everything again and can
+    /// neither loop on nor accept the bad data.
+    #[error(
+        "the downloaded data is corrupt: CRC-64 {actual} but OSS says {expected}; nothing was written to the destination and the partial data was deleted, run again"
+    )]
+    CrcMismatch {
+        /// `x-oss-hash-crc64ecma`.
+        expected: u64,
+        /// CRC-64 of the bytes written.
+        actual: u64,
+    },
+
+    /// A local filesystem operation failed (disk full, permission denied, I/O error). Never
+    /// retried as a network error.
+    #[error(
+        "{op}{} failed for {}: {source}",
+        part.map(|p| format!(" ({p})")).unwrap_or_default(),
+        path.display()
+    )]
+    LocalIo {
+        /// What was being done.
+        op: LocalOp,
+        /// The file involved.
+        path: PathBuf,
+        /// The part whose bytes were being written, for data writes.
+        part: Option<PartRef>,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The filesystem has less free space than the download needs; nothing was requested
+    /// past HEAD.
+    #[error(
+        "not enough free space for {}: {needed} bytes needed, {available} available; free some space or choose another destination",
+        path.display()
+    )]
+    InsufficientSpace {
+        /// The temp data file.
+        path: PathBuf,
+        /// Bytes still to allocate.
+        needed: u64,
+        /// Bytes available to this user.
+        available: u64,
+    },
+
+    /// fsync of the data file failed. Fatal for that file: Linux may have dropped the dirty
+    /// pages and a retried fsync can report success for lost data, so the temp file was
+    /// deleted.
+    #[error(
+        "the disk did not confirm writing {}: {source}; the partial data was deleted, check the disk and run again",
+        path.display()
+    )]
+    SyncFailed {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The checkpoint cannot be used or written and must not be discarded silently: it
+    /// belongs to another download, or a newer version of this software wrote it.
+    #[error("checkpoint {}: {source}", path.display())]
+    Checkpoint {
+        /// The checkpoint path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: oss_ckpt::CkptError,
+    },
+
+    /// The cancellation token fired. With the checkpoint on, progress was saved and the next
+    /// call resumes; with it off the temp file was removed.
+    #[error("the download was cancelled{}", if *checkpoint_saved { "; progress is saved in the checkpoint" } else { "" })]
+    Cancelled {
+        /// Whether a checkpoint holding the progress was saved.
+        checkpoint_saved: bool,
+    },
+
+    /// The blocking wrapper was called on a thread that runs a tokio runtime.
+    #[error(
+        "download().blocking() was called inside a tokio runtime, where blocking would stall it; `.await` the download instead"
+    )]
+    InsideRuntime,
+
+    /// The blocking wrapper could not start its runtime.
+    #[error("could not start a tokio runtime for the blocking download: {0}")]
+    Runtime(#[source] io::Error),
+}
+
+impl Error {
+    /// Whether calling the download again may succeed without changing anything: a transient
+    /// remote failure whose retry budget ran out, a cancellation, or a lock held by a run
+    /// that may finish. Local disk errors, bad arguments and permanent OSS errors are not.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Part { source, .. } | Error::Head { source } => source.is_retryable(),
+            Error::Cancelled { .. } | Error::Locked { .. } => true,
+            // The partial data was discarded: the next call starts over and may succeed.
+            Error::ObjectChanged { .. } | Error::CrcMismatch { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether this is a local filesystem failure (never a network one).
+    pub fn is_local(&self) -> bool {
+        matches!(
+            self,
+            Error::LocalIo { .. } | Error::InsufficientSpace { .. } | Error::SyncFailed { .. }
+        )
+    }
+
+    /// The part involved, when one was.
+    pub fn part(&self) -> Option<PartRef> {
+        match self {
+            Error::Part { part, .. } => Some(*part),
+            Error::ObjectChanged { part, .. } | Error::LocalIo { part, .. } => *part,
+            _ => None,
+        }
+    }
+
+    /// The OSS error code, when OSS answered with one.
+    pub fn oss_code(&self) -> Option<&str> {
+        match self {
+            Error::Part { source, .. } | Error::Head { source } => {
+                source.service().map(|s| s.code.as_str())
+            }
+            Error::ObjectArchived { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The OSS request id of the response involved, when there was one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Part { source, .. } | Error::Head { source } => source.request_id(),
+            Error::ObjectChanged { request_id, .. } | Error::ObjectArchived { request_id, .. } => {
+                request_id.as_deref()
+            }
+            _ => None,
+        }
+    }
+
+    /// The local I/O error's kind, for local failures.
+    pub fn io_kind(&self) -> Option<io::ErrorKind> {
+        match self {
+            Error::LocalIo { source, .. } | Error::SyncFailed { source, .. } => Some(source.kind()),
+            Error::InsufficientSpace { .. } => Some(io::ErrorKind::StorageFull),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn invalid(argument: &'static str, problem: impl Into<String>) -> Self {
+        Error::InvalidArgument {
+            argument,
+            problem: problem.into(),
+        }
+    }
+
+    pub(crate) fn local(op: LocalOp, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::LocalIo {
+            op,
+            path: path.into(),
+            part: None,
+            source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_part_and_range() {
+        let e = Error::LocalIo {
+            op: LocalOp::Write,
+            path: "/x/y.tmp".into(),
+            part: Some(PartRef {
+                index: 3,
+                first: 300,
+                last: 399,
+            }),
+            source: io::Error::from_raw_os_error(28),
+        };
+        let text = e.to_string();
+        assert!(text.contains("part 3 (bytes 300-399)"), "{text}");
+        assert!(e.is_local() && !e.is_retryable());
+        assert_eq!(e.io_kind(), Some(io::ErrorKind::StorageFull));
+        let locked = Error::Locked {
+            destination: "a".into(),
+            lock_path: "a.lock".into(),
+            pid: Some(42),
+        };
+        assert!(locked.to_string().contains("process 42"), "{locked}");
+    }
+}

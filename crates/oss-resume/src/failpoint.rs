@@ -1,0 +1,114 @@
+//! Named crash points (cargo feature `failpoints`): the process aborts itself at the named
+//! instant when `OSS_RESUME_FAILPOINT=<name>` (or `<name>:<n>` for the n-th time it is
+//! reached) is set. Without the feature every call compiles to nothing.
+
+use std::io;
+use std::path::Path;
+
+use oss_ckpt::fs::{Filesystem, StdFs};
+
+/// The checkpoint's temp file is written but not yet fsynced (durable saves) or renamed
+/// (cheap saves).
+pub const CKPT_TEMP_WRITTEN: &str = "ckpt-temp-written";
+/// A durable checkpoint save has written and fsynced its temp file, before the rename.
+pub const CKPT_BEFORE_RENAME: &str = "ckpt-before-rename";
+/// The data file was fdatasynced; the durable snapshot covering it is not saved yet.
+pub const DATA_SYNCED: &str = "data-synced";
+/// A block of a part is written, the part is incomplete, and at least half of the object
+/// is on disk.
+pub const MID_PART: &str = "mid-part";
+/// Every part is done and committed; nothing is verified, synced or renamed yet.
+pub const PARTS_DONE: &str = "parts-done";
+/// The destination was renamed into place (and its directory synced); the checkpoint is
+/// not deleted yet.
+pub const DEST_RENAMED: &str = "dest-renamed";
+
+/// Every failpoint name, in the order a download reaches them.
+pub const ALL: [&str; 6] = [
+    CKPT_TEMP_WRITTEN,
+    CKPT_BEFORE_RENAME,
+    MID_PART,
+    DATA_SYNCED,
+    PARTS_DONE,
+    DEST_RENAMED,
+];
+
+/// The environment variable that arms a failpoint.
+pub const ENV: &str = "OSS_RESUME_FAILPOINT";
+
+#[cfg(feature = "failpoints")]
+mod armed {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static ARMED: OnceLock<Option<(String, u64)>> = OnceLock::new();
+    static HITS: AtomicU64 = AtomicU64::new(0);
+
+    pub(super) fn hit(name: &str) {
+        let armed = ARMED.get_or_init(|| {
+            let text = std::env::var(super::ENV).ok()?;
+            let (name, nth) = match text.split_once(':') {
+                Some((n, k)) => (n.to_owned(), k.parse().unwrap_or(1)),
+                None => (text, 1),
+            };
+            Some((name, nth.max(1)))
+        });
+        if let Some((armed_name, nth)) = armed
+            && armed_name == name
+            && HITS.fetch_add(1, Ordering::SeqCst) + 1 >= *nth
+        {
+            eprintln!("oss-resume: failpoint {name} reached, aborting");
+            std::process::abort();
+        }
+    }
+}
+
+/// Marks the instant `name`; aborts the process if that failpoint is armed.
+#[inline]
+pub(crate) fn hit(name: &str) {
+    #[cfg(feature = "failpoints")]
+    armed::hit(name);
+    #[cfg(not(feature = "failpoints"))]
+    let _ = name;
+}
+
+/// The real filesystem for checkpoint saves, with the checkpoint failpoints at its seams.
+#[derive(Debug, Default)]
+pub(crate) struct FailpointFs {
+    /// Set while a durable save runs (it fsyncs its temp file before the rename).
+    pub(crate) durable: std::sync::atomic::AtomicBool,
+}
+
+impl Filesystem for FailpointFs {
+    type File = <StdFs as Filesystem>::File;
+
+    fn create(&self, path: &Path) -> io::Result<Self::File> {
+        StdFs.create(path)
+    }
+
+    fn sync_file(&self, file: &mut Self::File) -> io::Result<()> {
+        hit(CKPT_TEMP_WRITTEN);
+        StdFs.sync_file(file)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        if self.durable.load(std::sync::atomic::Ordering::Relaxed) {
+            hit(CKPT_BEFORE_RENAME);
+        } else {
+            hit(CKPT_TEMP_WRITTEN);
+        }
+        StdFs.rename(from, to)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        StdFs.sync_dir(dir)
+    }
+
+    fn read(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+        StdFs.read(path, limit)
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        StdFs.remove(path)
+    }
+}

@@ -1,0 +1,164 @@
+//! The destination lock: `{destination}.lock`, held for the whole run, checkpoint on or off.
+//!
+//! `File::try_lock` (flock on Unix, LockFileEx on Windows) on a file that is never renamed.
+//! The holder writes its pid inside so a refused run can say who holds it. After locking,
+//! the path must still name the locked file: a finishing run unlinks the lock file while it
+//! holds the lock, so a run that opened the old file just before could otherwise "lock" an
+//! unlinked inode while a third run locks a new file at the same path (the standard
+//! unlink race). A filesystem without locks (ENOLCK, e.g. some NFS setups) gets a warning and
+//! the run goes on unlocked.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, LocalOp};
+use crate::paths::with_suffix;
+
+/// A held destination lock; released (and its file removed) on drop.
+#[derive(Debug)]
+pub(crate) struct DestLock {
+    file: Option<File>,
+    path: PathBuf,
+}
+
+/// How many times to reopen when the lock file was replaced under us.
+const RELOCK_ATTEMPTS: usize = 8;
+
+impl DestLock {
+    /// Takes the lock for `destination`, or says who holds it. The second value is a
+    /// warning when the filesystem cannot lock.
+    pub(crate) fn acquire(destination: &Path) -> Result<(Self, Option<String>), Error> {
+        let path = with_suffix(destination, ".lock");
+        let local = |e| Error::local(LocalOp::Lock, &path, e);
+        for _ in 0..RELOCK_ATTEMPTS {
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(local)?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(TryLockError::WouldBlock) => {
+                    return Err(Error::Locked {
+                        destination: destination.to_path_buf(),
+                        pid: read_pid(&mut file),
+                        lock_path: path,
+                    });
+                }
+                Err(TryLockError::Error(e)) if locks_unsupported(&e) => {
+                    let warning = format!(
+                        "the filesystem of {} does not support file locks ({e}); two runs on this destination would not be kept apart",
+                        path.display()
+                    );
+                    tracing::warn!("{warning}");
+                    write_pid(&file).map_err(local)?;
+                    return Ok((
+                        Self {
+                            file: Some(file),
+                            path,
+                        },
+                        Some(warning),
+                    ));
+                }
+                Err(TryLockError::Error(e)) => return Err(local(e)),
+            }
+            if !still_names(&path, &file) {
+                continue; // replaced between open and lock: try the new file
+            }
+            write_pid(&file).map_err(local)?;
+            return Ok((
+                Self {
+                    file: Some(file),
+                    path,
+                },
+                None,
+            ));
+        }
+        Err(local(io::Error::other(
+            "the lock file kept being replaced while locking it",
+        )))
+    }
+
+    /// Removes the lock file (while still holding the lock), then unlocks.
+    pub(crate) fn release(mut self) {
+        self.release_inner();
+    }
+
+    fn release_inner(&mut self) {
+        if let Some(file) = self.file.take() {
+            let _ = std::fs::remove_file(&self.path);
+            drop(file);
+        }
+    }
+}
+
+impl Drop for DestLock {
+    fn drop(&mut self) {
+        self.release_inner();
+    }
+}
+
+fn locks_unsupported(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        const ENOLCK: i32 = 37;
+        const EOPNOTSUPP: i32 = 95;
+        if matches!(e.raw_os_error(), Some(ENOLCK | EOPNOTSUPP)) {
+            return true;
+        }
+    }
+    e.kind() == io::ErrorKind::Unsupported
+}
+
+fn read_pid(file: &mut File) -> Option<u32> {
+    let mut text = String::new();
+    file.read_to_string(&mut text).ok()?;
+    text.trim().parse().ok()
+}
+
+fn write_pid(file: &File) -> io::Result<()> {
+    file.set_len(0)?;
+    let mut f = file;
+    f.write_all(format!("{}\n", std::process::id()).as_bytes())
+}
+
+#[cfg(unix)]
+fn still_names(path: &Path, file: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(path), file.metadata()) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn still_names(path: &Path, _file: &File) -> bool {
+    path.exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_lock_is_refused_with_pid_and_released_on_drop() {
+        let dir = std::env::temp_dir().join(format!("oss-resume-lock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dest = dir.join("file.bin");
+        let (held, warning) = DestLock::acquire(&dest).unwrap();
+        assert!(warning.is_none());
+        match DestLock::acquire(&dest) {
+            Err(Error::Locked { pid, .. }) => assert_eq!(pid, Some(std::process::id())),
+            other => panic!("{other:?}"),
+        }
+        held.release();
+        assert!(!dir.join("file.bin.lock").exists());
+        let (again, _) = DestLock::acquire(&dest).unwrap();
+        drop(again);
+        assert!(!dir.join("file.bin.lock").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

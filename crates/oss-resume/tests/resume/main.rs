@@ -1,0 +1,12 @@
+//! oss-resume's crate tests: one binary, against the in-process oss-emulator (streaming
+//! server, chaos proxy, wiremock front-end). Objects stay <= 8 MiB.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod checkpoint;
+#[allow(dead_code)] // helpers used by the modules still being written
+mod common;
+mod crash;
+mod edge;
+mod faults;
+mod matrix;
+mod sdk_bugs;
