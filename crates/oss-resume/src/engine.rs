@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use oss_ckpt::fs::{CheckpointFile, Durability as Save, file_identity};
 use oss_ckpt::{BootId, Checkpoint, Expected, LocalFiles, ObjectIdentity};
-use oss_http::ObjectMeta;
+use oss_http::{JitterRng, ObjectMeta, PartRetry, RetryDecision};
 use oss_parts::{PartSize, Plan};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -221,16 +221,15 @@ impl Job {
     async fn run(&mut self) -> Result<Report, Error> {
         let user_cancel = self.options.cancel.clone().unwrap_or_default();
         loop {
-            let head =
-                self.http
-                    .head_object(&self.bucket, &self.key, self.options.version_id.as_deref());
-            let meta = tokio::select! {
-                biased;
-                () = user_cancel.cancelled() => {
-                    return Err(Error::Cancelled { checkpoint_saved: false });
-                }
-                r = head => r.map_err(|source| Error::Head { source })?,
-            };
+            let meta = head(
+                &self.http,
+                &self.bucket,
+                &self.key,
+                self.options.version_id.as_deref(),
+                self.options.retry,
+                &user_cancel,
+            )
+            .await?;
             match self.attempt(meta, user_cancel.child_token()).await {
                 Ok(report) => return Ok(report),
                 Err(Stop::Error(e)) => return Err(e),
@@ -732,6 +731,40 @@ impl Job {
             checkpoint,
             warnings: std::mem::take(&mut self.warnings),
             elapsed: self.started.elapsed(),
+        }
+    }
+}
+
+/// HEAD, retried on transient failures with the parts' policy.
+async fn head(
+    http: &oss_http::Client,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+    policy: oss_http::RetryPolicy,
+    cancel: &CancellationToken,
+) -> Result<ObjectMeta, Error> {
+    let mut retry = PartRetry::new(policy);
+    let mut rng = JitterRng::from_entropy();
+    loop {
+        let head = http.head_object(bucket, key, version_id);
+        let result = tokio::select! {
+            biased;
+            () = cancel.cancelled() => {
+                return Err(Error::Cancelled { checkpoint_saved: false });
+            }
+            r = head => r,
+        };
+        let error = match result {
+            Ok(meta) => return Ok(meta),
+            Err(e) => e,
+        };
+        match retry.on_failure(error.retry_reason(), &mut rng) {
+            RetryDecision::Retry { delay, .. } => {
+                tracing::debug!("HEAD: retrying in {delay:?} after: {error}");
+                tokio::time::sleep(delay).await;
+            }
+            RetryDecision::GiveUp { .. } => return Err(Error::Head { source: error }),
         }
     }
 }
