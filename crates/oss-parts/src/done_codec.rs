@@ -141,9 +141,10 @@ impl DoneSet {
 
     /// How many maximal runs of done parts start above the watermark.
     fn run_starts_above_prefix(&self) -> u64 {
-        // The bits below the watermark are set, so a carry of 1 keeps the prefix's own
-        // run from counting; bit `prefix` is clear, so nothing above it is hidden.
-        let mut carry = 1;
+        // The part just below the window is done only if the window starts in the
+        // watermark's word (its bits below the watermark are set); otherwise it is one of
+        // the missing parts between the watermark and the window.
+        let mut carry = u64::from(self.base() / 64 == self.prefix() / 64 && self.prefix() > 0);
         let mut starts = 0;
         for &word in self.window() {
             starts += u64::from((word & !((word << 1) | carry)).count_ones());
@@ -204,23 +205,19 @@ impl DoneSet {
 
     /// Appends `count` bitmap bytes whose bit 0 is part `from`.
     fn put_bitmap(&self, out: &mut Vec<u8>, from: u64, count: usize) {
-        let window = self.window();
-        let shift = from - self.base();
-        let (first, bit) = (to_usize(shift / 64), (shift % 64) as u32);
-        let word = |k: usize| window.get(k).copied().unwrap_or(0);
+        let (mut w, bit) = (from / 64, (from % 64) as u32);
         let start = out.len();
-        let mut k = first;
         while out.len() - start < count {
-            let lo = word(k) >> bit;
+            let lo = self.word(w) >> bit;
             let hi = if bit == 0 {
                 0
             } else {
-                word(k + 1) << (64 - bit)
+                self.word(w + 1) << (64 - bit)
             };
             let chunk = (lo | hi).to_le_bytes();
             let take = (count - (out.len() - start)).min(8);
             out.extend_from_slice(chunk.get(..take).unwrap_or(&chunk));
-            k += 1;
+            w += 1;
         }
     }
 }
@@ -377,7 +374,9 @@ mod tests {
     #[test]
     fn max_encoded_len_bounds_the_worst_case() {
         assert_eq!(varint_len(MAX_PARTS), 4);
-        let full = DoneSet::from_word_fn(MAX_PARTS, |w| if w % 2 == 0 { 0x5555 } else { 0 });
+        let full = DoneSet::from_word_fn(MAX_PARTS, 0..MAX_PARTS / 64, |w| {
+            if w % 2 == 0 { 0x5555 } else { 0 }
+        });
         assert!(full.to_bytes().len() <= DoneSet::MAX_ENCODED_LEN);
         assert!(full.to_bytes().len() > DoneSet::MAX_ENCODED_LEN - 100_000);
     }

@@ -1,4 +1,4 @@
-//! The set of done parts: a watermark plus a bitmap window above it.
+//! The set of done parts: a watermark plus a bitmap window of the parts done above it.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -12,10 +12,11 @@ use crate::plan::Plan;
 /// common case of a finished prefix and a few parts done beyond it.
 ///
 /// The representation is a watermark ("every part below `first_missing` is done") plus a
-/// bitmap window from the watermark's 64-part word up to the highest done part. A download
-/// that fetches parts roughly in order keeps the window a few words long however large the
-/// object; parts done in a random pattern make it at most `part_count / 8` bytes (1.25 MiB
-/// for 10M parts). [`DoneSet::to_bytes`] stores the same idea on disk, as a bitmap or as
+/// bitmap window that spans only the parts done above it, from the lowest to the highest
+/// (in 64-part words). A download that fetches parts roughly in order keeps the window a
+/// few words long however large the object, and so does a small cluster of parts far
+/// from the watermark; parts done in a random pattern make it at most `part_count / 8`
+/// bytes (1.25 MiB for 10M parts). [`DoneSet::to_bytes`] stores the same idea on disk, as a bitmap or as
 /// runs, whichever is smaller.
 ///
 /// Every operation but the set-wide ones ([`DoneSet::difference`], [`DoneSet::is_subset`],
@@ -40,17 +41,20 @@ use crate::plan::Plan;
 /// assert_eq!(DoneSet::from_bytes(&bytes)?, done);
 /// # Ok::<(), oss_parts::PartsError>(())
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct DoneSet {
     /// The number of parts in the plan: valid indices are `0..len`.
     len: u64,
     /// Every index below it is done; the index itself is missing (or equals `len`).
     prefix: u64,
-    /// Bits for indices `[base, base + 64 × words.len())`, where `base = prefix & !63`.
-    /// Bits below `prefix` are set, no bit at or above `len` is set, and the window is
-    /// empty exactly when no index above `prefix` is done; otherwise it ends with the word
-    /// holding the highest done index. That keeps the representation canonical, so the
-    /// derived equality is set equality.
+    /// The first index of the window: a multiple of 64, never below the watermark's word.
+    /// Indices from `prefix` up to `base` are missing.
+    base: u64,
+    /// Bits for indices `[base, base + 64 × words.len())`. Bits below `prefix` are set,
+    /// no bit at or above `len` is, and the last word holds the highest done index. The
+    /// window may start with words that have nothing done above the watermark (dropping
+    /// them eagerly could make a pattern of inserts quadratic); an empty window has
+    /// `base` at the watermark's word. Equality compares contents, not layout.
     words: VecDeque<u64>,
     /// How many indices are done.
     count: u64,
@@ -85,22 +89,39 @@ impl DoneSet {
         Self {
             len,
             prefix: 0,
+            base: 0,
             words: VecDeque::new(),
             count: 0,
         }
     }
 
-    /// A set from its parts, for the decoder. `window` must follow the field invariants
-    /// except canonical trimming, which this restores.
+    /// A set from its parts, for the decoder and `from_word_fn`: `window` holds the words
+    /// from the watermark's word on (bits below `prefix` set, none at or past `len`).
+    /// Leading words with nothing done above the watermark are dropped, so the window
+    /// takes exactly the memory canonical form needs.
     pub(crate) fn from_parts(len: u64, prefix: u64, window: Vec<u64>, count: u64) -> Self {
-        let mut set = Self {
+        let prefix_word = prefix / 64;
+        let above = |k: usize, word: u64| {
+            let below = if k == 0 { low_mask(prefix % 64) } else { 0 };
+            word & !below != 0
+        };
+        let skip = window
+            .iter()
+            .enumerate()
+            .position(|(k, &word)| above(k, word))
+            .unwrap_or(window.len());
+        let words: VecDeque<u64> = if skip == window.len() {
+            VecDeque::new()
+        } else {
+            window.into_iter().skip(skip).collect()
+        };
+        Self {
             len,
             prefix,
-            words: VecDeque::from(window),
+            base: (prefix_word + skip as u64) * 64,
+            words,
             count,
-        };
-        set.trim();
-        set
+        }
     }
 
     /// The number of parts in the plan (valid indices are `0..part_count()`).
@@ -157,10 +178,10 @@ impl DoneSet {
         if index < self.prefix {
             return true;
         }
-        if index >= self.len {
+        if index >= self.len || index < self.base {
             return false;
         }
-        let offset = index - self.base();
+        let offset = index - self.base;
         match self.words.get(to_usize(offset / 64)) {
             Some(word) => word >> (offset % 64) & 1 == 1,
             None => false,
@@ -188,8 +209,18 @@ impl DoneSet {
         if self.contains(index) {
             return Ok(false);
         }
-        self.set_window_bit(index - self.base());
         self.count += 1;
+        if index == self.prefix && (self.words.is_empty() || index < self.base) {
+            // The watermark moves; no bit needs storing below the window.
+            self.prefix += 1;
+            if self.words.is_empty() {
+                self.base = self.prefix & !63;
+            } else if self.prefix == self.base {
+                self.advance();
+            }
+            return Ok(true);
+        }
+        self.set_bit(index);
         if index == self.prefix {
             self.advance();
         }
@@ -259,7 +290,9 @@ impl DoneSet {
     }
 
     /// The parts done in `self` but not in `other`, as a set of `self`'s part count.
-    /// Costs O(part count / 64).
+    /// Costs O(words between `other`'s first missing part and `self`'s highest done
+    /// part): a few words when both are a done prefix plus a little, O(part count / 64)
+    /// at worst.
     ///
     /// A checkpoint stores its older ("durable") snapshot as the parts the newer one adds,
     /// which is tiny when both are large.
@@ -277,7 +310,8 @@ impl DoneSet {
     /// # Ok::<(), oss_parts::PartsError>(())
     /// ```
     pub fn difference(&self, other: &DoneSet) -> DoneSet {
-        Self::from_word_fn(self.len, |w| self.word(w) & !other.word(w))
+        let active = self.minus_active_words(other);
+        Self::from_word_fn(self.len, active, |w| self.word(w) & !other.word(w))
     }
 
     /// Whether every part done in `self` is done in `other` (and inside its plan).
@@ -293,19 +327,31 @@ impl DoneSet {
     /// # Ok::<(), oss_parts::PartsError>(())
     /// ```
     pub fn is_subset(&self, other: &DoneSet) -> bool {
-        (0..self.len.div_ceil(64)).all(|w| self.word(w) & !other.word(w) == 0)
+        self.minus_active_words(other)
+            .all(|w| self.word(w) & !other.word(w) == 0)
     }
 
-    /// The first index of the bitmap window: the watermark rounded down to a word.
+    /// The words where `self.word(w) & !other.word(w)` can be non-zero: below `other`'s
+    /// watermark `other` has every part, and past `self`'s window `self` has none. This
+    /// keeps set operations on two mostly-prefix sets to a few words.
+    fn minus_active_words(&self, other: &DoneSet) -> Range<u64> {
+        let start = other.prefix / 64;
+        let end = (self.base / 64 + self.words.len() as u64)
+            .max(self.prefix.div_ceil(64))
+            .min(self.len.div_ceil(64));
+        start..end.max(start)
+    }
+
+    /// The first index of the bitmap window (a multiple of 64).
     pub(crate) fn base(&self) -> u64 {
-        self.prefix & !63
+        self.base
     }
 
     pub(crate) fn prefix(&self) -> u64 {
         self.prefix
     }
 
-    /// The window's words (bits below the watermark are set).
+    /// The window's words, from [`DoneSet::base`] (bits below the watermark are set).
     pub(crate) fn window(&self) -> &VecDeque<u64> {
         &self.words
     }
@@ -317,21 +363,27 @@ impl DoneSet {
         if lo.saturating_add(64) <= self.prefix {
             return valid;
         }
-        // Here lo > prefix - 64, so lo >= base.
-        let k = to_usize(lo.saturating_sub(self.base()) / 64);
-        match self.words.get(k) {
-            Some(word) => *word,
-            None if k == 0 => low_mask(self.prefix - self.base()),
+        let below_prefix = low_mask(self.prefix.saturating_sub(lo));
+        let stored = match lo.checked_sub(self.base) {
+            Some(offset) => self.words.get(to_usize(offset / 64)).copied().unwrap_or(0),
             None => 0,
-        }
+        };
+        stored | below_prefix
     }
 
-    /// Builds a canonical set of `len` parts whose word `w` is `f(w)` (bits past `len`
-    /// are ignored). Costs O(len / 64) calls of `f`.
-    pub(crate) fn from_word_fn(len: u64, f: impl Fn(u64) -> u64) -> Self {
+    /// Builds a canonical set of `len` parts whose word `w` is `f(w)` for `w` in `active`
+    /// and zero elsewhere (bits past `len` are ignored). Costs O(active words) calls of
+    /// `f` (plus the watermark's words when `active` starts at 0).
+    pub(crate) fn from_word_fn(len: u64, active: Range<u64>, f: impl Fn(u64) -> u64) -> Self {
         let words = len.div_ceil(64);
         let valid = |w: u64| low_mask(len.saturating_sub(w * 64));
-        let word = |w: u64| f(w) & valid(w);
+        let word = |w: u64| {
+            if active.contains(&w) {
+                f(w) & valid(w)
+            } else {
+                0
+            }
+        };
         // The watermark: the first clear bit among the valid ones.
         let mut prefix = len;
         for w in 0..words {
@@ -341,70 +393,117 @@ impl DoneSet {
                 break;
             }
         }
-        let base_word = prefix / 64;
+        let prefix_word = prefix / 64;
         let mut count = 0;
-        let mut last = None;
-        for w in 0..words {
+        let mut span: Option<(u64, u64)> = None;
+        for w in active.start..active.end.min(words) {
             let bits = word(w);
             count += u64::from(bits.count_ones());
             let below_prefix = low_mask(prefix.saturating_sub(w * 64));
             if bits & !below_prefix != 0 {
-                last = Some(w);
+                span = Some((span.map_or(w, |(first, _)| first), w));
             }
         }
-        let window = match last {
-            Some(last) => (base_word..=last).map(word).collect(),
-            None => Vec::new(),
-        };
-        Self::from_parts(len, prefix, window, count)
+        let mut set = Self::empty(len);
+        set.prefix = prefix;
+        set.count = count;
+        match span {
+            None => set.base = prefix_word * 64,
+            Some((first, last)) => {
+                set.base = first * 64;
+                set.words = (first..=last).map(word).collect();
+                if let Some(front) = set.words.front_mut()
+                    && first == prefix_word
+                {
+                    *front |= low_mask(prefix % 64);
+                }
+            }
+        }
+        set
     }
 
-    /// Sets the bit at `offset` from the window's base, growing the window to hold it. The
-    /// capacity grows geometrically but never past what `len` can need, so a full window
-    /// costs one bit per part, not up to two.
-    fn set_window_bit(&mut self, offset: u64) {
-        let k = to_usize(offset / 64);
+    /// Sets the bit for `index` (above the watermark), growing the window to hold it. The
+    /// capacity grows geometrically but never past what the plan can need, so a full
+    /// window costs one bit per part, not up to two.
+    fn set_bit(&mut self, index: u64) {
+        let w = index / 64;
+        let prefix_word = self.prefix / 64;
+        let below_prefix = low_mask(self.prefix % 64);
+        // The word's initial bits: the watermark's word has the bits below it set.
+        let fresh = move |word: u64| if word == prefix_word { below_prefix } else { 0 };
+        if self.words.is_empty() {
+            self.base = w * 64;
+            self.reserve_words(1);
+            self.words.push_back(fresh(w));
+        }
+        let base_word = self.base / 64;
+        if w < base_word {
+            let more = to_usize(base_word - w);
+            self.reserve_words(self.words.len() + more);
+            for word in (w..base_word).rev() {
+                self.words.push_front(fresh(word));
+            }
+            self.base = w * 64;
+        }
+        let k = to_usize(w - self.base / 64);
         if k >= self.words.len() {
-            let needed = k + 1;
-            if needed > self.words.capacity() {
-                let most = to_usize((self.len - self.base()).div_ceil(64));
-                let target = needed.max(self.words.capacity().saturating_mul(2).min(most));
-                self.words.reserve_exact(target - self.words.len());
-            }
-            if self.words.is_empty() {
-                self.words.push_back(low_mask(self.prefix - self.base()));
-            }
-            self.words.resize(needed, 0);
+            self.reserve_words(k + 1);
+            self.words.resize(k + 1, 0);
         }
         if let Some(word) = self.words.get_mut(k) {
-            *word |= 1 << (offset % 64);
+            *word |= 1 << (index % 64);
         }
     }
 
-    /// Moves the watermark past the done parts at it, dropping full words.
+    /// Makes room for `needed` window words: doubling, capped at what the plan can use.
+    fn reserve_words(&mut self, needed: usize) {
+        if needed <= self.words.capacity() {
+            return;
+        }
+        let most = to_usize(self.len.div_ceil(64) - self.prefix / 64);
+        let target = needed.max(self.words.capacity().saturating_mul(2).min(most));
+        self.words.reserve_exact(target - self.words.len());
+    }
+
+    /// Moves the watermark past the done parts at it, dropping words it passes, then
+    /// restores canonical form.
     fn advance(&mut self) {
         while let Some(&front) = self.words.front() {
-            let offset = self.prefix - self.base();
-            let ones = u64::from((front >> offset).trailing_ones());
+            if self.prefix < self.base {
+                break;
+            }
+            // The watermark is inside the front word (or at its end).
+            let offset = self.prefix - self.base;
+            let ones = if offset >= 64 {
+                0
+            } else {
+                u64::from((front >> offset).trailing_ones())
+            };
             self.prefix = (self.prefix + ones).min(self.len);
             if offset + ones < 64 || self.prefix == self.len {
                 break;
             }
             self.words.pop_front();
-        }
-        if self.prefix == self.len {
-            self.words.clear();
+            self.base += 64;
         }
         self.trim();
     }
 
-    /// Restores canonical form: no window when nothing above the watermark is done.
+    /// Drops a window left with nothing done above the watermark, so in-order inserts
+    /// take the fast path again. Only a one-word window is checked: a longer one ends
+    /// with a word holding a done part above the watermark.
     fn trim(&mut self) {
+        if self.prefix == self.len {
+            self.words.clear();
+        }
         if self.words.len() == 1
             && let Some(&only) = self.words.front()
-            && only & !low_mask(self.prefix - self.base()) == 0
+            && only & !low_mask(self.prefix.saturating_sub(self.base)) == 0
         {
             self.words.clear();
+        }
+        if self.words.is_empty() {
+            self.base = self.prefix & !63;
         }
     }
 
@@ -417,7 +516,14 @@ impl DoneSet {
         if from < self.prefix {
             return if done { from } else { self.prefix };
         }
-        let base = self.base();
+        let base = self.base;
+        if from < base {
+            // Everything from the watermark up to the window is missing.
+            if !done {
+                return from;
+            }
+            return self.next_with(base, true);
+        }
         let mut k = to_usize((from - base) / 64);
         let mut mask = u64::MAX << ((from - base) % 64);
         while let Some(&word) = self.words.get(k) {
@@ -437,6 +543,20 @@ impl DoneSet {
         }
     }
 }
+
+impl PartialEq for DoneSet {
+    /// Set equality: the same plan size and the same parts done, however the windows are
+    /// laid out. Costs O(window words).
+    fn eq(&self, other: &Self) -> bool {
+        if (self.len, self.prefix, self.count) != (other.len, other.prefix, other.count) {
+            return false;
+        }
+        let end = |set: &DoneSet| set.base / 64 + set.words.len() as u64;
+        (self.prefix / 64..end(self).max(end(other))).all(|w| self.word(w) == other.word(w))
+    }
+}
+
+impl Eq for DoneSet {}
 
 impl fmt::Debug for DoneSet {
     /// A summary, not the bits: a set can hold millions of parts.
