@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use oss_ckpt::fs::{CheckpointFile, Durability as Save, file_identity};
+use oss_ckpt::fs::{CheckpointFile, Durability as Save};
 use oss_ckpt::{BootId, Checkpoint, Expected, LocalFiles, ObjectIdentity};
 use oss_http::{JitterRng, ObjectMeta, PartRetry, RetryDecision};
 use oss_parts::{PartSize, Plan};
@@ -418,7 +418,8 @@ impl Job {
             }
             return Err(e.into());
         }
-        let temp_identity = file_identity(&file).map_err(|e| self.local(LocalOp::CreateTemp, e))?;
+        let temp_identity =
+            resume::identity(&file).map_err(|e| self.local(LocalOp::CreateTemp, e))?;
         let mut ckpt = match ckpt.take() {
             Some(mut c) => {
                 c.set_temp_file(temp_identity);
@@ -471,6 +472,7 @@ impl Job {
             limiter: self.options.bandwidth.map(TokenBucket::new),
             retry: self.options.retry,
             block,
+            flush_age: self.options.commit_interval,
             retries: AtomicU64::new(0),
             received: AtomicU64::new(0),
             on_disk: AtomicU64::new(bytes_resumed),

@@ -7,6 +7,7 @@ use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use oss_crc::Crc64;
@@ -68,6 +69,8 @@ pub(crate) struct Ctx {
     pub(crate) retry: RetryPolicy,
     /// Bytes per positional write (the coalescing target).
     pub(crate) block: usize,
+    /// A smaller batch is written once it is this old (and no write is in flight).
+    pub(crate) flush_age: Duration,
     /// Part requests retried.
     pub(crate) retries: AtomicU64,
     /// Body bytes accepted from the network in this run.
@@ -211,6 +214,8 @@ struct PartSink<'a> {
     accepted: u64,
     batch: Vec<Bytes>,
     batch_len: u64,
+    /// When the first byte of the batch arrived.
+    batch_since: Instant,
     /// The running CRC of the bytes on disk; `None` while a write holds it.
     crc: Option<Crc64>,
     pending: Option<PendingWrite>,
@@ -228,6 +233,7 @@ impl<'a> PartSink<'a> {
             accepted: done,
             batch: Vec::new(),
             batch_len: 0,
+            batch_since: Instant::now(),
             crc: Some(crc),
             pending: None,
             written: done,
@@ -334,11 +340,20 @@ impl ByteSink for PartSink<'_> {
             limiter.take(chunk.len()).await;
         }
         let len = chunk.len() as u64;
+        if self.batch.is_empty() {
+            self.batch_since = Instant::now();
+        }
         self.batch.push(chunk);
         self.batch_len += len;
         self.accepted += len;
         self.ctx.received.fetch_add(len, Ordering::Relaxed);
-        if self.batch_len >= self.ctx.block as u64
+        // A full block is written (waiting for the previous write: back-pressure). A slow
+        // stream is written once its batch is `flush_age` old and the disk is idle, so what a
+        // kill loses stays about `rate x flush_age` however slow the link.
+        let full = self.batch_len >= self.ctx.block as u64;
+        let stale = self.batch_since.elapsed() >= self.ctx.flush_age
+            && self.pending.as_ref().is_none_or(|(_, h)| h.is_finished());
+        if (full || stale)
             && let Err(e) = self.submit().await
         {
             self.failed = Some(e);
