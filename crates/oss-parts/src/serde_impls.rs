@@ -64,3 +64,36 @@ impl<'de> Deserialize<'de> for PartSize {
         PartSize::new(bytes).map_err(de::Error::custom)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{DoneSet, PartSize, Plan};
+
+    #[test]
+    fn a_done_set_is_one_byte_string_in_postcard() {
+        let plan = Plan::new(1000, PartSize::new(1).unwrap()).unwrap();
+        let mut done = DoneSet::new(&plan);
+        for index in (0..500).chain([700, 702]) {
+            done.insert(index).unwrap();
+        }
+        let bytes = postcard::to_stdvec(&done).unwrap();
+        // A varint length, then exactly `to_bytes`.
+        let inner = done.to_bytes();
+        assert_eq!(bytes[0] as usize, inner.len());
+        assert_eq!(&bytes[1..], &inner[..]);
+        assert_eq!(postcard::from_bytes::<DoneSet>(&bytes).unwrap(), done);
+        // Corrupt contents are a deserialization error, not a panic.
+        assert!(postcard::from_bytes::<DoneSet>(&[2, 0xFF, 0xFF]).is_err());
+    }
+
+    #[test]
+    fn a_part_size_is_a_checked_number() {
+        let bytes = postcard::to_stdvec(&PartSize::DEFAULT).unwrap();
+        assert_eq!(
+            postcard::from_bytes::<PartSize>(&bytes).unwrap(),
+            PartSize::DEFAULT
+        );
+        let zero = postcard::to_stdvec(&0u64).unwrap();
+        assert!(postcard::from_bytes::<PartSize>(&zero).is_err());
+    }
+}
