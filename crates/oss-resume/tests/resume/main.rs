@@ -3,7 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod checkpoint;
-#[allow(dead_code)] // helpers used by the modules still being written
 mod common;
 mod crash;
 mod edge;
