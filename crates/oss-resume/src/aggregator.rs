@@ -83,6 +83,11 @@ impl Aggregator {
         let mut next_commit = started + self.commit_interval;
         let mut next_sync = started + self.sync_interval;
         let mut next_progress = started;
+        let progress_interval = if self.progress.is_some() {
+            self.progress_interval
+        } else {
+            Duration::from_secs(3600)
+        };
         let mut dirty = false;
         let mut rate = Rate::new(started, self.ckpt.latest.bytes_done());
 
@@ -116,13 +121,18 @@ impl Aggregator {
                 }
             }
             if fatal.is_some() {
-                continue; // keep draining events until the workers stop
+                // Keep draining events until the workers stop, without spinning.
+                next_commit = now + self.commit_interval;
+                next_progress = now + progress_interval;
+                continue;
             }
-            if checkpointing && dirty && now >= next_commit {
-                if let Err(e) = self.save(Save::Cheap) {
-                    self.fail(&mut fatal, e);
+            if now >= next_commit {
+                if checkpointing && dirty {
+                    if let Err(e) = self.save(Save::Cheap) {
+                        self.fail(&mut fatal, e);
+                    }
+                    dirty = false;
                 }
-                dirty = false;
                 next_commit = now + self.commit_interval;
             }
             if durable
@@ -135,7 +145,7 @@ impl Aggregator {
             }
             if now >= next_progress {
                 self.report(&mut rate, now);
-                next_progress = now + self.progress_interval;
+                next_progress = now + progress_interval;
             }
         }
 

@@ -518,3 +518,44 @@ async fn a_stale_longer_temp_file_leaves_no_tail_bytes() {
 }
 
 use std::future::IntoFuture as _;
+
+/// CPU seconds of the calling thread (Linux `/proc/thread-self/stat`, 100 ticks per second).
+fn thread_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks / 100.0
+}
+
+#[tokio::test]
+async fn the_progress_thread_idles_between_events() {
+    // The callback runs on the aggregator thread, so it can read that thread's CPU time.
+    let env = Env::start().await;
+    let dir = Scratch::new("idle");
+    env.put("slow", 1 << 20, 17);
+    let cpu: Arc<Mutex<Vec<f64>>> = Arc::default();
+    let sink = Arc::clone(&cpu);
+    let started = Instant::now();
+    env.client()
+        .download(BUCKET, "slow", dir.path("slow.bin"))
+        .part_size(256 * 1024)
+        .threads(2)
+        .bandwidth_limit(1 << 20)
+        .progress_interval(Duration::from_millis(20))
+        .on_progress(move |_| sink.lock().unwrap().push(thread_cpu_seconds()))
+        .await
+        .unwrap();
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = cpu.lock().unwrap();
+    let used = cpu.last().unwrap() - cpu.first().unwrap();
+    assert!(wall > 0.7, "{wall}");
+    assert!(
+        used < 0.25 * wall,
+        "the progress thread used {used} s of CPU in {wall} s"
+    );
+}
