@@ -306,13 +306,27 @@ async fn a_simulated_reboot_resumes_from_the_durable_snapshot() {
     let want = env.put("obj", SIZE, 60);
     let dir = Scratch::new("reboot");
     let dest = dir.path("obj.bin");
-    interrupt(
-        download(&env.client(), "obj", &dest)
-            .sync_interval(Duration::from_millis(30))
-            .simulate_boot_id(Some(b"boot-1")),
-        0.7,
-    )
-    .await;
+    // Cancel past 70%, once a durable snapshot is on disk (the callback runs on the thread
+    // that saves the checkpoint, so reading it there sees every save).
+    let token = CancellationToken::new();
+    let trigger = token.clone();
+    let watched = dest.clone();
+    let err = download(&env.client(), "obj", &dest)
+        .sync_interval(Duration::from_millis(30))
+        .simulate_boot_id(Some(b"boot-1"))
+        .bandwidth_limit(4 << 20)
+        .progress_interval(Duration::from_millis(5))
+        .on_progress(move |p| {
+            let durable = CheckpointFile::for_destination(&watched)
+                .load_any()
+                .map_or(0, |c| c.durable.bytes_done());
+            if p.bytes_done >= p.bytes_total * 7 / 10 && durable > 0 {
+                trigger.cancel();
+            }
+        })
+        .cancel_token(token)
+        .await;
+    assert!(matches!(err, Err(Error::Cancelled { .. })), "{err:?}");
     let saved = load(&dest);
     let (latest, durable) = (saved.latest.bytes_done(), saved.durable.bytes_done());
     assert!(
