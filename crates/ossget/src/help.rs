@@ -1,0 +1,107 @@
+//! The text of `ossget -h` / `--help` beyond the option list.
+
+/// One line, for `-h`.
+pub const ABOUT: &str = "Download an object from Alibaba Cloud OSS: parallel, verified, resumable after Ctrl-C, a crash or a reboot";
+
+/// The description at the top of `--help`.
+pub const LONG_ABOUT: &str = "\
+Download an object from Alibaba Cloud OSS in parallel ranged parts, verify every byte, and
+resume after Ctrl-C, a network cut, kill -9 or a reboot without fetching again what is
+already on disk.
+
+The data goes to DEST.oss-tmp beside DEST and appears at DEST only by an atomic rename once
+every byte is verified (CRC-64 against the object's x-oss-hash-crc64ecma when OSS gives one).
+Every part is pinned to the object's ETag (and version), so a file is never stitched from two
+versions. Progress is kept in DEST.cp while the download runs; the next run with the same
+arguments resumes from it. DEST.lock keeps two runs off one file.
+
+Defaults differ from the OSS C SDK's (1 thread, no checkpoint), which the oss-resume library
+keeps: ossget runs 4 connections of 8MiB parts with the checkpoint on, since people who type
+a command want it fast and resumable.";
+
+/// After the options, for `-h`.
+pub const AFTER_HELP: &str =
+    "See `ossget --help` for examples, environment variables, exit status and --json fields.";
+
+/// After the options, for `--help`.
+pub const AFTER_LONG_HELP: &str = "\
+Examples:
+  Download to ./exampleobject.txt, keys from the environment:
+    export OSS_ACCESS_KEY_ID=... OSS_ACCESS_KEY_SECRET=...
+    ossget oss://examplebucket/exampledir/exampleobject.txt --region cn-hangzhou
+
+  Into a directory, 8 connections of 64 MiB parts:
+    ossget oss://examplebucket/images/disk.qcow2 /data/ --region cn-hangzhou \\
+        --threads 8 --part-size 64MiB
+
+  A public-read object without keys, at most 50 MiB/s:
+    ossget oss://examplebucket/pub/dataset.tar dataset.tar --anonymous \\
+        --endpoint https://oss-cn-hangzhou.aliyuncs.com --limit-rate 50MiB
+
+  In a script: no progress, a JSON summary, the exit status checked:
+    ossget -q --json oss://examplebucket/backup.tar.zst backup.tar.zst \\
+        --region cn-hangzhou > summary.json || echo \"failed: $?\"
+
+  Interrupted? Run the same command again; it resumes:
+    ossget oss://examplebucket/big.img --region cn-hangzhou   # Ctrl-C at 40%
+    ossget oss://examplebucket/big.img --region cn-hangzhou   # fetches the other 60%
+
+Sizes:
+  A byte count, or a number with a unit: K/KiB, M/MiB, G/GiB, T/TiB (powers of 1024);
+  KB, MB, GB, TB (powers of 1000). Fractions are allowed with a unit: 1.5GiB.
+
+Interrupting:
+  Ctrl-C (SIGINT) or SIGTERM stops the download, saves its progress in the checkpoint and
+  prints the command that resumes it (the same one). A second Ctrl-C quits at once; that is
+  safe too, since the checkpoint on disk is consistent at every instant. After an
+  interruption the next run fetches only the bytes the checkpoint does not hold, and every
+  byte received before the signal is in it. After kill -9 the next run re-fetches at most
+  about 2.5 MiB per thread plus what arrived in the last 10 ms.
+
+Output:
+  Progress goes to stderr: a bar (bytes, percent, rate, ETA, parts) on a terminal, a plain
+  line every 5 s otherwise, nothing with -q or --no-progress. A one-line summary (size,
+  time, average rate, bytes resumed, retries) follows on stderr unless -q. Errors are one
+  or two lines, with the OSS error code and request id when OSS answered. stdout carries
+  only the --json object.
+
+JSON (--json): one object on stdout when the run ends (done, failed or interrupted; usage
+errors print none). Sizes are bytes; absent values are null.
+  status              \"done\", \"failed\" or \"interrupted\"
+  exit_code           the exit status below
+  source              \"oss://BUCKET/KEY\"
+  destination         the file's absolute path
+  bytes_total         the object's size
+  bytes_done          bytes on disk when the run ended (bytes_total when done)
+  bytes_transferred   body bytes received in this run
+  bytes_resumed       bytes already on disk from an earlier run, not fetched again
+  retries             part requests retried after transient errors
+  restarts            times the download started over on a changed object
+  parts_total         parts in the plan
+  part_size           bytes per part
+  threads             concurrent part downloads
+  elapsed_secs        wall time of this run
+  rate_bytes_per_sec  bytes_transferred / elapsed_secs
+  etag, version_id    the version downloaded
+  crc64               the object's CRC-64/XZ (x-oss-hash-crc64ecma), a decimal string
+  crc64_verified      whether the file was checked against crc64
+  checkpoint          \"off\", \"fresh\", \"resumed\" or \"already-complete\"
+  checkpoint_path     where progress is kept (null with --no-checkpoint)
+  checkpoint_note     why an existing checkpoint was not used
+  warnings            list of notes that did not stop the download
+  signal              \"SIGINT\" or \"SIGTERM\" when interrupted
+  error               {\"message\", \"hint\", \"oss_code\", \"request_id\"} when failed
+
+Environment:
+  OSS_ACCESS_KEY_ID      AccessKey ID that signs requests (not needed with --anonymous)
+  OSS_ACCESS_KEY_SECRET  its secret (never printed or logged)
+  OSS_SESSION_TOKEN      STS security token, for temporary credentials
+  OSS_ENDPOINT           default for --endpoint
+  OSS_REGION             default for --region
+
+Exit status:
+  0    the file is complete and verified at DEST
+  1    the download failed (the message says why, with the OSS code and request id)
+  2    usage error: bad option, size, URL or DEST, missing credentials; nothing was requested
+  130  interrupted by SIGINT (Ctrl-C); progress kept in the checkpoint
+  143  interrupted by SIGTERM; progress kept in the checkpoint";

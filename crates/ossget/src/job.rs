@@ -1,0 +1,345 @@
+//! From parsed arguments to a ready download: endpoint, credentials, client, destination.
+//! Every problem found here is a usage error (exit 2) and nothing has been requested yet.
+
+use std::ffi::OsString;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use oss_resume::{Client, Credentials, Download, Durability, OnChange, SignatureVersion};
+
+use crate::cli::{Args, DurabilityArg, OnChangeArg, SignatureArg};
+use crate::dest::resolve_destination;
+use crate::url::ObjectUrl;
+
+/// The environment variables credentials come from.
+pub const ENV_ID: &str = "OSS_ACCESS_KEY_ID";
+/// See [`ENV_ID`].
+pub const ENV_SECRET: &str = "OSS_ACCESS_KEY_SECRET";
+
+/// A download ready to start.
+pub struct Job {
+    /// What to download.
+    pub source: ObjectUrl,
+    /// Where to (as the user will recognise it: relative when given relative).
+    pub destination: PathBuf,
+    /// Where the checkpoint lives, when checkpointing.
+    pub checkpoint_path: Option<PathBuf>,
+    /// The configured client.
+    pub client: Client,
+}
+
+impl Job {
+    /// Checks the arguments and the environment and builds the client. `env` reads an
+    /// environment variable (the process environment in `main`).
+    pub fn prepare(args: &Args, env: impl Fn(&str) -> Option<OsString>) -> Result<Self, String> {
+        let destination = resolve_destination(args.dest.as_deref(), &args.source.key)?;
+        let checkpoint_path = args.checkpoint_enabled().then(|| {
+            args.checkpoint_path
+                .clone()
+                .unwrap_or_else(|| with_suffix(&destination, ".cp"))
+        });
+        let endpoint = endpoint(args)?;
+        let mut builder = Client::builder()
+            .endpoint(&endpoint)
+            .user_agent(format!("ossget/{}", env!("CARGO_PKG_VERSION")))
+            .signature_version(match args.signature_version {
+                SignatureArg::V1 => SignatureVersion::V1,
+                SignatureArg::V4 => SignatureVersion::V4,
+            });
+        if let Some(region) = &args.region {
+            builder = builder.region(region);
+        } else if args.signature_version == SignatureArg::V4
+            && !args.anonymous
+            && !names_region(&endpoint)
+        {
+            return Err(format!(
+                "signature V4 needs the bucket's region and the endpoint `{endpoint}` does not name one; pass --region (or set OSS_REGION), e.g. --region cn-hangzhou, or use --signature-version 1"
+            ));
+        }
+        if args.cname {
+            builder = builder.cname(true);
+        }
+        if args.path_style {
+            builder = builder.path_style(true);
+        }
+        for text in &args.resolve {
+            let (host, addrs) = parse_resolve(text, endpoint_port(&endpoint))?;
+            builder = builder.resolve(&host, addrs);
+        }
+        for (name, value) in &args.header {
+            builder = builder.header(name, value);
+        }
+        builder = if args.anonymous {
+            builder.anonymous()
+        } else {
+            builder.credentials(credentials(&env)?)
+        };
+        let client = builder.build().map_err(|e| e.to_string())?;
+        Ok(Self {
+            source: args.source.clone(),
+            destination,
+            checkpoint_path,
+            client,
+        })
+    }
+
+    /// The download with every option from `args` (progress and cancellation are added by
+    /// the caller).
+    pub fn download(&self, args: &Args) -> Download {
+        let mut d = self
+            .client
+            .download(&self.source.bucket, &self.source.key, &self.destination)
+            .threads(args.threads)
+            .checkpoint(self.checkpoint_path.is_some())
+            .on_change(match args.on_change {
+                OnChangeArg::Fail => OnChange::Fail,
+                OnChangeArg::Restart => OnChange::Restart,
+            })
+            .durability(match args.durability {
+                DurabilityArg::Durable => Durability::Durable,
+                DurabilityArg::Fast => Durability::Fast,
+            })
+            .verify_on_resume(args.verify_resume)
+            .preallocate(!args.no_preallocate)
+            .check_free_space(!args.no_space_check);
+        if let Some(path) = &args.checkpoint_path {
+            d = d.checkpoint_path(path);
+        }
+        if let Some(bytes) = args.part_size {
+            d = d.part_size(bytes);
+        }
+        if let Some(version) = &args.version_id {
+            d = d.version_id(version);
+        }
+        if let Some(rate) = args.limit_rate {
+            d = d.bandwidth_limit(rate);
+        }
+        d
+    }
+}
+
+/// `path` with `suffix` added to its file name (`a/b.bin` -> `a/b.bin.cp`).
+pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// `--endpoint`, `OSS_ENDPOINT`, or the public endpoint of `--region`.
+fn endpoint(args: &Args) -> Result<String, String> {
+    match (&args.endpoint, &args.region) {
+        (Some(e), _) if !e.trim().is_empty() => Ok(e.trim().to_owned()),
+        (_, Some(r)) if !r.trim().is_empty() => {
+            Ok(format!("https://oss-{}.aliyuncs.com", r.trim()))
+        }
+        _ => Err(
+            "no endpoint: pass --endpoint URL (or set OSS_ENDPOINT), e.g. --endpoint https://oss-cn-hangzhou.aliyuncs.com, or just --region cn-hangzhou"
+                .to_owned(),
+        ),
+    }
+}
+
+/// Whether the endpoint's host is `oss-<region>[-internal].aliyuncs.com`, from which the
+/// region is inferred.
+fn names_region(endpoint: &str) -> bool {
+    let host = host_and_port(endpoint).0.to_ascii_lowercase();
+    host.strip_prefix("oss-")
+        .and_then(|rest| rest.strip_suffix(".aliyuncs.com"))
+        .is_some_and(|region| !region.is_empty() && !region.contains('.'))
+}
+
+/// `(host, port)` of an endpoint text (`https://` assumed).
+fn host_and_port(endpoint: &str) -> (&str, Option<&str>) {
+    let rest = endpoint
+        .split_once("://")
+        .map_or(endpoint, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    if let Some(v6) = authority.strip_prefix('[') {
+        let (host, after) = v6.split_once(']').unwrap_or((v6, ""));
+        return (host, after.strip_prefix(':'));
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    }
+}
+
+/// The port the endpoint connects to.
+fn endpoint_port(endpoint: &str) -> Option<u16> {
+    match host_and_port(endpoint).1 {
+        Some(port) => port.parse().ok(),
+        None if endpoint.to_ascii_lowercase().starts_with("http://") => Some(80),
+        None => Some(443),
+    }
+}
+
+/// `HOST:PORT:ADDR[,ADDR...]`; PORT must be the endpoint's (the override is by host name).
+fn parse_resolve(text: &str, endpoint_port: Option<u16>) -> Result<(String, Vec<IpAddr>), String> {
+    let bad = || {
+        format!(
+            "--resolve `{text}`: write HOST:PORT:ADDR[,ADDR...], e.g. bkt.oss-cn-hangzhou.aliyuncs.com:443:127.0.0.1"
+        )
+    };
+    let (host, rest) = text.split_once(':').ok_or_else(bad)?;
+    let (port, addrs) = rest.split_once(':').ok_or_else(bad)?;
+    if host.is_empty() {
+        return Err(bad());
+    }
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    if Some(port) != endpoint_port {
+        return Err(format!(
+            "--resolve `{text}`: port {port} is not the endpoint's port{}; the override applies to the endpoint's host names",
+            endpoint_port.map(|p| format!(" {p}")).unwrap_or_default()
+        ));
+    }
+    let addrs = addrs
+        .split(',')
+        .map(|a| {
+            let a = a.trim();
+            let a = a
+                .strip_prefix('[')
+                .and_then(|a| a.strip_suffix(']'))
+                .unwrap_or(a);
+            a.parse::<IpAddr>().map_err(|_| bad())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((host.to_owned(), addrs))
+}
+
+/// The access key from `OSS_ACCESS_KEY_ID` / `OSS_ACCESS_KEY_SECRET` (+ `OSS_SESSION_TOKEN`).
+/// Errors name the variable to set; they never contain a secret.
+fn credentials(env: &impl Fn(&str) -> Option<OsString>) -> Result<Credentials, String> {
+    let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
+    let anonymous_hint = "or pass --anonymous for a public-read object";
+    match (set(ENV_ID), set(ENV_SECRET)) {
+        (false, false) => {
+            return Err(format!(
+                "no credentials: set {ENV_ID} and {ENV_SECRET} to your AccessKey pair, {anonymous_hint}"
+            ));
+        }
+        (false, true) => {
+            return Err(format!(
+                "{ENV_ID} is not set (but {ENV_SECRET} is): set it to your AccessKey ID, {anonymous_hint}"
+            ));
+        }
+        (true, false) => {
+            return Err(format!(
+                "{ENV_SECRET} is not set (but {ENV_ID} is): set it to your AccessKey secret, {anonymous_hint}"
+            ));
+        }
+        (true, true) => {}
+    }
+    Credentials::from_env_with(|name| env(name).and_then(|v| v.into_string().ok()))
+        .map_err(|e| format!("bad credentials in the environment: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use std::collections::HashMap;
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
+        let map: HashMap<String, OsString> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), OsString::from(v)))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    fn args(extra: &[&str]) -> Args {
+        let mut argv = vec!["ossget", "oss://bkt/dir/k.bin", "out.bin"];
+        argv.extend_from_slice(extra);
+        Args::try_parse_from(argv).unwrap()
+    }
+
+    const KEYS: &[(&str, &str)] = &[(ENV_ID, "AKID"), (ENV_SECRET, "TopSecret123")];
+
+    #[test]
+    fn missing_credentials_name_the_variable() {
+        let a = args(&[
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--region",
+            "cn-hangzhou",
+        ]);
+        let e = |vars: &[(&str, &str)]| Job::prepare(&a, env(vars)).err().unwrap();
+        let none = e(&[]);
+        assert!(none.contains(ENV_ID) && none.contains(ENV_SECRET) && none.contains("--anonymous"));
+        assert!(e(&[(ENV_SECRET, "TopSecret123")]).starts_with("OSS_ACCESS_KEY_ID is not set"));
+        assert!(e(&[(ENV_ID, "AKID")]).starts_with("OSS_ACCESS_KEY_SECRET is not set"));
+        assert!(e(&[(ENV_ID, ""), (ENV_SECRET, "x")]).starts_with("OSS_ACCESS_KEY_ID is not set"));
+        let bad_id = e(&[(ENV_ID, "has space"), (ENV_SECRET, "TopSecret123")]);
+        assert!(
+            bad_id.contains("access key id") && !bad_id.contains("TopSecret123"),
+            "{bad_id}"
+        );
+        assert!(Job::prepare(&a, env(KEYS)).is_ok());
+        let anon = args(&["--endpoint", "http://127.0.0.1:9", "--anonymous"]);
+        assert!(Job::prepare(&anon, env(&[])).is_ok());
+    }
+
+    #[test]
+    fn endpoint_and_region() {
+        let ok = |extra: &[&str]| Job::prepare(&args(extra), env(KEYS));
+        assert!(ok(&[]).err().unwrap().contains("no endpoint"));
+        assert!(ok(&["--region", "cn-hangzhou"]).is_ok());
+        assert!(ok(&["--endpoint", "oss-cn-hangzhou.aliyuncs.com"]).is_ok());
+        let e = ok(&["--endpoint", "http://127.0.0.1:9"]).err().unwrap();
+        assert!(
+            e.contains("--region") && e.contains("--signature-version 1"),
+            "{e}"
+        );
+        assert!(
+            ok(&[
+                "--endpoint",
+                "http://127.0.0.1:9",
+                "--signature-version",
+                "1"
+            ])
+            .is_ok()
+        );
+        assert!(names_region("https://oss-cn-hangzhou.aliyuncs.com"));
+        assert!(names_region("oss-cn-beijing-internal.aliyuncs.com:443"));
+        assert!(!names_region("https://files.example.com"));
+        assert!(!names_region("https://oss.aliyuncs.com"));
+    }
+
+    #[test]
+    fn resolve_overrides() {
+        assert_eq!(endpoint_port("http://127.0.0.1:9000"), Some(9000));
+        assert_eq!(endpoint_port("http://[::1]:9000/"), Some(9000));
+        assert_eq!(endpoint_port("http://example.com"), Some(80));
+        assert_eq!(endpoint_port("oss-cn-hangzhou.aliyuncs.com"), Some(443));
+        let (host, addrs) =
+            parse_resolve("bkt.example.com:9000:127.0.0.1,[::1]", Some(9000)).unwrap();
+        assert_eq!(host, "bkt.example.com");
+        assert_eq!(addrs.len(), 2);
+        assert!(parse_resolve("*.example.com:443:10.0.0.1", Some(443)).is_ok());
+        assert!(
+            parse_resolve("h:80:127.0.0.1", Some(443))
+                .unwrap_err()
+                .contains("443")
+        );
+        assert!(parse_resolve("h:443:nope", Some(443)).is_err());
+        assert!(parse_resolve("h:443", Some(443)).is_err());
+    }
+
+    #[test]
+    fn checkpoint_paths() {
+        let j = Job::prepare(&args(&["--region", "cn-hangzhou"]), env(KEYS)).unwrap();
+        assert_eq!(j.checkpoint_path, Some(PathBuf::from("out.bin.cp")));
+        let j = Job::prepare(
+            &args(&["--region", "cn-hangzhou", "--checkpoint-path", "/tmp/x.cp"]),
+            env(KEYS),
+        )
+        .unwrap();
+        assert_eq!(j.checkpoint_path, Some(PathBuf::from("/tmp/x.cp")));
+        let j = Job::prepare(
+            &args(&["--region", "cn-hangzhou", "--no-checkpoint"]),
+            env(KEYS),
+        )
+        .unwrap();
+        assert_eq!(j.checkpoint_path, None);
+    }
+}

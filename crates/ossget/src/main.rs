@@ -1,0 +1,313 @@
+//! `ossget oss://BUCKET/KEY [DEST]`: download an object from Alibaba Cloud OSS in parallel
+//! ranged parts, verified, and resumable after Ctrl-C, a crash or a reboot — the command
+//! line on top of the `oss-resume` library. `ossget --help` documents the behaviour; this
+//! crate only turns arguments into a download and its outcome into output and an exit
+//! status.
+
+mod cli;
+mod dest;
+mod failure;
+mod help;
+mod job;
+mod logging;
+mod progress;
+mod restart;
+mod signals;
+mod size;
+mod summary;
+mod url;
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use clap::{CommandFactory, Parser};
+use oss_resume::{CancellationToken, CheckpointUse, Error, Report};
+
+use crate::cli::Args;
+use crate::failure::{EXIT_FAILED, Failure};
+use crate::job::Job;
+use crate::progress::{Display, Style};
+use crate::signals::Signal;
+use crate::size::format_size;
+use crate::summary::{Common, Summary, summary_line};
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let style = if args.quiet || args.no_progress {
+        Style::Off
+    } else if std::io::stderr().is_terminal() {
+        Style::Bar
+    } else {
+        Style::Lines
+    };
+    let display = Display::new(style, args.quiet);
+    logging::init(args.verbose, args.quiet, display.clone());
+
+    let job = match Job::prepare(&args, |name| std::env::var_os(name)) {
+        Ok(job) => job,
+        Err(problem) => usage_error(&problem),
+    };
+    let runtime = match runtime(args.threads) {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ossget: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let started = Instant::now();
+    let (result, signal) = runtime.block_on(run(&args, &job, &display));
+    display.finish();
+    let common = Common {
+        source: job.source.to_string(),
+        destination: &job.destination,
+        threads: args.threads,
+        elapsed: started.elapsed(),
+        checkpoint_path: job.checkpoint_path.as_deref(),
+    };
+    let code = match result {
+        Ok(report) => done(&args, &display, &common, &report),
+        Err(Stop::Error(Error::Cancelled { checkpoint_saved })) if signal.is_some() => {
+            let signal = signal.unwrap_or(Signal::Interrupt);
+            interrupted(&args, &display, &common, &job, signal, checkpoint_saved)
+        }
+        Err(Stop::Error(e)) => failed(
+            &args,
+            &display,
+            &common,
+            &failure::describe(&e, &job.source),
+        ),
+        Err(Stop::Restart(message)) => {
+            let f = Failure {
+                exit_code: EXIT_FAILED,
+                message,
+                hint: None,
+                oss_code: None,
+                request_id: None,
+            };
+            failed(&args, &display, &common, &f)
+        }
+    };
+    // Do not wait for blocking-pool threads (a write that outlived a cancelled download).
+    runtime.shutdown_background();
+    ExitCode::from(code)
+}
+
+/// Prints a usage error the way clap prints its own, and exits with status 2.
+fn usage_error(problem: &str) -> ! {
+    Args::command()
+        .error(clap::error::ErrorKind::InvalidValue, problem)
+        .exit()
+}
+
+/// A runtime with no more worker threads than the download can use.
+fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores.min(threads).max(1))
+        .enable_all()
+        .build()
+}
+
+/// Why a run did not produce a report.
+enum Stop {
+    /// The download's error.
+    Error(Error),
+    /// `--restart` could not discard the checkpoint.
+    Restart(String),
+}
+
+async fn run(args: &Args, job: &Job, display: &Display) -> (Result<Report, Stop>, Option<Signal>) {
+    let token = CancellationToken::new();
+    let received = signals::install(token.clone(), display.clone()).unwrap_or_else(|e| {
+        tracing::warn!("cannot listen for SIGINT/SIGTERM ({e}); Ctrl-C will not save progress");
+        Arc::new(OnceLock::new())
+    });
+    if args.restart
+        && let Some(checkpoint) = &job.checkpoint_path
+    {
+        match restart::discard_checkpoint(&job.destination, checkpoint) {
+            Ok(true) => display.note(&format!(
+                "--restart: discarded the checkpoint {}",
+                checkpoint.display()
+            )),
+            Ok(false) => {}
+            Err(message) => return (Err(Stop::Restart(message)), None),
+        }
+    }
+    let result = job
+        .download(args)
+        .on_progress(display.callback())
+        .cancel_token(token)
+        .await
+        .map_err(Stop::Error);
+    (result, received.get().copied())
+}
+
+fn done(args: &Args, display: &Display, common: &Common<'_>, report: &Report) -> u8 {
+    if let CheckpointUse::Fresh {
+        reason: Some(reason),
+    } = &report.checkpoint
+    {
+        display.note(&format!("started over: {reason}"));
+    }
+    for warning in &report.warnings {
+        display.note(&format!("warning: {warning}"));
+    }
+    display.note(&summary_line(report, common.destination));
+    if args.json {
+        println!("{}", Summary::done(common, report).to_json());
+    }
+    0
+}
+
+fn interrupted(
+    args: &Args,
+    display: &Display,
+    common: &Common<'_>,
+    job: &Job,
+    signal: Signal,
+    checkpoint_saved: bool,
+) -> u8 {
+    let last = display.last();
+    let at = last.map(|p| {
+        format!(
+            " at {} of {} ({:.0}%)",
+            format_size(p.bytes_done),
+            format_size(p.bytes_total),
+            if p.bytes_total == 0 {
+                100.0
+            } else {
+                p.bytes_done as f64 * 100.0 / p.bytes_total as f64
+            }
+        )
+    });
+    let kept = match (&job.checkpoint_path, checkpoint_saved) {
+        (Some(path), true) => format!("progress is saved in {}", path.display()),
+        (Some(_), false) => "nothing was downloaded yet".to_owned(),
+        (None, _) => "--no-checkpoint was given, so the next run starts over".to_owned(),
+    };
+    display.print(&format!(
+        "ossget: interrupted by {}{}; {kept}",
+        signal.name(),
+        at.unwrap_or_default()
+    ));
+    display.print(&format!(
+        "ossget: to resume, run the same command again: {}",
+        resume_command(std::env::args_os())
+    ));
+    if args.json {
+        println!(
+            "{}",
+            Summary::interrupted(common, signal, last.as_ref()).to_json()
+        );
+    }
+    signal.exit_code()
+}
+
+fn failed(args: &Args, display: &Display, common: &Common<'_>, f: &Failure) -> u8 {
+    display.print(&format!("ossget: {}", f.message));
+    if let Some(hint) = &f.hint {
+        display.print(&format!("ossget: hint: {hint}"));
+    }
+    if args.json {
+        println!(
+            "{}",
+            Summary::failed(common, f, display.last().as_ref()).to_json()
+        );
+    }
+    f.exit_code
+}
+
+/// The command line that resumes this run: the same one, without `--restart` (which would
+/// throw the saved progress away), with secret-looking `--header` values masked.
+fn resume_command(argv: impl Iterator<Item = OsString>) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut header_value_next = false;
+    for arg in argv {
+        let text = arg.to_string_lossy().into_owned();
+        if text == "--restart" {
+            continue;
+        }
+        let shown = if header_value_next {
+            header_value_next = false;
+            mask_header(&text)
+        } else if text == "--header" {
+            header_value_next = true;
+            text
+        } else if let Some(value) = text.strip_prefix("--header=") {
+            format!("--header={}", mask_header(value))
+        } else {
+            text
+        };
+        out.push(shell_quote(&shown));
+    }
+    out.join(" ")
+}
+
+/// `Name: value` with the value replaced when the name suggests a secret (SSE-C keys,
+/// tokens, authorization).
+fn mask_header(header: &str) -> String {
+    let Some((name, _)) = header.split_once(':') else {
+        return header.to_owned();
+    };
+    let lower = name.to_ascii_lowercase();
+    let secret = [
+        "key",
+        "token",
+        "secret",
+        "authorization",
+        "signature",
+        "credential",
+    ]
+    .iter()
+    .any(|s| lower.contains(s));
+    if secret {
+        format!("{}: <the same value>", name.trim())
+    } else {
+        header.to_owned()
+    }
+}
+
+/// `text` as a POSIX shell word.
+fn shell_quote(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b));
+    if plain {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_resume_command_is_the_same_minus_restart() {
+        let argv = [
+            "ossget",
+            "oss://bkt/a b.bin",
+            "--restart",
+            "--header",
+            "x-oss-server-side-encryption-customer-key: c2VjcmV0",
+            "--header=x-oss-request-payer: requester",
+            "--threads",
+            "4",
+        ]
+        .map(OsString::from);
+        let cmd = resume_command(argv.into_iter());
+        assert_eq!(
+            cmd,
+            "ossget 'oss://bkt/a b.bin' --header 'x-oss-server-side-encryption-customer-key: <the same value>' '--header=x-oss-request-payer: requester' --threads 4"
+        );
+        assert!(!cmd.contains("c2VjcmV0"));
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+}

@@ -1,0 +1,253 @@
+//! How a run ended: the one-line summary on stderr and the `--json` object on stdout (its
+//! fields are documented in `--help`; keep the two in step).
+
+use std::path::Path;
+use std::time::Duration;
+
+use oss_resume::{CheckpointUse, Progress, Report};
+use serde::Serialize;
+
+use crate::failure::Failure;
+use crate::signals::Signal;
+use crate::size::{format_duration, format_rate, format_size};
+
+/// The `--json` object.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    /// `done`, `failed` or `interrupted`.
+    pub status: &'static str,
+    /// The process's exit status.
+    pub exit_code: u8,
+    /// `oss://BUCKET/KEY`.
+    pub source: String,
+    /// The file's absolute path.
+    pub destination: String,
+    /// The object's size.
+    pub bytes_total: Option<u64>,
+    /// Bytes on disk when the run ended.
+    pub bytes_done: Option<u64>,
+    /// Body bytes received in this run.
+    pub bytes_transferred: Option<u64>,
+    /// Bytes already on disk from an earlier run.
+    pub bytes_resumed: Option<u64>,
+    /// Part requests retried.
+    pub retries: Option<u64>,
+    /// Restarts on a changed object.
+    pub restarts: Option<u32>,
+    /// Parts in the plan.
+    pub parts_total: Option<u64>,
+    /// Bytes per part.
+    pub part_size: Option<u64>,
+    /// Concurrent part downloads.
+    pub threads: usize,
+    /// Wall time of this run.
+    pub elapsed_secs: f64,
+    /// `bytes_transferred / elapsed_secs`.
+    pub rate_bytes_per_sec: Option<f64>,
+    /// The version's ETag.
+    pub etag: Option<String>,
+    /// The version id (versioned buckets).
+    pub version_id: Option<String>,
+    /// The object's CRC-64/XZ as a decimal string (u64 does not fit a JSON number safely).
+    pub crc64: Option<String>,
+    /// Whether the file was checked against `crc64`.
+    pub crc64_verified: bool,
+    /// `off`, `fresh`, `resumed` or `already-complete` (null when the run did not get that
+    /// far).
+    pub checkpoint: Option<&'static str>,
+    /// Where progress is kept.
+    pub checkpoint_path: Option<String>,
+    /// Why an existing checkpoint was not used.
+    pub checkpoint_note: Option<String>,
+    /// Notes that did not stop the download.
+    pub warnings: Vec<String>,
+    /// `SIGINT` / `SIGTERM` when interrupted.
+    pub signal: Option<&'static str>,
+    /// The error, when failed.
+    pub error: Option<ErrorJson>,
+}
+
+/// `error` in the `--json` object.
+#[derive(Debug, Serialize)]
+pub struct ErrorJson {
+    /// What happened.
+    pub message: String,
+    /// What to do.
+    pub hint: Option<String>,
+    /// The OSS error code.
+    pub oss_code: Option<String>,
+    /// The OSS request id.
+    pub request_id: Option<String>,
+}
+
+/// What every outcome shares.
+pub struct Common<'a> {
+    /// `oss://BUCKET/KEY`.
+    pub source: String,
+    /// The destination as the library resolves it.
+    pub destination: &'a Path,
+    /// `--threads`.
+    pub threads: usize,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// The checkpoint's path, when on.
+    pub checkpoint_path: Option<&'a Path>,
+}
+
+impl Summary {
+    fn base(c: &Common<'_>, status: &'static str, exit_code: u8) -> Self {
+        Self {
+            status,
+            exit_code,
+            source: c.source.clone(),
+            destination: absolute(c.destination),
+            bytes_total: None,
+            bytes_done: None,
+            bytes_transferred: None,
+            bytes_resumed: None,
+            retries: None,
+            restarts: None,
+            parts_total: None,
+            part_size: None,
+            threads: c.threads,
+            elapsed_secs: round3(c.elapsed.as_secs_f64()),
+            rate_bytes_per_sec: None,
+            etag: None,
+            version_id: None,
+            crc64: None,
+            crc64_verified: false,
+            checkpoint: None,
+            checkpoint_path: c.checkpoint_path.map(absolute),
+            checkpoint_note: None,
+            warnings: Vec::new(),
+            signal: None,
+            error: None,
+        }
+    }
+
+    /// A finished download.
+    pub fn done(c: &Common<'_>, r: &Report) -> Self {
+        let mut s = Self::base(c, "done", 0);
+        let (checkpoint, note) = match &r.checkpoint {
+            CheckpointUse::Disabled => ("off", None),
+            CheckpointUse::Fresh { reason } => ("fresh", reason.clone()),
+            CheckpointUse::Resumed { .. } => ("resumed", None),
+            CheckpointUse::AlreadyComplete => ("already-complete", None),
+            _ => ("fresh", None),
+        };
+        let elapsed = r.elapsed.as_secs_f64();
+        s.elapsed_secs = round3(elapsed);
+        s.bytes_total = Some(r.bytes_total);
+        s.bytes_done = Some(r.bytes_total);
+        s.bytes_transferred = Some(r.bytes_transferred);
+        s.bytes_resumed = Some(r.bytes_resumed);
+        s.retries = Some(r.retries);
+        s.restarts = Some(r.restarts);
+        s.parts_total = Some(r.parts_total);
+        s.part_size = Some(r.part_size);
+        s.rate_bytes_per_sec = Some(rate(r.bytes_transferred, elapsed));
+        s.etag = Some(r.object.etag.clone());
+        s.version_id = r.object.version_id.clone();
+        s.crc64 = r.object.crc64.map(|c| c.to_string());
+        s.crc64_verified = r.crc64_verified;
+        s.checkpoint = Some(checkpoint);
+        s.checkpoint_note = note;
+        s.warnings = r.warnings.clone();
+        s
+    }
+
+    /// A download stopped by a signal; `last` is the last progress seen.
+    pub fn interrupted(c: &Common<'_>, signal: Signal, last: Option<&Progress>) -> Self {
+        let mut s = Self::base(c, "interrupted", signal.exit_code());
+        s.signal = Some(signal.name());
+        s.fill_progress(last, c.elapsed);
+        s
+    }
+
+    /// A failed download.
+    pub fn failed(c: &Common<'_>, f: &Failure, last: Option<&Progress>) -> Self {
+        let mut s = Self::base(c, "failed", f.exit_code);
+        s.fill_progress(last, c.elapsed);
+        s.error = Some(ErrorJson {
+            message: f.message.clone(),
+            hint: f.hint.clone(),
+            oss_code: f.oss_code.clone(),
+            request_id: f.request_id.clone(),
+        });
+        s
+    }
+
+    fn fill_progress(&mut self, last: Option<&Progress>, elapsed: Duration) {
+        if let Some(p) = last {
+            let transferred = p.bytes_done.saturating_sub(p.bytes_resumed);
+            self.bytes_total = Some(p.bytes_total);
+            self.bytes_done = Some(p.bytes_done);
+            self.bytes_transferred = Some(transferred);
+            self.bytes_resumed = Some(p.bytes_resumed);
+            self.parts_total = Some(p.parts_total);
+            self.rate_bytes_per_sec = Some(rate(transferred, elapsed.as_secs_f64()));
+        }
+    }
+
+    /// The object as one line of JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| {
+            format!(
+                "{{\"status\":\"{}\",\"error\":\"cannot encode the summary: {e}\"}}",
+                self.status
+            )
+        })
+    }
+}
+
+/// `done: big.bin (1 GiB) in 3.2 s, 612 MiB fetched at 191 MiB/s, 412 MiB resumed,
+/// 3 retries, CRC-64 verified`.
+pub fn summary_line(r: &Report, destination: &Path) -> String {
+    let elapsed = r.elapsed.as_secs_f64();
+    let mut line = format!(
+        "done: {} ({}) in {}",
+        destination.display(),
+        format_size(r.bytes_total),
+        format_duration(elapsed),
+    );
+    if let CheckpointUse::AlreadyComplete = r.checkpoint {
+        line.push_str(", already complete: nothing fetched");
+    } else {
+        line.push_str(&format!(
+            ", {} fetched at {}, {} resumed, {} {}",
+            format_size(r.bytes_transferred),
+            format_rate(rate(r.bytes_transferred, elapsed)),
+            format_size(r.bytes_resumed),
+            r.retries,
+            if r.retries == 1 { "retry" } else { "retries" }
+        ));
+    }
+    if r.restarts > 0 {
+        line.push_str(&format!(", {} restart(s) on a changed object", r.restarts));
+    }
+    line.push_str(if r.crc64_verified {
+        ", CRC-64 verified"
+    } else {
+        ", no CRC-64 from OSS to verify against"
+    });
+    line
+}
+
+fn rate(bytes: u64, secs: f64) -> f64 {
+    if secs > 0.0 {
+        (bytes as f64 / secs).round()
+    } else {
+        0.0
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn absolute(path: &Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}

@@ -1,0 +1,127 @@
+//! `oss://BUCKET/KEY`: what to download.
+
+use std::fmt;
+
+/// The longest object key OSS accepts, in bytes.
+pub const MAX_KEY_BYTES: usize = 1023;
+
+/// A bucket and an object key, as given by `oss://BUCKET/KEY`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectUrl {
+    /// The bucket name (checked against OSS's naming rules).
+    pub bucket: String,
+    /// The object key, exactly as given (no percent-decoding: keys are taken literally).
+    pub key: String,
+}
+
+impl fmt::Display for ObjectUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "oss://{}/{}", self.bucket, self.key)
+    }
+}
+
+/// Parses `oss://BUCKET/KEY`. The scheme is case-insensitive; the bucket must follow OSS's
+/// rules (3-63 of `a-z 0-9 -`, not starting or ending with `-`); the key is 1-1023 bytes and
+/// does not start with `/` or `\` (OSS refuses such names).
+pub fn parse_object_url(text: &str) -> Result<ObjectUrl, String> {
+    let rest = text
+        .get(..6)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("oss://"))
+        .and_then(|_| text.get(6..))
+        .ok_or_else(|| {
+            format!(
+                "`{text}` is not an OSS URL; write oss://BUCKET/KEY, e.g. oss://examplebucket/dir/file.bin"
+            )
+        })?;
+    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(format!("`{text}` names no bucket; write oss://BUCKET/KEY"));
+    }
+    check_bucket(bucket)?;
+    if key.is_empty() {
+        return Err(format!(
+            "`{text}` names no object; write oss://{bucket}/KEY with the object's full key"
+        ));
+    }
+    if let Some(first @ ('/' | '\\')) = key.chars().next() {
+        return Err(format!(
+            "object keys cannot start with `{first}`; write oss://{bucket}/{}",
+            key.trim_start_matches(['/', '\\'])
+        ));
+    }
+    if key.len() > MAX_KEY_BYTES {
+        return Err(format!(
+            "the object key is {} bytes; OSS keys are at most {MAX_KEY_BYTES} bytes",
+            key.len()
+        ));
+    }
+    Ok(ObjectUrl {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+    })
+}
+
+fn check_bucket(bucket: &str) -> Result<(), String> {
+    let ok = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !bucket.starts_with('-')
+        && !bucket.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "bucket name `{}` is not valid: OSS bucket names are 3-63 characters of lowercase letters, digits and `-`, starting and ending with a letter or digit",
+            bucket.escape_debug()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(text: &str) -> (String, String) {
+        let u = parse_object_url(text).unwrap();
+        (u.bucket, u.key)
+    }
+
+    #[test]
+    fn parses_bucket_and_key() {
+        assert_eq!(
+            ok("oss://examplebucket/exampledir/exampleobject.txt"),
+            (
+                "examplebucket".into(),
+                "exampledir/exampleobject.txt".into()
+            )
+        );
+        assert_eq!(ok("OSS://b-1/k"), ("b-1".into(), "k".into()));
+        // Keys are literal: spaces, %, a trailing slash, `..` segments, unicode.
+        assert_eq!(ok("oss://bkt/a b%20c"), ("bkt".into(), "a b%20c".into()));
+        assert_eq!(ok("oss://bkt/dir/"), ("bkt".into(), "dir/".into()));
+        assert_eq!(ok("oss://bkt/x/../y"), ("bkt".into(), "x/../y".into()));
+        assert_eq!(ok("oss://bkt/数据.bin"), ("bkt".into(), "数据.bin".into()));
+        let u = parse_object_url("oss://bkt/a/b").unwrap();
+        assert_eq!(u.to_string(), "oss://bkt/a/b");
+    }
+
+    #[test]
+    fn rejects_with_the_fix() {
+        let e = |t: &str| parse_object_url(t).unwrap_err();
+        assert!(e("http://bkt/k").contains("not an OSS URL"));
+        assert!(e("bkt/k").contains("write oss://BUCKET/KEY"));
+        assert!(e("oss:/").contains("not an OSS URL"));
+        assert!(e("oss://").contains("names no bucket"));
+        assert!(e("oss:///k").contains("names no bucket"));
+        assert!(e("oss://bkt").contains("names no object"));
+        assert!(e("oss://bkt/").contains("names no object"));
+        assert!(e("oss://Bucket/k").contains("not valid"));
+        assert!(e("oss://ab/k").contains("3-63"));
+        assert!(e("oss://-bkt/k").contains("not valid"));
+        assert!(e("oss://bkt_1/k").contains("not valid"));
+        assert!(e("oss://bkt//k").contains("cannot start with `/`; write oss://bkt/k"));
+        assert!(e(&format!("oss://bkt/{}", "k".repeat(1024))).contains("at most 1023"));
+        assert!(parse_object_url(&format!("oss://bkt/{}", "k".repeat(1023))).is_ok());
+    }
+}
