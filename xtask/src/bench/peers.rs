@@ -522,8 +522,15 @@ pub fn by_name(name: &str) -> Option<&'static Row> {
 /// --threads N --part-size P [--checkpoint] [--durability durable|fast] [--anonymous]`).
 /// The keys are dummies in the environment (nginx ignores Authorization), so ossget signs
 /// every request like the SDK peers do; `--anonymous` is the unsigned variant.
+/// ossget keeps a checkpoint by default, so a row without `--checkpoint` gets
+/// `--no-checkpoint` (the checkpoint-off row measures what the checkpoint costs).
 fn ossget(j: &Job<'_>, extra: &[&str]) -> Result<Cmd, String> {
     let bin = tool(&j.tools.ossget, "ossget")?;
+    let checkpoint_off: &[&str] = if extra.contains(&"--checkpoint") {
+        &[]
+    } else {
+        &["--no-checkpoint"]
+    };
     Ok(Cmd::new(bin.display().to_string())
         .env("OSS_ACCESS_KEY_ID", "bench-access-key-id")
         .env("OSS_ACCESS_KEY_SECRET", "bench-access-key-secret")
@@ -532,7 +539,8 @@ fn ossget(j: &Job<'_>, extra: &[&str]) -> Result<Cmd, String> {
         .args(["--endpoint", j.endpoint.as_str(), "--region", "cn-hangzhou"])
         .args(["--threads".to_string(), j.threads.to_string()])
         .args(["--part-size".to_string(), human(j.part)])
-        .args(extra))
+        .args(extra)
+        .args(checkpoint_off))
 }
 
 /// `python DRIVER ENDPOINT BUCKET KEY OUT PART N STATE_DIR` for the Python SDK drivers.
