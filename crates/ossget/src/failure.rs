@@ -24,8 +24,14 @@ pub struct Failure {
     pub request_id: Option<String>,
 }
 
-/// Describes `error`, which stopped the download of `source`.
-pub fn describe(error: &Error, source: &ObjectUrl) -> Failure {
+/// Describes `error`, which stopped the download of `source` (`checkpointing`: whether a
+/// checkpoint keeps its progress).
+pub fn describe(error: &Error, source: &ObjectUrl, checkpointing: bool) -> Failure {
+    let again = if checkpointing {
+        "run the same command again to resume"
+    } else {
+        "run the same command again"
+    };
     let oss_code = error.oss_code().map(str::to_owned);
     let request_id = error.request_id().map(str::to_owned);
     let exit_code = match error {
@@ -34,8 +40,12 @@ pub fn describe(error: &Error, source: &ObjectUrl) -> Failure {
     };
     let (message, hint) = match (&oss_code, error) {
         (Some(code), Error::Head { .. } | Error::Part { .. }) => {
-            service(code, request_id.as_deref(), source, error)
+            service(code, request_id.as_deref(), source, error, again)
         }
+        (None, Error::Head { .. }) if error.is_retryable() => (
+            error.to_string(),
+            Some("check --endpoint and the network, then run the same command again".to_owned()),
+        ),
         (_, Error::ObjectChanged { .. }) => (
             error.to_string(),
             Some("to follow changes automatically, pass --on-change restart".to_owned()),
@@ -52,10 +62,7 @@ pub fn describe(error: &Error, source: &ObjectUrl) -> Failure {
             Some("--no-space-check skips this check (the download may then fail with ENOSPC)".to_owned()),
         ),
         (_, Error::Locked { .. }) => (error.to_string(), None),
-        (_, e) if e.is_retryable() => (
-            error.to_string(),
-            Some("run the same command again to resume".to_owned()),
-        ),
+        (_, e) if e.is_retryable() => (error.to_string(), Some(again.to_owned())),
         _ => (error.to_string(), None),
     };
     Failure {
@@ -73,6 +80,7 @@ fn service(
     request_id: Option<&str>,
     source: &ObjectUrl,
     error: &Error,
+    again: &str,
 ) -> (String, Option<String>) {
     let (bucket, key) = (&source.bucket, &source.key);
     let id = request_id.unwrap_or("none");
@@ -120,9 +128,7 @@ fn service(
         _ => {
             return (
                 format!("{code}: {error}"),
-                error
-                    .is_retryable()
-                    .then(|| "run the same command again to resume".to_owned()),
+                error.is_retryable().then(|| again.to_owned()),
             );
         }
     };
@@ -130,4 +136,41 @@ fn service(
         format!("{code}: {what} (request id {id})"),
         Some(hint.to_owned()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::url::parse_object_url;
+
+    #[test]
+    fn exit_codes_and_hints() {
+        let url = parse_object_url("oss://bkt/k").unwrap();
+        let usage = Error::InvalidArgument {
+            argument: "destination",
+            problem: "its directory `x` does not exist; create it first".into(),
+        };
+        let f = describe(&usage, &url, true);
+        assert_eq!(f.exit_code, EXIT_USAGE);
+        assert!(f.message.contains("create it first"));
+
+        let crc = Error::CrcMismatch {
+            expected: 1,
+            actual: 2,
+        };
+        let f = describe(&crc, &url, true);
+        assert_eq!(f.exit_code, EXIT_FAILED);
+        assert_eq!(f.hint.as_deref(), Some("run the same command again to resume"));
+        let f = describe(&crc, &url, false);
+        assert_eq!(f.hint.as_deref(), Some("run the same command again"));
+
+        let locked = Error::Locked {
+            destination: "k".into(),
+            lock_path: "k.lock".into(),
+            pid: Some(7),
+        };
+        let f = describe(&locked, &url, true);
+        assert_eq!((f.exit_code, f.hint), (EXIT_FAILED, None));
+        assert!(f.message.contains("process 7"));
+    }
 }

@@ -77,7 +77,7 @@ fn main() -> ExitCode {
             &args,
             &display,
             &common,
-            &failure::describe(&e, &job.source),
+            &failure::describe(&e, &job.source, job.checkpoint_path.is_some()),
         ),
         Err(Stop::Restart(message)) => {
             let f = Failure {

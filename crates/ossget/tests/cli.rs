@@ -1,0 +1,815 @@
+//! Process tests: the `ossget` binary against the OSS emulator started in-process (its
+//! library API), through its chaos proxy where a test needs throttling. One test binary
+//! for the crate (link time); objects are small so the whole file runs in seconds.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use oss_emulator::{
+    BucketSpec, ChaosProxy, Credentials, Emulator, NetFault, ObjectSpec, RunningServer,
+    synthetic_bytes,
+};
+use serde_json::Value;
+
+const ID: &str = "LTAI5tOssgetTestKeyId";
+/// Distinctive, so a test can prove it never appears in any output.
+const SECRET: &str = "S3cr3t-Never-Printed-9f2c";
+const BUCKET: &str = "bkt";
+const SEED: u64 = 11;
+
+/// An emulator with one bucket, its server, and a scratch directory for the test.
+struct Fixture {
+    emu: Emulator,
+    server: RunningServer,
+    dir: PathBuf,
+}
+
+impl Fixture {
+    async fn new(name: &str) -> Self {
+        let emu = Emulator::new();
+        emu.add_credentials(Credentials::new(ID, SECRET));
+        emu.add_bucket(BucketSpec::new(BUCKET)).unwrap();
+        let server = emu.start_server().await.unwrap();
+        let dir = std::env::temp_dir().join(format!("ossget-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self { emu, server, dir }
+    }
+
+    /// Puts a synthetic object of `size` bytes (seed [`SEED`]) under `key`.
+    fn object(&self, key: &str, size: u64) {
+        self.emu
+            .put_object(BUCKET, key, ObjectSpec::synthetic(size, SEED))
+            .unwrap();
+    }
+
+    fn endpoint(&self) -> &str {
+        self.server.endpoint()
+    }
+
+    /// `ossget ARGS --endpoint E --region cn-hangzhou` in the test's directory, with the
+    /// test credentials and no other OSS_* variable.
+    fn command(&self, endpoint: &str, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_ossget"));
+        cmd.args(args)
+            .args(["--endpoint", endpoint, "--region", "cn-hangzhou"])
+            .current_dir(&self.dir)
+            .env_remove("OSS_ENDPOINT")
+            .env_remove("OSS_REGION")
+            .env_remove("OSS_SESSION_TOKEN")
+            .env("OSS_ACCESS_KEY_ID", ID)
+            .env("OSS_ACCESS_KEY_SECRET", SECRET)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    async fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(self.endpoint(), args).output().await.unwrap())
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// The files left in the test directory, sorted.
+    fn files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A finished run.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Self {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    #[track_caller]
+    fn expect(&self, code: i32, stderr_has: &[&str]) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "stderr:\n{}\nstdout:\n{}",
+            self.stderr,
+            self.stdout
+        );
+        for s in stderr_has {
+            assert!(
+                self.stderr.contains(s),
+                "missing `{s}` in stderr:\n{}",
+                self.stderr
+            );
+        }
+        let all = format!("{}{}", self.stdout, self.stderr);
+        assert!(!all.contains(SECRET), "the secret was printed:\n{all}");
+        self
+    }
+
+    fn json(&self) -> Value {
+        let lines: Vec<&str> = self.stdout.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "stdout must be one JSON line:\n{}",
+            self.stdout
+        );
+        serde_json::from_str(lines[0]).unwrap()
+    }
+}
+
+fn expected_bytes(size: u64) -> Vec<u8> {
+    synthetic_bytes(SEED, 0, usize::try_from(size).unwrap())
+}
+
+#[track_caller]
+fn assert_file(path: &Path, size: u64) {
+    let got = std::fs::read(path).unwrap();
+    assert_eq!(got.len() as u64, size, "{}", path.display());
+    assert!(
+        got == expected_bytes(size),
+        "{} differs from the object",
+        path.display()
+    );
+}
+
+/// `request id ` followed by the emulator's 24 hex digits.
+#[track_caller]
+fn assert_request_id(text: &str) {
+    let at = text.find("request id ").expect("no request id") + "request id ".len();
+    let id: String = text[at..].chars().take(24).collect();
+    assert!(
+        id.len() == 24 && id.chars().all(|c| c.is_ascii_hexdigit()),
+        "bad request id in: {text}"
+    );
+}
+
+// ---- Downloads -----------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloads_a_whole_object_and_leaves_nothing_behind() {
+    let fx = Fixture::new("full").await;
+    let size = (3 << 20) + 5; // not a multiple of the part size
+    fx.object("data/full.bin", size);
+    let run = fx
+        .run(&[
+            "oss://bkt/data/full.bin",
+            "out.bin",
+            "--part-size",
+            "256KiB",
+            "--threads",
+            "3",
+        ])
+        .await;
+    run.expect(
+        0,
+        &[
+            "ossget: done: out.bin (3.00 MiB) in",
+            "0 B resumed",
+            "CRC-64 verified",
+        ],
+    );
+    assert_eq!(run.stdout, "", "stdout is for --json only");
+    assert_file(&fx.path("out.bin"), size);
+    // No temp file, checkpoint or lock left.
+    assert_eq!(fx.files(), ["out.bin"]);
+    let c = fx.emu.counters();
+    assert_eq!(c.requests_for("HEAD", BUCKET, "data/full.bin"), 1);
+    assert_eq!(c.ranges_served, 13);
+    assert_eq!(c.body_bytes_sent, size);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_summary_parses_and_matches_the_help() {
+    let fx = Fixture::new("json").await;
+    let size = 1_000_000;
+    fx.object("j.bin", size);
+    let run = fx
+        .run(&[
+            "oss://bkt/j.bin",
+            "--json",
+            "-q",
+            "--part-size",
+            "100KiB",
+            "--threads",
+            "2",
+        ])
+        .await;
+    run.expect(0, &[]);
+    assert_eq!(run.stderr, "", "-q prints nothing on success");
+    let j = run.json();
+    let crc = fx.emu.object_info(BUCKET, "j.bin").unwrap().crc64.unwrap();
+    assert_eq!(j["status"], "done");
+    assert_eq!(j["exit_code"], 0);
+    assert_eq!(j["source"], "oss://bkt/j.bin");
+    let dest = PathBuf::from(j["destination"].as_str().unwrap());
+    assert!(dest.is_absolute() && dest.ends_with("j.bin"), "{dest:?}");
+    assert_eq!(j["bytes_total"], size);
+    assert_eq!(j["bytes_done"], size);
+    assert_eq!(j["bytes_transferred"], size);
+    assert_eq!(j["bytes_resumed"], 0);
+    assert_eq!(j["retries"], 0);
+    assert_eq!(j["restarts"], 0);
+    assert_eq!(j["part_size"], 100 * 1024);
+    assert_eq!(j["parts_total"], size.div_ceil(100 * 1024));
+    assert_eq!(j["threads"], 2);
+    assert!(j["elapsed_secs"].as_f64().unwrap() > 0.0);
+    assert!(j["rate_bytes_per_sec"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        j["etag"],
+        fx.emu.object_info(BUCKET, "j.bin").unwrap().etag.as_str()
+    );
+    assert_eq!(j["crc64"], crc.to_string());
+    assert_eq!(j["crc64_verified"], true);
+    assert_eq!(j["checkpoint"], "fresh");
+    assert!(j["checkpoint_path"].as_str().unwrap().ends_with("j.bin.cp"));
+    assert_eq!(j["warnings"], serde_json::json!([]));
+    assert_eq!(j["signal"], Value::Null);
+    assert_eq!(j["error"], Value::Null);
+    assert_file(&fx.path("j.bin"), size);
+
+    // Every field --help documents is in the object, and nothing else.
+    let help = fx.run(&["--help"]).await;
+    help.expect(0, &[]);
+    let section = help
+        .stdout
+        .split("JSON (--json)")
+        .nth(1)
+        .unwrap()
+        .split("\n\n")
+        .next()
+        .unwrap();
+    let mut documented: Vec<String> = section
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .flat_map(|l| {
+            let names = l.trim().split("  ").next().unwrap();
+            names.split(", ").map(str::to_owned).collect::<Vec<_>>()
+        })
+        .collect();
+    documented.sort();
+    let mut actual: Vec<String> = j.as_object().unwrap().keys().cloned().collect();
+    actual.sort();
+    assert_eq!(documented, actual);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dest_defaults_to_the_key_name_and_directories_get_it_inside() {
+    let fx = Fixture::new("dest").await;
+    fx.object("deep/dir/name.bin", 70_000);
+    fx.run(&["oss://bkt/deep/dir/name.bin"])
+        .await
+        .expect(0, &[]);
+    assert_file(&fx.path("name.bin"), 70_000);
+
+    std::fs::create_dir(fx.path("sub")).unwrap();
+    fx.run(&["oss://bkt/deep/dir/name.bin", "sub"])
+        .await
+        .expect(0, &[]);
+    assert_file(&fx.path("sub/name.bin"), 70_000);
+    fx.run(&["oss://bkt/deep/dir/name.bin", "sub/"])
+        .await
+        .expect(0, &[]);
+
+    let before = fx.emu.counters().requests;
+    fx.run(&["oss://bkt/deep/dir/name.bin", "missing/"])
+        .await
+        .expect(2, &["directory `missing/` does not exist"]);
+    fx.run(&["oss://bkt/deep/dir/name.bin", "missing/x.bin"])
+        .await
+        .expect(2, &["does not exist; create it first"]);
+    assert_eq!(
+        fx.emu.counters().requests,
+        before,
+        "usage errors request nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_that_cannot_be_a_file_name_needs_an_explicit_dest() {
+    let fx = Fixture::new("keyname").await;
+    for key in ["reports/", "CON.txt", "a\\b.txt"] {
+        fx.object(key, 5000);
+        let url = format!("oss://bkt/{key}");
+        let run = fx.run(&[&url]).await;
+        run.expect(2, &["has no usable file name", "give DEST as a file path"]);
+        std::fs::create_dir_all(fx.path("d")).unwrap();
+        fx.run(&[&url, "d"])
+            .await
+            .expect(2, &["has no usable file name"]);
+        assert_eq!(fx.emu.counters().requests, 0, "{key}: nothing requested");
+    }
+    // With DEST named, the same keys download.
+    fx.run(&["oss://bkt/reports/", "report.bin"])
+        .await
+        .expect(0, &[]);
+    assert_file(&fx.path("report.bin"), 5000);
+    fx.run(&["oss://bkt/CON.txt", "con-object.txt"])
+        .await
+        .expect(0, &[]);
+    assert_file(&fx.path("con-object.txt"), 5000);
+}
+
+// ---- Usage errors: exit 2, nothing requested ---------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_errors_exit_2_before_any_request() {
+    let fx = Fixture::new("usage").await;
+    fx.object("k.bin", 1000);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["oss://bkt/k.bin", "--part-size", "0"],
+            "part size 0 is below the 1-byte minimum",
+        ),
+        (
+            &["oss://bkt/k.bin", "--part-size", "6GiB"],
+            "part size 6GiB is above the 5GiB limit",
+        ),
+        (
+            &["oss://bkt/k.bin", "--part-size", "8XB"],
+            "`8XB` is not a size",
+        ),
+        (
+            &["oss://bkt/k.bin", "--limit-rate", "0"],
+            "would never finish",
+        ),
+        (
+            &["oss://bkt/k.bin", "--threads", "0"],
+            "threads must be a whole number from 1 to 1024",
+        ),
+        (
+            &["http://bkt/k.bin"],
+            "is not an OSS URL; write oss://BUCKET/KEY",
+        ),
+        (&["oss://Bkt/k.bin"], "bucket name `Bkt` is not valid"),
+        (&["oss://bkt"], "names no object"),
+        (
+            &["oss://bkt/k.bin", "--header", "Range: bytes=0-1"],
+            "`Range` is set by the client",
+        ),
+        (
+            &["oss://bkt/k.bin", "--header", "no-colon"],
+            "is not a header; write 'Name: value'",
+        ),
+        (
+            &["oss://bkt/k.bin", "--resolve", "h:1:127.0.0.1"],
+            "is not the endpoint's port",
+        ),
+        (
+            &["oss://bkt/k.bin", "--no-checkpoint", "--restart"],
+            "cannot be used with",
+        ),
+        (
+            &["oss://bkt/k.bin", "--frobnicate"],
+            "unexpected argument '--frobnicate'",
+        ),
+        (
+            &["oss://bkt/k.bin", "--on-change", "maybe"],
+            "possible values: fail, restart",
+        ),
+    ];
+    for (args, message) in cases {
+        let run = fx.run(args).await;
+        run.expect(2, &[message]);
+        assert_eq!(run.stdout, "", "{args:?}: usage errors print no JSON");
+    }
+
+    // Sizes in their documented forms are accepted (the object is smaller than one part).
+    for size in ["100KiB", "1.5GiB", "8MiB", "1048576", "5GiB"] {
+        fx.run(&["oss://bkt/k.bin", "ok.bin", "--part-size", size])
+            .await
+            .expect(0, &[]);
+    }
+    let requests = fx.emu.counters().requests;
+
+    // Credentials, endpoint and region come from the environment or flags.
+    let no_id = fx
+        .command(fx.endpoint(), &["oss://bkt/k.bin"])
+        .env_remove("OSS_ACCESS_KEY_ID")
+        .output()
+        .await
+        .unwrap();
+    Run::from(no_id).expect(2, &["OSS_ACCESS_KEY_ID is not set", "--anonymous"]);
+    let no_secret = fx
+        .command(fx.endpoint(), &["oss://bkt/k.bin"])
+        .env_remove("OSS_ACCESS_KEY_SECRET")
+        .output()
+        .await
+        .unwrap();
+    Run::from(no_secret).expect(2, &["OSS_ACCESS_KEY_SECRET is not set", "--anonymous"]);
+    let neither = fx
+        .command(fx.endpoint(), &["oss://bkt/k.bin"])
+        .env_remove("OSS_ACCESS_KEY_ID")
+        .env_remove("OSS_ACCESS_KEY_SECRET")
+        .output()
+        .await
+        .unwrap();
+    Run::from(neither).expect(
+        2,
+        &["no credentials: set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET"],
+    );
+    let mut no_endpoint = tokio::process::Command::new(env!("CARGO_BIN_EXE_ossget"));
+    no_endpoint
+        .args(["oss://bkt/k.bin"])
+        .current_dir(&fx.dir)
+        .env_remove("OSS_ENDPOINT")
+        .env_remove("OSS_REGION");
+    Run::from(no_endpoint.output().await.unwrap()).expect(2, &["no endpoint: pass --endpoint URL"]);
+    let mut no_region = tokio::process::Command::new(env!("CARGO_BIN_EXE_ossget"));
+    no_region
+        .args(["oss://bkt/k.bin", "--endpoint", fx.endpoint()])
+        .current_dir(&fx.dir)
+        .env_remove("OSS_REGION")
+        .env("OSS_ACCESS_KEY_ID", ID)
+        .env("OSS_ACCESS_KEY_SECRET", SECRET);
+    Run::from(no_region.output().await.unwrap()).expect(
+        2,
+        &[
+            "signature V4 needs the bucket's region",
+            "--region",
+            "--signature-version 1",
+        ],
+    );
+    // OSS_ENDPOINT / OSS_REGION stand in for the flags.
+    let mut from_env = tokio::process::Command::new(env!("CARGO_BIN_EXE_ossget"));
+    from_env
+        .args(["oss://bkt/k.bin", "env.bin", "-q"])
+        .current_dir(&fx.dir)
+        .env("OSS_ENDPOINT", fx.endpoint())
+        .env("OSS_REGION", "cn-hangzhou")
+        .env("OSS_ACCESS_KEY_ID", ID)
+        .env("OSS_ACCESS_KEY_SECRET", SECRET);
+    Run::from(from_env.output().await.unwrap()).expect(0, &[]);
+    assert_file(&fx.path("env.bin"), 1000);
+    assert_eq!(
+        fx.emu.counters().requests,
+        requests + 2,
+        "only the last run requested"
+    );
+}
+
+// ---- Failures: exit 1, OSS code and request id ---------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oss_errors_exit_1_with_code_and_request_id() {
+    let fx = Fixture::new("oss-errors").await;
+    fx.object("k.bin", 1000);
+    fx.emu
+        .add_bucket(BucketSpec::new("public").public_read())
+        .unwrap();
+    fx.emu
+        .put_object("public", "p.bin", ObjectSpec::synthetic(3000, SEED))
+        .unwrap();
+
+    let run = fx.run(&["oss://bkt/dir/missing.txt", "--json"]).await;
+    run.expect(
+        1,
+        &[
+            "ossget: NoSuchKey: dir/missing.txt does not exist in bkt (request id ",
+            "ossget: hint: check the key",
+        ],
+    );
+    assert_request_id(&run.stderr);
+    let j = run.json();
+    assert_eq!(j["status"], "failed");
+    assert_eq!(j["exit_code"], 1);
+    assert_eq!(j["error"]["oss_code"], "NoSuchKey");
+    assert_eq!(j["error"]["request_id"].as_str().unwrap().len(), 24);
+    assert!(
+        j["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("NoSuchKey: ")
+    );
+    assert_eq!(
+        run.stderr.lines().count(),
+        2,
+        "one or two lines:\n{}",
+        run.stderr
+    );
+
+    let run = fx.run(&["oss://nobucket/k.bin"]).await;
+    run.expect(
+        1,
+        &["NoSuchBucket: bucket nobucket does not exist", "--region"],
+    );
+    assert_request_id(&run.stderr);
+
+    // A wrong secret: the error names the variable to check and never the secret, even
+    // with every log on.
+    let wrong = fx
+        .command(fx.endpoint(), &["oss://bkt/k.bin", "-vvv"])
+        .env("OSS_ACCESS_KEY_SECRET", "Wrong-Secret-77")
+        .output()
+        .await
+        .unwrap();
+    let wrong = Run::from(wrong);
+    wrong.expect(
+        1,
+        &["SignatureDoesNotMatch: ", "check OSS_ACCESS_KEY_SECRET"],
+    );
+    assert!(
+        !wrong.stderr.contains("Wrong-Secret-77"),
+        "{}",
+        wrong.stderr
+    );
+    assert_request_id(&wrong.stderr);
+
+    let unknown = fx
+        .command(fx.endpoint(), &["oss://bkt/k.bin"])
+        .env("OSS_ACCESS_KEY_ID", "LTAI5tUnknownKeyId")
+        .output()
+        .await
+        .unwrap();
+    Run::from(unknown).expect(1, &["InvalidAccessKeyId: ", "check OSS_ACCESS_KEY_ID"]);
+
+    // Anonymous: refused on a private bucket, fine on a public-read one.
+    fx.run(&["oss://bkt/k.bin", "--anonymous"])
+        .await
+        .expect(1, &["AccessDenied: access to bkt/k.bin was denied"]);
+    fx.run(&["oss://public/p.bin", "--anonymous"])
+        .await
+        .expect(0, &[]);
+    assert_file(&fx.path("p.bin"), 3000);
+    // Nothing but the public file was left behind by the failures.
+    assert_eq!(fx.files(), ["p.bin"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_failures_exit_1() {
+    let fx = Fixture::new("local").await;
+    fx.object("k.bin", 1000);
+    // Another run holds the destination's lock.
+    let mut lock = std::fs::File::create(fx.path("k.bin.lock")).unwrap();
+    lock.try_lock().unwrap();
+    std::io::Write::write_all(&mut lock, b"4242").unwrap();
+    fx.run(&["oss://bkt/k.bin"])
+        .await
+        .expect(1, &["is already being downloaded by process 4242"]);
+    fx.run(&["oss://bkt/k.bin", "--restart"])
+        .await
+        .expect(1, &["--restart will not discard a checkpoint in use"]);
+    drop(lock);
+    fx.run(&["oss://bkt/k.bin"]).await.expect(0, &[]);
+
+    // Nothing listens there: the connection error names the endpoint (after retries).
+    let started = Instant::now();
+    let run = Run::from(
+        fx.command("http://127.0.0.1:1", &["oss://bkt/k.bin", "x.bin"])
+            .output()
+            .await
+            .unwrap(),
+    );
+    run.expect(1, &["could not connect to `127.0.0.1:1`"]);
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+// ---- Interruptions ---------------------------------------------------------------------------
+
+/// A throttled proxy in front of the fixture's server.
+async fn throttled(fx: &Fixture, bytes_per_sec: u64) -> ChaosProxy {
+    ChaosProxy::start(
+        fx.server.local_addr(),
+        vec![NetFault::Throttle { bytes_per_sec }],
+        1,
+    )
+    .await
+    .unwrap()
+}
+
+/// Starts `ossget ARGS` through `proxy`, sends `signal` once the proxy has relayed
+/// `after` body bytes, and waits for the exit.
+async fn interrupt(
+    fx: &Fixture,
+    proxy: &ChaosProxy,
+    args: &[&str],
+    after: u64,
+    signal: &str,
+) -> Run {
+    let child = fx.command(&proxy.endpoint(), args).spawn().unwrap();
+    let pid = child.id().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while proxy.stats().body_bytes_to_client < after {
+        assert!(
+            Instant::now() < deadline,
+            "the download did not reach {after} bytes"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let status = std::process::Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("ossget did not stop after the signal")
+        .unwrap();
+    Run::from(out)
+}
+
+/// The value of `count` once it has not changed for 200 ms.
+async fn settled(count: impl Fn() -> u64) -> u64 {
+    let mut last = count();
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = count();
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+}
+
+fn load_checkpoint(path: &Path) -> oss_ckpt::Checkpoint {
+    oss_ckpt::fs::CheckpointFile::new(path).load_any().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_mid_part_saves_a_checkpoint_and_the_rerun_fetches_only_the_rest() {
+    let fx = Fixture::new("sigint").await;
+    let size: u64 = 4 << 20;
+    let part: u64 = 1 << 20;
+    let threads: u64 = 2;
+    fx.object("big.bin", size);
+    // 2 MiB/s for all connections: each 1 MiB part takes about a second, so when the signal
+    // comes (1.5 MiB relayed) both workers are in the middle of a part's body.
+    let proxy = throttled(&fx, 2 << 20).await;
+    let args = [
+        "oss://bkt/big.bin",
+        "--part-size",
+        "1MiB",
+        "--threads",
+        "2",
+        "--json",
+    ];
+    let run = interrupt(&fx, &proxy, &args, 3 << 19, "INT").await;
+    run.expect(
+        130,
+        &[
+            "ossget: SIGINT: stopping and saving progress",
+            "ossget: interrupted by SIGINT at ",
+            "progress is saved in big.bin.cp",
+            "ossget: to resume, run the same command again: ",
+            "oss://bkt/big.bin --part-size 1MiB --threads 2 --json",
+        ],
+    );
+    let j = run.json();
+    assert_eq!(j["status"], "interrupted");
+    assert_eq!(j["signal"], "SIGINT");
+    assert_eq!(j["exit_code"], 130);
+    // What the proxy relayed, once the connections are gone (its count moves a chunk at a
+    // time, so it is compared with a margin below).
+    let relayed = settled(|| proxy.stats().body_bytes_to_client).await;
+
+    // The checkpoint loads, belongs to this object, and holds progress inside parts.
+    let ckpt = load_checkpoint(&fx.path("big.bin.cp"));
+    assert_eq!(ckpt.object().key, "big.bin");
+    assert_eq!(ckpt.plan().part_size().get(), part);
+    let saved = ckpt.latest.bytes_done();
+    assert!(
+        !ckpt.latest.in_flight().is_empty(),
+        "no part was cut mid-body"
+    );
+    assert!(saved > 0 && saved < size, "saved {saved}");
+    assert_eq!(
+        j["bytes_done"], saved,
+        "the JSON reports what the checkpoint holds"
+    );
+    // Everything received was written and recorded: what was relayed but is not in the
+    // checkpoint is at most what sat in socket buffers (well under 1 MiB per connection).
+    // Every byte received was written and recorded before the exit: what the proxy relayed
+    // beyond the checkpoint is only what sat in socket buffers when the connections closed.
+    assert!(
+        relayed.saturating_sub(saved) < threads * (1 << 20),
+        "relayed {relayed}, saved {saved}"
+    );
+    assert!(fx.path("big.bin.oss-tmp").exists());
+    assert!(
+        !fx.path("big.bin").exists(),
+        "nothing at DEST before it is complete"
+    );
+
+    // The same command again, unthrottled: it fetches exactly what the checkpoint lacks (the
+    // server's count of body bytes written, and the client's own).
+    proxy.clear_faults();
+    let served = settled(|| fx.emu.counters().body_bytes_sent).await;
+    let run = Run::from(fx.command(&proxy.endpoint(), &args).output().await.unwrap());
+    run.expect(0, &["ossget: resuming: ", "CRC-64 verified"]);
+    let j = run.json();
+    assert_eq!(j["checkpoint"], "resumed");
+    assert_eq!(j["bytes_resumed"], saved);
+    assert_eq!(j["bytes_transferred"], size - saved);
+    assert_eq!(fx.emu.counters().body_bytes_sent - served, size - saved);
+    assert_file(&fx.path("big.bin"), size);
+    assert_eq!(fx.files(), ["big.bin"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_exits_143_and_a_foreign_checkpoint_needs_restart() {
+    let fx = Fixture::new("sigterm").await;
+    let size: u64 = 2 << 20;
+    fx.object("a.bin", size);
+    fx.object("b.bin", size);
+    let proxy = throttled(&fx, 1 << 20).await;
+    let run = interrupt(
+        &fx,
+        &proxy,
+        &["oss://bkt/a.bin", "out.bin", "--part-size", "512KiB"],
+        1 << 18,
+        "TERM",
+    )
+    .await;
+    run.expect(
+        143,
+        &["interrupted by SIGTERM", "progress is saved in out.bin.cp"],
+    );
+    proxy.clear_faults();
+
+    // Another object to the same DEST: the checkpoint is not ours to overwrite.
+    let other = ["oss://bkt/b.bin", "out.bin", "--part-size", "512KiB"];
+    let run = Run::from(
+        fx.command(&proxy.endpoint(), &other)
+            .output()
+            .await
+            .unwrap(),
+    );
+    run.expect(
+        1,
+        &[
+            "checkpoint ",
+            "ossget: hint: pass --restart to discard that checkpoint",
+        ],
+    );
+    assert!(fx.path("out.bin.cp").exists());
+
+    let mut again: Vec<&str> = other.to_vec();
+    again.push("--restart");
+    let run = Run::from(
+        fx.command(&proxy.endpoint(), &again)
+            .output()
+            .await
+            .unwrap(),
+    );
+    run.expect(
+        0,
+        &[
+            "--restart: discarded the checkpoint out.bin.cp",
+            "0 B resumed",
+        ],
+    );
+    let got = std::fs::read(fx.path("out.bin")).unwrap();
+    assert!(got == synthetic_bytes(SEED, 0, size as usize));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_changed_since_the_checkpoint_is_reported() {
+    let fx = Fixture::new("changed").await;
+    let size: u64 = 2 << 20;
+    fx.object("c.bin", size);
+    let proxy = throttled(&fx, 1 << 20).await;
+    let args = ["oss://bkt/c.bin", "--part-size", "512KiB"];
+    interrupt(&fx, &proxy, &args, 1 << 18, "INT")
+        .await
+        .expect(130, &[]);
+    proxy.clear_faults();
+    let old = fx.emu.object_info(BUCKET, "c.bin").unwrap();
+    let new = fx.emu.replace_object(BUCKET, "c.bin").unwrap();
+    assert_ne!(old.etag, new.etag);
+
+    let run = Run::from(fx.command(&proxy.endpoint(), &args).output().await.unwrap());
+    run.expect(1, &["the object changed", "--on-change restart"]);
+    assert_eq!(run.stderr.lines().count(), 2, "{}", run.stderr);
+    // The old version's partial data was discarded: the next run downloads the new one.
+    let run = Run::from(fx.command(&proxy.endpoint(), &args).output().await.unwrap());
+    run.expect(0, &["0 B resumed"]);
+    let bytes = fx.emu.object_bytes(BUCKET, "c.bin").unwrap();
+    assert!(std::fs::read(fx.path("c.bin")).unwrap() == bytes.as_ref());
+}
