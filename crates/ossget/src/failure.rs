@@ -160,7 +160,10 @@ mod tests {
         };
         let f = describe(&crc, &url, true);
         assert_eq!(f.exit_code, EXIT_FAILED);
-        assert_eq!(f.hint.as_deref(), Some("run the same command again to resume"));
+        assert_eq!(
+            f.hint.as_deref(),
+            Some("run the same command again to resume")
+        );
         let f = describe(&crc, &url, false);
         assert_eq!(f.hint.as_deref(), Some("run the same command again"));
 

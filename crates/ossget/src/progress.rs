@@ -2,6 +2,7 @@
 //! nothing when asked for quiet. Also the one place that writes messages to stderr, so that
 //! they never tear the bar.
 
+use std::collections::VecDeque;
 use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -40,6 +41,41 @@ struct State {
     last: Option<Progress>,
     last_line: Option<Instant>,
     told_resume: bool,
+    rate: RateWindow,
+}
+
+/// The transfer rate over the last couple of seconds, from the progress samples. The
+/// library's own figure is smoothed from zero and lags by about a second, which is most of
+/// a short download; a window average is right as soon as it spans a few samples.
+#[derive(Default)]
+struct RateWindow {
+    samples: VecDeque<(Instant, u64)>,
+}
+
+impl RateWindow {
+    const SPAN: Duration = Duration::from_secs(2);
+    const MIN_SPAN: Duration = Duration::from_millis(90);
+
+    /// Records `bytes_done` at `now`; the rate when the window is long enough.
+    fn update(&mut self, now: Instant, bytes_done: u64) -> Option<f64> {
+        // The clock starts at the first byte: time spent before any progress (HEAD,
+        // preallocation, a long stall) would only drag the average down.
+        if self.samples.iter().all(|(_, b)| *b == bytes_done) {
+            self.samples.clear();
+        }
+        self.samples.push_back((now, bytes_done));
+        while self.samples.len() > 2
+            && self
+                .samples
+                .get(1)
+                .is_some_and(|(t, _)| now.duration_since(*t) >= Self::SPAN)
+        {
+            self.samples.pop_front();
+        }
+        let (t0, b0) = *self.samples.front()?;
+        let span = now.duration_since(t0);
+        (span >= Self::MIN_SPAN).then(|| bytes_done.saturating_sub(b0) as f64 / span.as_secs_f64())
+    }
 }
 
 impl Display {
@@ -77,6 +113,10 @@ impl Display {
     fn update(&self, p: &Progress) {
         let mut state = self.lock();
         state.last = Some(*p);
+        let rate = state
+            .rate
+            .update(Instant::now(), p.bytes_done)
+            .unwrap_or(p.bytes_per_sec);
         if !state.told_resume && p.bytes_resumed > 0 {
             state.told_resume = true;
             drop(state);
@@ -90,9 +130,9 @@ impl Display {
         match self.style {
             Style::Bar => {
                 if let Some(bar) = &self.bar {
+                    bar.set_message(describe(p, rate));
                     bar.set_length(p.bytes_total);
                     bar.set_position(p.bytes_done);
-                    bar.set_message(describe(p));
                 }
             }
             Style::Lines => {
@@ -103,7 +143,7 @@ impl Display {
                 } else if due && p.bytes_done < p.bytes_total {
                     state.last_line = Some(Instant::now());
                     drop(state);
-                    self.print(&format!("ossget: {}", describe(p)));
+                    self.print(&format!("ossget: {}", describe(p, rate)));
                 }
             }
             Style::Off => {}
@@ -149,30 +189,63 @@ impl Display {
 }
 
 fn bar_style() -> ProgressStyle {
-    ProgressStyle::with_template("{bar:30} {msg}")
+    // The bar takes what the message leaves of the line, so nothing wraps.
+    ProgressStyle::with_template("{wide_bar} {msg}")
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ")
 }
 
-/// `412 MiB of 1 GiB (40%), 312 MiB/s, ETA 2.0 s, parts 51/128`.
-pub fn describe(p: &Progress) -> String {
+/// `  412 MiB/1 GiB  40%   312 MiB/s ETA 2.0 s  parts  51/128`: fields padded so the bar
+/// beside it keeps its width.
+fn describe(p: &Progress, bytes_per_sec: f64) -> String {
     let percent = if p.bytes_total == 0 {
         100.0
     } else {
         p.bytes_done as f64 * 100.0 / p.bytes_total as f64
     };
     let remaining = p.bytes_total.saturating_sub(p.bytes_done);
-    let eta = if p.bytes_per_sec > 0.0 {
-        format_duration(remaining as f64 / p.bytes_per_sec)
+    let eta = if remaining == 0 {
+        "0 s".to_owned()
+    } else if bytes_per_sec > 0.0 {
+        format_duration(remaining as f64 / bytes_per_sec)
     } else {
         "?".to_owned()
     };
+    let total_parts = p.parts_total.to_string();
     format!(
-        "{} of {} ({percent:.0}%), {}, ETA {eta}, parts {}/{}",
+        "{:>9}/{} {:>3.0}% {:>11} ETA {eta:<6} parts {:>w$}/{total_parts}",
         format_size(p.bytes_done),
         format_size(p.bytes_total),
-        format_rate(p.bytes_per_sec),
+        percent,
+        format_rate(bytes_per_sec),
         p.parts_done,
-        p.parts_total
+        w = total_parts.len()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_window_averages_recent_samples() {
+        let mut w = RateWindow::default();
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        // Time before the first byte and resumed bytes at the start do not count.
+        assert_eq!(w.update(at(0), 500 << 20), None);
+        assert_eq!(w.update(at(300), 500 << 20), None);
+        assert_eq!(w.update(at(350), (500 << 20) + (10 << 20)), None);
+        let r = w.update(at(800), (500 << 20) + (50 << 20)).unwrap();
+        assert!((r - 100.0 * (1 << 20) as f64).abs() < 1.0, "{r}");
+        // A stall shows as a falling rate, then (a whole window without progress) as no
+        // figure: the caller shows the library's, which decays to zero.
+        let slower = w.update(at(1800), (550 << 20) + 1).unwrap();
+        assert!(slower < r / 2.0, "{slower}");
+        for ms in (1900..=4000).step_by(100) {
+            w.update(at(ms), (550 << 20) + 1);
+        }
+        assert_eq!(w.update(at(4100), (550 << 20) + 1), None);
+        assert!(w.samples.len() <= 22);
+    }
 }
