@@ -8,12 +8,14 @@ use std::process::ExitCode;
 
 mod bench;
 mod ci;
+mod demo;
 mod step;
 
 const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
+  demo    a resumable 1 GiB download against a local OSS emulator: cuts, Ctrl-C, resume
   ci      what CI runs: cargo fmt --check, clippy -D warnings, the workspace tests
   bench   ossget against its peers on nginx/loopback (not in CI; --help for flags)
   help    this text
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
     let rest = &args[1..];
     let result = match task.as_str() {
         "ci" => ci::run(rest),
+        "demo" => demo::run(rest),
         "bench" => bench::run(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
