@@ -613,6 +613,17 @@ async fn interrupt(
     after: u64,
     signal: &str,
 ) -> Run {
+    interrupt_with(fx, proxy, args, after, &[signal]).await
+}
+
+/// [`interrupt`] with several signals sent back to back.
+async fn interrupt_with(
+    fx: &Fixture,
+    proxy: &ChaosProxy,
+    args: &[&str],
+    after: u64,
+    signals: &[&str],
+) -> Run {
     let child = fx.command(&proxy.endpoint(), args).spawn().unwrap();
     let pid = child.id().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -623,11 +634,13 @@ async fn interrupt(
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let status = std::process::Command::new("kill")
-        .args([format!("-{signal}"), pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    for signal in signals {
+        let status = std::process::Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
     let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
         .await
         .expect("ossget did not stop after the signal")
@@ -812,4 +825,41 @@ async fn an_object_changed_since_the_checkpoint_is_reported() {
     run.expect(0, &["0 B resumed"]);
     let bytes = fx.emu.object_bytes(BUCKET, "c.bin").unwrap();
     assert!(std::fs::read(fx.path("c.bin")).unwrap() == bytes.as_ref());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sigint_is_safe_whenever_it_lands() {
+    let fx = Fixture::new("double").await;
+    let size: u64 = 8 << 20;
+    fx.object("d.bin", size);
+    let proxy = throttled(&fx, 4 << 20).await;
+    let args = ["oss://bkt/d.bin", "--part-size", "1MiB", "--threads", "2"];
+    // Two SIGINTs back to back: the second lands while the first is being handled (the
+    // explicit exit at once) or after it (an ordinary stop); either way the checkpoint on
+    // disk is whole and only grows.
+    let mut saved = 0;
+    for round in 1..=3u64 {
+        let run = interrupt_with(&fx, &proxy, &args, round * (3 << 19), &["INT", "INT"]).await;
+        run.expect(130, &["SIGINT"]);
+        let at_once = run.stderr.contains("quitting now");
+        eprintln!(
+            "round {round}: the second SIGINT {}",
+            if at_once {
+                "exited at once"
+            } else {
+                "came after the stop"
+            }
+        );
+        let now = load_checkpoint(&fx.path("d.bin.cp")).latest.bytes_done();
+        assert!(
+            now >= saved && now < size,
+            "round {round}: {saved} -> {now}"
+        );
+        saved = now;
+    }
+    proxy.clear_faults();
+    let run = Run::from(fx.command(&proxy.endpoint(), &args).output().await.unwrap());
+    run.expect(0, &["ossget: resuming: ", "CRC-64 verified"]);
+    assert_file(&fx.path("d.bin"), size);
+    assert_eq!(fx.files(), ["d.bin"]);
 }
