@@ -9,7 +9,7 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use oss_emulator::{
-    BucketSpec, ChaosProxy, Credentials, Emulator, NetFault, ObjectSpec, RunningServer,
+    BucketSpec, ChaosProxy, Credentials, Emulator, NetFault, ObjectSpec, RunningServer, Versioning,
     synthetic_bytes,
 };
 use serde_json::Value;
@@ -335,6 +335,113 @@ async fn a_key_that_cannot_be_a_file_name_needs_an_explicit_dest() {
         .await
         .expect(0, &[]);
     assert_file(&fx.path("con-object.txt"), 5000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn options_reach_the_download() {
+    let fx = Fixture::new("options").await;
+    let port = fx.server.local_addr().port();
+
+    // --version-id: an older version of a versioned object.
+    fx.emu
+        .add_bucket(BucketSpec::new("ver").versioning(Versioning::Enabled))
+        .unwrap();
+    let v1 = fx
+        .emu
+        .put_object("ver", "v.bin", ObjectSpec::synthetic(300_000, 1))
+        .unwrap();
+    fx.emu
+        .put_object("ver", "v.bin", ObjectSpec::synthetic(300_000, 2))
+        .unwrap();
+    let run = fx
+        .run(&[
+            "oss://ver/v.bin",
+            "old.bin",
+            "--version-id",
+            &v1.version_id,
+            "--json",
+        ])
+        .await;
+    run.expect(0, &[]);
+    assert_eq!(run.json()["version_id"], v1.version_id.as_str());
+    assert!(std::fs::read(fx.path("old.bin")).unwrap() == synthetic_bytes(1, 0, 300_000));
+
+    // Signature V1, fast mode, no preallocation or space check, an extra header, and a
+    // rate limit that shows in the time taken.
+    fx.object("r.bin", 1 << 20);
+    let run = fx
+        .run(&[
+            "oss://bkt/r.bin",
+            "--signature-version",
+            "1",
+            "--durability",
+            "fast",
+            "--no-preallocate",
+            "--no-space-check",
+            "--header",
+            "x-oss-request-payer: requester",
+            "--limit-rate",
+            "2MiB",
+            "--json",
+        ])
+        .await;
+    run.expect(0, &[]);
+    assert!(
+        run.json()["elapsed_secs"].as_f64().unwrap() >= 0.4,
+        "{}",
+        run.stdout
+    );
+    assert_file(&fx.path("r.bin"), 1 << 20);
+
+    // --cname and --resolve: a custom domain bound to the bucket, resolved to the emulator.
+    fx.emu.add_cname("files.example.com", BUCKET);
+    let cname = format!("http://files.example.com:{port}");
+    let resolve = format!("files.example.com:{port}:127.0.0.1");
+    let run = Run::from(
+        fx.command(
+            &cname,
+            &["oss://bkt/r.bin", "c.bin", "--cname", "--resolve", &resolve],
+        )
+        .output()
+        .await
+        .unwrap(),
+    );
+    run.expect(0, &[]);
+    assert_file(&fx.path("c.bin"), 1 << 20);
+
+    // Virtual-hosted addressing on an endpoint domain (a wildcard --resolve), and the error
+    // OSS gives when path style is forced there.
+    fx.emu.add_endpoint_domain("oss-test.example");
+    let domain = format!("http://oss-test.example:{port}");
+    let wildcard = format!("*.oss-test.example:{port}:127.0.0.1");
+    let run = Run::from(
+        fx.command(
+            &domain,
+            &["oss://bkt/r.bin", "vh.bin", "--resolve", &wildcard],
+        )
+        .output()
+        .await
+        .unwrap(),
+    );
+    run.expect(0, &[]);
+    assert_file(&fx.path("vh.bin"), 1 << 20);
+    let direct = format!("oss-test.example:{port}:127.0.0.1");
+    let run = Run::from(
+        fx.command(
+            &domain,
+            &[
+                "oss://bkt/r.bin",
+                "ps.bin",
+                "--path-style",
+                "--resolve",
+                &direct,
+            ],
+        )
+        .output()
+        .await
+        .unwrap(),
+    );
+    run.expect(1, &["SecondLevelDomainForbidden: ", "drop --path-style"]);
 }
 
 // ---- Usage errors: exit 2, nothing requested ---------------------------------------------
@@ -858,7 +965,15 @@ async fn a_second_sigint_is_safe_whenever_it_lands() {
         saved = now;
     }
     proxy.clear_faults();
-    let run = Run::from(fx.command(&proxy.endpoint(), &args).output().await.unwrap());
+    // --verify-resume re-reads what the checkpoint claims before trusting it.
+    let mut rerun = args.to_vec();
+    rerun.push("--verify-resume");
+    let run = Run::from(
+        fx.command(&proxy.endpoint(), &rerun)
+            .output()
+            .await
+            .unwrap(),
+    );
     run.expect(0, &["ossget: resuming: ", "CRC-64 verified"]);
     assert_file(&fx.path("d.bin"), size);
     assert_eq!(fx.files(), ["d.bin"]);
