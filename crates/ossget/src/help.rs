@@ -59,8 +59,8 @@ Interrupting:
   about 2.5 MiB per thread plus what arrived in the last 10 ms.
 
 Output:
-  Progress goes to stderr: a bar (bytes, percent, rate, ETA, parts) on a terminal, a plain
-  line every 5 s otherwise, nothing with -q or --no-progress. A one-line summary (size,
+  Progress goes to stderr: a bar (bytes, percent, rate, ETA, parts) on a terminal, plain
+  lines otherwise (after 1 s, then every 5 s), nothing with -q or --no-progress. A one-line summary (size,
   time, average rate, bytes resumed, retries) follows on stderr unless -q. Errors are one
   or two lines, with the OSS error code and request id when OSS answered. stdout carries
   only the --json object.

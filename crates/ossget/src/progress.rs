@@ -14,6 +14,9 @@ use crate::size::{format_duration, format_rate, format_size};
 
 /// How often a plain progress line is printed when stderr is not a terminal.
 pub const LINE_INTERVAL: Duration = Duration::from_secs(5);
+/// When the first plain line comes: early enough to show that the download is under way,
+/// late enough that a short download prints only its summary.
+pub const FIRST_LINE_AFTER: Duration = Duration::from_secs(1);
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +42,8 @@ pub struct Display {
 #[derive(Default)]
 struct State {
     last: Option<Progress>,
-    last_line: Option<Instant>,
+    /// When the next plain progress line is due.
+    next_line: Option<Instant>,
     told_resume: bool,
     rate: RateWindow,
 }
@@ -136,14 +140,14 @@ impl Display {
                 }
             }
             Style::Lines => {
-                let due = state.last_line.is_none_or(|t| t.elapsed() >= LINE_INTERVAL);
-                // The first line waits one interval: short downloads print only the summary.
-                if state.last_line.is_none() {
-                    state.last_line = Some(Instant::now());
-                } else if due && p.bytes_done < p.bytes_total {
-                    state.last_line = Some(Instant::now());
+                let now = Instant::now();
+                let next = *state.next_line.get_or_insert(now + FIRST_LINE_AFTER);
+                if now >= next && p.bytes_done < p.bytes_total {
+                    state.next_line = Some(now + LINE_INTERVAL);
                     drop(state);
-                    self.print(&format!("ossget: {}", describe(p, rate)));
+                    let line = describe(p, rate);
+                    let line: Vec<&str> = line.split_whitespace().collect();
+                    self.print(&format!("ossget: {}", line.join(" ")));
                 }
             }
             Style::Off => {}

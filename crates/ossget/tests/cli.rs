@@ -367,8 +367,9 @@ async fn options_reach_the_download() {
     assert!(std::fs::read(fx.path("old.bin")).unwrap() == synthetic_bytes(1, 0, 300_000));
 
     // Signature V1, fast mode, no preallocation or space check, an extra header, and a
-    // rate limit that shows in the time taken.
-    fx.object("r.bin", 1 << 20);
+    // rate limit that shows in the time taken (and long enough for a plain progress line:
+    // stderr is a pipe here).
+    fx.object("r.bin", 3 << 19);
     let run = fx
         .run(&[
             "oss://bkt/r.bin",
@@ -381,17 +382,22 @@ async fn options_reach_the_download() {
             "--header",
             "x-oss-request-payer: requester",
             "--limit-rate",
-            "2MiB",
+            "1MiB",
             "--json",
         ])
         .await;
-    run.expect(0, &[]);
+    run.expect(0, &["/1.50 MiB ", "% ", " ETA ", " parts "]);
+    let line = run.stderr.lines().next().unwrap();
     assert!(
-        run.json()["elapsed_secs"].as_f64().unwrap() >= 0.4,
+        line.starts_with("ossget: ") && line.contains("/s ETA "),
+        "{line}"
+    );
+    assert!(
+        run.json()["elapsed_secs"].as_f64().unwrap() >= 1.2,
         "{}",
         run.stdout
     );
-    assert_file(&fx.path("r.bin"), 1 << 20);
+    assert_file(&fx.path("r.bin"), 3 << 19);
 
     // --cname and --resolve: a custom domain bound to the bucket, resolved to the emulator.
     fx.emu.add_cname("files.example.com", BUCKET);
@@ -407,7 +413,7 @@ async fn options_reach_the_download() {
         .unwrap(),
     );
     run.expect(0, &[]);
-    assert_file(&fx.path("c.bin"), 1 << 20);
+    assert_file(&fx.path("c.bin"), 3 << 19);
 
     // Virtual-hosted addressing on an endpoint domain (a wildcard --resolve), and the error
     // OSS gives when path style is forced there.
@@ -424,7 +430,7 @@ async fn options_reach_the_download() {
         .unwrap(),
     );
     run.expect(0, &[]);
-    assert_file(&fx.path("vh.bin"), 1 << 20);
+    assert_file(&fx.path("vh.bin"), 3 << 19);
     let direct = format!("oss-test.example:{port}:127.0.0.1");
     let run = Run::from(
         fx.command(
