@@ -24,6 +24,8 @@ pub struct Job {
     pub destination: PathBuf,
     /// Where the checkpoint lives, when checkpointing.
     pub checkpoint_path: Option<PathBuf>,
+    /// The endpoint used (given, from OSS_ENDPOINT, or derived from the region).
+    pub endpoint: String,
     /// The configured client.
     pub client: Client,
 }
@@ -79,6 +81,7 @@ impl Job {
             source: args.source.clone(),
             destination,
             checkpoint_path,
+            endpoint,
             client,
         })
     }

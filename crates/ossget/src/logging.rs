@@ -4,25 +4,48 @@
 
 use std::io;
 
-use tracing::Level;
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::progress::Display;
 
-/// Installs the subscriber: warnings by default, then info / debug / trace for -v / -vv /
-/// -vvv; only errors with -q.
+/// The crates of this project, whose events -v and -vv show.
+const OURS: [&str; 7] = [
+    "ossget",
+    "oss_resume",
+    "oss_http",
+    "oss_ckpt",
+    "oss_sign",
+    "oss_parts",
+    "oss_crc",
+];
+
+/// Installs the subscriber. Our crates: warnings by default, info with -v (what was
+/// decided: plan, resume, outcome), debug with -vv (requests, retries); -vvv adds every
+/// dependency's events (hyper's connection pool...). Only errors with -q.
 pub fn init(verbose: u8, quiet: bool, display: Display) {
-    let level = match (quiet, verbose) {
-        (true, _) => Level::ERROR,
-        (false, 0) => Level::WARN,
-        (false, 1) => Level::INFO,
-        (false, 2) => Level::DEBUG,
-        (false, _) => Level::TRACE,
+    let (ours, others) = match (quiet, verbose) {
+        (true, _) => (LevelFilter::ERROR, LevelFilter::ERROR),
+        (false, 0) => (LevelFilter::WARN, LevelFilter::WARN),
+        (false, 1) => (LevelFilter::INFO, LevelFilter::WARN),
+        (false, 2) => (LevelFilter::DEBUG, LevelFilter::WARN),
+        (false, _) => (LevelFilter::TRACE, LevelFilter::TRACE),
     };
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(level)
+    let filter = OURS
+        .iter()
+        .fold(Targets::new().with_default(others), |f, target| {
+            f.with_target(*target, ours)
+        });
+    let layer = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
         .with_target(verbose >= 2)
-        .with_writer(DisplayWriter(display))
+        .with_writer(DisplayWriter(display));
+    let _ = tracing_subscriber::registry()
+        .with(layer)
+        .with(filter)
         .try_init();
 }
 

@@ -137,6 +137,22 @@ async fn run(args: &Args, job: &Job, display: &Display) -> (Result<Report, Stop>
             Err(message) => return (Err(Stop::Restart(message)), None),
         }
     }
+    tracing::info!(
+        "{} -> {}: endpoint {}, {} threads, part size {}, checkpoint {}, {} mode",
+        job.source,
+        job.destination.display(),
+        job.endpoint,
+        args.threads,
+        args.part_size
+            .map_or_else(|| "8 MiB (default)".to_owned(), size::format_size),
+        job.checkpoint_path
+            .as_ref()
+            .map_or_else(|| "off".to_owned(), |p| p.display().to_string()),
+        match args.durability {
+            cli::DurabilityArg::Durable => "durable",
+            cli::DurabilityArg::Fast => "fast",
+        }
+    );
     let result = job
         .download(args)
         .on_progress(display.callback())
@@ -147,6 +163,19 @@ async fn run(args: &Args, job: &Job, display: &Display) -> (Result<Report, Stop>
 }
 
 fn done(args: &Args, display: &Display, common: &Common<'_>, report: &Report) -> u8 {
+    tracing::info!(
+        "object: {} bytes, ETag {}, version {}, CRC-64 {}; {} parts of {} bytes; checkpoint {}",
+        report.bytes_total,
+        report.object.etag,
+        report.object.version_id.as_deref().unwrap_or("none"),
+        report
+            .object
+            .crc64
+            .map_or_else(|| "none".to_owned(), |c| c.to_string()),
+        report.parts_total,
+        report.part_size,
+        summary::checkpoint_use(&report.checkpoint).0
+    );
     if let CheckpointUse::Fresh {
         reason: Some(reason),
     } = &report.checkpoint

@@ -128,13 +128,7 @@ impl Summary {
     /// A finished download.
     pub fn done(c: &Common<'_>, r: &Report) -> Self {
         let mut s = Self::base(c, "done", 0);
-        let (checkpoint, note) = match &r.checkpoint {
-            CheckpointUse::Disabled => ("off", None),
-            CheckpointUse::Fresh { reason } => ("fresh", reason.clone()),
-            CheckpointUse::Resumed { .. } => ("resumed", None),
-            CheckpointUse::AlreadyComplete => ("already-complete", None),
-            _ => ("fresh", None),
-        };
+        let (checkpoint, note) = checkpoint_use(&r.checkpoint);
         let elapsed = r.elapsed.as_secs_f64();
         s.elapsed_secs = round3(elapsed);
         s.bytes_total = Some(r.bytes_total);
@@ -197,6 +191,17 @@ impl Summary {
                 self.status
             )
         })
+    }
+}
+
+/// How the checkpoint was used, as `--json` names it, and why an existing one was not.
+pub fn checkpoint_use(used: &CheckpointUse) -> (&'static str, Option<String>) {
+    match used {
+        CheckpointUse::Disabled => ("off", None),
+        CheckpointUse::Fresh { reason } => ("fresh", reason.clone()),
+        CheckpointUse::Resumed { .. } => ("resumed", None),
+        CheckpointUse::AlreadyComplete => ("already-complete", None),
+        _ => ("fresh", None),
     }
 }
 
