@@ -166,7 +166,7 @@ pub struct Args {
     #[arg(long, help_heading = "Output")]
     pub json: bool,
 
-    /// Log what happens on stderr: -v decisions, -vv requests and retries, -vvv everything
+    /// Log what happens on stderr: -v the plan and decisions, -vv retries, -vvv everything
     #[arg(short, long, action = ArgAction::Count, help_heading = "Output")]
     pub verbose: u8,
 

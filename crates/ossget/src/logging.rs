@@ -12,9 +12,8 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::progress::Display;
 
-/// The crates of this project, whose events -v and -vv show.
-const OURS: [&str; 7] = [
-    "ossget",
+/// The library crates of this project, whose events -v and -vv show.
+const LIBRARIES: [&str; 6] = [
     "oss_resume",
     "oss_http",
     "oss_ckpt",
@@ -23,22 +22,25 @@ const OURS: [&str; 7] = [
     "oss_crc",
 ];
 
-/// Installs the subscriber. Our crates: warnings by default, info with -v (what was
-/// decided: plan, resume, outcome), debug with -vv (requests, retries); -vvv adds every
-/// dependency's events (hyper's connection pool...). Only errors with -q.
+/// Installs the subscriber. By default only ossget's own warnings: what the libraries warn
+/// about also comes back in their report or error, which ossget prints once in its own
+/// words. -v: info and warnings from our crates (the plan, resume decisions, the outcome);
+/// -vv: their debug events too (requests, retries); -vvv: every dependency's events as
+/// well (hyper's connection pool...). -q: errors only.
 pub fn init(verbose: u8, quiet: bool, display: Display) {
-    let (ours, others) = match (quiet, verbose) {
-        (true, _) => (LevelFilter::ERROR, LevelFilter::ERROR),
-        (false, 0) => (LevelFilter::WARN, LevelFilter::WARN),
-        (false, 1) => (LevelFilter::INFO, LevelFilter::WARN),
-        (false, 2) => (LevelFilter::DEBUG, LevelFilter::WARN),
-        (false, _) => (LevelFilter::TRACE, LevelFilter::TRACE),
+    let (cli, ours, others) = match (quiet, verbose) {
+        (true, _) => (LevelFilter::ERROR, LevelFilter::OFF, LevelFilter::OFF),
+        (false, 0) => (LevelFilter::WARN, LevelFilter::OFF, LevelFilter::OFF),
+        (false, 1) => (LevelFilter::INFO, LevelFilter::INFO, LevelFilter::WARN),
+        (false, 2) => (LevelFilter::DEBUG, LevelFilter::DEBUG, LevelFilter::WARN),
+        (false, _) => (LevelFilter::TRACE, LevelFilter::TRACE, LevelFilter::TRACE),
     };
-    let filter = OURS
+    let filter = LIBRARIES
         .iter()
         .fold(Targets::new().with_default(others), |f, target| {
             f.with_target(*target, ours)
-        });
+        })
+        .with_target("ossget", cli);
     let layer = tracing_subscriber::fmt::layer()
         .with_ansi(false)
         .with_target(verbose >= 2)

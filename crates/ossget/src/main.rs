@@ -164,7 +164,7 @@ async fn run(args: &Args, job: &Job, display: &Display) -> (Result<Report, Stop>
 
 fn done(args: &Args, display: &Display, common: &Common<'_>, report: &Report) -> u8 {
     tracing::info!(
-        "object: {} bytes, ETag {}, version {}, CRC-64 {}; {} parts of {} bytes; checkpoint {}",
+        "object: {} bytes, ETag {}, version {}, CRC-64 {}; plan {} x {} bytes; checkpoint {}",
         report.bytes_total,
         report.object.etag,
         report.object.version_id.as_deref().unwrap_or("none"),

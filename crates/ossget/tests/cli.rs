@@ -204,6 +204,19 @@ async fn downloads_a_whole_object_and_leaves_nothing_behind() {
     assert_eq!(c.requests_for("HEAD", BUCKET, "data/full.bin"), 1);
     assert_eq!(c.ranges_served, 13);
     assert_eq!(c.body_bytes_sent, size);
+
+    // -v tells the plan and the object; the default tells neither.
+    assert!(!run.stderr.contains("INFO"), "{}", run.stderr);
+    let run = fx.run(&["oss://bkt/data/full.bin", "out.bin", "-v"]).await;
+    run.expect(
+        0,
+        &[
+            "INFO oss://bkt/data/full.bin -> out.bin: endpoint http://127.0.0.1:",
+            "4 threads, part size 8 MiB (default), checkpoint out.bin.cp, durable mode",
+            "INFO object: 3145733 bytes, ETag ",
+            "plan 1 x 8388608 bytes; checkpoint fresh",
+        ],
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
