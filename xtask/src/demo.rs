@@ -22,7 +22,7 @@ mod json;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::step::{self, Failure};
@@ -355,18 +355,41 @@ fn interrupted_run(
     let mut child = ossget(bins, work, args)
         .spawn()
         .map_err(|e| format!("cannot start ossget: {e}"))?;
+    if let Err(e) = signal_at(&mut child, emu, before, threshold, started) {
+        // Never leave the child behind.
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(e);
+    }
+    let (code, stdout) = wait_limited(child, Duration::from_secs(60))?;
+    let wall = started.elapsed();
+    let stats = emu.settled_stats()?.since(before);
+    Ok(RunResult {
+        code,
+        json: json_line(&stdout)?,
+        wall,
+        stats,
+    })
+}
+
+/// Sends SIGINT to `child` once the emulator has served `threshold` bytes since `before`.
+fn signal_at(
+    child: &mut Child,
+    emu: &Emulator,
+    before: Stats,
+    threshold: u64,
+    started: Instant,
+) -> Result<(), String> {
     loop {
         if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
             return Err(format!(
                 "ossget ended ({status}) before the demo could interrupt it"
             ));
         }
-        let now = emu.stats()?.since(before);
-        if now.served >= threshold {
+        if emu.stats()?.since(before).served >= threshold {
             break;
         }
         if started.elapsed() > Duration::from_secs(120) {
-            let _ = child.kill();
             return Err("ossget did not reach 40% within 2 minutes".into());
         }
         std::thread::sleep(Duration::from_millis(10));
@@ -376,18 +399,39 @@ fn interrupted_run(
         .args(["-INT", pid.as_str()])
         .status()
         .map_err(|e| format!("cannot run `kill -INT {pid}`: {e}"))?;
-    if !kill.success() {
-        return Err(format!("`kill -INT {pid}` failed ({kill})"));
+    if kill.success() {
+        Ok(())
+    } else {
+        Err(format!("`kill -INT {pid}` failed ({kill})"))
     }
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    let wall = started.elapsed();
-    let stats = emu.settled_stats()?.since(before);
-    Ok(RunResult {
-        code: out.status.code(),
-        json: json_line(&out.stdout)?,
-        wall,
-        stats,
-    })
+}
+
+/// Waits for `child` (stdout piped) at most `limit`, then kills it; its exit code and
+/// stdout.
+fn wait_limited(mut child: Child, limit: Duration) -> Result<(Option<i32>, Vec<u8>), String> {
+    let mut pipe = child.stdout.take().ok_or("no stdout pipe")?;
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = pipe.read_to_end(&mut out);
+        out
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "ossget did not finish within {} s; killed it",
+                limit.as_secs()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stdout = reader.join().map_err(|_| "the stdout reader panicked")?;
+    Ok((status.code(), stdout))
 }
 
 /// Run 2: to the end.
@@ -399,14 +443,15 @@ fn plain_run(
 ) -> Result<RunResult, String> {
     let before = emu.settled_stats()?;
     let started = Instant::now();
-    let out = ossget(bins, work, args)
-        .output()
+    let child = ossget(bins, work, args)
+        .spawn()
         .map_err(|e| format!("cannot run ossget: {e}"))?;
+    let (code, stdout) = wait_limited(child, Duration::from_secs(120))?;
     let wall = started.elapsed();
     let stats = emu.settled_stats()?.since(before);
     Ok(RunResult {
-        code: out.status.code(),
-        json: json_line(&out.stdout)?,
+        code,
+        json: json_line(&stdout)?,
         wall,
         stats,
     })

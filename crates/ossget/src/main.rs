@@ -215,7 +215,11 @@ fn interrupted(
     });
     let kept = match (&job.checkpoint_path, checkpoint_saved) {
         (Some(path), true) => format!("progress is saved in {}", path.display()),
-        (Some(_), false) => "nothing was downloaded yet".to_owned(),
+        (Some(path), false) if path.exists() => format!(
+            "it stopped before downloading; the checkpoint {} is kept as it was",
+            path.display()
+        ),
+        (Some(_), false) => "it stopped before downloading anything".to_owned(),
         (None, _) => "--no-checkpoint was given, so the next run starts over".to_owned(),
     };
     display.print(&format!(
