@@ -1,7 +1,7 @@
 //! The text of `ossget -h` / `--help` beyond the option list.
 
 /// One line, for `-h`.
-pub const ABOUT: &str = "Download an object from Alibaba Cloud OSS: parallel, verified, resumable after Ctrl-C, a crash or a reboot";
+pub const ABOUT: &str = "Download an object from Alibaba Cloud OSS: parallel, verified, resumable after any interruption";
 
 /// The description at the top of `--help`.
 pub const LONG_ABOUT: &str = "\
