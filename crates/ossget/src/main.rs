@@ -67,19 +67,18 @@ fn main() -> ExitCode {
         elapsed: started.elapsed(),
         checkpoint_path: job.checkpoint_path.as_deref(),
     };
-    let code = match result {
-        Ok(report) => done(&args, &display, &common, &report),
-        Err(Stop::Error(Error::Cancelled { checkpoint_saved })) if signal.is_some() => {
-            let signal = signal.unwrap_or(Signal::Interrupt);
+    let code = match (result, signal) {
+        (Ok(report), _) => done(&args, &display, &common, &report),
+        (Err(Stop::Error(Error::Cancelled { checkpoint_saved })), Some(signal)) => {
             interrupted(&args, &display, &common, &job, signal, checkpoint_saved)
         }
-        Err(Stop::Error(e)) => failed(
+        (Err(Stop::Error(e)), _) => failed(
             &args,
             &display,
             &common,
             &failure::describe(&e, &job.source, job.checkpoint_path.is_some()),
         ),
-        Err(Stop::Restart(message)) => {
+        (Err(Stop::Restart(message)), _) => {
             let f = Failure {
                 exit_code: EXIT_FAILED,
                 message,
