@@ -45,18 +45,24 @@ impl StallClock {
         self.segment_since = now;
     }
 
-    /// When to wake up and check, while waiting.
-    pub(crate) fn deadline(&self) -> Instant {
-        let idle = self.policy.idle.map(|idle| self.idle_since + idle);
-        let window = self
+    /// When to wake up and check, while waiting (`now` is the current time).
+    pub(crate) fn deadline(&self, now: Instant) -> Instant {
+        let idle = self
             .policy
-            .min_rate
-            .map(|rate| self.segment_since + rate.window.saturating_sub(self.window_net));
+            .idle
+            .map(|idle| later(self.idle_since, idle, now));
+        let window = self.policy.min_rate.map(|rate| {
+            later(
+                self.segment_since,
+                rate.window.saturating_sub(self.window_net),
+                now,
+            )
+        });
         match (idle, window) {
             (Some(a), Some(b)) => a.min(b),
             (Some(a), None) | (None, Some(a)) => a,
             // Validation forbids both off; wake up now and then anyway rather than never.
-            (None, None) => self.segment_since + Duration::from_secs(3600),
+            (None, None) => later(self.segment_since, Duration::from_secs(3600), now),
         }
     }
 
@@ -98,6 +104,15 @@ impl StallClock {
     }
 }
 
+/// `at + after`, or a day after `now` when that overflows: `Instant + Duration` panics on
+/// overflow, and a caller may well configure `Duration::MAX` to mean "never" (the wake-up
+/// then finds nothing due and waits another day).
+fn later(at: Instant, after: Duration, now: Instant) -> Instant {
+    at.checked_add(after)
+        .or_else(|| now.checked_add(Duration::from_secs(86_400)))
+        .unwrap_or(now)
+}
+
 /// What a streaming run needs to know besides the body and the sink.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct StreamPlan<'a> {
@@ -132,7 +147,8 @@ where
         if delivered == expected && body.is_end_stream() {
             return Ok(delivered);
         }
-        let frame = match tokio::time::timeout_at(clock.deadline(), body.frame()).await {
+        let deadline = clock.deadline(Instant::now());
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
             Err(_elapsed) => match clock.on_wake(Instant::now()) {
                 Some(stall) => {
                     if delivered == expected {
@@ -550,6 +566,32 @@ pub(crate) mod tests {
         assert!(matches!(e, Error::Sink { delivered: 4, .. }), "{e:?}");
         assert!(!e.is_retryable());
         assert_eq!(crc.value(), oss_crc::checksum(b"0123"));
+    }
+
+    /// `Duration::MAX` means "never": no `Instant` overflow panic, and a long silence passes.
+    #[tokio::test(start_paused = true)]
+    async fn huge_stall_settings_mean_never_and_do_not_panic() {
+        let policy = StallPolicy {
+            idle: Some(Duration::MAX),
+            min_rate: Some(MinRate {
+                bytes_per_sec: 1,
+                window: Duration::MAX,
+            }),
+        };
+        let body = ScriptedBody::new(vec![
+            data(b"01"),
+            Step::Wait(Duration::from_secs(3 * 86_400)),
+            data(b"23"),
+        ]);
+        let n = stream_body(
+            body,
+            plan(0, 4, policy),
+            &mut Discard::default(),
+            &mut Crc64::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(n, 4);
     }
 
     #[tokio::test(start_paused = true)]
