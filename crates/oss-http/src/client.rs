@@ -39,6 +39,9 @@ type HyperClient = hyper_util::client::legacy::Client<Connector, Empty<Bytes>>;
 /// Largest error body we read (OSS error documents are well under 1 KiB).
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
+/// Pool idle timeouts above this (a year) keep idle connections open for good.
+const MAX_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(365 * 86_400);
+
 /// Default for [`GetRange::max_chunk`]: 256 KiB.
 pub const DEFAULT_MAX_CHUNK: usize = 256 * 1024;
 
@@ -166,8 +169,11 @@ impl Client {
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
+        // hyper-util's idle task computes `now + timeout` and panics on overflow, so a
+        // timeout too long to matter (`Duration::MAX` for "never") means no timeout at all.
+        let idle_timeout = Some(p.pool_idle_timeout).filter(|t| *t <= MAX_POOL_IDLE_TIMEOUT);
         let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(p.pool_idle_timeout)
+            .pool_idle_timeout(idle_timeout)
             .pool_max_idle_per_host(p.pool_max_idle_per_host)
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())

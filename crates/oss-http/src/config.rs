@@ -251,7 +251,8 @@ impl ClientBuilder {
     }
 
     /// Idle pooled connections close after this long (default 50 s, under the usual 60 s
-    /// server keep-alive so we close first). A pool timer enforces it even when idle.
+    /// server keep-alive so we close first). A pool timer enforces it even when idle. More
+    /// than a year (e.g. `Duration::MAX`) means idle connections are never closed by us.
     pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
         self.pool_idle_timeout = timeout;
         self

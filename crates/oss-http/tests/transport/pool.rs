@@ -119,3 +119,27 @@ async fn idle_connections_are_closed_by_the_pool_timer() {
         "closed too early: {idle:?}"
     );
 }
+
+/// `Duration::MAX` means "never close": no overflow panic in the pool's timer task (it runs
+/// on this test's thread), and the idle connection stays open and is reused.
+#[tokio::test]
+async fn an_endless_pool_idle_timeout_keeps_connections() {
+    thread_local!(static PANICKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    // Chained to the default hook, so other tests' output is unchanged.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        PANICKED.with(|p| p.set(true));
+        previous(info);
+    }));
+    let (port, accepted, mut closed) = watched_head_server().await;
+    let client = builder_for(port, AddressingStyle::Path, SignatureVersion::V1)
+        .pool_idle_timeout(Duration::MAX)
+        .build()
+        .unwrap();
+    client.head_object(BUCKET, "k", None).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(closed.try_recv().is_err(), "the idle connection was closed");
+    client.head_object(BUCKET, "k", None).await.unwrap();
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    assert!(!PANICKED.with(std::cell::Cell::get), "a task panicked");
+}
