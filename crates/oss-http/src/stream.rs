@@ -189,14 +189,10 @@ where
         let Ok(mut data) = frame.into_data() else {
             continue; // trailers carry nothing we need
         };
-        if let Some(stall) = clock.on_bytes(Instant::now(), data.len() as u64) {
-            return Err(Error::Stall {
-                stall,
-                delivered,
-                expected,
-                request_id: request_id(),
-            });
-        }
+        // A window that closes below the minimum rate still keeps the bytes that closed it:
+        // they are here and checked, so writing them saves refetching them, and when they
+        // complete the range there is nothing left to stall.
+        let too_slow = clock.on_bytes(Instant::now(), data.len() as u64);
         let room = expected - delivered;
         let overrun = data.len() as u64 > room;
         if overrun {
@@ -218,6 +214,16 @@ where
         }
         if overrun {
             return Err(Error::BodyOverrun {
+                expected,
+                request_id: request_id(),
+            });
+        }
+        if let Some(stall) = too_slow
+            && delivered < expected
+        {
+            return Err(Error::Stall {
+                stall,
+                delivered,
                 expected,
                 request_id: request_id(),
             });
@@ -456,8 +462,8 @@ pub(crate) mod tests {
             } => {
                 assert_eq!(bytes_per_sec, 50);
                 assert_eq!(
-                    delivered, 40,
-                    "the 5th chunk closed the window and was not written"
+                    delivered, 50,
+                    "the 5th chunk closed the window; it is written, then the stall reported"
                 );
             }
             other => panic!("{other:?}"),
@@ -494,6 +500,38 @@ pub(crate) mod tests {
             started.elapsed() <= Duration::from_secs(1),
             "{:?}",
             started.elapsed()
+        );
+    }
+
+    /// The chunk that completes the range is never thrown away for closing a slow window.
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_window_closed_by_the_last_chunk_is_success() {
+        let policy = StallPolicy {
+            idle: None,
+            min_rate: Some(MinRate {
+                bytes_per_sec: 100,
+                window: Duration::from_secs(1),
+            }),
+        };
+        // 20 bytes in 1 s: 20 B/s, below the minimum, but the range is complete.
+        let steps = vec![
+            Step::Wait(Duration::from_millis(500)),
+            data(b"0123456789"),
+            Step::Wait(Duration::from_millis(500)),
+            data(b"abcdefghij"),
+        ];
+        let mut sink = Collect::default();
+        let n = stream_body(
+            ScriptedBody::new(steps),
+            plan(0, 20, policy),
+            &mut sink,
+            &mut Crc64::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (n, sink.data.as_slice()),
+            (20, &b"0123456789abcdefghij"[..])
         );
     }
 
