@@ -5,13 +5,15 @@
 //! - path style: `endpoint/bucket/key`, chosen automatically for IP-literal and `localhost`
 //!   endpoints (like oss2), or when forced.
 //!
-//! Keys are percent-encoded byte by byte: everything but `A-Z a-z 0-9 - _ . ~ /` becomes `%XX`
-//! (uppercase hex), so spaces, `+`, `%`, `?`, `#` and non-ASCII survive, and `//` stays `//`.
+//! Keys are percent-encoded byte by byte with oss-sign's `UriEncode` (the one signing uses):
+//! everything but `A-Z a-z 0-9 - _ . ~ /` becomes `%XX` (uppercase hex), so spaces, `+`, `%`,
+//! `?`, `#` and non-ASCII survive, and `//` stays `//`.
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use http::Uri;
+use oss_sign::{Slash, uri_encode};
 
 use crate::error::Error;
 
@@ -225,25 +227,6 @@ pub(crate) fn validate_key(key: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Percent-encodes `text`, keeping the unreserved set, and `/` when `keep_slash`.
-pub(crate) fn percent_encode(text: &str, keep_slash: bool) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(text.len());
-    for &b in text.as_bytes() {
-        let keep = b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'_' | b'.' | b'~')
-            || (keep_slash && b == b'/');
-        if keep {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        }
-    }
-    out
-}
-
 /// Where one object request goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Target {
@@ -261,7 +244,7 @@ pub(crate) fn object_target(
     key: &str,
     version_id: Option<&str>,
 ) -> Result<Target, Error> {
-    let encoded_key = percent_encode(key, true);
+    let encoded_key = uri_encode(key, Slash::Keep);
     let (host, path) = match style {
         AddressingStyle::VirtualHosted => (
             endpoint.authority(&format!("{bucket}.{}", endpoint.host)),
@@ -277,7 +260,7 @@ pub(crate) fn object_target(
         ),
     };
     let query = match version_id {
-        Some(v) => format!("?versionId={}", percent_encode(v, false)),
+        Some(v) => format!("?versionId={}", uri_encode(v, Slash::Escape)),
         None => String::new(),
     };
     let text = format!("{}://{host}{path}{query}", endpoint.scheme.as_str());
@@ -348,14 +331,23 @@ mod tests {
 
     #[test]
     fn encodes_keys_like_the_sdks() {
-        assert_eq!(percent_encode("a b+c%d", true), "a%20b%2Bc%25d");
-        assert_eq!(percent_encode("dir//x/./y", true), "dir//x/./y");
-        assert_eq!(percent_encode("文😀", true), "%E6%96%87%F0%9F%98%80");
+        let e = ep("http://127.0.0.1:9");
+        let path = |key: &str| {
+            object_target(&e, AddressingStyle::Path, "b", key, None)
+                .unwrap()
+                .uri
+                .path()
+                .to_owned()
+        };
+        assert_eq!(path("a b+c%d"), "/b/a%20b%2Bc%25d");
+        assert_eq!(path("dir//x/./y"), "/b/dir//x/./y");
+        assert_eq!(path("文😀"), "/b/%E6%96%87%F0%9F%98%80");
         assert_eq!(
-            percent_encode("?#[]!*'();:@&=$,~", true),
-            "%3F%23%5B%5D%21%2A%27%28%29%3B%3A%40%26%3D%24%2C~"
+            path("?#[]!*'();:@&=$,~"),
+            "/b/%3F%23%5B%5D%21%2A%27%28%29%3B%3A%40%26%3D%24%2C~"
         );
-        assert_eq!(percent_encode("a/b", false), "a%2Fb");
+        let t = object_target(&e, AddressingStyle::Path, "b", "k", Some("a/b")).unwrap();
+        assert_eq!(t.uri.query(), Some("versionId=a%2Fb"));
     }
 
     #[test]
