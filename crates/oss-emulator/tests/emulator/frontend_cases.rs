@@ -150,9 +150,12 @@ fn start_bin(args: &[&str]) -> Bin {
 
 async fn raw_get(endpoint: &str, path: &str, headers: &str) -> (u16, String, Vec<u8>) {
     let addr = endpoint.strip_prefix("http://").unwrap();
-    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    // A refused connection (reset at accept) may fail the connect itself, when the reset
+    // arrives before the connect completes, or the write.
+    let Ok(mut tcp) = TcpStream::connect(addr).await else {
+        return (0, String::new(), Vec::new());
+    };
     let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{headers}\r\n");
-    // A refused connection may already be reset when we write.
     if tcp.write_all(req.as_bytes()).await.is_err() {
         return (0, String::new(), Vec::new());
     }
