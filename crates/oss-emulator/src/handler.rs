@@ -282,7 +282,11 @@ impl Emulator {
                 http::header::LAST_MODIFIED,
                 httpdate::fmt_http_date(object.last_modified),
             ));
-            headers.push((hn("x-oss-symlink-target"), uri_encode(target)));
+            // OSS sends the target UriEncoded (oss2 URL-decodes it).
+            headers.push((
+                hn("x-oss-symlink-target"),
+                oss_sign::uri_encode(target, oss_sign::Slash::Escape),
+            ));
             return Ok(Answer {
                 status: StatusCode::OK,
                 headers,
@@ -659,17 +663,4 @@ fn mime_essence(ct: &str) -> String {
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase()
-}
-
-/// UriEncode (RFC 3986 unreserved kept), as OSS encodes `x-oss-symlink-target`.
-fn uri_encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
