@@ -241,7 +241,7 @@ pub(crate) fn authenticate(
                 }
                 // A URL signed in the future (beyond the skew allowance) is refused too (I).
                 let t = signed.to_system_time();
-                if t > now + ctx.max_skew {
+                if now.checked_add(ctx.max_skew).is_some_and(|limit| t > limit) {
                     return Err(too_skewed(t, now, ctx.max_skew));
                 }
             }

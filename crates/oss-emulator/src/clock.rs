@@ -10,7 +10,7 @@ pub enum Clock {
     /// The system clock.
     #[default]
     System,
-    /// The system clock plus (or minus) an offset: a server whose clock is off.
+    /// The system clock plus an offset: a server whose clock is ahead.
     Ahead(Duration),
     /// The system clock minus an offset.
     Behind(Duration),
@@ -23,7 +23,11 @@ impl Clock {
     pub fn now(&self) -> SystemTime {
         match *self {
             Clock::System => SystemTime::now(),
-            Clock::Ahead(d) => SystemTime::now() + d,
+            // An offset past what SystemTime holds falls back to now rather than panicking.
+            Clock::Ahead(d) => {
+                let now = SystemTime::now();
+                now.checked_add(d).unwrap_or(now)
+            }
             Clock::Behind(d) => SystemTime::now()
                 .checked_sub(d)
                 .unwrap_or(SystemTime::UNIX_EPOCH),
