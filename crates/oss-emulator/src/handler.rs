@@ -182,6 +182,7 @@ impl Emulator {
                 accounts: &accounts,
                 now,
                 max_skew: options.max_skew,
+                region: options.region.as_deref(),
                 bucket: &bucket_name,
                 key: key.as_deref(),
             },

@@ -48,6 +48,10 @@ struct Args {
     /// AccessKeySecret for --access-key-id.
     #[arg(long, requires = "access_key_id")]
     access_key_secret: Option<String>,
+    /// Refuse V4 signatures scoped to another region (as a real endpoint does), e.g.
+    /// cn-hangzhou. Without it any region is accepted.
+    #[arg(long)]
+    region: Option<String>,
     /// Make the credentials STS credentials that need this security token.
     #[arg(long, requires = "access_key_id")]
     security_token: Option<String>,
@@ -182,6 +186,7 @@ async fn run(args: Args) -> Result<(), EmulatorError> {
         emu.wait_crc_ready(&o.bucket, &o.key).await?;
     }
     emu.set_gzip_quirk(args.gzip_quirk);
+    emu.set_region(args.region.as_deref());
     emu.set_request_log(args.verbose);
     // Service faults.
     if let (Some(n), Some(status), Some(code)) =

@@ -134,6 +134,8 @@ pub(crate) struct Options {
     pub(crate) gzip_quirk: bool,
     pub(crate) max_skew: Duration,
     pub(crate) log_requests: bool,
+    /// The region V4 signatures must be scoped to; `None` accepts any.
+    pub(crate) region: Option<String>,
 }
 
 impl Default for Options {
@@ -142,6 +144,7 @@ impl Default for Options {
             gzip_quirk: false,
             max_skew: Duration::from_secs(15 * 60),
             log_requests: false,
+            region: None,
         }
     }
 }
@@ -294,6 +297,15 @@ impl Emulator {
     /// what the binary's `-v` turns on.
     pub fn set_request_log(&self, on: bool) {
         lock(&self.shared.options).log_requests = on;
+    }
+
+    /// The region this emulated endpoint serves (e.g. `cn-hangzhou`): V4 signatures scoped
+    /// to another region, or to a product other than `oss`, are then refused with OSS's
+    /// `400 InvalidArgument` ("Invalid signing region/product in Authorization header.",
+    /// EC 0002-00000226 / 0002-00000227), as a real endpoint refuses them. `None` (the
+    /// default) accepts any scope, so tests may sign with any region.
+    pub fn set_region(&self, region: Option<&str>) {
+        lock(&self.shared.options).region = region.map(str::to_owned);
     }
 
     /// Sets the allowed clock skew (OSS: 15 minutes).

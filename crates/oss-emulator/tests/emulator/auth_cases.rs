@@ -168,6 +168,51 @@ async fn wrong_secret_rejected(f: &Front) {
 }
 both!(wrong_secret_rejected);
 
+/// With a region set, V4 scopes must name it (and the product `oss`); V1 has no scope.
+async fn wrong_region_rejected(f: &Front) {
+    let c = creds(AK, SECRET);
+    // Without a region the emulator accepts any scope (the helpers sign for cn-hangzhou).
+    f.emu.set_region(Some("cn-beijing"));
+    let r = signed_get(f, V::V4, &c, "bkt", "obj", now()).send().await;
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_deref(), r.h("x-oss-ec")),
+        (400, Some("InvalidArgument"), Some("0002-00000226")),
+        "{}",
+        r.text()
+    );
+    let r = f
+        .get(&presigned_path(V::V4, &c, "bkt", "obj", now(), 600))
+        .send()
+        .await;
+    assert_eq!(r.code().as_deref(), Some("InvalidArgument"));
+    let r = signed_get(f, V::V1, &c, "bkt", "obj", now()).send().await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    f.emu.set_region(Some("cn-hangzhou"));
+    let r = signed_get(f, V::V4, &c, "bkt", "obj", now()).send().await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The right region but another product (CloudBox's): refused too.
+    let mut headers = HeaderMap::new();
+    let q = Query::new();
+    let req = SignableRequest::new(&Method::GET, Resource::object("bkt", "obj"), &q, &headers);
+    let cloudbox = config(V::V4).with_product("oss-cloudbox").unwrap();
+    sign(&req, &cloudbox, &c, now())
+        .unwrap()
+        .apply_to(&mut headers);
+    let mut r = f.get("/bkt/obj");
+    for (k, val) in &headers {
+        r = r.header(k.as_str(), val.to_str().unwrap());
+    }
+    let r = r.send().await;
+    assert_eq!(
+        (r.status.as_u16(), r.h("x-oss-ec")),
+        (400, Some("0002-00000227")),
+        "{}",
+        r.text()
+    );
+}
+both!(wrong_region_rejected);
+
 async fn wrong_date_rejected(f: &Front) {
     let c = creds(AK, SECRET);
     let past = SigningTime::from_unix_seconds(now().unix_seconds() - 16 * 60).unwrap();

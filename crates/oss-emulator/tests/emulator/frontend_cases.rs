@@ -191,6 +191,8 @@ async fn binary_serves_objects_and_stats() {
         "bkt/two=1000",
         "--public-read",
         "--crc64",
+        "--region",
+        "cn-hangzhou",
     ]);
     let (status, head, body) = raw_get(&bin.endpoint, "/bkt/data.bin", "").await;
     assert_eq!(status, 200);
@@ -202,34 +204,42 @@ async fn binary_serves_objects_and_stats() {
     );
     let (status, _, body) = raw_get(&bin.endpoint, "/bkt/data.bin", "Range: bytes=10-19\r\n").await;
     assert_eq!((status, body.len()), (206, 10));
-    // Signed requests work too (AKID/SECRET).
-    let mut headers = http::HeaderMap::new();
-    let q = oss_sign::Query::new();
-    let req = oss_sign::SignableRequest::new(
-        &http::Method::GET,
-        oss_sign::Resource::object("bkt", "two"),
-        &q,
-        &headers,
-    );
-    let creds = oss_sign::Credentials::new("AKID", "SECRET").unwrap();
-    oss_sign::sign(
-        &req,
-        &oss_sign::SigningConfig::v4("cn-hangzhou").unwrap(),
-        &creds,
-        oss_sign::SigningTime::now().unwrap(),
-    )
-    .unwrap()
-    .apply_to(&mut headers);
-    let extra: String = headers
-        .iter()
-        .map(|(k, v)| format!("{k}: {}\r\n", v.to_str().unwrap()))
-        .collect();
-    let (status, _, body) = raw_get(&bin.endpoint, "/bkt/two", &extra).await;
+    // Signed requests work too (AKID/SECRET), scoped to the --region.
+    let signed_headers = |region: &str| {
+        let mut headers = http::HeaderMap::new();
+        let q = oss_sign::Query::new();
+        let req = oss_sign::SignableRequest::new(
+            &http::Method::GET,
+            oss_sign::Resource::object("bkt", "two"),
+            &q,
+            &headers,
+        );
+        let creds = oss_sign::Credentials::new("AKID", "SECRET").unwrap();
+        oss_sign::sign(
+            &req,
+            &oss_sign::SigningConfig::v4(region).unwrap(),
+            &creds,
+            oss_sign::SigningTime::now().unwrap(),
+        )
+        .unwrap()
+        .apply_to(&mut headers);
+        headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {}\r\n", v.to_str().unwrap()))
+            .collect::<String>()
+    };
+    let (status, _, body) =
+        raw_get(&bin.endpoint, "/bkt/two", &signed_headers("cn-hangzhou")).await;
     assert_eq!((status, body.len()), (200, 1000));
     let s = stats(&bin.endpoint).await;
     assert_eq!(s["model"]["requests"], 3);
     assert_eq!(s["model"]["ranges_served"], 1);
     assert_eq!(s["proxy"]["body_bytes_to_client"], 100 * 1024 + 10 + 1000);
+    // Another region's signature is refused as a real endpoint refuses it.
+    let (status, head, _) =
+        raw_get(&bin.endpoint, "/bkt/two", &signed_headers("cn-shanghai")).await;
+    assert_eq!(status, 400, "{head}");
+    assert!(head.contains("x-oss-ec: 0002-00000226"), "{head}");
 }
 
 #[tokio::test]
