@@ -9,6 +9,7 @@ use std::process::ExitCode;
 mod bench;
 mod ci;
 mod demo;
+mod e2e;
 mod step;
 
 const USAGE: &str = "\
@@ -18,6 +19,7 @@ tasks:
   demo    a resumable 1 GiB download against a local OSS emulator: cuts, Ctrl-C, resume
   ci      what CI runs: cargo fmt --check, clippy -D warnings, the workspace tests
   bench   ossget against its peers on nginx/loopback (not in CI; --help for flags)
+  e2e     crash and fault matrix: kill -9, faults, bad state, disk full (not in CI; --help)
   help    this text
 ";
 
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
         "ci" => ci::run(rest),
         "demo" => demo::run(rest),
         "bench" => bench::run(rest),
+        "e2e" => e2e::run(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

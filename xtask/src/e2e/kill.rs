@@ -1,0 +1,510 @@
+//! kill -9: rounds of `ossget --checkpoint` on one object, each killed one to three times —
+//! SIGKILL at a random point (mostly once it has read a random share of what is left, now
+//! and then a few milliseconds after it starts) or an abort at a named failpoint — and then
+//! run again until it finishes. Each round must end with the exact file and no side files,
+//! after every kill the checkpoint must be intact and the destination absent or exact, and
+//! the bytes fetched more than once must stay within oss-resume's documented bound.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::Ctx;
+use super::bound;
+use super::ckpt;
+use super::emulator::{Emulator, Head};
+use super::options::human;
+use super::ossget::{Kill, Ossget, Outcome, Run, THREADS};
+use super::report::Row;
+use super::rng::Rng;
+use super::verify::{self, with_suffix};
+
+/// oss-resume's failpoints, in the order a download reaches them (crates/oss-resume
+/// `failpoint::ALL`).
+pub const FAILPOINTS: [&str; 6] = [
+    "ckpt-temp-written",
+    "ckpt-before-rename",
+    "mid-part",
+    "data-synced",
+    "parts-done",
+    "dest-renamed",
+];
+
+/// SIGABRT: how a process dies at its failpoint.
+const SIGABRT: i32 = 6;
+/// SIGKILL.
+const SIGKILL: i32 = 9;
+/// Runs allowed to finish a round after its planned kills (a failpoint that fires on the
+/// resume as well, say, would loop forever without a cap).
+const MAX_FINISHING_RUNS: usize = 3;
+
+/// When a planned run is killed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Planned {
+    /// Not by the harness (a failpoint aborts it, or it finishes).
+    Never,
+    /// This long after it starts: while it locks, HEADs, plans, loads the checkpoint.
+    Early(Duration),
+    /// Once it has written this share of the bytes still missing when it starts.
+    Share(f64),
+}
+
+impl Planned {
+    /// The kill for a run with about `remaining` bytes left to fetch.
+    pub fn resolve(self, remaining: u64) -> Kill {
+        match self {
+            Planned::Never => Kill::Never,
+            Planned::Early(d) => Kill::After(d),
+            Planned::Share(f) => Kill::AfterWriting(((remaining as f64 * f) as u64).max(1)),
+        }
+    }
+}
+
+/// One planned run of a round.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// `OSS_RESUME_FAILPOINT` (`name` or `name:n`).
+    pub failpoint: Option<String>,
+    /// When the harness kills it.
+    pub kill: Planned,
+}
+
+/// The failpoint a round arms first, if any: rounds 0..6 take each failpoint once (so even
+/// a short run covers them all), later odd rounds cycle through them again, even rounds
+/// only kill at random.
+pub fn failpoint_of_round(round: u64) -> Option<&'static str> {
+    let n = FAILPOINTS.len() as u64;
+    if round < n {
+        return FAILPOINTS.get(round as usize).copied();
+    }
+    if round % 2 == 1 {
+        return FAILPOINTS.get(((round / 2) % n) as usize).copied();
+    }
+    None
+}
+
+/// `name[:n]` for a failpoint: the n-th hit of `ckpt-temp-written`, drawn from the hits a
+/// download of `size` bytes is likely to make (a cheap commit every ~10 ms at ~700 MB/s),
+/// so that abort lands anywhere in the download rather than always at its start. The
+/// others are reached about once a run (`mid-part` fires once, half way; the durable saves
+/// and data syncs once a second and at the end; the last two once).
+pub fn armed(name: &str, size: u64, rng: &mut Rng) -> String {
+    let likely_hits = match name {
+        "ckpt-temp-written" => size / 7_000_000 / 2,
+        _ => 1,
+    };
+    let nth = rng.range(1, likely_hits.max(1));
+    if nth == 1 {
+        name.to_string()
+    } else {
+        format!("{name}:{nth}")
+    }
+}
+
+/// A random kill: now and then early (0-40 ms after the start), mostly at a uniform share
+/// (up to 95%) of what is left, so kills spread over the whole download.
+pub fn random_kill(rng: &mut Rng) -> Planned {
+    if rng.chance(0.15) {
+        Planned::Early(Duration::from_millis(rng.range(0, 40)))
+    } else {
+        Planned::Share(rng.unit() * 0.95)
+    }
+}
+
+/// The kills of round `round` (the runs after them are not planned: they run to the end).
+pub fn plan_round(round: u64, size: u64, rng: &mut Rng) -> Vec<Step> {
+    let kills = rng.range(1, 3);
+    let mut steps = Vec::new();
+    if let Some(fp) = failpoint_of_round(round) {
+        steps.push(Step {
+            failpoint: Some(armed(fp, size, rng)),
+            kill: Planned::Never,
+        });
+    }
+    while (steps.len() as u64) < kills {
+        steps.push(Step {
+            failpoint: None,
+            kill: random_kill(rng),
+        });
+    }
+    steps
+}
+
+/// Running totals over the rounds.
+#[derive(Debug, Default)]
+struct Totals {
+    kills: u64,
+    failpoints_fired: Vec<(String, u64)>,
+    failpoints_unreached: u64,
+    refetched: u64,
+    bound: u64,
+    worst_round: Option<(u64, u64, u64, u64)>, // (round, refetched, bound, kills)
+    worst_per_kill: u64,
+    help_exceeded: Vec<String>,
+}
+
+/// Runs the kill -9 scenario.
+pub fn run(ctx: &Ctx, row: &mut Row) -> Result<(), String> {
+    let size = ctx.opts.size;
+    let key = "kill.bin";
+    let emu = ctx.start_emulator(&[ctx.object(key, size)], &[])?;
+    let head = emu.head(key)?;
+    let dir = ctx.dir("kill-9")?;
+    let dest = dir.join(key);
+    let ossget = Ossget {
+        bin: &ctx.ossget,
+        emulator: &emu,
+    };
+    eprintln!(
+        "    bound per kill = rate × (2 × {} ms + {} ms) + {} × ({} + {}) + socket backlog at the kill",
+        bound::COMMIT_INTERVAL.as_millis(),
+        bound::WRITE_LATENCY.as_millis(),
+        THREADS,
+        human(bound::BLOCK),
+        human(bound::CHUNK)
+    );
+    let mut totals = Totals::default();
+    for round in 0..ctx.opts.rounds {
+        row.rounds += 1;
+        let mut rng = ctx.rng(&format!("kill-9/{round}"));
+        verify::clean(&dest);
+        match run_round(&ossget, &emu, &head, &dest, round, &mut rng, &mut totals) {
+            Ok(line) => {
+                row.passed += 1;
+                eprintln!("    round {round:>2}: {line}");
+            }
+            Err(e) => row.fail(format!("round {round}: {e}")),
+        }
+        row.needed += size;
+        verify::clean(&dest);
+    }
+    row.fetched = row.needed + totals.refetched;
+    let fired: Vec<String> = totals
+        .failpoints_fired
+        .iter()
+        .map(|(n, k)| format!("{n}×{k}"))
+        .collect();
+    row.note(format!(
+        "{} kills ({} at failpoints: {}; {} armed failpoints not reached)",
+        totals.kills,
+        totals.failpoints_fired.iter().map(|(_, k)| k).sum::<u64>(),
+        fired.join(" "),
+        totals.failpoints_unreached
+    ));
+    row.note(format!(
+        "re-fetched {} in all, bound {} (Σ per kill)",
+        human(totals.refetched),
+        human(totals.bound)
+    ));
+    if let Some((r, re, b, k)) = totals.worst_round {
+        row.note(format!(
+            "worst round {r}: {} re-fetched over {k} kill(s), bound {} ({:.0}%)",
+            human(re),
+            human(b),
+            100.0 * re as f64 / b.max(1) as f64
+        ));
+    }
+    row.note(format!(
+        "worst single-kill round: {} re-fetched",
+        human(totals.worst_per_kill)
+    ));
+    if !totals.help_exceeded.is_empty() {
+        row.note(format!(
+            "ossget --help's 2.5 MiB/thread + 10 ms claim exceeded in {} round(s): {}",
+            totals.help_exceeded.len(),
+            totals.help_exceeded.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// A kill that happened, with what the bound needs.
+struct KillRecord {
+    rate: f64,
+    backlog: u64,
+}
+
+fn run_round(
+    ossget: &Ossget<'_>,
+    emu: &Emulator,
+    head: &Head,
+    dest: &Path,
+    round: u64,
+    rng: &mut Rng,
+    totals: &mut Totals,
+) -> Result<String, String> {
+    let size = head.size;
+    let before = emu.settled_stats()?.relayed;
+    let plan = plan_round(round, size, rng);
+    let mut kills: Vec<KillRecord> = Vec::new();
+    let mut story: Vec<String> = Vec::new();
+    let mut finished: Option<Outcome> = None;
+    let mut after_failpoint: Option<String> = None;
+    for step in &plan {
+        // What is left, roughly: the object less what was fetched so far this round.
+        let fetched = emu.settled_stats()?.relayed - before;
+        let kill = step.kill.resolve(size.saturating_sub(fetched).max(1 << 20));
+        let run = Run {
+            failpoint: step.failpoint.clone(),
+            kill,
+            monitor: true,
+            ..Run::new("kill.bin", dest).args(["--checkpoint"])
+        };
+        let out = ossget.run(&run)?;
+        check_lock_bug(ossget, &run, &out)?;
+        match (out.code(), out.signal()) {
+            (Some(0), _) if out.done() => {
+                if let Some(fp) = &step.failpoint {
+                    let name = fp.split(':').next().unwrap_or(fp);
+                    if matches!(name, "parts-done" | "dest-renamed") {
+                        return Err(format!(
+                            "failpoint {name} was armed but the run finished without reaching it: is ossget built with --features failpoints? (`{}`)",
+                            ossget.shell_line(&run)
+                        ));
+                    }
+                    totals.failpoints_unreached += 1;
+                    story.push(format!("{fp} not reached"));
+                } else {
+                    story.push("finished before the kill".into());
+                }
+                finished = Some(out);
+                break;
+            }
+            (None, Some(SIGKILL)) if out.killed => {
+                story.push(match kill {
+                    Kill::After(d) => format!("SIGKILL at {} ms", d.as_millis()),
+                    Kill::AfterWriting(n) => format!("SIGKILL after {} written", human(n)),
+                    Kill::Never => "SIGKILL".into(),
+                });
+            }
+            (None, Some(SIGABRT)) if step.failpoint.is_some() => {
+                let fp = step.failpoint.clone().unwrap_or_default();
+                let name = fp.split(':').next().unwrap_or_default().to_string();
+                match totals.failpoints_fired.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, k)) => *k += 1,
+                    None => totals.failpoints_fired.push((name.clone(), 1)),
+                }
+                story.push(format!("abort at {fp}"));
+                after_failpoint = Some(name);
+            }
+            _ => {
+                return Err(format!(
+                    "run ended unexpectedly ({}): `{}`",
+                    out.describe(),
+                    ossget.shell_line(&run)
+                ));
+            }
+        }
+        kills.push(KillRecord {
+            rate: out.rate,
+            backlog: out.backlog,
+        });
+        after_kill_checks(dest, head)?;
+    }
+    let mut finishing = 0;
+    let last = loop {
+        if let Some(out) = finished.take() {
+            break out;
+        }
+        if finishing == MAX_FINISHING_RUNS {
+            return Err(format!("not done after {MAX_FINISHING_RUNS} plain runs"));
+        }
+        finishing += 1;
+        let run = Run {
+            monitor: true,
+            ..Run::new("kill.bin", dest).args(["--checkpoint"])
+        };
+        let out = ossget.run(&run)?;
+        check_lock_bug(ossget, &run, &out)?;
+        if !out.done() {
+            return Err(format!(
+                "the resuming run failed ({}): `{}`",
+                out.describe(),
+                ossget.shell_line(&run)
+            ));
+        }
+        // What the run right after a late failpoint must (not) fetch.
+        if finishing == 1 {
+            match after_failpoint.as_deref() {
+                Some("dest-renamed") if out.field("checkpoint") != Some("already-complete") => {
+                    return Err(format!(
+                        "after an abort at dest-renamed the rerun said checkpoint {:?}, not already-complete",
+                        out.field("checkpoint")
+                    ));
+                }
+                Some("parts-done" | "dest-renamed")
+                    if out.number("bytes_transferred") != Some(0) =>
+                {
+                    return Err(format!(
+                        "after an abort at {} the rerun fetched {:?} bytes (everything was on disk)",
+                        after_failpoint.unwrap_or_default(),
+                        out.number("bytes_transferred")
+                    ));
+                }
+                _ => {}
+            }
+        }
+        finished = Some(out);
+    };
+    let _ = last;
+    verify::exact(dest, head)?;
+    let left = verify::side_files(dest);
+    if !left.is_empty() {
+        return Err(format!(
+            "side files left after a finished download: {left:?}"
+        ));
+    }
+    let fetched = emu.settled_stats()?.relayed - before;
+    let refetched = fetched.saturating_sub(size);
+    let bound: u64 = kills
+        .iter()
+        .map(|k| bound::per_kill(k.rate, THREADS, k.backlog))
+        .sum();
+    let claim: u64 = kills
+        .iter()
+        .map(|k| bound::help_claim(k.rate, THREADS))
+        .sum();
+    totals.kills += kills.len() as u64;
+    totals.refetched += refetched;
+    totals.bound += bound;
+    if kills.len() == 1 {
+        totals.worst_per_kill = totals.worst_per_kill.max(refetched);
+    }
+    let ratio = |re: u64, b: u64| re as f64 / b.max(1) as f64;
+    if totals
+        .worst_round
+        .is_none_or(|(_, re, b, _)| ratio(refetched, bound) > ratio(re, b))
+    {
+        totals.worst_round = Some((round, refetched, bound, kills.len() as u64));
+    }
+    if refetched > claim {
+        totals.help_exceeded.push(format!(
+            "round {round} ({} > {})",
+            human(refetched),
+            human(claim)
+        ));
+    }
+    let rates: Vec<String> = kills
+        .iter()
+        .map(|k| format!("{:.0} MB/s, backlog {}", k.rate / 1e6, human(k.backlog)))
+        .collect();
+    let line = format!(
+        "{}; re-fetched {} (bound {}; {})",
+        story.join(", "),
+        human(refetched),
+        human(bound),
+        rates.join("; ")
+    );
+    if refetched > bound {
+        return Err(format!("re-fetched more than the bound: {line}"));
+    }
+    Ok(line)
+}
+
+/// A resumed run refused because the killed (and reaped) process "still holds the lock" is
+/// a bug: the lock must die with its process.
+fn check_lock_bug(ossget: &Ossget<'_>, run: &Run, out: &Outcome) -> Result<(), String> {
+    if out.code() == Some(1) && out.message().contains("already being downloaded") {
+        return Err(format!(
+            "LOCK BUG: refused although the previous run was killed and reaped: {} (`{}`)",
+            out.message(),
+            ossget.shell_line(run)
+        ));
+    }
+    Ok(())
+}
+
+/// After any kill: the checkpoint, if there is one, is intact (saved atomically), and the
+/// destination either does not exist or is already exact (only a kill after the final
+/// rename leaves it).
+fn after_kill_checks(dest: &Path, head: &Head) -> Result<(), String> {
+    let cp = with_suffix(dest, ".cp");
+    if let Ok(bytes) = std::fs::read(&cp) {
+        ckpt::version(&bytes)
+            .map_err(|e| format!("a kill left a torn checkpoint {}: {e}", cp.display()))?;
+    }
+    if dest.exists() {
+        verify::exact(dest, head).map_err(|e| format!("after a kill: {e}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_failpoint_in_the_first_six_rounds_then_every_other_round() {
+        let first: Vec<_> = (0..6).map(failpoint_of_round).collect();
+        assert_eq!(first, FAILPOINTS.map(Some).to_vec());
+        assert_eq!(failpoint_of_round(6), None);
+        assert!(failpoint_of_round(7).is_some());
+        let armed_rounds = (0..50).filter(|r| failpoint_of_round(*r).is_some()).count();
+        assert_eq!(armed_rounds, 6 + 22);
+        for fp in FAILPOINTS {
+            let n = (0..50)
+                .filter(|r| failpoint_of_round(*r) == Some(fp))
+                .count();
+            assert!(n >= 4, "{fp} armed in {n} rounds");
+        }
+    }
+
+    #[test]
+    fn plans_are_seeded_and_bounded() {
+        let size = 1 << 30;
+        let a = plan_round(9, size, &mut Rng::new(5));
+        let b = plan_round(9, size, &mut Rng::new(5));
+        assert_eq!(a, b);
+        for round in 0..200 {
+            let plan = plan_round(round, size, &mut Rng::new(round));
+            assert!((1..=3).contains(&plan.len()), "{plan:?}");
+            let armed_steps = plan.iter().filter(|s| s.failpoint.is_some()).count();
+            assert_eq!(
+                armed_steps,
+                usize::from(failpoint_of_round(round).is_some())
+            );
+            // A failpoint run is never also killed by the harness.
+            assert!(
+                plan.iter()
+                    .all(|s| s.failpoint.is_none() || s.kill == Planned::Never)
+            );
+        }
+    }
+
+    #[test]
+    fn armed_failpoints_pick_a_hit_in_range() {
+        let mut rng = Rng::new(1);
+        for _ in 0..100 {
+            let a = armed("ckpt-temp-written", 1 << 30, &mut rng);
+            let nth: u64 = a.split_once(':').map_or(1, |(_, n)| n.parse().unwrap());
+            assert!((1..=76).contains(&nth), "{a}");
+            assert_eq!(armed("mid-part", 1 << 30, &mut rng), "mid-part");
+            assert_eq!(armed("dest-renamed", 1 << 30, &mut rng), "dest-renamed");
+        }
+        assert_eq!(
+            armed("ckpt-temp-written", 16 << 20, &mut rng),
+            "ckpt-temp-written"
+        );
+    }
+
+    #[test]
+    fn random_kills_fall_inside_what_is_left() {
+        let mut rng = Rng::new(2);
+        let (mut early, mut late) = (0, 0);
+        for _ in 0..1000 {
+            match random_kill(&mut rng).resolve(100 << 20) {
+                Kill::After(d) => {
+                    assert!(d <= Duration::from_millis(40));
+                    early += 1;
+                }
+                Kill::AfterWriting(n) => {
+                    assert!((1..=95 << 20).contains(&n));
+                    late += 1;
+                }
+                Kill::Never => unreachable!(),
+            }
+        }
+        assert!(early > 50 && late > 700, "{early} early, {late} late");
+        assert_eq!(Planned::Never.resolve(5), Kill::Never);
+        assert_eq!(Planned::Share(0.0).resolve(5), Kill::AfterWriting(1));
+    }
+}

@@ -1,0 +1,441 @@
+//! Running `ossget` the way a user does, and killing it at a chosen point: after it has
+//! written a number of bytes (its `/proc/PID/io`), after a delay, or never (a failpoint may
+//! make it abort itself). While it runs, the harness samples its rate and the socket
+//! backlog between the proxy and it, which the re-fetch bound needs at the instant of death.
+
+use std::io::Read;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::emulator::{ACCESS_KEY_ID, ACCESS_KEY_SECRET, BUCKET, Emulator};
+use super::json::{self, Value};
+use super::procfs;
+
+/// The failpoint variable oss-resume reads (crates/oss-resume, "Failpoints").
+pub const FAILPOINT_ENV: &str = "OSS_RESUME_FAILPOINT";
+/// The region ossget signs for (the emulator accepts any).
+const REGION: &str = "cn-hangzhou";
+/// The connections ossget opens (its default, spelled out so the bound knows it).
+pub const THREADS: u64 = 4;
+/// No run may take longer than this; a hung ossget is a failure, not a hung e2e.
+const RUN_LIMIT: Duration = Duration::from_secs(300);
+/// How far back the read rate at a kill is measured.
+const RATE_WINDOW: Duration = Duration::from_millis(100);
+
+/// When to SIGKILL a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kill {
+    /// Never (it finishes, fails, or a failpoint aborts it).
+    Never,
+    /// Once the process has written this many bytes (its data, mostly).
+    AfterWriting(u64),
+    /// This long after it was spawned.
+    After(Duration),
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The object key in the e2e bucket.
+    pub key: String,
+    /// DEST.
+    pub dest: PathBuf,
+    /// Extra arguments (`--no-preallocate`, `--on-change restart`...).
+    pub args: Vec<String>,
+    /// `OSS_RESUME_FAILPOINT` for this run.
+    pub failpoint: Option<String>,
+    /// When to kill it.
+    pub kill: Kill,
+    /// Sample rate and socket backlog while it runs (for the re-fetch bound).
+    pub monitor: bool,
+}
+
+impl Run {
+    /// `ossget oss://e2e/KEY DEST` with the e2e defaults and nothing else.
+    pub fn new(key: &str, dest: &Path) -> Self {
+        Self {
+            key: key.to_string(),
+            dest: dest.to_path_buf(),
+            args: Vec::new(),
+            failpoint: None,
+            kill: Kill::Never,
+            monitor: false,
+        }
+    }
+
+    /// Adds arguments.
+    pub fn args<const N: usize>(mut self, args: [&str; N]) -> Self {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The exit status.
+    pub status: ExitStatus,
+    /// The `--json` object, when ossget printed one.
+    pub json: Option<Value>,
+    /// stderr.
+    pub stderr: String,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// Whether the harness killed it (SIGKILL).
+    pub killed: bool,
+    /// Write rate (bytes/s; the download's rate) just before it ended ([`recent_rate`];
+    /// monitored runs).
+    pub rate: f64,
+    /// Socket backlog (bytes) around its death: the largest sample of the last
+    /// [`RATE_WINDOW`], and the reading taken right before a SIGKILL.
+    pub backlog: u64,
+}
+
+impl Outcome {
+    /// The exit code, if it exited (rather than died of a signal).
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    /// The signal that ended it, if any.
+    pub fn signal(&self) -> Option<i32> {
+        self.status.signal()
+    }
+
+    /// A string member of the JSON (`status`, `checkpoint`...).
+    pub fn field(&self, key: &str) -> Option<&str> {
+        self.json.as_ref()?.get(key)?.as_str()
+    }
+
+    /// A number member of the JSON.
+    pub fn number(&self, key: &str) -> Option<u64> {
+        self.json.as_ref()?.get(key)?.as_u64()
+    }
+
+    /// `error.message` (the one-line error), else stderr.
+    pub fn message(&self) -> String {
+        self.json
+            .as_ref()
+            .and_then(|j| j.at(&["error", "message"]))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| self.stderr.trim().to_string())
+    }
+
+    /// `error.oss_code`.
+    pub fn oss_code(&self) -> Option<&str> {
+        self.json.as_ref()?.at(&["error", "oss_code"])?.as_str()
+    }
+
+    /// Whether it exited 0 with `"status": "done"`.
+    pub fn done(&self) -> bool {
+        self.code() == Some(0) && self.field("status") == Some("done")
+    }
+
+    /// One line for a failure message: exit, status, error.
+    pub fn describe(&self) -> String {
+        let how = match (self.code(), self.signal()) {
+            (Some(c), _) => format!("exit {c}"),
+            (None, Some(s)) => format!("signal {s}"),
+            _ => "unknown end".to_string(),
+        };
+        let msg = self.message();
+        let msg = msg.lines().last().unwrap_or_default();
+        format!("{how}, {msg}")
+    }
+}
+
+/// The ossget binary and the emulator it talks to.
+pub struct Ossget<'a> {
+    /// The binary.
+    pub bin: &'a Path,
+    /// The emulator.
+    pub emulator: &'a Emulator,
+}
+
+impl Ossget<'_> {
+    /// The command for `run`, with credentials in the environment.
+    pub fn command(&self, run: &Run) -> Command {
+        let mut cmd = Command::new(self.bin);
+        cmd.arg(format!("oss://{BUCKET}/{}", run.key))
+            .arg(&run.dest)
+            .args(["--endpoint", &self.emulator.endpoint])
+            .args(["--region", REGION])
+            .args(["--threads", &THREADS.to_string()])
+            .args(["--json", "-q"])
+            .args(&run.args)
+            .env("OSS_ACCESS_KEY_ID", ACCESS_KEY_ID)
+            .env("OSS_ACCESS_KEY_SECRET", ACCESS_KEY_SECRET)
+            .env_remove("OSS_SESSION_TOKEN")
+            .env_remove(FAILPOINT_ENV)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(fp) = &run.failpoint {
+            cmd.env(FAILPOINT_ENV, fp);
+        }
+        cmd
+    }
+
+    /// The command line a developer can paste to repeat `run` (for failure reports).
+    pub fn shell_line(&self, run: &Run) -> String {
+        let fp = run
+            .failpoint
+            .as_ref()
+            .map(|f| format!("{FAILPOINT_ENV}={f} "))
+            .unwrap_or_default();
+        format!(
+            "{fp}OSS_ACCESS_KEY_ID={ACCESS_KEY_ID} OSS_ACCESS_KEY_SECRET={ACCESS_KEY_SECRET} {} oss://{BUCKET}/{} {} --endpoint {} --region {REGION} --threads {THREADS} --json -q {}",
+            self.bin.display(),
+            run.key,
+            run.dest.display(),
+            self.emulator.endpoint,
+            run.args.join(" ")
+        )
+    }
+
+    /// Starts `run` and returns the child (for runs the caller watches itself).
+    pub fn spawn(&self, run: &Run) -> Result<Running, String> {
+        let mut child = self
+            .command(run)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", self.bin.display()))?;
+        let stdout = pipe_reader(child.stdout.take());
+        let stderr = pipe_reader(child.stderr.take());
+        Ok(Running {
+            pid: child.id(),
+            child,
+            stdout,
+            stderr,
+            started: Instant::now(),
+        })
+    }
+
+    /// Runs `run` to its end (or kills it as `run.kill` says).
+    ///
+    /// Monitored runs sample the written bytes every millisecond (cheap) and, on a thread
+    /// of their own, the socket backlog (reading `/proc/net/tcp` takes milliseconds on a
+    /// machine with thousands of sockets, which would starve the kill trigger).
+    pub fn run(&self, run: &Run) -> Result<Outcome, String> {
+        let mut running = self.spawn(run)?;
+        let sampler = run
+            .monitor
+            .then(|| BacklogSampler::start(self.emulator.port));
+        let mut samples: Vec<(Instant, u64)> = Vec::new();
+        let mut at_kill = None;
+        let mut killed = false;
+        let sampling = run.monitor || matches!(run.kill, Kill::AfterWriting(_));
+        let status = loop {
+            if let Some(status) = running.child.try_wait().map_err(|e| e.to_string())? {
+                break status;
+            }
+            let now = Instant::now();
+            let written = if sampling {
+                procfs::written_bytes(running.pid)
+            } else {
+                None
+            };
+            if let Some(written) = written {
+                samples.push((now, written));
+            }
+            let due = match run.kill {
+                Kill::Never => false,
+                Kill::AfterWriting(n) => written.is_some_and(|w| w >= n),
+                Kill::After(d) => now.duration_since(running.started) >= d,
+            };
+            if due {
+                // The backlog now, then SIGKILL, then reap the child (waitpid) so its lock
+                // is released before anything else runs.
+                if run.monitor {
+                    at_kill = procfs::socket_backlog(self.emulator.port);
+                }
+                let _ = running.child.kill();
+                killed = true;
+                break running.child.wait().map_err(|e| e.to_string())?;
+            }
+            if now.duration_since(running.started) > RUN_LIMIT {
+                let _ = running.child.kill();
+                let _ = running.child.wait();
+                return Err(format!(
+                    "ossget ran for more than {} s: `{}`",
+                    RUN_LIMIT.as_secs(),
+                    self.shell_line(run)
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        let elapsed = running.started.elapsed();
+        let recent = sampler.map(BacklogSampler::stop).unwrap_or_default();
+        // A SIGKILL at the moment the process exited on its own is not a kill.
+        let killed = killed && status.signal() == Some(9);
+        let (stdout, stderr) = running.collect();
+        let json = stdout
+            .lines()
+            .rev()
+            .find(|l| l.trim_start().starts_with('{'))
+            .and_then(|l| json::parse(l).ok());
+        Ok(Outcome {
+            status,
+            json,
+            stderr,
+            elapsed,
+            killed,
+            rate: recent_rate(&samples),
+            backlog: recent_max(&recent, RATE_WINDOW).max(at_kill.unwrap_or(0)),
+        })
+    }
+}
+
+/// Samples the socket backlog on a thread until stopped.
+struct BacklogSampler {
+    stop: Arc<AtomicBool>,
+    handle: JoinHandle<Vec<(Instant, u64)>>,
+}
+
+impl BacklogSampler {
+    fn start(port: u16) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let handle = std::thread::spawn(move || {
+            let mut samples = Vec::new();
+            while !flag.load(Ordering::Relaxed) {
+                if let Some(b) = procfs::socket_backlog(port) {
+                    samples.push((Instant::now(), b));
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            samples
+        });
+        Self { stop, handle }
+    }
+
+    fn stop(self) -> Vec<(Instant, u64)> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.join().unwrap_or_default()
+    }
+}
+
+/// A started ossget.
+pub struct Running {
+    /// The child.
+    pub child: Child,
+    /// Its pid.
+    pub pid: u32,
+    stdout: Option<JoinHandle<String>>,
+    stderr: Option<JoinHandle<String>>,
+    started: Instant,
+}
+
+impl Running {
+    /// Waits for the child (reaping it) and returns its status, stdout and stderr.
+    pub fn finish(mut self) -> Result<(ExitStatus, String, String), String> {
+        let status = self.child.wait().map_err(|e| e.to_string())?;
+        let (out, err) = self.collect();
+        Ok((status, out, err))
+    }
+
+    fn collect(&mut self) -> (String, String) {
+        let join =
+            |h: Option<JoinHandle<String>>| h.and_then(|h| h.join().ok()).unwrap_or_default();
+        (join(self.stdout.take()), join(self.stderr.take()))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn pipe_reader<R: Read + Send + 'static>(pipe: Option<R>) -> Option<JoinHandle<String>> {
+    let mut pipe = pipe?;
+    Some(std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }))
+}
+
+/// The rate just before the end: the higher of the last 20 ms and the last 100 ms (the
+/// short window follows a download still speeding up when it died; the long one smooths a
+/// steady one).
+pub fn recent_rate(samples: &[(Instant, u64)]) -> f64 {
+    window_rate(samples, Duration::from_millis(20)).max(window_rate(samples, RATE_WINDOW))
+}
+
+/// The largest sampled value within `window` of the last sample.
+pub fn recent_max(samples: &[(Instant, u64)], window: Duration) -> u64 {
+    let Some(&(t_end, _)) = samples.last() else {
+        return 0;
+    };
+    samples
+        .iter()
+        .filter(|(t, _)| t_end.duration_since(*t) <= window)
+        .map(|(_, v)| *v)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Bytes per second over the last `window` of `(instant, cumulative bytes)` samples (over
+/// all of them when they span less).
+pub fn window_rate(samples: &[(Instant, u64)], window: Duration) -> f64 {
+    let Some(&(t_end, b_end)) = samples.last() else {
+        return 0.0;
+    };
+    let start = samples
+        .iter()
+        .find(|(t, _)| t_end.duration_since(*t) <= window)
+        .copied();
+    match start {
+        Some((t0, b0)) if t_end > t0 => {
+            b_end.saturating_sub(b0) as f64 / (t_end - t0).as_secs_f64()
+        }
+        _ => 0.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_over_the_last_window() {
+        let t0 = Instant::now();
+        let at = |ms: u64, bytes: u64| (t0 + Duration::from_millis(ms), bytes);
+        // 1 MB/ms early, then 2 MB/ms in the last 100 ms.
+        let samples = [
+            at(0, 0),
+            at(100, 100_000_000),
+            at(150, 200_000_000),
+            at(200, 300_000_000),
+        ];
+        let rate = window_rate(&samples, Duration::from_millis(100));
+        assert!((rate - 2.0e9).abs() < 1.0, "{rate}");
+        // A window longer than the samples: the whole span.
+        let rate = window_rate(&samples, Duration::from_secs(10));
+        assert!((rate - 1.5e9).abs() < 1.0, "{rate}");
+        assert_eq!(window_rate(&samples[..1], Duration::from_millis(100)), 0.0);
+        assert_eq!(window_rate(&[], Duration::from_millis(100)), 0.0);
+        // Speeding up at the end: the 20 ms window wins.
+        let ramp = [at(0, 0), at(80, 0), at(90, 10_000_000), at(100, 30_000_000)];
+        assert!((recent_rate(&ramp) - 1.5e9).abs() < 1.0);
+    }
+
+    #[test]
+    fn max_over_the_last_window() {
+        let t0 = Instant::now();
+        let at = |ms: u64, v: u64| (t0 + Duration::from_millis(ms), v);
+        let s = [at(0, 90), at(150, 7), at(200, 3), at(240, 1)];
+        assert_eq!(recent_max(&s, Duration::from_millis(100)), 7);
+        assert_eq!(recent_max(&s, Duration::from_secs(1)), 90);
+        assert_eq!(recent_max(&[], Duration::from_secs(1)), 0);
+    }
+}

@@ -1,0 +1,110 @@
+//! Checking what a run left on disk: the destination against the emulator's object (size and
+//! CRC-64/XZ, computed here by xtask's own CRC — never a hard-coded value), and the files
+//! ossget keeps beside it.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::crc64::Crc64;
+use super::emulator::Head;
+
+/// The files ossget keeps beside DEST while a download is unfinished.
+pub const SIDE_FILES: [&str; 3] = [".cp", ".oss-tmp", ".lock"];
+
+/// `path` with `suffix` appended to its file name (`out.bin` + `.cp` -> `out.bin.cp`).
+pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_os_string();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// Size and CRC-64/XZ of a file.
+pub fn file_crc(path: &Path) -> Result<(u64, u64), String> {
+    let mut file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut crc = Crc64::new();
+    let mut buf = vec![0u8; 4 << 20];
+    let mut len = 0u64;
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        crc.update(buf.get(..n).unwrap_or_default());
+        len += n as u64;
+    }
+    Ok((len, crc.finish()))
+}
+
+/// Whether `dest` holds exactly the object `head` describes.
+pub fn exact(dest: &Path, head: &Head) -> Result<(), String> {
+    let (len, crc) = file_crc(dest)?;
+    if len != head.size {
+        return Err(format!(
+            "{} is {len} bytes, the object {}",
+            dest.display(),
+            head.size
+        ));
+    }
+    if crc != head.crc64 {
+        return Err(format!(
+            "{} has CRC-64 {crc}, the object {} (a WRONG FILE)",
+            dest.display(),
+            head.crc64
+        ));
+    }
+    Ok(())
+}
+
+/// The side files of `dest` that exist (`.cp`, `.oss-tmp`, `.lock`).
+pub fn side_files(dest: &Path) -> Vec<&'static str> {
+    SIDE_FILES
+        .iter()
+        .copied()
+        .filter(|s| with_suffix(dest, s).exists())
+        .collect()
+}
+
+/// Removes DEST and its side files (between rounds).
+pub fn clean(dest: &Path) {
+    let _ = std::fs::remove_file(dest);
+    for s in SIDE_FILES {
+        let _ = std::fs::remove_file(with_suffix(dest, s));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc_and_exactness_of_a_file() {
+        let dir = std::env::temp_dir().join(format!("xtask-e2e-verify-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("f.bin");
+        std::fs::write(&f, b"123456789").unwrap();
+        assert_eq!(file_crc(&f), Ok((9, 0x995D_C9BB_DF19_39FA)));
+        let head = Head {
+            size: 9,
+            crc64: 0x995D_C9BB_DF19_39FA,
+            etag: String::new(),
+        };
+        assert_eq!(exact(&f, &head), Ok(()));
+        let wrong = Head {
+            crc64: 1,
+            ..head.clone()
+        };
+        assert!(exact(&f, &wrong).unwrap_err().contains("WRONG FILE"));
+        let short = Head { size: 10, ..head };
+        assert!(exact(&f, &short).is_err());
+        assert_eq!(with_suffix(&f, ".cp"), dir.join("f.bin.cp"));
+        assert!(side_files(&f).is_empty());
+        std::fs::write(with_suffix(&f, ".lock"), b"1").unwrap();
+        assert_eq!(side_files(&f), vec![".lock"]);
+        clean(&f);
+        assert!(!f.exists() && side_files(&f).is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
