@@ -299,7 +299,6 @@ pub fn sign(
     request.resource().validate()?;
     let token = credentials.security_token().map(token_value).transpose()?;
     let params: Vec<(&str, Option<&str>)> = request.query().iter().collect();
-    let method = request.method().as_str();
 
     match config.version() {
         SignatureVersion::V4 => {
@@ -317,34 +316,26 @@ pub fn sign(
             ));
             let view = HeaderView::new(request.headers(), &set);
             let additional = v4::additional_headers_in(config.additional_headers(), view);
-            let additional_refs: Vec<&str> = additional.iter().map(String::as_str).collect();
-            let canonical = v4::canonical_request_with(
-                method,
-                request.resource(),
+            let details = v4_details(
+                request,
                 &params,
                 view,
-                &additional_refs,
+                &additional,
+                &timestamp,
+                &scope,
+                secret,
             )?;
-            let string_to_sign = v4::string_to_sign(&timestamp, &scope, &canonical);
-            let key = SigningKey::derive_from_secret(secret, &scope);
-            let signature = key.sign(&string_to_sign);
             let mut authorization = format!("{} Credential={access_key_id}/{scope}", v4::ALGORITHM);
             if !additional.is_empty() {
                 authorization.push_str(",AdditionalHeaders=");
                 authorization.push_str(&additional.join(";"));
             }
             authorization.push_str(",Signature=");
-            authorization.push_str(&signature);
+            authorization.push_str(&details.signature);
             set.push((AUTHORIZATION, sensitive_value(&authorization)?));
             Ok(SigningOutput {
                 headers: set,
-                details: Some(SignatureDetails {
-                    version: SignatureVersion::V4,
-                    canonical_request: Some(canonical),
-                    string_to_sign,
-                    signature,
-                    signing_key: Some(key),
-                }),
+                details: Some(details),
             })
         }
         SignatureVersion::V1 => {
@@ -356,26 +347,17 @@ pub fn sign(
             set.push((DATE, plain_value(&date)?));
             let view = HeaderView::new(request.headers(), &set);
             let date_line = view.get("x-oss-date")?.map(|d| d.into_owned());
-            let string_to_sign = v1::string_to_sign_with(
-                method,
-                view,
-                request.resource(),
-                &params,
-                config.v1_subresources(),
-                date_line.as_deref().unwrap_or(&date),
-            )?;
-            let signature = v1::signature_with_secret(secret, &string_to_sign);
-            let authorization = format!("{}{access_key_id}:{signature}", v1::AUTHORIZATION_PREFIX);
+            let date_line = date_line.as_deref().unwrap_or(&date);
+            let details = v1_details(request, &params, view, config, date_line, secret)?;
+            let authorization = format!(
+                "{}{access_key_id}:{}",
+                v1::AUTHORIZATION_PREFIX,
+                details.signature
+            );
             set.push((AUTHORIZATION, sensitive_value(&authorization)?));
             Ok(SigningOutput {
                 headers: set,
-                details: Some(SignatureDetails {
-                    version: SignatureVersion::V1,
-                    canonical_request: None,
-                    string_to_sign,
-                    signature,
-                    signing_key: None,
-                }),
+                details: Some(details),
             })
         }
     }
@@ -629,7 +611,6 @@ pub fn presign(
     }
     let token = credentials.security_token();
     let view = HeaderView::new(request.headers(), &[]);
-    let method = request.method().as_str();
 
     let mut added: Vec<(String, String)> = Vec::with_capacity(7);
     // The signed headers are the default-signed ones (the same set for V1 and V4) plus
@@ -653,25 +634,16 @@ pub fn presign(
                 added.push(("x-oss-additional-headers".into(), additional.join(";")));
             }
             let params = with_added(request, &added);
-            let additional_refs: Vec<&str> = additional.iter().map(String::as_str).collect();
-            let canonical = v4::canonical_request_with(
-                method,
-                request.resource(),
+            let details = v4_details(
+                request,
                 &params,
                 view,
-                &additional_refs,
+                &additional,
+                &timestamp,
+                &scope,
+                secret,
             )?;
-            let string_to_sign = v4::string_to_sign(&timestamp, &scope, &canonical);
-            let key = SigningKey::derive_from_secret(secret, &scope);
-            let signature = key.sign(&string_to_sign);
-            added.push(("x-oss-signature".into(), signature.clone()));
-            let details = SignatureDetails {
-                version: SignatureVersion::V4,
-                canonical_request: Some(canonical),
-                string_to_sign,
-                signature,
-                signing_key: Some(key),
-            };
+            added.push(("x-oss-signature".into(), details.signature.clone()));
             (details, additional)
         }
         SignatureVersion::V1 => {
@@ -682,23 +654,8 @@ pub fn presign(
             added.push(("OSSAccessKeyId".into(), access_key_id.to_owned()));
             added.push(("Expires".into(), expires.clone()));
             let params = with_added(request, &added);
-            let string_to_sign = v1::string_to_sign_with(
-                method,
-                view,
-                request.resource(),
-                &params,
-                config.v1_subresources(),
-                &expires,
-            )?;
-            let signature = v1::signature_with_secret(secret, &string_to_sign);
-            added.push(("Signature".into(), signature.clone()));
-            let details = SignatureDetails {
-                version: SignatureVersion::V1,
-                canonical_request: None,
-                string_to_sign,
-                signature,
-                signing_key: None,
-            };
+            let details = v1_details(request, &params, view, config, &expires, secret)?;
+            added.push(("Signature".into(), details.signature.clone()));
             (details, Vec::new())
         }
     };
@@ -724,6 +681,66 @@ pub fn presign(
         details,
         bucket: resource.bucket_name().map(str::to_owned),
         key: resource.key().map(str::to_owned),
+    })
+}
+
+/// The V4 signature of `request` with these parameters, headers (as they will be sent)
+/// and final additional-headers list: its canonical request, string to sign, signature
+/// and derived key. Shared by header signing and presigning.
+fn v4_details(
+    request: &SignableRequest<'_>,
+    params: &[(&str, Option<&str>)],
+    view: HeaderView<'_>,
+    additional: &[String],
+    timestamp: &str,
+    scope: &v4::Scope,
+    secret: &[u8],
+) -> Result<SignatureDetails, SignError> {
+    let additional: Vec<&str> = additional.iter().map(String::as_str).collect();
+    let canonical = v4::canonical_request_with(
+        request.method().as_str(),
+        request.resource(),
+        params,
+        view,
+        &additional,
+    )?;
+    let string_to_sign = v4::string_to_sign(timestamp, scope, &canonical);
+    let key = SigningKey::derive_from_secret(secret, scope);
+    let signature = key.sign(&string_to_sign);
+    Ok(SignatureDetails {
+        version: SignatureVersion::V4,
+        canonical_request: Some(canonical),
+        string_to_sign,
+        signature,
+        signing_key: Some(key),
+    })
+}
+
+/// The V1 signature of `request` with these parameters and headers, `date_line` in the
+/// date slot. Shared by header signing and presigning.
+fn v1_details(
+    request: &SignableRequest<'_>,
+    params: &[(&str, Option<&str>)],
+    view: HeaderView<'_>,
+    config: &SigningConfig,
+    date_line: &str,
+    secret: &[u8],
+) -> Result<SignatureDetails, SignError> {
+    let string_to_sign = v1::string_to_sign_with(
+        request.method().as_str(),
+        view,
+        request.resource(),
+        params,
+        config.v1_subresources(),
+        date_line,
+    )?;
+    let signature = v1::signature_with_secret(secret, &string_to_sign);
+    Ok(SignatureDetails {
+        version: SignatureVersion::V1,
+        canonical_request: None,
+        string_to_sign,
+        signature,
+        signing_key: None,
     })
 }
 
