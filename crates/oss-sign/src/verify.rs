@@ -28,7 +28,7 @@ use std::fmt;
 
 use crate::headers::HeaderView;
 use crate::v4::{self, SigningKey};
-use crate::{Credentials, SignError, SignableRequest, SignatureVersion, SigningTime, v1};
+use crate::{Credentials, Query, SignError, SignableRequest, SignatureVersion, SigningTime, v1};
 
 /// How a received request authenticates.
 ///
@@ -258,13 +258,7 @@ impl ReceivedAuth {
 
     fn v4_query(request: &SignableRequest<'_>) -> Result<Self, SignError> {
         let query = request.query();
-        let param = |name: &'static str| {
-            query
-                .get(name)
-                .flatten()
-                .filter(|v| !v.is_empty())
-                .ok_or(SignError::MissingAuthParameter { name })
-        };
+        let param = |name: &'static str| required_param(query, name);
         if param("x-oss-signature-version")? != v4::ALGORITHM {
             return Err(SignError::MalformedAuth {
                 part: "x-oss-signature-version",
@@ -305,13 +299,7 @@ impl ReceivedAuth {
 
     fn v1_query(request: &SignableRequest<'_>) -> Result<Self, SignError> {
         let query = request.query();
-        let param = |name: &'static str| {
-            query
-                .get(name)
-                .flatten()
-                .filter(|v| !v.is_empty())
-                .ok_or(SignError::MissingAuthParameter { name })
-        };
+        let param = |name: &'static str| required_param(query, name);
         let id = param("OSSAccessKeyId")?.to_owned();
         let date_text = param("Expires")?.to_owned();
         let expires: u64 = date_text.parse().map_err(|_| SignError::MalformedAuth {
@@ -527,6 +515,15 @@ impl ReceivedAuth {
             }
         }
     }
+}
+
+/// A presign query parameter that must be present with a non-empty value.
+fn required_param<'q>(query: &'q Query, name: &'static str) -> Result<&'q str, SignError> {
+    query
+        .get(name)
+        .flatten()
+        .filter(|v| !v.is_empty())
+        .ok_or(SignError::MissingAuthParameter { name })
 }
 
 impl fmt::Debug for ReceivedAuth {
