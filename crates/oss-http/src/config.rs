@@ -213,7 +213,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Limit on making one TCP connection (default 10 s).
+    /// Limit on making one TCP connection (default 10 s), divided evenly among the
+    /// addresses the host resolves to.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.timeouts.connect = timeout;
         self

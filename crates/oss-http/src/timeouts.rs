@@ -10,7 +10,8 @@ use crate::error::Error;
 /// Connect, response-head and body-stall timeouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
-    /// Limit on making one TCP connection (per address tried). Default 10 s.
+    /// Limit on making one TCP connection. When the host resolves to several addresses,
+    /// hyper-util divides it evenly among them (each gets `connect / n`). Default 10 s.
     pub connect: Duration,
     /// Limit from sending a request to receiving its response head. It covers waiting for a
     /// pooled connection, connecting, the TLS handshake and writing the request, so it must be
