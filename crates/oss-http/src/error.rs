@@ -119,7 +119,9 @@ pub enum Error {
     },
 
     /// Another transport failure before the response head (reset, broken pipe...).
-    #[error("request to `{host}` failed before a response arrived: {source}")]
+    #[error(
+        "request to `{host}` failed before a response arrived: {source}; retrying on a new connection usually helps"
+    )]
     Transport {
         /// The host we asked.
         host: String,
@@ -131,7 +133,7 @@ pub enum Error {
     /// The body stalled: no bytes for the idle timeout, or slower than the minimum rate for
     /// its whole window. `delivered` bytes reached the sink.
     #[error(
-        "{stall} after {delivered} of {expected} bytes reached the sink (request id {})",
+        "{stall} after {delivered} of {expected} bytes reached the sink; resume from byte {delivered} of the range (raise the stall timeout if the link is just slow) (request id {})",
         show_id(request_id)
     )]
     Stall {
@@ -165,7 +167,7 @@ pub enum Error {
 
     /// The body carried more bytes than the range asked for; the excess was not written.
     #[error(
-        "the response body is longer than the {expected} bytes asked for; nothing past them was written (request id {})",
+        "the response body is longer than the {expected} bytes asked for; nothing past them was written, but the server (or a proxy) is not framing responses correctly, so check the bytes (CRC-64) before trusting them (request id {})",
         show_id(request_id)
     )]
     BodyOverrun {
@@ -246,7 +248,10 @@ pub enum Error {
     },
 
     /// A successful response lacks a header we need, or has one we cannot parse.
-    #[error("unusable response: {problem} (request id {})", show_id(request_id))]
+    #[error(
+        "unusable response: {problem}; is the endpoint an OSS endpoint (not a proxy or another service)? (request id {})",
+        show_id(request_id)
+    )]
     InvalidResponse {
         /// What is missing or malformed.
         problem: String,
