@@ -245,8 +245,18 @@ impl Emulator {
         if versioned {
             headers.push((hn("x-oss-version-id"), version_id.clone()));
         }
-        // GetObjectMeta: fewer headers, describes the link itself for symlinks.
+        // GetObjectMeta: fewer headers, describes the link itself for symlinks. Conditions
+        // apply to it as to HEAD (fact sheet section 3), against what it describes.
         if q("objectMeta").is_some() && is_head {
+            if let Some(answer) = preconditions(
+                req,
+                &object.etag,
+                object.last_modified,
+                &mut headers,
+                fired.delay,
+            )? {
+                return Ok(answer);
+            }
             headers.push((
                 http::header::CONTENT_LENGTH,
                 object.content.len().to_string(),
@@ -310,23 +320,10 @@ impl Emulator {
                 return Err(errs::invalid_object_state());
             }
         }
-        match conditional::evaluate(&req.headers, &data.etag, last_modified) {
-            Precondition::Pass => {}
-            Precondition::Failed => return Err(errs::precondition_failed()),
-            Precondition::NotModified => {
-                headers.push((http::header::ETAG, data.etag.clone()));
-                headers.push((
-                    http::header::LAST_MODIFIED,
-                    httpdate::fmt_http_date(last_modified),
-                ));
-                return Ok(Answer {
-                    status: StatusCode::NOT_MODIFIED,
-                    headers,
-                    body: ResponseBody::Empty,
-                    first_byte_delay: fired.delay,
-                    rate_limit: None,
-                });
-            }
+        if let Some(answer) =
+            preconditions(req, &data.etag, last_modified, &mut headers, fired.delay)?
+        {
+            return Ok(answer);
         }
         let size = data.content.len();
         let gzip = options.gzip_quirk
@@ -601,6 +598,35 @@ impl Emulator {
             )
             .field("Key", target)
             .ec("0026-00000012")),
+        }
+    }
+}
+
+/// Evaluates the request's conditions against `etag` and `last_modified`: `Err(412)`,
+/// `Ok(Some(304 answer))` (with the ETag and Last-Modified, no body), or `Ok(None)` to serve.
+fn preconditions(
+    req: &RequestParts,
+    etag: &str,
+    last_modified: SystemTime,
+    headers: &mut Vec<(HeaderName, String)>,
+    delay: Option<std::time::Duration>,
+) -> Result<Option<Answer>, OssError> {
+    match conditional::evaluate(&req.headers, etag, last_modified) {
+        Precondition::Pass => Ok(None),
+        Precondition::Failed => Err(errs::precondition_failed()),
+        Precondition::NotModified => {
+            headers.push((http::header::ETAG, etag.to_owned()));
+            headers.push((
+                http::header::LAST_MODIFIED,
+                httpdate::fmt_http_date(last_modified),
+            ));
+            Ok(Some(Answer {
+                status: StatusCode::NOT_MODIFIED,
+                headers: std::mem::take(headers),
+                body: ResponseBody::Empty,
+                first_byte_delay: delay,
+                rate_limit: None,
+            }))
         }
     }
 }

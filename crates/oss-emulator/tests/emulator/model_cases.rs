@@ -79,6 +79,29 @@ async fn head_and_object_meta(f: &Front) {
     assert!(m.h("content-type").is_none());
     assert!(m.h("x-oss-object-type").is_none());
     assert!(m.h("x-oss-request-id").is_some());
+    // Conditions apply to GetObjectMeta too.
+    let etag = r.h("etag").unwrap().to_owned();
+    let m = f
+        .head("/pub/obj?objectMeta")
+        .header("if-match", "\"OTHER\"")
+        .send()
+        .await;
+    assert_eq!(
+        (m.status.as_u16(), m.code().as_deref()),
+        (412, Some("PreconditionFailed"))
+    );
+    let m = f
+        .head("/pub/obj?objectMeta")
+        .header("if-none-match", &etag)
+        .send()
+        .await;
+    assert_eq!(m.status, 304);
+    let m = f
+        .head("/pub/obj?objectMeta")
+        .header("if-match", &etag)
+        .send()
+        .await;
+    assert_eq!(m.status, 200);
 }
 both!(head_and_object_meta);
 
