@@ -23,6 +23,7 @@ use crate::address::{
 use crate::config::{ClientBuilder, Clock};
 use crate::error::{BoxError, Error, ServiceError};
 use crate::head::{ObjectMeta, ObjectPin, bare_etag, header_text};
+use crate::headers::RequestHeaders;
 use crate::range::{ByteRange, check_partial_response};
 use crate::redact::RedactedHeaders;
 use crate::resolve::{OverrideResolver, ResolveError, ResolveOverride};
@@ -49,7 +50,8 @@ pub const DEFAULT_MAX_CHUNK: usize = 256 * 1024;
 ///
 /// Cheap to clone (the pool is shared). Every request carries `Accept-Encoding: identity`
 /// (OSS gzips text types otherwise, which would change the bytes), a `User-Agent` with our
-/// version, a `Date` from the (skew-corrected) clock, and the configured extra headers, and is
+/// version, a `Date` from the (skew-corrected) clock, the configured extra headers and the
+/// request's own ([`RequestHeaders`], for one download's headers on a shared pool), and is
 /// signed just before it is sent.
 #[derive(Clone)]
 pub struct Client {
@@ -113,6 +115,7 @@ pub struct GetRange<'a> {
     pin: &'a ObjectPin,
     range: ByteRange,
     max_chunk: usize,
+    headers: Option<&'a RequestHeaders>,
 }
 
 impl<'a> GetRange<'a> {
@@ -124,7 +127,16 @@ impl<'a> GetRange<'a> {
             pin,
             range,
             max_chunk: DEFAULT_MAX_CHUNK,
+            headers: None,
         }
+    }
+
+    /// Also send `headers` (checked when they were added; see [`RequestHeaders`]), on top of
+    /// the client's extra headers.
+    #[must_use]
+    pub fn headers(mut self, headers: &'a RequestHeaders) -> Self {
+        self.headers = Some(headers);
+        self
     }
 
     /// The largest chunk handed to the sink (default 256 KiB, minimum 1). Bigger network reads
@@ -241,8 +253,24 @@ impl Client {
         key: &str,
         version_id: Option<&str>,
     ) -> Result<ObjectMeta, Error> {
+        self.head_object_with(bucket, key, version_id, &RequestHeaders::new())
+            .await
+    }
+
+    /// [`Client::head_object`] sending `headers` too (a download's own headers, such as
+    /// `x-oss-request-payer` or SSE-C keys, which HEAD needs as much as the GETs do).
+    pub async fn head_object_with(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        headers: &RequestHeaders,
+    ) -> Result<ObjectMeta, Error> {
         let operation = format!("HEAD {bucket}/{key}");
-        let (request, target) = self.request(Method::HEAD, bucket, key, version_id, |_| Ok(()))?;
+        let (request, target) = self.request(Method::HEAD, bucket, key, version_id, |h| {
+            headers.apply(h);
+            Ok(())
+        })?;
         let response = self.send(request, &target).await?;
         if response.status().is_success() {
             return ObjectMeta::from_headers(response.headers());
@@ -275,6 +303,7 @@ impl Client {
             pin,
             range,
             max_chunk,
+            headers,
         } = *get;
         if range.last() >= pin.size {
             return Err(Error::invalid_request(format!(
@@ -287,6 +316,9 @@ impl Client {
             .map_err(|_| Error::invalid_request("the pinned ETag is not a valid header value"))?;
         let (request, target) =
             self.request(Method::GET, bucket, key, pin.version_id.as_deref(), |h| {
+                if let Some(extra) = headers {
+                    extra.apply(h);
+                }
                 let value = HeaderValue::from_str(&range.header_value())
                     .map_err(|_| Error::invalid_request("range header"))?;
                 h.insert(header::RANGE, value);

@@ -6,12 +6,13 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
-use http::header::{HeaderName, HeaderValue};
+use http::header::HeaderValue;
 
 use crate::address::{AddressingStyle, Endpoint, HostKind};
 use crate::client::Client;
 use crate::error::Error;
-use crate::redact::{RedactedHeaders, is_secret_header};
+use crate::headers::parse_extra_header;
+use crate::redact::RedactedHeaders;
 use crate::resolve::{ResolveOverride, parse_pattern};
 use crate::sign::{OssSigner, RequestSigner};
 use crate::timeouts::{MinRate, StallPolicy, Timeouts};
@@ -20,24 +21,6 @@ use oss_sign::{Credentials, ProvideCredentials, SignatureVersion};
 
 /// A source of wall-clock time (injectable so tests can simulate a skewed clock).
 pub(crate) type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
-
-/// Headers the client itself controls; passing them as extra headers is refused.
-const RESERVED_HEADERS: &[&str] = &[
-    "host",
-    "authorization",
-    "date",
-    "x-oss-date",
-    "x-oss-content-sha256",
-    "x-oss-security-token",
-    "accept-encoding",
-    "user-agent",
-    "range",
-    "if-match",
-    "x-oss-range-behavior",
-    "content-length",
-    "transfer-encoding",
-    "connection",
-];
 
 /// How requests are authenticated.
 #[derive(Clone)]
@@ -292,39 +275,11 @@ impl ClientBuilder {
     /// Headers the client controls (`Authorization`, `Range`, `If-Match`, `Date`, ...) are
     /// refused.
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        let parsed_name = match HeaderName::from_bytes(name.as_bytes()) {
-            Ok(n) => n,
-            Err(_) => {
-                self.defer(Error::config(
-                    "header",
-                    format!("`{name}` is not a valid header name"),
-                ));
-                return self;
+        match parse_extra_header(name, value) {
+            Ok((name, value)) => {
+                self.extra_headers.append(name, value);
             }
-        };
-        if RESERVED_HEADERS.contains(&parsed_name.as_str()) {
-            self.defer(Error::config(
-                "header",
-                format!(
-                    "`{name}` is set by the client itself (signing, ranges, pinning); remove it"
-                ),
-            ));
-            return self;
-        }
-        match HeaderValue::from_str(value) {
-            Ok(mut v) => {
-                if is_secret_header(parsed_name.as_str()) {
-                    v.set_sensitive(true);
-                }
-                self.extra_headers.append(parsed_name, v);
-            }
-            Err(_) => {
-                // Never echo the value: it may be a key.
-                self.defer(Error::config(
-                    "header",
-                    format!("the value of `{name}` is not a valid header value"),
-                ))
-            }
+            Err(problem) => self.defer(Error::config("header", problem)),
         }
         self
     }

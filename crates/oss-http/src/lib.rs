@@ -7,7 +7,9 @@
 //!   body *stall* rule ([`StallPolicy`]) instead of a whole-body timeout — and a resolver
 //!   override for testing virtual-hosted and CNAME names locally.
 //! - [`Client::head_object`] gives an [`ObjectMeta`]; its [`ObjectMeta::pin`] is what every
-//!   part GET is pinned to.
+//!   part GET is pinned to. [`RequestHeaders`] adds a caller's own headers to particular
+//!   requests ([`Client::head_object_with`], [`GetRange::headers`]), checked like the
+//!   client-wide ones, so downloads with different headers share one pool.
 //! - [`Client::get_range`] streams a checked `206` into a [`ByteSink`] in bounded chunks,
 //!   computing CRC-64 on the way. Nothing reaches the sink unless the status, `Content-Range`,
 //!   `Content-Length`, ETag and encoding all match what was asked; on failure
@@ -73,6 +75,7 @@ mod client;
 mod config;
 mod error;
 mod head;
+mod headers;
 mod range;
 mod redact;
 mod resolve;
@@ -89,6 +92,7 @@ pub use client::{Client, DEFAULT_MAX_CHUNK, GetRange, RangeReport};
 pub use config::ClientBuilder;
 pub use error::{BoxError, Error, RetryReason, ServiceError, Stall};
 pub use head::{ObjectMeta, ObjectPin, ObjectType, StorageClass};
+pub use headers::RequestHeaders;
 pub use oss_crc::Crc64;
 pub use oss_sign::{Credentials, ProvideCredentials, SignatureVersion};
 pub use range::ByteRange;

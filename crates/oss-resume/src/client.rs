@@ -1,10 +1,9 @@
-//! The client: oss-http's configuration, kept as a recipe so a download with its own extra
-//! headers can get a transport that sends them on every request.
+//! The client: oss-http's builder behind the same names, and one transport (one connection
+//! pool) shared by every download; a download's own headers travel per request.
 
 use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use oss_http::{
@@ -13,9 +12,6 @@ use oss_http::{
 
 use crate::download::Download;
 use crate::error::Error;
-
-/// One recorded builder call, replayed onto a fresh [`oss_http::ClientBuilder`].
-type Step = Arc<dyn Fn(oss_http::ClientBuilder) -> oss_http::ClientBuilder + Send + Sync>;
 
 /// Builds a [`Client`]: the settings of [`oss_http::ClientBuilder`], same names, same
 /// defaults (signature V4, HTTPS, virtual-hosted addressing; path style for IP and
@@ -31,27 +27,24 @@ type Step = Arc<dyn Fn(oss_http::ClientBuilder) -> oss_http::ClientBuilder + Sen
 /// # Ok::<(), oss_resume::Error>(())
 /// ```
 #[must_use]
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub struct ClientBuilder {
-    steps: Vec<Step>,
+    http: oss_http::ClientBuilder,
     endpoint: Option<String>,
 }
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // oss-http's builder redacts its secrets (credentials, secret header values).
         f.debug_struct("ClientBuilder")
-            .field("endpoint", &self.endpoint)
-            .field("settings", &self.steps.len())
-            .finish_non_exhaustive()
+            .field("http", &self.http)
+            .finish()
     }
 }
 
 impl ClientBuilder {
-    fn step(
-        mut self,
-        f: impl Fn(oss_http::ClientBuilder) -> oss_http::ClientBuilder + Send + Sync + 'static,
-    ) -> Self {
-        self.steps.push(Arc::new(f));
+    fn with(mut self, f: impl FnOnce(oss_http::ClientBuilder) -> oss_http::ClientBuilder) -> Self {
+        self.http = f(self.http);
         self
     }
 
@@ -60,134 +53,115 @@ impl ClientBuilder {
     pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
         let endpoint = endpoint.into();
         self.endpoint = Some(endpoint.clone());
-        self.step(move |b| b.endpoint(endpoint.clone()))
+        self.with(|b| b.endpoint(endpoint))
     }
 
     /// The region, e.g. `cn-hangzhou` (needed by signature V4 unless the endpoint names it).
     pub fn region(self, region: impl Into<String>) -> Self {
-        let region = region.into();
-        self.step(move |b| b.region(region.clone()))
+        self.with(|b| b.region(region))
     }
 
     /// Signature version 1 or 4 (default 4).
     pub fn signature_version(self, version: SignatureVersion) -> Self {
-        self.step(move |b| b.signature_version(version))
+        self.with(|b| b.signature_version(version))
     }
 
     /// The endpoint is a custom domain bound to the bucket (the C SDK's `is_cname`).
     pub fn cname(self, is_cname: bool) -> Self {
-        self.step(move |b| b.cname(is_cname))
+        self.with(|b| b.cname(is_cname))
     }
 
     /// Force path-style addressing.
     pub fn path_style(self, force: bool) -> Self {
-        self.step(move |b| b.path_style(force))
+        self.with(|b| b.path_style(force))
     }
 
     /// Sign with these credentials (e.g. [`Credentials::from_env`]: `OSS_ACCESS_KEY_ID`,
     /// `OSS_ACCESS_KEY_SECRET`, `OSS_SESSION_TOKEN`).
     pub fn credentials(self, credentials: Credentials) -> Self {
-        self.step(move |b| b.credentials(credentials.clone()))
+        self.with(|b| b.credentials(credentials))
     }
 
     /// Sign with credentials asked from `provider` for every attempt (refreshed STS tokens).
     pub fn credentials_provider(self, provider: impl ProvideCredentials + 'static) -> Self {
-        let provider: Arc<dyn ProvideCredentials> = Arc::new(provider);
-        self.step(move |b| {
-            let p = Arc::clone(&provider);
-            b.credentials_provider(move || p.provide_credentials())
-        })
+        self.with(|b| b.credentials_provider(provider))
     }
 
     /// Unsigned requests (public-read objects).
     pub fn anonymous(self) -> Self {
-        self.step(|b| b.anonymous())
+        self.with(|b| b.anonymous())
     }
 
     /// A product token put before ours in `User-Agent`.
     pub fn user_agent(self, product: impl Into<String>) -> Self {
-        let product = product.into();
-        self.step(move |b| b.user_agent(product.clone()))
+        self.with(|b| b.user_agent(product))
     }
 
     /// All timeouts at once (see [`oss_http::Timeouts`]).
     pub fn timeouts(self, timeouts: Timeouts) -> Self {
-        self.step(move |b| b.timeouts(timeouts))
+        self.with(|b| b.timeouts(timeouts))
     }
 
     /// Limit on making one TCP connection (default 10 s).
     pub fn connect_timeout(self, timeout: Duration) -> Self {
-        self.step(move |b| b.connect_timeout(timeout))
+        self.with(|b| b.connect_timeout(timeout))
     }
 
     /// Limit from sending a request to its response head (default 30 s).
     pub fn response_head_timeout(self, timeout: Duration) -> Self {
-        self.step(move |b| b.response_head_timeout(timeout))
+        self.with(|b| b.response_head_timeout(timeout))
     }
 
     /// A body stalls when no byte arrives for this long (default 30 s); the part is then
     /// retried from the byte it reached.
     pub fn stall_timeout(self, idle: Duration) -> Self {
-        self.step(move |b| b.stall_timeout(idle))
+        self.with(|b| b.stall_timeout(idle))
     }
 
     /// A body also stalls below `bytes_per_sec` over a whole `window`.
     pub fn min_rate(self, bytes_per_sec: u64, window: Duration) -> Self {
-        self.step(move |b| b.min_rate(bytes_per_sec, window))
+        self.with(|b| b.min_rate(bytes_per_sec, window))
     }
 
     /// The whole stall policy.
     pub fn stall_policy(self, policy: StallPolicy) -> Self {
-        self.step(move |b| b.stall_policy(policy))
+        self.with(|b| b.stall_policy(policy))
     }
 
     /// Idle pooled connections close after this long (default 50 s).
     pub fn pool_idle_timeout(self, timeout: Duration) -> Self {
-        self.step(move |b| b.pool_idle_timeout(timeout))
+        self.with(|b| b.pool_idle_timeout(timeout))
     }
 
     /// At most this many idle connections kept per host (default 64).
     pub fn pool_max_idle_per_host(self, max: usize) -> Self {
-        self.step(move |b| b.pool_max_idle_per_host(max))
+        self.with(|b| b.pool_max_idle_per_host(max))
     }
 
     /// Resolve `host` (or `*.domain`) to `addrs`, like curl's `--resolve`.
     pub fn resolve(self, host: &str, addrs: impl IntoIterator<Item = IpAddr>) -> Self {
-        let host = host.to_owned();
-        let addrs: Vec<IpAddr> = addrs.into_iter().collect();
-        self.step(move |b| b.resolve(&host, addrs.iter().copied()))
+        self.with(|b| b.resolve(host, addrs))
     }
 
     /// Which certificate authorities HTTPS trusts.
     pub fn tls_trust(self, trust: TlsTrust) -> Self {
-        self.step(move |b| b.tls_trust(trust.clone()))
+        self.with(|b| b.tls_trust(trust))
     }
 
     /// A header sent with every request of every download (see also
     /// [`Download::header`] for one download's headers).
     pub fn header(self, name: &str, value: &str) -> Self {
-        let (name, value) = (name.to_owned(), value.to_owned());
-        self.step(move |b| b.header(&name, &value))
+        self.with(|b| b.header(name, value))
     }
 
     /// Where "now" comes from (tests and simulations).
     pub fn clock(self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        let clock = Arc::new(clock);
-        self.step(move |b| {
-            let c = Arc::clone(&clock);
-            b.clock(move || c())
-        })
-    }
-
-    fn http_builder(&self) -> oss_http::ClientBuilder {
-        self.steps
-            .iter()
-            .fold(oss_http::Client::builder(), |b, step| step(b))
+        self.with(|b| b.clock(clock))
     }
 
     /// Checks the settings and builds the client; errors name the setting and the fix.
     pub fn build(self) -> Result<Client, Error> {
-        let http = self.http_builder().build().map_err(Error::Client)?;
+        let http = self.http.build().map_err(Error::Client)?;
         let endpoint_host = self
             .endpoint
             .as_deref()
@@ -195,7 +169,6 @@ impl ClientBuilder {
             .unwrap_or_default();
         Ok(Client {
             http,
-            recipe: Arc::new(self),
             endpoint_host,
         })
     }
@@ -230,7 +203,6 @@ fn endpoint_host(endpoint: &str) -> String {
 #[derive(Clone)]
 pub struct Client {
     http: oss_http::Client,
-    recipe: Arc<ClientBuilder>,
     endpoint_host: String,
 }
 
@@ -270,22 +242,6 @@ impl Client {
     pub(crate) fn endpoint_host(&self) -> &str {
         &self.endpoint_host
     }
-
-    /// A transport sending `headers` on every request too (a download's own headers), or
-    /// the shared one when there are none.
-    pub(crate) fn http_with(
-        &self,
-        headers: &[(String, String)],
-    ) -> Result<oss_http::Client, Error> {
-        if headers.is_empty() {
-            return Ok(self.http.clone());
-        }
-        headers
-            .iter()
-            .fold(self.recipe.http_builder(), |b, (n, v)| b.header(n, v))
-            .build()
-            .map_err(Error::Client)
-    }
 }
 
 #[cfg(test)]
@@ -309,18 +265,12 @@ mod tests {
     fn build_errors_name_the_setting() {
         let e = Client::builder().anonymous().build().unwrap_err();
         assert!(e.to_string().contains("endpoint"), "{e}");
-        let c = Client::builder()
+        let e = Client::builder()
             .endpoint("http://127.0.0.1:9")
             .anonymous()
+            .header("Range", "bytes=0-1")
             .build()
-            .unwrap();
-        let e = c
-            .http_with(&[("Range".into(), "bytes=0-1".into())])
             .unwrap_err();
         assert!(e.to_string().contains("set by the client"), "{e}");
-        assert!(
-            c.http_with(&[("x-oss-traffic-limit".into(), "819200".into())])
-                .is_ok()
-        );
     }
 }

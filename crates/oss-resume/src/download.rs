@@ -170,7 +170,11 @@ impl Download {
     }
 
     /// A header sent on HEAD and on every part GET of this download (e.g.
-    /// `x-oss-request-payer: requester`, `x-oss-traffic-limit`, SSE-C headers).
+    /// `x-oss-request-payer: requester`, `x-oss-traffic-limit`, SSE-C headers), over the
+    /// client's shared connection pool. A name the client also sets
+    /// ([`crate::ClientBuilder::header`]) is replaced by this value for this download.
+    /// Checked before any request: a header the client controls (`Authorization`, `Range`,
+    /// `If-Match`, `Date`...) or an invalid name or value is [`Error::InvalidArgument`].
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.options.headers.push((name.into(), value.into()));
         self

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use oss_ckpt::fs::{CheckpointFile, Durability as Save};
 use oss_ckpt::{BootId, Checkpoint, Expected, LocalFiles, ObjectIdentity};
-use oss_http::{JitterRng, ObjectMeta, PartRetry, RetryDecision};
+use oss_http::{JitterRng, ObjectMeta, PartRetry, RequestHeaders, RetryDecision};
 use oss_parts::{PartSize, Plan};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -43,11 +43,12 @@ pub(crate) async fn run(d: Download) -> Result<Report, Error> {
         options,
     } = d;
     let (destination, ckpt_path) = validate(&bucket, &key, &destination, &options)?;
-    let http = client.http_with(&options.headers)?;
+    let headers = Arc::new(request_headers(&options.headers)?);
     let (lock, warning) = DestLock::acquire(&destination)?;
     let mut job = Job {
         endpoint_host: client.endpoint_host().to_owned(),
-        http,
+        http: client.http().clone(),
+        headers,
         bucket,
         key,
         temp_path: temp_path(&destination),
@@ -136,6 +137,19 @@ fn validate(
     Ok((destination, ckpt_path))
 }
 
+/// The download's own headers, checked by oss-http's rules (the client-wide ones were
+/// checked when the client was built).
+fn request_headers(headers: &[(String, String)]) -> Result<RequestHeaders, Error> {
+    let mut out = RequestHeaders::new();
+    for (name, value) in headers {
+        out.insert(name, value).map_err(|e| match e {
+            oss_http::Error::InvalidRequest { problem } => Error::invalid("header", problem),
+            other => Error::invalid("header", other.to_string()),
+        })?;
+    }
+    Ok(out)
+}
+
 /// A path a file can be created at: not a directory, in an existing, writable directory.
 fn checked_file_path(argument: &'static str, path: &Path) -> Result<PathBuf, Error> {
     if path.as_os_str().is_empty() {
@@ -206,6 +220,8 @@ impl From<Error> for Stop {
 struct Job {
     endpoint_host: String,
     http: oss_http::Client,
+    /// The download's own headers, sent on HEAD and every part GET.
+    headers: Arc<RequestHeaders>,
     bucket: String,
     key: String,
     destination: PathBuf,
@@ -223,6 +239,7 @@ impl Job {
         loop {
             let meta = head(
                 &self.http,
+                &self.headers,
                 &self.bucket,
                 &self.key,
                 self.options.version_id.as_deref(),
@@ -458,6 +475,7 @@ impl Job {
             .clamp(256 << 10, 1 << 20);
         let ctx = Arc::new(Ctx {
             http: self.http.clone(),
+            headers: Arc::clone(&self.headers),
             bucket: self.bucket.clone(),
             key: self.key.clone(),
             pin: meta.pin(),
@@ -740,6 +758,7 @@ impl Job {
 /// HEAD, retried on transient failures with the parts' policy.
 async fn head(
     http: &oss_http::Client,
+    headers: &RequestHeaders,
     bucket: &str,
     key: &str,
     version_id: Option<&str>,
@@ -749,7 +768,7 @@ async fn head(
     let mut retry = PartRetry::new(policy);
     let mut rng = JitterRng::from_entropy();
     loop {
-        let head = http.head_object(bucket, key, version_id);
+        let head = http.head_object_with(bucket, key, version_id, headers);
         let result = tokio::select! {
             biased;
             () = cancel.cancelled() => {

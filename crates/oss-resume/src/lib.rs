@@ -139,9 +139,9 @@
 //! - The aggregator is a plain thread, not a task: checkpoint saves are blocking file I/O
 //!   every 10 ms, and data fsyncs (seconds on a slow disk) run on a syncer thread beside it so
 //!   commits never wait for them.
-//! - The client keeps oss-http's configuration as a recipe, so a download's own headers can
-//!   get a transport that sends them on HEAD and on every part GET (oss-http sets extra
-//!   headers per client).
+//! - One client is one connection pool for every download it starts: a download's own
+//!   headers ([`Download::header`]) travel with each of its requests (oss-http's
+//!   `RequestHeaders`), checked before anything is requested.
 
 mod aggregator;
 mod client;

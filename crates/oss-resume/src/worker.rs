@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use oss_crc::Crc64;
-use oss_http::{ByteSink, GetRange, JitterRng, ObjectPin, PartRetry, RetryDecision, RetryPolicy};
+use oss_http::{
+    ByteSink, GetRange, JitterRng, ObjectPin, PartRetry, RequestHeaders, RetryDecision, RetryPolicy,
+};
 use oss_parts::Part;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -58,6 +60,8 @@ pub(crate) enum PartFailure {
 /// Everything the workers share.
 pub(crate) struct Ctx {
     pub(crate) http: oss_http::Client,
+    /// The download's own headers (on every part GET, over the shared pool).
+    pub(crate) headers: Arc<RequestHeaders>,
     pub(crate) bucket: String,
     pub(crate) key: String,
     pub(crate) pin: ObjectPin,
@@ -116,7 +120,7 @@ async fn download_part(
         let Some(range) = oss_http::ByteRange::inclusive(rest.start(), rest.last()) else {
             break;
         };
-        let get = GetRange::new(&ctx.bucket, &ctx.key, &ctx.pin, range);
+        let get = GetRange::new(&ctx.bucket, &ctx.key, &ctx.pin, range).headers(&ctx.headers);
         // oss-http hashes what it delivers; we hash what reaches the disk (the writer), which
         // is what a checkpoint may claim. See resume-needs: a get_range without its own CRC.
         let mut network_crc = Crc64::new();

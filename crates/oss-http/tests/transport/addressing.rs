@@ -3,7 +3,8 @@
 
 use oss_emulator::{BucketSpec, ObjectSpec, Versioning};
 use oss_http::{
-    AddressingStyle, ByteRange, Collect, Crc64, GetRange, ObjectType, SignatureVersion,
+    AddressingStyle, ByteRange, Collect, Crc64, GetRange, ObjectType, RequestHeaders,
+    SignatureVersion,
 };
 
 use crate::common::{BUCKET, Env, STYLES, VERSIONS};
@@ -227,4 +228,65 @@ async fn every_request_carries_identity_user_agent_date_and_extra_headers() {
     assert_eq!(get.headers["range"], "bytes=0-9");
     assert_eq!(get.headers["x-oss-range-behavior"], "standard");
     assert_eq!(get.headers["if-match"], pin.etag.as_str());
+}
+
+/// A request's own headers reach HEAD and GET, are signed with the rest (V1 and V4 both
+/// sign `x-oss-*`), and replace the client's headers of the same name for that request only.
+#[tokio::test]
+async fn request_headers_reach_head_and_get_and_are_signed() {
+    let emu = oss_emulator::Emulator::new();
+    emu.add_credentials(oss_emulator::Credentials::new(
+        crate::common::AK,
+        crate::common::SK,
+    ));
+    emu.add_bucket(BucketSpec::new(BUCKET)).unwrap();
+    emu.put_object(BUCKET, "h.bin", ObjectSpec::bytes(data(100, 0)))
+        .unwrap();
+    let mock = oss_emulator::WiremockEmulator::start(emu).await;
+    let port = mock.local_addr().port();
+    let mut own = RequestHeaders::new();
+    own.insert("x-oss-traffic-limit", "819200").unwrap();
+    own.insert("x-oss-request-payer", "requester").unwrap();
+    for version in VERSIONS {
+        let client = crate::common::builder_for(port, AddressingStyle::Path, version)
+            .header("x-oss-traffic-limit", "1638400")
+            .build()
+            .unwrap();
+        let pin = client
+            .head_object_with(BUCKET, "h.bin", None, &own)
+            .await
+            .unwrap()
+            .pin();
+        let range = ByteRange::inclusive(0, 9).unwrap();
+        let mut sink = Collect::default();
+        client
+            .get_range(
+                &GetRange::new(BUCKET, "h.bin", &pin, range).headers(&own),
+                &mut sink,
+                &mut Crc64::new(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(sink.data, data(100, 0)[..10]);
+        // Without them, the same client sends its own value again.
+        client.head_object(BUCKET, "h.bin", None).await.unwrap();
+    }
+    let requests = mock.server().received_requests().await.unwrap();
+    assert_eq!(requests.len(), 6);
+    for (i, r) in requests.iter().enumerate() {
+        let all = |name: &str| {
+            r.headers
+                .get_all(name)
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+        if i % 3 == 2 {
+            assert_eq!(all("x-oss-traffic-limit"), ["1638400"], "request {i}");
+            assert!(all("x-oss-request-payer").is_empty(), "request {i}");
+        } else {
+            assert_eq!(all("x-oss-traffic-limit"), ["819200"], "request {i}");
+            assert_eq!(all("x-oss-request-payer"), ["requester"], "request {i}");
+        }
+    }
 }

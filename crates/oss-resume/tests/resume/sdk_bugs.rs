@@ -1,6 +1,9 @@
 //! Each official-SDK bug of `reference/sdk-resumable.md` that applies, shown absent by a test
 //! named after it.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use oss_emulator::{BucketSpec, FaultAction, ObjectSpec, ServiceFault, WiremockEmulator};
 use oss_resume::{Error, LocalOp, SignatureVersion};
 
@@ -93,6 +96,46 @@ async fn sdk_c_w_c3_headers_reach_head_and_every_part_get() {
         assert_eq!(r.headers.get("x-oss-range-behavior").unwrap(), "standard");
         assert_eq!(r.headers.get("accept-encoding").unwrap(), "identity");
     }
+}
+
+/// A download's own headers travel per request: downloads with different headers share the
+/// client's one connection pool (no second client, TLS config and pool per download).
+#[tokio::test]
+async fn downloads_with_their_own_headers_share_the_clients_connections() {
+    let env = Env::start().await;
+    env.emu
+        .add_bucket(BucketSpec::new("payer").requester_pays(true))
+        .unwrap();
+    env.emu
+        .put_object("payer", "obj", ObjectSpec::synthetic(300_000, 43))
+        .unwrap();
+    let want = oss_emulator::synthetic_bytes(43, 0, 300_000);
+    let connections = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&connections);
+    let server = env
+        .emu
+        .start_server_with("127.0.0.1:0".parse().unwrap(), "http", move |tcp| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async move { Ok(tcp) }
+        })
+        .await
+        .unwrap();
+    let client = client_for(server.endpoint(), SignatureVersion::V4);
+    let dir = Scratch::new("shared-pool");
+    for (i, limit) in ["819200000", "838860800", ""].into_iter().enumerate() {
+        let dest = dir.path(&format!("obj{i}.bin"));
+        let mut download = client
+            .download("payer", "obj", &dest)
+            .header("x-oss-request-payer", "requester")
+            .part_size(100_000);
+        if !limit.is_empty() {
+            download = download.header("x-oss-traffic-limit", limit);
+        }
+        download.await.unwrap();
+        assert_file(&dest, &want);
+    }
+    // One worker, one connection, kept alive across all three downloads (HEAD + 3 GETs each).
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
