@@ -114,7 +114,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             .get_range(
                 &GetRange::new("bench", "big.bin", &pin, range),
                 &mut sink,
-                &mut crc,
+                Some(&mut crc),
             )
             .await?;
         let wall = started.elapsed();

@@ -285,17 +285,20 @@ impl Client {
     /// the sink, the response must be a `206` whose `Content-Range` is exactly the range asked
     /// for and the pinned size, whose `Content-Length` matches, with no content encoding, and
     /// whose ETag and version (when sent) are the pinned ones. The body then streams into the
-    /// sink in chunks of at most [`GetRange::max_chunk`] bytes, and each accepted chunk is
-    /// added to `crc` — pass a fresh [`Crc64`], or [`Crc64::resume`] to continue a part.
+    /// sink in chunks of at most [`GetRange::max_chunk`] bytes. With `Some(crc)`, each
+    /// accepted chunk is added to it — pass a fresh [`Crc64`], or [`Crc64::resume`] to
+    /// continue a part. With `None` nothing is hashed: for a caller that hashes the bytes
+    /// itself where they land (oss-resume hashes what reaches the disk), saving a second
+    /// CRC-64 pass over every byte.
     ///
     /// On failure, [`Error::delivered`] is exactly the number of bytes the sink accepted (and
-    /// `crc` covers exactly those), so the caller can resume inside the part with
-    /// [`ByteRange::skip`].
+    /// `crc`, when given, covers exactly those), so the caller can resume inside the part
+    /// with [`ByteRange::skip`].
     pub async fn get_range<S: ByteSink + ?Sized>(
         &self,
         get: &GetRange<'_>,
         sink: &mut S,
-        crc: &mut Crc64,
+        crc: Option<&mut Crc64>,
     ) -> Result<RangeReport, Error> {
         let GetRange {
             bucket,
@@ -657,7 +660,7 @@ mod tests {
         let get = GetRange::new("bkt", "k", &pin, ByteRange::inclusive(0, 9).unwrap());
         let mut sink = crate::sink::Discard::default();
         let mut crc = Crc64::new();
-        let fut = client.get_range(&get, &mut sink, &mut crc);
+        let fut = client.get_range(&get, &mut sink, Some(&mut crc));
         send(&fut);
         let head = client.head_object("bkt", "k", None);
         send(&head);

@@ -11,7 +11,7 @@
 //!   requests ([`Client::head_object_with`], [`GetRange::headers`]), checked like the
 //!   client-wide ones, so downloads with different headers share one pool.
 //! - [`Client::get_range`] streams a checked `206` into a [`ByteSink`] in bounded chunks,
-//!   computing CRC-64 on the way. Nothing reaches the sink unless the status, `Content-Range`,
+//!   computing CRC-64 on the way (or not, for a caller that hashes where the bytes land). Nothing reaches the sink unless the status, `Content-Range`,
 //!   `Content-Length`, ETag and encoding all match what was asked; on failure
 //!   [`Error::delivered`] says exactly how many bytes the sink accepted.
 //! - [`Error`] is the one error type: OSS errors (from the body, or HEAD's base64
@@ -54,7 +54,8 @@
 //! let mut rng = JitterRng::from_entropy();
 //! let mut done = 0;
 //! while let Some(rest) = part.skip(done) {
-//!     match client.get_range(&GetRange::new("examplebucket", "big.bin", &pin, rest), &mut sink, &mut crc).await {
+//!     let get = GetRange::new("examplebucket", "big.bin", &pin, rest);
+//!     match client.get_range(&get, &mut sink, Some(&mut crc)).await {
 //!         Ok(report) => done += report.delivered,
 //!         Err(e) => {
 //!             done += e.delivered(); // exact: crc covers the same bytes

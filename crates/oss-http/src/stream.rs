@@ -124,14 +124,14 @@ pub(crate) struct StreamPlan<'a> {
     pub(crate) request_id: Option<&'a str>,
 }
 
-/// Streams `body` into `sink`. Each chunk is hashed into `crc` after the sink accepts it, so
-/// on any outcome `crc` covers exactly the delivered bytes. Returns the bytes delivered (the
-/// range's length on success).
+/// Streams `body` into `sink`. With `crc`, each chunk is hashed into it after the sink
+/// accepts it, so on any outcome `crc` covers exactly the delivered bytes; without, nothing
+/// is hashed. Returns the bytes delivered (the range's length on success).
 pub(crate) async fn stream_body<B, S>(
     mut body: B,
     plan: StreamPlan<'_>,
     sink: &mut S,
-    crc: &mut Crc64,
+    mut crc: Option<&mut Crc64>,
 ) -> Result<u64, Error>
 where
     B: Body<Data = Bytes> + Unpin,
@@ -201,7 +201,8 @@ where
         }
         while !data.is_empty() {
             let piece = data.split_to(data.len().min(max_chunk));
-            let hashed = piece.clone();
+            // A second handle on the same buffer (no copy), hashed once the sink has it.
+            let hashed = crc.is_some().then(|| piece.clone());
             let len = piece.len() as u64;
             sink.write(plan.range.first() + delivered, piece)
                 .await
@@ -209,7 +210,9 @@ where
                     delivered,
                     source: Box::new(e),
                 })?;
-            crc.update(&hashed);
+            if let (Some(crc), Some(bytes)) = (crc.as_deref_mut(), hashed) {
+                crc.update(&bytes);
+            }
             delivered += len;
         }
         if overrun {
@@ -323,7 +326,7 @@ pub(crate) mod tests {
         let body = ScriptedBody::new(vec![data(b"0123456789"), data(b"ab")]);
         let mut sink = Collect::default();
         let mut crc = Crc64::new();
-        let n = stream_body(body, plan(100, 12, idle(1000)), &mut sink, &mut crc)
+        let n = stream_body(body, plan(100, 12, idle(1000)), &mut sink, Some(&mut crc))
             .await
             .unwrap();
         assert_eq!(n, 12);
@@ -333,12 +336,33 @@ pub(crate) mod tests {
         assert_eq!(crc.value(), oss_crc::checksum(b"0123456789ab"));
     }
 
+    /// Without a CRC the same bytes arrive in the same chunks (only the hashing is skipped).
+    #[tokio::test(start_paused = true)]
+    async fn without_a_crc_the_bytes_are_the_same() {
+        let script = || ScriptedBody::new(vec![data(b"0123456789"), data(b"ab")]);
+        let (mut hashed, mut plain) = (Collect::default(), Collect::default());
+        let mut crc = Crc64::new();
+        stream_body(
+            script(),
+            plan(7, 12, idle(1000)),
+            &mut hashed,
+            Some(&mut crc),
+        )
+        .await
+        .unwrap();
+        let n = stream_body(script(), plan(7, 12, idle(1000)), &mut plain, None)
+            .await
+            .unwrap();
+        assert_eq!((n, &plain), (12, &hashed));
+        assert_eq!(crc.value(), oss_crc::checksum(&plain.data));
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_cut_body_reports_exact_bytes_and_crc() {
         let body = ScriptedBody::new(vec![data(b"0123456"), Step::Fail("reset")]);
         let mut sink = Collect::default();
         let mut crc = Crc64::resume(oss_crc::checksum(b"prefix"), 6);
-        let e = stream_body(body, plan(0, 12, idle(1000)), &mut sink, &mut crc)
+        let e = stream_body(body, plan(0, 12, idle(1000)), &mut sink, Some(&mut crc))
             .await
             .unwrap_err();
         assert!(
@@ -357,14 +381,9 @@ pub(crate) mod tests {
         assert_eq!(crc.value(), oss_crc::checksum(b"prefix0123456"));
 
         let body = ScriptedBody::new(vec![data(b"01")]);
-        let e = stream_body(
-            body,
-            plan(0, 12, idle(1000)),
-            &mut Discard::default(),
-            &mut Crc64::new(),
-        )
-        .await
-        .unwrap_err();
+        let e = stream_body(body, plan(0, 12, idle(1000)), &mut Discard::default(), None)
+            .await
+            .unwrap_err();
         assert!(
             matches!(
                 e,
@@ -391,7 +410,7 @@ pub(crate) mod tests {
             body,
             plan(0, 12, idle(1000)),
             &mut Discard::default(),
-            &mut crc,
+            Some(&mut crc),
         )
         .await
         .unwrap_err();
@@ -420,14 +439,9 @@ pub(crate) mod tests {
             steps.push(data(b"x"));
         }
         let body = ScriptedBody::new(steps);
-        let n = stream_body(
-            body,
-            plan(0, 30, idle(1000)),
-            &mut Discard::default(),
-            &mut Crc64::new(),
-        )
-        .await
-        .unwrap();
+        let n = stream_body(body, plan(0, 30, idle(1000)), &mut Discard::default(), None)
+            .await
+            .unwrap();
         assert_eq!(n, 30);
     }
 
@@ -450,7 +464,7 @@ pub(crate) mod tests {
             ScriptedBody::new(steps),
             plan(0, 200, policy),
             &mut Discard::default(),
-            &mut Crc64::new(),
+            None,
         )
         .await
         .unwrap_err();
@@ -479,7 +493,7 @@ pub(crate) mod tests {
             ScriptedBody::new(steps),
             plan(0, 400, policy),
             &mut Discard::default(),
-            &mut Crc64::new(),
+            None,
         )
         .await
         .unwrap();
@@ -491,7 +505,7 @@ pub(crate) mod tests {
             ScriptedBody::new(steps),
             plan(0, 20, policy),
             &mut Discard::default(),
-            &mut Crc64::new(),
+            None,
         )
         .await
         .unwrap_err();
@@ -525,7 +539,7 @@ pub(crate) mod tests {
             ScriptedBody::new(steps),
             plan(0, 20, policy),
             &mut sink,
-            &mut Crc64::new(),
+            None,
         )
         .await
         .unwrap();
@@ -561,7 +575,7 @@ pub(crate) mod tests {
             ScriptedBody::new(steps),
             plan(0, 40, policy),
             &mut sink,
-            &mut Crc64::new(),
+            None,
         )
         .await
         .unwrap();
@@ -573,7 +587,7 @@ pub(crate) mod tests {
         let body = ScriptedBody::new(vec![data(b"0123456789")]);
         let mut sink = Collect::default();
         let mut crc = Crc64::new();
-        let e = stream_body(body, plan(0, 6, idle(1000)), &mut sink, &mut crc)
+        let e = stream_body(body, plan(0, 6, idle(1000)), &mut sink, Some(&mut crc))
             .await
             .unwrap_err();
         assert!(matches!(e, Error::BodyOverrun { expected: 6, .. }), "{e:?}");
@@ -598,9 +612,14 @@ pub(crate) mod tests {
     async fn a_failing_sink_counts_only_accepted_bytes() {
         let body = ScriptedBody::new(vec![data(b"0123456789")]);
         let mut crc = Crc64::new();
-        let e = stream_body(body, plan(0, 10, idle(1000)), &mut FailSecond(0), &mut crc)
-            .await
-            .unwrap_err();
+        let e = stream_body(
+            body,
+            plan(0, 10, idle(1000)),
+            &mut FailSecond(0),
+            Some(&mut crc),
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(e, Error::Sink { delivered: 4, .. }), "{e:?}");
         assert!(!e.is_retryable());
         assert_eq!(crc.value(), oss_crc::checksum(b"0123"));
@@ -621,28 +640,18 @@ pub(crate) mod tests {
             Step::Wait(Duration::from_secs(3 * 86_400)),
             data(b"23"),
         ]);
-        let n = stream_body(
-            body,
-            plan(0, 4, policy),
-            &mut Discard::default(),
-            &mut Crc64::new(),
-        )
-        .await
-        .unwrap();
+        let n = stream_body(body, plan(0, 4, policy), &mut Discard::default(), None)
+            .await
+            .unwrap();
         assert_eq!(n, 4);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_late_end_after_all_bytes_is_success() {
         let body = ScriptedBody::new(vec![data(b"0123"), Step::Wait(Duration::from_secs(100))]);
-        let n = stream_body(
-            body,
-            plan(0, 4, idle(1000)),
-            &mut Discard::default(),
-            &mut Crc64::new(),
-        )
-        .await
-        .unwrap();
+        let n = stream_body(body, plan(0, 4, idle(1000)), &mut Discard::default(), None)
+            .await
+            .unwrap();
         assert_eq!(n, 4);
     }
 }

@@ -121,14 +121,13 @@ async fn download_part(
             break;
         };
         let get = GetRange::new(&ctx.bucket, &ctx.key, &ctx.pin, range).headers(&ctx.headers);
-        // oss-http hashes what it delivers; we hash what reaches the disk (the writer), which
-        // is what a checkpoint may claim. See resume-needs: a get_range without its own CRC.
-        let mut network_crc = Crc64::new();
+        // No CRC from oss-http: the sink hashes what reaches the disk (on the writer), which
+        // is what a checkpoint may claim, so each byte is hashed once.
         let before = sink.accepted;
         let outcome = tokio::select! {
             biased;
             () = ctx.cancel.cancelled() => None,
-            r = ctx.http.get_range(&get, &mut sink, &mut network_crc) => Some(r),
+            r = ctx.http.get_range(&get, &mut sink, None) => Some(r),
         };
         let error = match outcome {
             None => {

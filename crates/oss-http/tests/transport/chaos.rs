@@ -71,7 +71,7 @@ async fn a_cut_body_reports_exactly_the_bytes_delivered_and_resumes() {
         .get_range(
             &GetRange::new(BUCKET, "obj", &pin, range),
             &mut sink,
-            &mut crc,
+            Some(&mut crc),
         )
         .await
         .unwrap_err();
@@ -91,7 +91,7 @@ async fn a_cut_body_reports_exactly_the_bytes_delivered_and_resumes() {
         .get_range(
             &GetRange::new(BUCKET, "obj", &pin, rest),
             &mut sink,
-            &mut crc,
+            Some(&mut crc),
         )
         .await
         .unwrap();
@@ -126,7 +126,7 @@ async fn a_reset_body_reports_only_what_reached_the_sink() {
         .get_range(
             &GetRange::new(BUCKET, "obj", &pin, whole(&pin)),
             &mut sink,
-            &mut crc,
+            Some(&mut crc),
         )
         .await
         .unwrap_err();
@@ -164,7 +164,7 @@ async fn throttled_64_mib_succeeds_but_a_mid_body_pause_is_a_stall() {
         .get_range(
             &GetRange::new(BUCKET, "obj", &pin, whole(&pin)),
             &mut sink,
-            &mut crc,
+            Some(&mut crc),
         )
         .await
         .unwrap();
@@ -196,7 +196,7 @@ async fn throttled_64_mib_succeeds_but_a_mid_body_pause_is_a_stall() {
         .get_range(
             &GetRange::new(BUCKET, "obj", &pin, whole(&pin)),
             &mut Discard::default(),
-            &mut crc,
+            Some(&mut crc),
         )
         .await
         .unwrap_err();
@@ -247,7 +247,7 @@ async fn below_the_minimum_rate_is_a_stall() {
         .get_range(
             &GetRange::new(BUCKET, "obj", &pin, whole(&pin)),
             &mut Discard::default(),
-            &mut Crc64::new(),
+            None,
         )
         .await
         .unwrap_err();
@@ -285,7 +285,7 @@ async fn connection_faults_map_to_transport_variants() {
 
     proxy.add_fault(NetFault::AcceptThenClose { count: 1 });
     let e = client
-        .get_range(&get, &mut Discard::default(), &mut Crc64::new())
+        .get_range(&get, &mut Discard::default(), None)
         .await
         .unwrap_err();
     assert!(matches!(e, Error::ClosedBeforeResponse { .. }), "{e:?}");
@@ -295,7 +295,7 @@ async fn connection_faults_map_to_transport_variants() {
     // kernel reports ECONNRESET for the new socket) or the request written on it does.
     proxy.add_fault(NetFault::Refuse { count: 1 });
     let e = client
-        .get_range(&get, &mut Discard::default(), &mut Crc64::new())
+        .get_range(&get, &mut Discard::default(), None)
         .await
         .unwrap_err();
     assert!(
@@ -317,7 +317,7 @@ async fn connection_faults_map_to_transport_variants() {
     });
     let started = Instant::now();
     let e = client
-        .get_range(&get, &mut Discard::default(), &mut Crc64::new())
+        .get_range(&get, &mut Discard::default(), None)
         .await
         .unwrap_err();
     assert!(matches!(e, Error::HeadTimeout { .. }), "{e:?}");
@@ -335,17 +335,14 @@ async fn connection_faults_map_to_transport_variants() {
         delta: 10,
     });
     let mut sink = Collect::default();
-    let e = client
-        .get_range(&get, &mut sink, &mut Crc64::new())
-        .await
-        .unwrap_err();
+    let e = client.get_range(&get, &mut sink, None).await.unwrap_err();
     assert!(matches!(e, Error::RangeMismatch { .. }), "{e:?}");
     assert!(e.to_string().contains("Content-Length: 100010"), "{e}");
     assert!(sink.data.is_empty());
 
     // And the client still works.
     client
-        .get_range(&get, &mut Discard::default(), &mut Crc64::new())
+        .get_range(&get, &mut Discard::default(), None)
         .await
         .unwrap();
 }
@@ -360,7 +357,7 @@ async fn connection_reuse_counted_at_the_proxy() {
             .get_range(
                 &GetRange::new(BUCKET, "obj", &pin, range),
                 &mut Discard::default(),
-                &mut Crc64::new(),
+                None,
             )
             .await
             .unwrap();
@@ -390,7 +387,7 @@ async fn connection_reuse_counted_at_the_proxy() {
         .get_range(
             &GetRange::new(BUCKET, "obj", &pin, whole(&pin)),
             &mut Discard::default(),
-            &mut Crc64::new(),
+            None,
         )
         .await
         .unwrap_err();
@@ -399,7 +396,7 @@ async fn connection_reuse_counted_at_the_proxy() {
         .get_range(
             &GetRange::new(BUCKET, "obj", &pin, whole(&pin)),
             &mut Discard::default(),
-            &mut Crc64::new(),
+            None,
         )
         .await
         .unwrap();
@@ -435,7 +432,7 @@ async fn the_retry_policy_resumes_a_part_across_repeated_cuts() {
             .get_range(
                 &GetRange::new(BUCKET, "obj", &pin, rest),
                 &mut sink,
-                &mut crc,
+                Some(&mut crc),
             )
             .await
         {
@@ -473,7 +470,7 @@ async fn a_pooled_connection_the_server_closed_is_not_reused() {
     let get = GetRange::new(BUCKET, "obj", &pin, whole(&pin));
     for round in 1..=3u64 {
         client
-            .get_range(&get, &mut Discard::default(), &mut Crc64::new())
+            .get_range(&get, &mut Discard::default(), None)
             .await
             .unwrap_or_else(|e| panic!("round {round}: {e}"));
         assert_eq!(proxy.stats().connections, round);

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use oss_emulator::{BucketSpec, FaultAction, ObjectSpec, ServiceFault, StorageClass, Versioning};
 use oss_http::{
-    AddressingStyle, ByteRange, Client, Collect, Crc64, Credentials, Error, GetRange, ObjectPin,
+    AddressingStyle, ByteRange, Client, Collect, Credentials, Error, GetRange, ObjectPin,
     RetryReason, SignatureVersion,
 };
 
@@ -19,11 +19,7 @@ async fn get(client: &Client, bucket: &str, key: &str, pin: &ObjectPin) -> Resul
     let mut sink = Collect::default();
     let range = ByteRange::inclusive(0, 9.min(pin.size.saturating_sub(1))).unwrap();
     client
-        .get_range(
-            &GetRange::new(bucket, key, pin, range),
-            &mut sink,
-            &mut Crc64::new(),
-        )
+        .get_range(&GetRange::new(bucket, key, pin, range), &mut sink, None)
         .await?;
     Ok(sink)
 }
@@ -266,7 +262,7 @@ async fn object_state_precondition_range_and_symlink_errors() {
                 ByteRange::inclusive(500, 599).unwrap(),
             ),
             &mut Collect::default(),
-            &mut Crc64::new(),
+            None,
         )
         .await
         .unwrap_err();

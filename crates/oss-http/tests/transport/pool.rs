@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use oss_emulator::ObjectSpec;
-use oss_http::{AddressingStyle, ByteRange, Collect, Crc64, GetRange, SignatureVersion};
+use oss_http::{AddressingStyle, ByteRange, Collect, GetRange, SignatureVersion};
 
 use crate::common::{BUCKET, Env, builder_for};
 
@@ -24,7 +24,7 @@ async fn sequential_requests_reuse_one_connection() {
             .get_range(
                 &GetRange::new(BUCKET, "k", &pin, range),
                 &mut Collect::default(),
-                &mut Crc64::new(),
+                None,
             )
             .await
             .unwrap();
@@ -52,7 +52,7 @@ async fn concurrent_parts_use_separate_connections_then_reuse_them() {
                     .get_range(
                         &GetRange::new(BUCKET, "k", &pin, range),
                         &mut Collect::default(),
-                        &mut Crc64::new(),
+                        None,
                     )
                     .await
                     .unwrap();

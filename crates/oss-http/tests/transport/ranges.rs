@@ -49,7 +49,7 @@ async fn wrong_ranges_are_refused_before_writing() {
         .add_fault(ServiceFault::new(FaultAction::WholeBodyForRange).times(1));
     let mut crc = Crc64::new();
     let e = client
-        .get_range(&get, &mut MustNotWrite, &mut crc)
+        .get_range(&get, &mut MustNotWrite, Some(&mut crc))
         .await
         .unwrap_err();
     assert!(matches!(e, Error::RangeIgnored { .. }), "{e:?}");
@@ -61,7 +61,7 @@ async fn wrong_ranges_are_refused_before_writing() {
     env.emu
         .add_fault(ServiceFault::new(FaultAction::ShiftRange(10)).times(1));
     let e = client
-        .get_range(&get, &mut MustNotWrite, &mut crc)
+        .get_range(&get, &mut MustNotWrite, Some(&mut crc))
         .await
         .unwrap_err();
     assert!(matches!(e, Error::RangeMismatch { .. }), "{e:?}");
@@ -79,7 +79,7 @@ async fn wrong_ranges_are_refused_before_writing() {
         ByteRange::inclusive(9000, 10_999).unwrap(),
     );
     let e = client
-        .get_range(&over, &mut MustNotWrite, &mut crc)
+        .get_range(&over, &mut MustNotWrite, Some(&mut crc))
         .await
         .unwrap_err();
     assert!(matches!(e, Error::RangeMismatch { .. }), "{e:?}");
@@ -89,7 +89,7 @@ async fn wrong_ranges_are_refused_before_writing() {
     // The object changes between HEAD and GET: If-Match fails.
     env.emu.replace_object(BUCKET, "k").unwrap();
     let e = client
-        .get_range(&get, &mut MustNotWrite, &mut crc)
+        .get_range(&get, &mut MustNotWrite, Some(&mut crc))
         .await
         .unwrap_err();
     assert!(e.is_object_changed(), "{e:?}");
@@ -102,7 +102,7 @@ async fn wrong_ranges_are_refused_before_writing() {
         .get_range(
             &GetRange::new(BUCKET, "k", &pin, range),
             &mut sink,
-            &mut crc,
+            Some(&mut crc),
         )
         .await
         .unwrap();
@@ -126,7 +126,7 @@ async fn a_corrupted_byte_shows_in_the_part_crc() {
         .get_range(
             &GetRange::new(BUCKET, "k", &pin, ByteRange::inclusive(0, 4999).unwrap()),
             &mut sink,
-            &mut crc,
+            Some(&mut crc),
         )
         .await
         .unwrap();
@@ -176,7 +176,7 @@ async fn gzip_quirk_on_and_our_responses_are_still_identity() {
                 ByteRange::inclusive(100, 8191).unwrap(),
             ),
             &mut sink,
-            &mut crc,
+            Some(&mut crc),
         )
         .await
         .unwrap();
@@ -220,7 +220,7 @@ async fn chunks_are_bounded_and_offsets_exact() {
         .get_range(
             &GetRange::new(BUCKET, "big", &pin, range).max_chunk(16 * 1024),
             &mut sink,
-            &mut Crc64::new(),
+            None,
         )
         .await
         .unwrap();
@@ -267,7 +267,7 @@ async fn channel_sink_feeds_a_writer_thread_with_back_pressure() {
             .get_range(
                 &GetRange::new(BUCKET, "f", &pin, range).max_chunk(64 * 1024),
                 &mut sink,
-                &mut Crc64::new(),
+                None,
             )
             .await
             .unwrap();

@@ -118,7 +118,7 @@ async fn downloads_over_tls_trusting_only_the_test_ca() {
                     ByteRange::inclusive(1, 499_999).unwrap(),
                 ),
                 &mut sink,
-                &mut crc,
+                Some(&mut crc),
             )
             .await
             .unwrap_or_else(|e| panic!("{style}: {e}"));
