@@ -70,6 +70,7 @@ fn build(random: bool, destination: PathBuf) -> Result<Checkpoint, Box<dyn std::
             device: 2049,
             file_id: 1_234_567,
             len: 10 << 40,
+            created: None,
         },
     };
     let mut ckpt = Checkpoint::new(object(), plan, local, oss_ckpt::fs::boot_id())?;

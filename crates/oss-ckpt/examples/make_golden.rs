@@ -1,9 +1,11 @@
-//! Writes the golden checkpoint `fixtures/ckpt/v1-small.cp` — run once, when format
-//! version 1 was frozen. Tests only read the file; never regenerate it for a released
-//! version (a change in its bytes means the format changed: that needs a new version).
+//! Writes the golden checkpoint of the current format version — run once per version,
+//! when it is frozen: `fixtures/ckpt/v1-small.cp` (2026-11-27, by version 1's encoder) and
+//! `fixtures/ckpt/v2-small.cp` (2026-11-26, version 2). Tests only read the files; never
+//! regenerate one for a released version (a change in its bytes means the format changed:
+//! that needs a new version). This build writes only version [`oss_ckpt::FORMAT_VERSION`].
 //!
 //! ```text
-//! cargo run -p oss-ckpt --example make_golden -- fixtures/ckpt/v1-small.cp
+//! cargo run -p oss-ckpt --example make_golden -- fixtures/ckpt/v2-small.cp
 //! ```
 
 #[path = "../tests/ckpt/golden.rs"]
@@ -13,8 +15,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let Some(out) = std::env::args_os().nth(1) else {
         return Err("usage: make_golden OUTPUT".into());
     };
-    let bytes = oss_ckpt::encode(&golden::golden_checkpoint())?;
+    let state = match oss_ckpt::FORMAT_VERSION {
+        2 => golden::golden_checkpoint_v2(),
+        other => return Err(format!("no golden state for format version {other}").into()),
+    };
+    let bytes = oss_ckpt::encode(&state)?;
     std::fs::write(&out, &bytes)?;
-    println!("wrote {} bytes to {}", bytes.len(), out.to_string_lossy());
+    println!(
+        "wrote {} bytes (format version {}) to {}",
+        bytes.len(),
+        oss_ckpt::FORMAT_VERSION,
+        out.to_string_lossy()
+    );
     Ok(())
 }

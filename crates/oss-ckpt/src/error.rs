@@ -269,6 +269,9 @@ pub enum Field {
     TempFileId,
     /// The temp data file's length.
     TempLength,
+    /// The temp data file's birth time (a deleted and recreated file can get the old
+    /// inode number back).
+    TempCreated,
 }
 
 impl Field {
@@ -292,7 +295,10 @@ impl Field {
     /// assert!(oss_ckpt::Field::TempLength.is_temp_file());
     /// ```
     pub fn is_temp_file(self) -> bool {
-        matches!(self, Self::TempDevice | Self::TempFileId | Self::TempLength)
+        matches!(
+            self,
+            Self::TempDevice | Self::TempFileId | Self::TempLength | Self::TempCreated
+        )
     }
 
     fn advice(self) -> &'static str {
@@ -322,6 +328,7 @@ impl fmt::Display for Field {
             Self::TempDevice => "temp file device",
             Self::TempFileId => "temp file id",
             Self::TempLength => "temp file length",
+            Self::TempCreated => "temp file birth time",
         })
     }
 }

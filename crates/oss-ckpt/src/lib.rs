@@ -14,7 +14,7 @@
 //! # Size and cost
 //!
 //! A 10 TiB object in 1 MiB parts (10M parts) with half the parts done as a prefix and 16
-//! in flight is 770 bytes and encodes in about a microsecond; half done in a random
+//! in flight is 771 bytes and encodes in about a microsecond; half done in a random
 //! pattern is one bit per part (1.3 MB, 4 ms), because a random half has no shorter
 //! description. The durable snapshot is stored as the parts the latest one adds, so it
 //! costs little either way. (`cargo run --release -p oss-ckpt --example ckpt_scale`

@@ -53,15 +53,26 @@ pub struct ObjectIdentity {
     pub crc64: Option<u64>,
 }
 
-/// What identifies a file on its filesystem: device, inode (file id on Windows) and
-/// length. The modification time is left out on purpose: it changes with every write.
+/// What identifies a file on its filesystem: device, inode (file id on Windows), length,
+/// and birth time where the platform records one. The modification time is left out on
+/// purpose: it changes with every write.
+///
+/// The birth time is what tells a recreated file from the original: ext4 and tmpfs hand a
+/// freed inode number to the next file created, so a temp file deleted and recreated with
+/// the same length between two runs (Go SDK v2's zero-filled W-G1) has the same device,
+/// inode and length — but not the same birth time.
 ///
 /// The caller sets the temp file's length once (to the object size) before writing, so
 /// the length is constant for a download and a truncated file is noticed.
 /// [`crate::fs::file_identity`] reads it from an open file.
 ///
 /// ```
-/// let id = oss_ckpt::FileIdentity { device: 2049, file_id: 1_234_567, len: 1 << 30 };
+/// let id = oss_ckpt::FileIdentity {
+///     device: 2049,
+///     file_id: 1_234_567,
+///     len: 1 << 30,
+///     created: Some(1_764_120_000_123_456_789),
+/// };
 /// assert_eq!(id.len, 1 << 30);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -72,6 +83,10 @@ pub struct FileIdentity {
     pub file_id: u64,
     /// The length in bytes.
     pub len: u64,
+    /// The birth time in nanoseconds since the Unix epoch (Linux `statx` `btime`, the
+    /// creation time elsewhere), or `None` where the platform or filesystem records none —
+    /// and in checkpoints of format version 1, which did not store it.
+    pub created: Option<u64>,
 }
 
 /// The local side of a download: where the file goes, and the temp file the data is
@@ -83,7 +98,7 @@ pub struct FileIdentity {
 /// let local = LocalFiles {
 ///     destination: "local.bin".into(),
 ///     temp_path: "local.bin.tmp-abcdef".into(),
-///     temp_file: FileIdentity { device: 1, file_id: 2, len: 3 },
+///     temp_file: FileIdentity { device: 1, file_id: 2, len: 3, created: None },
 /// };
 /// assert_eq!(local.destination, std::path::Path::new("local.bin"));
 /// ```
@@ -549,7 +564,7 @@ pub struct Expected<'a> {
 /// let local = LocalFiles {
 ///     destination: "big.img".into(),
 ///     temp_path: "big.img.tmp-x".into(),
-///     temp_file: FileIdentity { device: 1, file_id: 2, len: 100 },
+///     temp_file: FileIdentity { device: 1, file_id: 2, len: 100, created: None },
 /// };
 /// let plan = Plan::new(object.size, PartSize::new(10)?)?;
 /// let mut ckpt = Checkpoint::new(object, plan, local, None)?;
@@ -654,7 +669,7 @@ impl Checkpoint {
     /// #     key: "k".into(), version_id: None, etag: "\"1\"".into(), size: 10,
     /// #     last_modified: "m".into(), crc64: None };
     /// # let local = LocalFiles { destination: "d".into(), temp_path: "t".into(),
-    /// #     temp_file: FileIdentity { device: 1, file_id: 2, len: 10 } };
+    /// #     temp_file: FileIdentity { device: 1, file_id: 2, len: 10, created: None } };
     /// let ckpt = Checkpoint::new(object.clone(), Plan::new(10, PartSize::new(5)?)?, local, None)?;
     /// let part_size = PartSize::new(5)?;
     /// let destination = std::path::Path::new("d");
@@ -696,7 +711,11 @@ impl Checkpoint {
     }
 
     /// Checks that the temp data file is still the one the checkpoint recorded (same
-    /// device, inode/file id and length), or names the field that differs.
+    /// device, inode/file id, length and birth time), or names the field that differs.
+    ///
+    /// A birth time is compared only when the checkpoint recorded one (format version 1
+    /// and platforms without birth times record none); a recorded one that the file no
+    /// longer shows is a difference.
     ///
     /// ```
     /// # use oss_ckpt::*;
@@ -704,13 +723,17 @@ impl Checkpoint {
     /// # let object = ObjectIdentity { endpoint_host: "h".into(), bucket: "b".into(),
     /// #     key: "k".into(), version_id: None, etag: "\"1\"".into(), size: 10,
     /// #     last_modified: "m".into(), crc64: None };
-    /// let temp = FileIdentity { device: 1, file_id: 2, len: 10 };
+    /// let temp = FileIdentity { device: 1, file_id: 2, len: 10, created: Some(3) };
     /// let local = LocalFiles { destination: "d".into(), temp_path: "t".into(), temp_file: temp };
     /// let mut ckpt = Checkpoint::new(object, Plan::new(10, PartSize::new(5)?)?, local, None)?;
     /// assert!(ckpt.check_temp_file(&temp).is_ok());
     /// let truncated = FileIdentity { len: 4, ..temp };
     /// let err = ckpt.check_temp_file(&truncated).unwrap_err();
     /// assert!(matches!(err, CkptError::Mismatch { field: Field::TempLength, .. }));
+    /// // Deleted and recreated: the inode number was reused, the birth time is new.
+    /// let recreated = FileIdentity { created: Some(4), ..temp };
+    /// let err = ckpt.check_temp_file(&recreated).unwrap_err();
+    /// assert!(matches!(err, CkptError::Mismatch { field: Field::TempCreated, .. }));
     /// ckpt.set_temp_file(truncated);
     /// assert!(ckpt.check_temp_file(&truncated).is_ok());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -719,7 +742,11 @@ impl Checkpoint {
         let stored = &self.local.temp_file;
         compare(Field::TempDevice, &stored.device, &actual.device)?;
         compare(Field::TempFileId, &stored.file_id, &actual.file_id)?;
-        compare(Field::TempLength, &stored.len, &actual.len)
+        compare(Field::TempLength, &stored.len, &actual.len)?;
+        if stored.created.is_some() {
+            compare(Field::TempCreated, &stored.created, &actual.created)?;
+        }
+        Ok(())
     }
 }
 
@@ -856,6 +883,7 @@ mod tests {
                 device: 0,
                 file_id: 0,
                 len: 10,
+                created: None,
             },
         };
         let this_boot = BootId::new(b"boot-1".to_vec());

@@ -436,7 +436,7 @@ impl Job {
             return Err(e.into());
         }
         let temp_identity =
-            resume::identity(&file).map_err(|e| self.local(LocalOp::CreateTemp, e))?;
+            oss_ckpt::fs::file_identity(&file).map_err(|e| self.local(LocalOp::CreateTemp, e))?;
         let mut ckpt = match ckpt.take() {
             Some(mut c) => {
                 c.set_temp_file(temp_identity);

@@ -73,7 +73,7 @@
 //! - checkpoint off: a failed or cancelled run removes it; a crashed run's temp file is found
 //!   by the next run (it cannot belong to a live run: that run would hold the lock) and
 //!   truncated and reused — never orphaned;
-//! - checkpoint on: its path and identity (device, inode, length) live in the checkpoint; a
+//! - checkpoint on: its path and identity (device, inode, length, birth time) live in the checkpoint; a
 //!   failed or cancelled run keeps it for the next call; a temp file that is missing,
 //!   truncated or replaced makes the next call start over (never a zero-filled file, unlike
 //!   Go SDK v2); after a CRC mismatch, a failed fsync or a changed object it is deleted.
@@ -100,7 +100,7 @@
 //! after completion can leave a short file — what every official SDK risks.
 //!
 //! If a run dies after the rename but before deleting the checkpoint, the next call sees
-//! that the destination *is* the recorded temp file (same device, inode, length) with a
+//! that the destination *is* the recorded temp file (same device, inode, length, birth time) with a
 //! complete snapshot whose CRC matches, deletes the checkpoint and reports
 //! [`CheckpointUse::AlreadyComplete`] without downloading.
 //!

@@ -110,7 +110,8 @@ pub(crate) fn decide(
         }
         Err(e) => return Err(Error::local(LocalOp::CreateTemp, temp_path, e)),
     };
-    let identity = identity(&file).map_err(|e| Error::local(LocalOp::CreateTemp, temp_path, e))?;
+    let identity =
+        file_identity(&file).map_err(|e| Error::local(LocalOp::CreateTemp, temp_path, e))?;
     if let Err(e) = ckpt.check_temp_file(&identity) {
         return Ok(Start::Fresh {
             reason: Some(e.to_string()),
@@ -125,13 +126,13 @@ pub(crate) fn decide(
 }
 
 /// Whether the destination is the checkpoint's temp file, renamed after a complete,
-/// verified download: same device, inode and length, and the snapshot complete with the
+/// verified download: same device, inode, length and birth time, and the snapshot complete with the
 /// object's CRC.
 fn completed_by_rename(ckpt: &Checkpoint, expected: &Expected<'_>, snapshot: &Progress) -> bool {
     let Ok(dest) = File::open(expected.destination) else {
         return false;
     };
-    let Ok(identity) = identity(&dest) else {
+    let Ok(identity) = file_identity(&dest) else {
         return false;
     };
     if ckpt.check_temp_file(&identity).is_err() || !snapshot.is_complete() {
@@ -193,19 +194,4 @@ pub(crate) fn verify(file: &File, snapshot: &Progress) -> Result<(), String> {
         return Err("the done parts' bytes on disk do not match the checkpoint's CRC fold".into());
     }
     Ok(())
-}
-
-/// What identifies the temp data file: oss-ckpt's device, inode and length, with the inode
-/// mixed with the file's birth time where the filesystem records one. Inode numbers are
-/// reused at once on ext4 and tmpfs, so a temp file deleted and recreated between runs (same
-/// name, same length, zeros inside: Go SDK v2's W-G1) would otherwise look like the old one.
-pub(crate) fn identity(file: &File) -> io::Result<oss_ckpt::FileIdentity> {
-    let mut id = file_identity(file)?;
-    if let Ok(born) = file.metadata()?.created()
-        && let Ok(since) = born.duration_since(std::time::UNIX_EPOCH)
-    {
-        let nanos = u64::try_from(since.as_nanos()).unwrap_or(u64::MAX);
-        id.file_id ^= nanos.rotate_left(32);
-    }
-    Ok(id)
 }

@@ -3,12 +3,15 @@
 //! ```text
 //! offset  size  field
 //!      0     8  magic            89 4F 53 53 43 4B 50 54  ("\x89OSSCKPT")
-//!      8     2  format version   u16 little-endian (this build writes 1)
+//!      8     2  format version   u16 little-endian (this build writes 2, reads 1 and 2)
 //!     10     2  reserved         0
 //!     12     4  body length      u32 little-endian, at most MAX_BODY_LEN
 //!     16     8  checksum         CRC-64/XZ of bytes 0..16 followed by the body, u64 LE
 //!     24     …  body             postcard, one frozen struct per format version
 //! ```
+//!
+//! Version 1 (`v1.rs`) is the first frozen body; version 2 (`v2.rs`) is version 1's body
+//! followed by the temp data file's birth time. Every version ever written stays readable.
 //!
 //! The header layout and its checksum are the same for every format version, so a
 //! reader checks integrity before it looks at the version: a flipped version bit reads as
@@ -26,19 +29,23 @@ mod path_bytes;
 #[cfg(test)]
 mod tests;
 mod v1;
+mod v2;
 
 use oss_crc::Crc64;
+use serde::Deserialize;
 
 use crate::error::{CkptError, Corruption};
 use crate::model::Checkpoint;
 use v1::BodyV1;
+use v2::BodyV2;
 
 /// The first 8 bytes of every checkpoint. The high first byte catches 7-bit mangling and
 /// text files.
 pub const MAGIC: [u8; 8] = *b"\x89OSSCKPT";
 
-/// The format version this build writes (and the newest it reads).
-pub const FORMAT_VERSION: u16 = 1;
+/// The format version this build writes (and the newest it reads; it reads every older
+/// one too).
+pub const FORMAT_VERSION: u16 = 2;
 
 /// The fixed header's length in bytes.
 pub const HEADER_LEN: usize = 24;
@@ -71,7 +78,7 @@ pub fn encode(ckpt: &Checkpoint) -> Result<Vec<u8>, CkptError> {
 /// #     key: "k".into(), version_id: None, etag: "e".into(), size: 10,
 /// #     last_modified: "m".into(), crc64: None };
 /// # let local = LocalFiles { destination: "d".into(), temp_path: "t".into(),
-/// #     temp_file: FileIdentity { device: 1, file_id: 2, len: 10 } };
+/// #     temp_file: FileIdentity { device: 1, file_id: 2, len: 10, created: None } };
 /// let ckpt = Checkpoint::new(object, Plan::new(10, PartSize::new(5)?)?, local, None)?;
 /// let mut buffer = Vec::new();
 /// encode_into(&ckpt, &mut buffer)?;
@@ -80,7 +87,7 @@ pub fn encode(ckpt: &Checkpoint) -> Result<Vec<u8>, CkptError> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn encode_into(ckpt: &Checkpoint, out: &mut Vec<u8>) -> Result<(), CkptError> {
-    let body = BodyV1::from_checkpoint(ckpt)?;
+    let body = BodyV2::from_checkpoint(ckpt)?;
     out.clear();
     out.resize(HEADER_LEN, 0);
     let buffer = std::mem::take(out);
@@ -162,7 +169,12 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CkptError> {
     }
     match version {
         0 => Err(corrupt(Corruption::UnknownVersion)),
-        1 => decode_v1(body).map_err(corrupt),
+        1 => take_body::<BodyV1<'_>>(body)
+            .and_then(BodyV1::into_checkpoint)
+            .map_err(corrupt),
+        2 => take_body::<BodyV2<'_>>(body)
+            .and_then(BodyV2::into_checkpoint)
+            .map_err(corrupt),
         found => Err(CkptError::NewerFormat {
             found,
             supported: FORMAT_VERSION,
@@ -170,9 +182,10 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CkptError> {
     }
 }
 
-fn decode_v1(body: &[u8]) -> Result<Checkpoint, Corruption> {
+/// Decodes a whole body as `T`: bytes left after its last field are corruption.
+fn take_body<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Corruption> {
     let (parsed, rest) =
-        postcard::take_from_bytes::<BodyV1<'_>>(body).map_err(|e| Corruption::Undecodable {
+        postcard::take_from_bytes::<T>(body).map_err(|e| Corruption::Undecodable {
             detail: e.to_string(),
         })?;
     if !rest.is_empty() {
@@ -180,7 +193,7 @@ fn decode_v1(body: &[u8]) -> Result<Checkpoint, Corruption> {
             detail: format!("{} bytes after the body's last field", rest.len()),
         });
     }
-    parsed.into_checkpoint()
+    Ok(parsed)
 }
 
 /// CRC-64/XZ of the header's first 16 bytes followed by the body.

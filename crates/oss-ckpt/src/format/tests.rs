@@ -74,6 +74,7 @@ pub(crate) fn random_checkpoint(seed: u64, parts: u64, done_percent: u64) -> Che
             device: rng.next(),
             file_id: rng.next(),
             len: rng.next(),
+            created: (rng.below(2) == 0).then(|| rng.next()),
         },
     };
     let plan = Plan::new(size, PartSize::new(part_size).unwrap()).unwrap();
@@ -208,12 +209,16 @@ fn header_checks_name_the_cause() {
 fn versions_are_checked_after_the_checksum() {
     let bytes = encode(&random_checkpoint(4, 10, 50)).unwrap();
     let body = &bytes[HEADER_LEN..];
-    assert_eq!(decode(&frame(1, body)).unwrap(), decode(&bytes).unwrap());
+    assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), FORMAT_VERSION);
+    assert_eq!(
+        decode(&frame(FORMAT_VERSION, body)).unwrap(),
+        decode(&bytes).unwrap()
+    );
     assert!(matches!(
-        decode(&frame(2, body)),
+        decode(&frame(FORMAT_VERSION + 1, body)),
         Err(CkptError::NewerFormat {
-            found: 2,
-            supported: 1
+            found: 3,
+            supported: 2
         })
     ));
     assert!(matches!(
@@ -228,7 +233,7 @@ fn versions_are_checked_after_the_checksum() {
         Err(CkptError::Corrupt(Corruption::Checksum { .. }))
     ));
     // A reserved field set by a writer is refused.
-    let mut reserved = frame(1, body);
+    let mut reserved = frame(FORMAT_VERSION, body);
     reserved[10] = 1;
     let crc = checksum(&reserved[..16], body);
     reserved[16..24].copy_from_slice(&crc.to_le_bytes());
@@ -244,7 +249,7 @@ fn bytes_after_the_body_fields_are_undecodable() {
     let mut body = bytes[HEADER_LEN..].to_vec();
     body.push(0);
     assert!(matches!(
-        decode(&frame(1, &body)),
+        decode(&frame(FORMAT_VERSION, &body)),
         Err(CkptError::Corrupt(Corruption::Undecodable { .. }))
     ));
 }
@@ -296,9 +301,10 @@ proptest! {
     #[test]
     fn any_framed_body_decodes_or_is_refused_without_panicking(
         body in proptest::collection::vec(any::<u8>(), 0..512),
+        version in 1..=FORMAT_VERSION,
     ) {
         // A valid header and checksum, so the body decoder itself is exercised.
-        match decode(&frame(1, &body)) {
+        match decode(&frame(version, &body)) {
             Ok(ckpt) => prop_assert_eq!(decode(&encode(&ckpt).unwrap()).unwrap(), ckpt),
             Err(CkptError::Corrupt(Corruption::Undecodable { .. } | Corruption::Inconsistent { .. })) => {}
             Err(other) => prop_assert!(false, "{other:?}"),
@@ -316,7 +322,7 @@ proptest! {
             let i = at.index(body.len());
             body[i] ^= xor;
         }
-        if let Ok(ckpt) = decode(&frame(1, &body)) {
+        if let Ok(ckpt) = decode(&frame(FORMAT_VERSION, &body)) {
             // Whatever is accepted is a state the in-memory types allow.
             prop_assert_eq!(decode(&encode(&ckpt).unwrap()).unwrap(), ckpt);
         }

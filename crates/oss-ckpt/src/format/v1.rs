@@ -315,6 +315,8 @@ impl<'a> BodyV1<'a> {
                 device: self.local.temp_device,
                 file_id: self.local.temp_file_id,
                 len: self.local.temp_len,
+                // Version 1 did not record it (version 2 adds it after this body).
+                created: None,
             },
         };
         let boot_id = match self.boot_id {

@@ -2,16 +2,23 @@
 
 use std::fs::File;
 use std::io;
+use std::time::UNIX_EPOCH;
 
 use crate::model::FileIdentity;
 
-/// The identity of an open file: device, inode and length on Unix.
+/// The identity of an open file: device, inode, length and birth time on Unix.
+///
+/// The birth time is `Metadata::created` (on Linux, `statx`'s `btime`, which ext4, XFS,
+/// Btrfs and tmpfs record) in nanoseconds since the Unix epoch, or `None` where the
+/// platform or filesystem has none; [`crate::Checkpoint::check_temp_file`] then relies on
+/// the rest.
 ///
 /// On Windows, std's stable API has neither the volume serial number nor the file index,
 /// so the best equivalent is used: device 0 and the creation time (100 ns ticks) as the
 /// file id. A replaced file gets a new creation time — except through NTFS "tunneling",
 /// which gives a file created within 15 s of deleting a same-named one the old time; the
-/// length check still catches a truncated replacement. Elsewhere only the length is used.
+/// length check still catches a truncated replacement. Elsewhere only the length (and a
+/// birth time, if std has one) is used.
 ///
 /// ```
 /// let path = std::env::temp_dir().join(format!("oss-ckpt-doc-identity-{}", std::process::id()));
@@ -30,7 +37,14 @@ pub fn file_identity(file: &File) -> io::Result<FileIdentity> {
         device,
         file_id,
         len: meta.len(),
+        created: birth_time(&meta),
     })
+}
+
+/// Nanoseconds since the Unix epoch of the file's birth, when std can tell.
+fn birth_time(meta: &std::fs::Metadata) -> Option<u64> {
+    let since = meta.created().ok()?.duration_since(UNIX_EPOCH).ok()?;
+    u64::try_from(since.as_nanos()).ok()
 }
 
 #[cfg(unix)]

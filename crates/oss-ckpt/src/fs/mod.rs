@@ -235,7 +235,7 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// #     key: "k".into(), version_id: None, etag: "e".into(), size: 10,
 /// #     last_modified: "m".into(), crc64: None };
 /// # let local = LocalFiles { destination: destination.clone(), temp_path: "t".into(),
-/// #     temp_file: FileIdentity { device: 1, file_id: 2, len: 10 } };
+/// #     temp_file: FileIdentity { device: 1, file_id: 2, len: 10, created: None } };
 /// let mut ckpt = Checkpoint::new(object.clone(), Plan::new(10, PartSize::new(5)?)?, local, None)?;
 ///
 /// let mut file = CheckpointFile::for_destination(&destination);

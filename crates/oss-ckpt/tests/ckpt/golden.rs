@@ -1,7 +1,7 @@
 #![allow(clippy::expect_used)] // fixed, valid inputs: a failure is a bug in this file
 
-//! The state stored in `fixtures/ckpt/v1-small.cp`. Shared by the golden test (which reads
-//! the file) and by `examples/make_golden.rs` (which wrote it, once).
+//! The states stored in `fixtures/ckpt/v1-small.cp` and `v2-small.cp`. Shared by the golden
+//! tests (which read the files) and by `examples/make_golden.rs` (which wrote each, once).
 
 use oss_ckpt::{BootId, Checkpoint, FileIdentity, LocalFiles, ObjectIdentity};
 use oss_parts::{PartSize, Plan};
@@ -14,9 +14,10 @@ fn part_bytes(plan: &Plan, index: u64) -> Vec<u8> {
         .collect()
 }
 
-/// A small checkpoint that uses every field: a version id, a CRC-64, a non-ASCII key and
-/// paths, a boot id, a done prefix with scattered parts beyond it, in-flight parts in
-/// both snapshots, and a durable snapshot behind the latest one.
+/// A small checkpoint that uses every field of format version 1: a version id, a CRC-64, a
+/// non-ASCII key and paths, a boot id, a done prefix with scattered parts beyond it,
+/// in-flight parts in both snapshots, and a durable snapshot behind the latest one. (No
+/// temp-file birth time: version 1 has none.)
 pub fn golden_checkpoint() -> Checkpoint {
     let object = ObjectIdentity {
         endpoint_host: "oss-cn-hangzhou.aliyuncs.com".into(),
@@ -35,6 +36,7 @@ pub fn golden_checkpoint() -> Checkpoint {
             device: 2049,
             file_id: 1_234_567,
             len: 1000 * 1024 + 17,
+            created: None,
         },
     };
     let plan = Plan::new(object.size, PartSize::new(1024).expect("valid")).expect("plannable");
@@ -61,5 +63,15 @@ pub fn golden_checkpoint() -> Checkpoint {
     ckpt.durable
         .record(250, 7, oss_crc::checksum(&data[..7]))
         .expect("valid progress");
+    ckpt
+}
+
+/// The version 2 golden state: version 1's, plus the temp file's birth time
+/// (2025-11-26 00:00:00.123456789 UTC, in nanoseconds).
+pub fn golden_checkpoint_v2() -> Checkpoint {
+    let mut ckpt = golden_checkpoint();
+    let mut temp = ckpt.local().temp_file;
+    temp.created = Some(1_764_115_200_123_456_789);
+    ckpt.set_temp_file(temp);
     ckpt
 }

@@ -16,7 +16,7 @@ use oss_ckpt::{
 use oss_parts::{PartSize, Plan};
 
 use crash_fs::CrashFs;
-use golden::golden_checkpoint;
+use golden::{golden_checkpoint, golden_checkpoint_v2};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -37,7 +37,7 @@ fn scratch(name: &str) -> PathBuf {
 // The golden file.
 
 #[test]
-fn golden_v1_file_still_reads_and_the_encoder_still_writes_it() {
+fn golden_v1_file_still_reads() {
     let bytes = std::fs::read(fixture("v1-small.cp")).expect("fixtures/ckpt/v1-small.cp");
     assert_eq!(&bytes[..8], &oss_ckpt::MAGIC);
     assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 1);
@@ -56,6 +56,31 @@ fn golden_v1_file_still_reads_and_the_encoder_still_writes_it() {
         decoded.local().destination,
         Path::new("/srv/下载/weights.bin")
     );
+    assert_eq!(decoded.local().temp_file.created, None);
+    // Saving it again writes the current version, whose body starts with version 1's body,
+    // byte for byte (then the birth time it lacks: none).
+    let again = oss_ckpt::encode(&decoded).unwrap();
+    assert_eq!(
+        u16::from_le_bytes([again[8], again[9]]),
+        oss_ckpt::FORMAT_VERSION
+    );
+    let v1_body = &bytes[oss_ckpt::HEADER_LEN..];
+    assert_eq!(&again[oss_ckpt::HEADER_LEN..], [v1_body, &[0]].concat());
+}
+
+#[test]
+fn golden_v2_file_still_reads_and_the_encoder_still_writes_it() {
+    let bytes = std::fs::read(fixture("v2-small.cp")).expect("fixtures/ckpt/v2-small.cp");
+    assert_eq!(&bytes[..8], &oss_ckpt::MAGIC);
+    assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 2);
+    let decoded = oss_ckpt::decode(&bytes).unwrap();
+    let expected = golden_checkpoint_v2();
+    assert_eq!(decoded, expected);
+    assert_eq!(
+        decoded.local().temp_file.created,
+        Some(1_764_115_200_123_456_789)
+    );
+    assert_eq!(decoded.latest.done().count(), 304);
     // The format is frozen: today's encoder writes the same bytes.
     assert_eq!(oss_ckpt::encode(&expected).unwrap(), bytes);
 }
@@ -302,6 +327,39 @@ fn a_replaced_or_truncated_temp_file_is_noticed() {
         "{err}"
     );
 
+    // Deleted and recreated with the same length: ext4 and tmpfs give the new file the freed
+    // inode number, so only the birth time tells them apart.
+    drop(data);
+    let mut ckpt_same_len = ckpt.clone();
+    let data = std::fs::File::open(&temp).unwrap();
+    ckpt_same_len.set_temp_file(oss_ckpt::fs::file_identity(&data).unwrap());
+    let before = ckpt_same_len.local().temp_file;
+    drop(data);
+    std::fs::remove_file(&temp).unwrap();
+    // Birth times come from the kernel's coarse clock (a few ms): a real rerun is later.
+    std::thread::sleep(Duration::from_millis(30));
+    let recreated = std::fs::File::create(&temp).unwrap();
+    recreated.set_len(before.len).unwrap();
+    let now = oss_ckpt::fs::file_identity(&recreated).unwrap();
+    let err = ckpt_same_len.check_temp_file(&now).unwrap_err();
+    if before.created.is_some() && (now.device, now.file_id) == (before.device, before.file_id) {
+        assert!(
+            matches!(
+                err,
+                CkptError::Mismatch {
+                    field: Field::TempCreated,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+    assert!(
+        err.to_string().contains("partial data file was replaced"),
+        "{err}"
+    );
+    drop(recreated);
+
     // A new file renamed into its place (the old one still exists while the new one is
     // created, so the inode cannot be reused).
     let other = dir.join("other");
@@ -437,8 +495,35 @@ fn every_recorded_field_is_checked_and_named_with_both_values() {
         );
     }
 
-    let recorded = ckpt.local().temp_file;
+    // A checkpoint written without a birth time (format version 1, or a filesystem without
+    // one) cannot compare it; one written with it compares it.
+    let unknown = ckpt.local().temp_file;
+    ckpt.check_temp_file(&FileIdentity {
+        created: Some(9),
+        ..unknown
+    })
+    .unwrap();
+    let mut ckpt = ckpt;
+    let recorded = FileIdentity {
+        created: Some(1_764_115_200_000_000_000),
+        ..unknown
+    };
+    ckpt.set_temp_file(recorded);
     for (field, actual) in [
+        (
+            Field::TempCreated,
+            FileIdentity {
+                created: Some(1_764_115_200_004_000_000),
+                ..recorded
+            },
+        ),
+        (
+            Field::TempCreated,
+            FileIdentity {
+                created: None,
+                ..recorded
+            },
+        ),
         (
             Field::TempDevice,
             FileIdentity {
@@ -504,6 +589,7 @@ fn sigkill_child() {
                     device: 1,
                     file_id: 2,
                     len: plan.object_size(),
+                    created: None,
                 },
             };
             Checkpoint::new(kill_object(), plan, local, oss_ckpt::fs::boot_id()).unwrap()

@@ -157,7 +157,8 @@ async fn a_future_version_checkpoint_is_refused_not_destroyed() {
     interrupt(download(&env.client(), "obj", &dest), 0.3).await;
     let path = ckpt_of(&dest);
     let mut bytes = std::fs::read(&path).unwrap();
-    bytes[8..10].copy_from_slice(&2u16.to_le_bytes());
+    let future = oss_ckpt::FORMAT_VERSION + 1;
+    bytes[8..10].copy_from_slice(&future.to_le_bytes());
     let mut crc = oss_crc::Crc64::new();
     crc.update(&bytes[..16]);
     crc.update(&bytes[24..]);
@@ -167,9 +168,9 @@ async fn a_future_version_checkpoint_is_refused_not_destroyed() {
     let err = download(&env.client(), "obj", &dest).await.unwrap_err();
     match &err {
         Error::Checkpoint {
-            source: CkptError::NewerFormat { found: 2, .. },
+            source: CkptError::NewerFormat { found, .. },
             ..
-        } => {}
+        } if *found == future => {}
         other => panic!("{other}"),
     }
     assert_eq!(std::fs::read(&path).unwrap(), bytes, "left as it was");
@@ -230,12 +231,17 @@ async fn sdk_go_v2_w_g1_a_deleted_truncated_or_replaced_temp_file_is_never_trust
         }
         let report = download(&env.client(), "obj", &dest).await.unwrap();
         let reason = fresh_reason(&report);
-        let expect = match damage {
-            "delete" => "gone",
-            "truncate" => "temp file length",
-            _ => "temp file id",
+        let expect: &[&str] = match damage {
+            "delete" => &["gone"],
+            "truncate" => &["temp file length"],
+            // ext4 and tmpfs usually give the new file the old inode number back; then
+            // only the birth time tells them apart.
+            _ => &["temp file id", "temp file birth time"],
         };
-        assert!(reason.contains(expect), "{damage}: {reason}");
+        assert!(
+            expect.iter().any(|e| reason.contains(e)),
+            "{damage}: {reason}"
+        );
         assert_eq!(report.bytes_resumed, 0);
         assert_file(&dest, &want);
     }
