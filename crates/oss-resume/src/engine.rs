@@ -23,7 +23,7 @@ use crate::failpoint::{self, FailpointFs};
 use crate::lock::DestLock;
 use crate::paths::{parent_dir, temp_path, with_suffix};
 use crate::ratelimit::TokenBucket;
-use crate::report::{CheckpointUse, Report};
+use crate::report::{CheckpointUse, FreshReason, Report};
 use crate::resume::{self, Start};
 use crate::scheduler::Scheduler;
 use crate::space::{self, Prealloc};
@@ -367,17 +367,27 @@ impl Job {
                     }
                     ckpt_use = CheckpointUse::Fresh { reason };
                 }
-                Start::ObjectChanged { detail } => {
+                Start::ObjectChanged { reason } => {
                     if self.options.on_change == OnChange::Fail {
+                        let detail = match &reason {
+                            FreshReason::ObjectChanged {
+                                field,
+                                checkpoint,
+                                now,
+                            } => format!(
+                                "since the checkpoint was written ({field} {checkpoint}, now {now})"
+                            ),
+                            other => other.to_string(),
+                        };
                         return Err(Stop::Changed {
-                            detail: format!("since the checkpoint was written: {detail}"),
+                            detail,
                             part: None,
                             request_id: meta.request_id.clone(),
                         });
                     }
                     self.discard();
                     ckpt_use = CheckpointUse::Fresh {
-                        reason: Some(detail),
+                        reason: Some(reason),
                     };
                 }
                 Start::AlreadyComplete => return Ok(self.already_complete(meta, plan)?),
@@ -397,9 +407,9 @@ impl Job {
                                 .unwrap_or_else(|e| Err(format!("verify task: {e}")));
                         match checked {
                             Ok(()) => verified = true,
-                            Err(reason) => {
-                                let reason = format!("verify-on-resume failed: {reason}");
-                                tracing::warn!("{reason}");
+                            Err(detail) => {
+                                let reason = FreshReason::VerifyFailed { detail };
+                                tracing::warn!("not resuming: {reason}");
                                 ckpt_use = CheckpointUse::Fresh {
                                     reason: Some(reason),
                                 };

@@ -1,5 +1,7 @@
 //! What a download reports: progress while it runs, and a report at the end.
 
+use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 pub use oss_ckpt::Snapshot;
@@ -31,8 +33,9 @@ pub enum CheckpointUse {
     /// Started from the beginning. `reason` says why an existing checkpoint was not used
     /// (`None`: there was none).
     Fresh {
-        /// Why the checkpoint found was discarded.
-        reason: Option<String>,
+        /// Why the checkpoint found was discarded (its `Display` is a sentence a person can
+        /// read; match on it to word the case yourself).
+        reason: Option<FreshReason>,
     },
     /// Resumed from the checkpoint's snapshot.
     Resumed {
@@ -44,6 +47,121 @@ pub enum CheckpointUse {
     /// The previous run had already renamed the verified file onto the destination (it
     /// stopped before deleting the checkpoint): nothing was downloaded.
     AlreadyComplete,
+}
+
+/// Why a download started over instead of resuming the checkpoint it found, as data.
+///
+/// Only the cases where starting over is the right thing to do: a checkpoint that belongs
+/// to another download, or was written by a newer version, is refused instead
+/// ([`crate::Error::Checkpoint`]) and never shows up here. The `Display` text says what was
+/// found and that the download started over; it gives no advice, because there is nothing
+/// left to do.
+///
+/// ```
+/// use oss_resume::FreshReason;
+///
+/// let reason = FreshReason::PartSize { checkpoint: 8 << 20, now: 16 << 20 };
+/// assert_eq!(
+///     reason.to_string(),
+///     "the checkpoint was made with a part size of 8388608 bytes and this download uses \
+///      16777216, so its progress does not apply"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FreshReason {
+    /// The checkpoint is damaged (torn write, truncation, bit rot): it cannot be trusted.
+    Corrupt(oss_ckpt::Corruption),
+    /// The checkpoint was made with another part size (its progress is counted in parts of
+    /// that size).
+    PartSize {
+        /// The checkpoint's part size, in bytes.
+        checkpoint: u64,
+        /// This download's part size, in bytes.
+        now: u64,
+    },
+    /// The object changed since the checkpoint was written, and [`crate::OnChange::Restart`]
+    /// allows starting over on the new version.
+    ObjectChanged {
+        /// What differs (ETag, size, Last-Modified, CRC-64, version id).
+        field: oss_ckpt::Field,
+        /// The checkpoint's value, printed.
+        checkpoint: String,
+        /// The object's value now, printed.
+        now: String,
+    },
+    /// The partial data file was replaced, resized or moved since the checkpoint was
+    /// written (another file, perhaps zero-filled, must never be trusted).
+    TempFileChanged {
+        /// What differs (device, file id, length, birth time).
+        field: oss_ckpt::Field,
+        /// The checkpoint's value, printed.
+        checkpoint: String,
+        /// The file's value now, printed.
+        now: String,
+    },
+    /// The partial data file is gone, so the checkpoint's progress cannot be trusted.
+    TempFileGone {
+        /// The temp data file's path.
+        path: PathBuf,
+    },
+    /// The checkpoint names another temp data file than this version uses.
+    TempPathChanged {
+        /// The checkpoint's temp file path.
+        checkpoint: PathBuf,
+        /// This download's temp file path.
+        now: PathBuf,
+    },
+    /// [`crate::Download::verify_on_resume`] re-read the done ranges and they do not match
+    /// the checkpoint's CRCs.
+    VerifyFailed {
+        /// What did not match.
+        detail: String,
+    },
+}
+
+impl fmt::Display for FreshReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Corrupt(why) => write!(f, "the checkpoint was corrupt ({why})"),
+            Self::PartSize { checkpoint, now } => write!(
+                f,
+                "the checkpoint was made with a part size of {checkpoint} bytes and this \
+                 download uses {now}, so its progress does not apply"
+            ),
+            Self::ObjectChanged {
+                field,
+                checkpoint,
+                now,
+            } => write!(
+                f,
+                "the object changed since the checkpoint was written ({field} {checkpoint}, \
+                 now {now})"
+            ),
+            Self::TempFileChanged {
+                field,
+                checkpoint,
+                now,
+            } => write!(
+                f,
+                "the partial data file was replaced or changed since the checkpoint was \
+                 written ({field} {checkpoint}, now {now})"
+            ),
+            Self::TempFileGone { path } => write!(
+                f,
+                "the partial data file {} is gone, so the checkpoint's progress cannot be \
+                 trusted",
+                path.display()
+            ),
+            Self::TempPathChanged { checkpoint, now } => write!(
+                f,
+                "the checkpoint's partial data file {} is not this version's {}",
+                checkpoint.display(),
+                now.display()
+            ),
+            Self::VerifyFailed { detail } => write!(f, "verify-on-resume failed: {detail}"),
+        }
+    }
 }
 
 /// What a finished download reports.

@@ -7,23 +7,25 @@ use std::io;
 use std::path::Path;
 
 use oss_ckpt::fs::file_identity;
-use oss_ckpt::{BootId, Checkpoint, CkptError, Expected, Progress, Snapshot};
+use oss_ckpt::{BootId, Checkpoint, CkptError, Expected, Field, Progress, Snapshot};
 
 use crate::aggregator::CkptFile;
 use crate::error::{Error, LocalOp};
+use crate::report::FreshReason;
 
 /// How a download starts.
 pub(crate) enum Start {
     /// From nothing; `reason` says why an existing checkpoint was not used.
-    Fresh { reason: Option<String> },
+    Fresh { reason: Option<FreshReason> },
     /// From a checkpoint: `ckpt.latest` holds the snapshot to continue from.
     Resume {
         ckpt: Box<Checkpoint>,
         file: File,
         snapshot: Snapshot,
     },
-    /// The stored object differs from the current one (the changed-object policy decides).
-    ObjectChanged { detail: String },
+    /// The stored object differs from the current one (the changed-object policy decides);
+    /// `reason` is a [`FreshReason::ObjectChanged`].
+    ObjectChanged { reason: FreshReason },
     /// The previous run renamed the verified file onto the destination and stopped before
     /// deleting the checkpoint.
     AlreadyComplete,
@@ -40,10 +42,13 @@ pub(crate) fn decide(
     let mut ckpt = match ckpt_file.load_any() {
         Ok(ckpt) => ckpt,
         Err(CkptError::NotFound { .. }) => return Ok(Start::Fresh { reason: None }),
-        Err(e @ CkptError::Corrupt(_)) => {
-            tracing::warn!("discarding checkpoint {}: {e}", ckpt_path.display());
+        Err(CkptError::Corrupt(why)) => {
+            tracing::warn!(
+                "discarding checkpoint {}: it is corrupt ({why})",
+                ckpt_path.display()
+            );
             return Ok(Start::Fresh {
-                reason: Some(e.to_string()),
+                reason: Some(FreshReason::Corrupt(why)),
             });
         }
         Err(CkptError::Io { source, .. }) => {
@@ -59,19 +64,28 @@ pub(crate) fn decide(
     };
     match ckpt.check(expected) {
         Ok(()) => {}
-        Err(e) if e.is_object_changed() => {
-            return Ok(Start::ObjectChanged {
-                detail: e.to_string(),
+        Err(CkptError::Mismatch {
+            field: Field::PartSize,
+            ..
+        }) => {
+            return Ok(Start::Fresh {
+                reason: Some(FreshReason::PartSize {
+                    checkpoint: ckpt.plan().part_size().get(),
+                    now: expected.part_size.get(),
+                }),
             });
         }
-        Err(
-            e @ CkptError::Mismatch {
-                field: oss_ckpt::Field::PartSize,
-                ..
-            },
-        ) => {
-            return Ok(Start::Fresh {
-                reason: Some(e.to_string()),
+        Err(CkptError::Mismatch {
+            field,
+            stored,
+            expected,
+        }) if field.is_object_change() => {
+            return Ok(Start::ObjectChanged {
+                reason: FreshReason::ObjectChanged {
+                    field,
+                    checkpoint: stored,
+                    now: expected,
+                },
             });
         }
         // Another download's checkpoint (bucket, key, endpoint, destination): not ours to
@@ -88,11 +102,10 @@ pub(crate) fn decide(
 
     if ckpt.local().temp_path != temp_path {
         return Ok(Start::Fresh {
-            reason: Some(format!(
-                "the checkpoint's temp file {} is not this version's {}",
-                ckpt.local().temp_path.display(),
-                temp_path.display()
-            )),
+            reason: Some(FreshReason::TempPathChanged {
+                checkpoint: ckpt.local().temp_path.clone(),
+                now: temp_path.to_path_buf(),
+            }),
         });
     }
     let file = match OpenOptions::new().read(true).write(true).open(temp_path) {
@@ -102,20 +115,36 @@ pub(crate) fn decide(
                 return Ok(Start::AlreadyComplete);
             }
             return Ok(Start::Fresh {
-                reason: Some(format!(
-                    "the partial data file {} is gone, so the checkpoint's progress cannot be trusted",
-                    temp_path.display()
-                )),
+                reason: Some(FreshReason::TempFileGone {
+                    path: temp_path.to_path_buf(),
+                }),
             });
         }
         Err(e) => return Err(Error::local(LocalOp::CreateTemp, temp_path, e)),
     };
     let identity =
         file_identity(&file).map_err(|e| Error::local(LocalOp::CreateTemp, temp_path, e))?;
-    if let Err(e) = ckpt.check_temp_file(&identity) {
-        return Ok(Start::Fresh {
-            reason: Some(e.to_string()),
-        });
+    match ckpt.check_temp_file(&identity) {
+        Ok(()) => {}
+        Err(CkptError::Mismatch {
+            field,
+            stored,
+            expected,
+        }) => {
+            return Ok(Start::Fresh {
+                reason: Some(FreshReason::TempFileChanged {
+                    field,
+                    checkpoint: stored,
+                    now: expected,
+                }),
+            });
+        }
+        Err(source) => {
+            return Err(Error::Checkpoint {
+                path: ckpt_path,
+                source,
+            });
+        }
     }
     ckpt.latest = chosen;
     Ok(Start::Resume {

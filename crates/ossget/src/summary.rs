@@ -198,7 +198,7 @@ impl Summary {
 pub fn checkpoint_use(used: &CheckpointUse) -> (&'static str, Option<String>) {
     match used {
         CheckpointUse::Disabled => ("off", None),
-        CheckpointUse::Fresh { reason } => ("fresh", reason.clone()),
+        CheckpointUse::Fresh { reason } => ("fresh", reason.as_ref().map(ToString::to_string)),
         CheckpointUse::Resumed { .. } => ("resumed", None),
         CheckpointUse::AlreadyComplete => ("already-complete", None),
         _ => ("fresh", None),

@@ -8,7 +8,8 @@ use oss_ckpt::fs::CheckpointFile;
 use oss_ckpt::{Checkpoint, CkptError, Field};
 use oss_emulator::{FaultAction, ServiceFault};
 use oss_resume::{
-    CancellationToken, CheckpointUse, Client, Download, Durability, Error, OnChange, Snapshot,
+    CancellationToken, CheckpointUse, Client, Download, Durability, Error, FreshReason, OnChange,
+    Snapshot,
 };
 
 use crate::common::{BUCKET, Env, Scratch, assert_file, ckpt_of, fast_retry, temp_of};
@@ -57,7 +58,7 @@ fn load(dest: &Path) -> Checkpoint {
 
 fn fresh_reason(report: &oss_resume::Report) -> String {
     match &report.checkpoint {
-        CheckpointUse::Fresh { reason: Some(r) } => r.clone(),
+        CheckpointUse::Fresh { reason: Some(r) } => r.to_string(),
         other => panic!("expected a fresh start with a reason, got {other:?}"),
     }
 }
@@ -117,6 +118,41 @@ async fn progress_inside_parts_is_resumed_too() {
         .unwrap();
     assert_eq!(report.bytes_resumed, on_disk);
     assert_eq!(report.bytes_transferred, SIZE - on_disk);
+    assert_file(&dest, &want);
+}
+
+/// Another part size starts over, and says so as data, without the refusal's advice
+/// ("belongs to another download ... delete it"): there is nothing left to do.
+#[tokio::test]
+async fn another_part_size_starts_over_with_the_sizes_as_data() {
+    let env = Env::start().await;
+    let want = env.put("obj", SIZE, 59);
+    let dir = Scratch::new("part-size");
+    let dest = dir.path("obj.bin");
+    interrupt(download(&env.client(), "obj", &dest), 0.4).await;
+    let report = download(&env.client(), "obj", &dest)
+        .part_size(PART * 2)
+        .await
+        .unwrap();
+    let CheckpointUse::Fresh {
+        reason: Some(reason),
+    } = &report.checkpoint
+    else {
+        panic!("{:?}", report.checkpoint);
+    };
+    assert_eq!(
+        *reason,
+        FreshReason::PartSize {
+            checkpoint: PART,
+            now: PART * 2
+        }
+    );
+    let text = reason.to_string();
+    assert!(
+        text.contains("262144") && text.contains("524288") && !text.contains("delete"),
+        "{text}"
+    );
+    assert_eq!(report.bytes_resumed, 0);
     assert_file(&dest, &want);
 }
 
