@@ -71,6 +71,7 @@ pub(crate) struct Options {
     pub(crate) on_change: OnChange,
     pub(crate) checkpoint: bool,
     pub(crate) checkpoint_path: Option<PathBuf>,
+    pub(crate) restart: bool,
     pub(crate) durability: Durability,
     pub(crate) sync_interval: Duration,
     pub(crate) commit_interval: Duration,
@@ -95,6 +96,7 @@ impl Default for Options {
             on_change: OnChange::Fail,
             checkpoint: false,
             checkpoint_path: None,
+            restart: false,
             durability: Durability::Durable,
             sync_interval: Duration::from_secs(1),
             commit_interval: Duration::from_millis(10),
@@ -226,6 +228,19 @@ impl Download {
     /// lock is still `{destination}.lock`.
     pub fn checkpoint_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.options.checkpoint_path = Some(path.into());
+        self
+    }
+
+    /// Start over: discard the checkpoint found at the checkpoint path unread — even one of
+    /// another download, or one written by a newer version, which are otherwise refused
+    /// ([`Error::Checkpoint`]) — and download from the beginning (default off). The file is
+    /// removed under this download's own lock on the destination, so a run that is using
+    /// it is never robbed of it: while one holds the lock this call fails with
+    /// [`Error::Locked`] and removes nothing. [`crate::Report::checkpoint`] then says
+    /// [`crate::FreshReason::Restarted`] if there was one. Has no effect with the checkpoint
+    /// off (nothing is read or written at the checkpoint path then).
+    pub fn restart(mut self, restart: bool) -> Self {
+        self.options.restart = restart;
         self
     }
 

@@ -57,6 +57,7 @@ pub(crate) async fn run(d: Download) -> Result<Report, Error> {
         options,
         warnings: warning.into_iter().collect(),
         restarts: 0,
+        discarded_on_request: false,
         started,
     };
     let result = job.run().await;
@@ -230,12 +231,34 @@ struct Job {
     options: Options,
     warnings: Vec<String>,
     restarts: u32,
+    /// `restart(true)` removed a checkpoint before the first attempt (reported by it).
+    discarded_on_request: bool,
     started: Instant,
 }
 
 impl Job {
     async fn run(&mut self) -> Result<Report, Error> {
         let user_cancel = self.options.cancel.clone().unwrap_or_default();
+        if self.options.restart && self.options.checkpoint {
+            // Under the lock (held by the caller for the whole run): nobody is using it.
+            let existed = std::fs::symlink_metadata(&self.ckpt_path).is_ok();
+            self.ckpt_file().remove().map_err(|e| match e {
+                oss_ckpt::CkptError::Io { path, source, .. } => {
+                    Error::local(LocalOp::Remove, path, source)
+                }
+                other => Error::Checkpoint {
+                    path: self.ckpt_path.clone(),
+                    source: other,
+                },
+            })?;
+            self.discarded_on_request = existed;
+            if existed {
+                tracing::info!(
+                    "restart: discarded the checkpoint {}",
+                    self.ckpt_path.display()
+                );
+            }
+        }
         loop {
             let meta = head(
                 &self.http,
@@ -365,7 +388,10 @@ impl Job {
                     if let Some(r) = &reason {
                         tracing::info!("not resuming: {r}");
                     }
-                    ckpt_use = CheckpointUse::Fresh { reason };
+                    let asked = std::mem::take(&mut self.discarded_on_request);
+                    ckpt_use = CheckpointUse::Fresh {
+                        reason: reason.or(asked.then_some(FreshReason::Restarted)),
+                    };
                 }
                 Start::ObjectChanged { reason } => {
                     if self.options.on_change == OnChange::Fail {

@@ -70,6 +70,8 @@ pub enum CheckpointUse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FreshReason {
+    /// [`crate::Download::restart`] was set: the checkpoint found was discarded unread.
+    Restarted,
     /// The checkpoint is damaged (torn write, truncation, bit rot): it cannot be trusted.
     Corrupt(oss_ckpt::Corruption),
     /// The checkpoint was made with another part size (its progress is counted in parts of
@@ -123,6 +125,7 @@ pub enum FreshReason {
 impl fmt::Display for FreshReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::Restarted => f.write_str("the existing checkpoint was discarded, as asked"),
             Self::Corrupt(why) => write!(f, "the checkpoint was corrupt ({why})"),
             Self::PartSize { checkpoint, now } => write!(
                 f,

@@ -102,6 +102,7 @@ impl Job {
                 DurabilityArg::Durable => Durability::Durable,
                 DurabilityArg::Fast => Durability::Fast,
             })
+            .restart(args.restart)
             .verify_on_resume(args.verify_resume)
             .preallocate(!args.no_preallocate)
             .check_free_space(!args.no_space_check);
@@ -122,7 +123,7 @@ impl Job {
 }
 
 /// `path` with `suffix` added to its file name (`a/b.bin` -> `a/b.bin.cp`).
-pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)

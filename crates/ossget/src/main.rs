@@ -11,7 +11,6 @@ mod help;
 mod job;
 mod logging;
 mod progress;
-mod restart;
 mod signals;
 mod size;
 mod summary;
@@ -24,7 +23,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use clap::{CommandFactory, Parser};
-use oss_resume::{CancellationToken, CheckpointUse, Error, Report};
+use oss_resume::{CancellationToken, CheckpointUse, Error, FreshReason, Report};
 
 use crate::cli::Args;
 use crate::failure::{EXIT_FAILED, Failure};
@@ -69,25 +68,15 @@ fn main() -> ExitCode {
     };
     let code = match (result, signal) {
         (Ok(report), _) => done(&args, &display, &common, &report),
-        (Err(Stop::Error(Error::Cancelled { checkpoint_saved })), Some(signal)) => {
+        (Err(Error::Cancelled { checkpoint_saved }), Some(signal)) => {
             interrupted(&args, &display, &common, &job, signal, checkpoint_saved)
         }
-        (Err(Stop::Error(e)), _) => failed(
+        (Err(e), _) => failed(
             &args,
             &display,
             &common,
             &failure::describe(&e, &job.source, job.checkpoint_path.is_some()),
         ),
-        (Err(Stop::Restart(message)), _) => {
-            let f = Failure {
-                exit_code: EXIT_FAILED,
-                message,
-                hint: None,
-                oss_code: None,
-                request_id: None,
-            };
-            failed(&args, &display, &common, &f)
-        }
     };
     // Do not wait for blocking-pool threads (a write that outlived a cancelled download).
     runtime.shutdown_background();
@@ -110,32 +99,12 @@ fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Why a run did not produce a report.
-enum Stop {
-    /// The download's error.
-    Error(Error),
-    /// `--restart` could not discard the checkpoint.
-    Restart(String),
-}
-
-async fn run(args: &Args, job: &Job, display: &Display) -> (Result<Report, Stop>, Option<Signal>) {
+async fn run(args: &Args, job: &Job, display: &Display) -> (Result<Report, Error>, Option<Signal>) {
     let token = CancellationToken::new();
     let received = signals::install(token.clone(), display.clone()).unwrap_or_else(|e| {
         tracing::warn!("cannot listen for SIGINT/SIGTERM ({e}); Ctrl-C will not save progress");
         Arc::new(OnceLock::new())
     });
-    if args.restart
-        && let Some(checkpoint) = &job.checkpoint_path
-    {
-        match restart::discard_checkpoint(&job.destination, checkpoint) {
-            Ok(true) => display.note(&format!(
-                "--restart: discarded the checkpoint {}",
-                checkpoint.display()
-            )),
-            Ok(false) => {}
-            Err(message) => return (Err(Stop::Restart(message)), None),
-        }
-    }
     tracing::info!(
         "{} -> {}: endpoint {}, {} threads, part size {}, checkpoint {}, {} mode",
         job.source,
@@ -156,8 +125,7 @@ async fn run(args: &Args, job: &Job, display: &Display) -> (Result<Report, Stop>
         .download(args)
         .on_progress(display.callback())
         .cancel_token(token)
-        .await
-        .map_err(Stop::Error);
+        .await;
     (result, received.get().copied())
 }
 
@@ -175,11 +143,19 @@ fn done(args: &Args, display: &Display, common: &Common<'_>, report: &Report) ->
         report.part_size,
         summary::checkpoint_use(&report.checkpoint).0
     );
-    if let CheckpointUse::Fresh {
-        reason: Some(reason),
-    } = &report.checkpoint
-    {
-        display.note(&format!("started over: {reason}"));
+    match &report.checkpoint {
+        CheckpointUse::Fresh {
+            reason: Some(FreshReason::Restarted),
+        } => display.note(&format!(
+            "--restart: discarded the checkpoint {}",
+            common
+                .checkpoint_path
+                .map_or_else(String::new, |p| p.display().to_string())
+        )),
+        CheckpointUse::Fresh {
+            reason: Some(reason),
+        } => display.note(&format!("started over: {reason}")),
+        _ => {}
     }
     for warning in &report.warnings {
         display.note(&format!("warning: {warning}"));

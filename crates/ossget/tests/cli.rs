@@ -701,7 +701,7 @@ async fn local_failures_exit_1() {
         .expect(1, &["is already being downloaded by process 4242"]);
     fx.run(&["oss://bkt/k.bin", "--restart"])
         .await
-        .expect(1, &["--restart will not discard a checkpoint in use"]);
+        .expect(1, &["is already being downloaded by process 4242"]);
     drop(lock);
     fx.run(&["oss://bkt/k.bin"]).await.expect(0, &[]);
 

@@ -244,6 +244,62 @@ async fn a_foreign_checkpoint_is_refused_not_overwritten() {
     assert!(ckpt_of(&dest).exists() && !dir.path("mine.cp").exists());
 }
 
+/// `restart(true)` discards whatever checkpoint is at the path — another download's too —
+/// but only under the destination's lock: while another run holds it, nothing is removed.
+#[tokio::test]
+async fn restart_discards_any_checkpoint_under_the_lock() {
+    let env = Env::start().await;
+    env.put("theirs", SIZE, 60);
+    let want = env.put("mine", SIZE, 61);
+    let dir = Scratch::new("restart");
+    let dest = dir.path("obj.bin");
+    interrupt(download(&env.client(), "theirs", &dest), 0.3).await;
+    let before = std::fs::read(ckpt_of(&dest)).unwrap();
+
+    // Another run holds the lock: refused, the checkpoint left as it was.
+    let mut holder = std::fs::File::create(dir.path("obj.bin.lock")).unwrap();
+    holder.try_lock().unwrap();
+    std::io::Write::write_all(&mut holder, b"4242\n").unwrap();
+    let err = download(&env.client(), "mine", &dest)
+        .restart(true)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Locked {
+                pid: Some(4242),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(ckpt_of(&dest)).unwrap(), before);
+    drop(holder);
+
+    let report = download(&env.client(), "mine", &dest)
+        .restart(true)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.checkpoint,
+        CheckpointUse::Fresh {
+            reason: Some(FreshReason::Restarted)
+        }
+    );
+    assert_eq!(report.bytes_resumed, 0);
+    assert_file(&dest, &want);
+    assert_eq!(dir.names(), ["obj.bin"]);
+
+    // Nothing to discard: a plain fresh start.
+    std::fs::remove_file(&dest).unwrap();
+    let report = download(&env.client(), "mine", &dest)
+        .restart(true)
+        .await
+        .unwrap();
+    assert_eq!(report.checkpoint, CheckpointUse::Fresh { reason: None });
+}
+
 #[tokio::test]
 async fn sdk_go_v2_w_g1_a_deleted_truncated_or_replaced_temp_file_is_never_trusted() {
     let env = Env::start().await;
