@@ -286,14 +286,23 @@ impl Error {
         }
     }
 
+    /// OSS's error answer, when OSS answered with one: its code, message, HTTP status,
+    /// request id, the rest of the error document, and [`ServiceError::advice`] (what a
+    /// person should do about it). Callers get all of it without naming oss-http.
+    ///
+    /// [`ServiceError::advice`]: crate::ServiceError::advice
+    pub fn service(&self) -> Option<&oss_http::ServiceError> {
+        match self {
+            Error::Part { source, .. } | Error::Head { source } => source.service(),
+            _ => None,
+        }
+    }
+
     /// The OSS error code, when OSS answered with one.
     pub fn oss_code(&self) -> Option<&str> {
         match self {
-            Error::Part { source, .. } | Error::Head { source } => {
-                source.service().map(|s| s.code.as_str())
-            }
             Error::ObjectArchived { code, .. } => Some(code),
-            _ => None,
+            _ => self.service().map(|s| s.code.as_str()),
         }
     }
 

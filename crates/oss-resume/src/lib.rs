@@ -163,7 +163,7 @@ pub use download::{Download, Durability, MAX_RESTARTS, OnChange};
 pub use engine::MAX_THREADS;
 pub use error::{Error, LocalOp, PartRef};
 pub use oss_ckpt::{Corruption, Field};
-pub use oss_http::{Credentials, ObjectMeta, RetryPolicy, SignatureVersion};
+pub use oss_http::{Credentials, ObjectMeta, RetryPolicy, ServiceError, SignatureVersion};
 pub use paths::TEMP_SUFFIX;
 pub use report::{CheckpointUse, FreshReason, Progress, Report, Snapshot};
 pub use tokio_util::sync::CancellationToken;

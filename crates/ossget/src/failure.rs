@@ -1,6 +1,6 @@
 //! A failed download in one or two lines a person can act on, and its exit status.
 
-use oss_resume::Error;
+use oss_resume::{Error, ServiceError};
 
 use crate::url::ObjectUrl;
 
@@ -38,32 +38,9 @@ pub fn describe(error: &Error, source: &ObjectUrl, checkpointing: bool) -> Failu
         Error::InvalidArgument { .. } | Error::Client(_) => EXIT_USAGE,
         _ => EXIT_FAILED,
     };
-    let (message, hint) = match (&oss_code, error) {
-        (Some(code), Error::Head { .. } | Error::Part { .. }) => {
-            service(code, request_id.as_deref(), source, error, again)
-        }
-        (None, Error::Head { .. }) if error.is_retryable() => (
-            error.to_string(),
-            Some("check --endpoint and the network, then run the same command again".to_owned()),
-        ),
-        (_, Error::ObjectChanged { .. }) => (
-            error.to_string(),
-            Some("to follow changes automatically, pass --on-change restart".to_owned()),
-        ),
-        (_, Error::Checkpoint { .. }) => (
-            error.to_string(),
-            Some(
-                "pass --restart to discard that checkpoint and start over, or --checkpoint-path to keep it"
-                    .to_owned(),
-            ),
-        ),
-        (_, Error::InsufficientSpace { .. }) => (
-            error.to_string(),
-            Some("--no-space-check skips this check (the download may then fail with ENOSPC)".to_owned()),
-        ),
-        (_, Error::Locked { .. }) => (error.to_string(), None),
-        (_, e) if e.is_retryable() => (error.to_string(), Some(again.to_owned())),
-        _ => (error.to_string(), None),
+    let (message, hint) = match error.service() {
+        Some(oss) => service(oss, source, error.is_retryable(), again),
+        None => other(error, again),
     };
     Failure {
         exit_code,
@@ -74,68 +51,83 @@ pub fn describe(error: &Error, source: &ObjectUrl, checkpointing: bool) -> Failu
     }
 }
 
-/// An OSS error answer: `Code: what it means here (request id ...)` and the fix.
+/// A failure OSS did not answer with an error document of its own.
+fn other(error: &Error, again: &str) -> (String, Option<String>) {
+    match error {
+        Error::Head { .. } if error.is_retryable() => (
+            error.to_string(),
+            Some("check --endpoint and the network, then run the same command again".to_owned()),
+        ),
+        Error::ObjectChanged { .. } => (
+            error.to_string(),
+            Some("to follow changes automatically, pass --on-change restart".to_owned()),
+        ),
+        Error::Checkpoint { .. } => (
+            error.to_string(),
+            Some(
+                "pass --restart to discard that checkpoint and start over, or --checkpoint-path to keep it"
+                    .to_owned(),
+            ),
+        ),
+        Error::InsufficientSpace { .. } => (
+            error.to_string(),
+            Some("--no-space-check skips this check (the download may then fail with ENOSPC)".to_owned()),
+        ),
+        Error::Locked { .. } => (error.to_string(), None),
+        e if e.is_retryable() => (error.to_string(), Some(again.to_owned())),
+        _ => (error.to_string(), None),
+    }
+}
+
+/// An OSS error answer: `Code: what it means here (request id ...)` and the fix. The
+/// object's names where they say more than OSS's message; OSS's own message otherwise. The
+/// hint names the ossget option or variable to change where there is one, and is the
+/// library's advice for the code otherwise.
 fn service(
-    code: &str,
-    request_id: Option<&str>,
+    oss: &ServiceError,
     source: &ObjectUrl,
-    error: &Error,
+    retryable: bool,
     again: &str,
 ) -> (String, Option<String>) {
     let (bucket, key) = (&source.bucket, &source.key);
-    let id = request_id.unwrap_or("none");
-    let (what, hint) = match code {
-        "NoSuchKey" => (
-            format!("{key} does not exist in {bucket}"),
-            "check the key: keys are case-sensitive and include every folder",
-        ),
-        "NoSuchBucket" => (
-            format!("bucket {bucket} does not exist at this endpoint"),
-            "check the bucket name and that --endpoint / --region is the bucket's region",
-        ),
-        "NoSuchVersion" => (
-            format!("{key} has no such version in {bucket}"),
-            "check --version-id",
-        ),
-        "AccessDenied" => (
-            format!("access to {bucket}/{key} was denied"),
-            "check that the AccessKey may read this object (requester-pays buckets need --header 'x-oss-request-payer: requester'; the wrong region's endpoint is refused too)",
-        ),
-        "InvalidAccessKeyId" => (
-            "OSS does not know this AccessKey ID".to_owned(),
-            "check OSS_ACCESS_KEY_ID (and that the key is enabled)",
-        ),
-        "SignatureDoesNotMatch" => (
-            "the request signature does not match".to_owned(),
-            "check OSS_ACCESS_KEY_SECRET, --region and --signature-version",
-        ),
-        "SecurityTokenExpired" | "InvalidSecurityToken" => (
-            "the STS security token is expired or invalid".to_owned(),
-            "get a fresh token into OSS_SESSION_TOKEN",
-        ),
-        "RequestTimeTooSkewed" => (
-            "the local clock is more than 15 minutes off".to_owned(),
-            "fix the system clock (e.g. enable NTP)",
-        ),
-        "SecondLevelDomainForbidden" => (
-            "OSS refuses path-style addressing".to_owned(),
-            "drop --path-style",
-        ),
-        "InvalidObjectState" => (
-            format!("{key} is archived"),
-            "restore the object first, then run again",
-        ),
-        _ => {
-            return (
-                format!("{code}: {error}"),
-                error.is_retryable().then(|| again.to_owned()),
-            );
-        }
+    let code = oss.code.as_str();
+    let what = match code {
+        "NoSuchKey" => format!("{key} does not exist in {bucket}"),
+        "NoSuchBucket" => format!("bucket {bucket} does not exist at this endpoint"),
+        "NoSuchVersion" => format!("{key} has no such version in {bucket}"),
+        "AccessDenied" => format!("access to {bucket}/{key} was denied"),
+        "InvalidObjectState" => format!("{key} is archived"),
+        _ if !oss.message.trim().is_empty() => oss.message.trim().trim_end_matches('.').to_owned(),
+        _ => format!("OSS answered {}", oss.status),
     };
-    (
-        format!("{code}: {what} (request id {id})"),
-        Some(hint.to_owned()),
-    )
+    let hint = match code {
+        "NoSuchBucket" => {
+            "check the bucket name and that --endpoint / --region is the bucket's region".to_owned()
+        }
+        "NoSuchVersion" => "check --version-id".to_owned(),
+        "AccessDenied" => match oss.detail("Endpoint") {
+            Some(endpoint) => format!("the bucket is in another region: pass --endpoint {endpoint}"),
+            None => "check that the AccessKey may read this object (requester-pays buckets need --header 'x-oss-request-payer: requester')".to_owned(),
+        },
+        "InvalidAccessKeyId" => "check OSS_ACCESS_KEY_ID (and that the key is enabled)".to_owned(),
+        "SignatureDoesNotMatch" => {
+            "check OSS_ACCESS_KEY_SECRET, --region and --signature-version".to_owned()
+        }
+        "SecurityTokenExpired" | "InvalidSecurityToken" => {
+            "the STS security token is expired or invalid: get a fresh one into OSS_SESSION_TOKEN"
+                .to_owned()
+        }
+        "SecondLevelDomainForbidden" => "OSS refuses path-style addressing: drop --path-style".to_owned(),
+        "QpsLimitExceeded" => format!("too many requests: lower --threads, then {again}"),
+        "DownloadTrafficRateLimitExceeded" => {
+            format!("bandwidth quota reached: pass a lower --limit-rate, then {again}")
+        }
+        _ if retryable => format!("{}; {again}", oss.advice()),
+        _ => oss.advice().to_owned(),
+    };
+    let label = if code.is_empty() { "OSS error" } else { code };
+    let id = oss.request_id.as_deref().unwrap_or("none");
+    (format!("{label}: {what} (request id {id})"), Some(hint))
 }
 
 #[cfg(test)]

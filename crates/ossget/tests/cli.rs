@@ -9,8 +9,8 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use oss_emulator::{
-    BucketSpec, ChaosProxy, Credentials, Emulator, NetFault, ObjectSpec, RunningServer, Versioning,
-    synthetic_bytes,
+    BucketSpec, ChaosProxy, Credentials, Emulator, FaultAction, NetFault, ObjectSpec,
+    RunningServer, ServiceFault, Versioning, synthetic_bytes,
 };
 use serde_json::Value;
 
@@ -619,7 +619,7 @@ async fn oss_errors_exit_1_with_code_and_request_id() {
         1,
         &[
             "ossget: NoSuchKey: dir/missing.txt does not exist in bkt (request id ",
-            "ossget: hint: check the key",
+            "ossget: hint: check the object key",
         ],
     );
     assert_request_id(&run.stderr);
@@ -675,6 +675,27 @@ async fn oss_errors_exit_1_with_code_and_request_id() {
         .await
         .unwrap();
     Run::from(unknown).expect(1, &["InvalidAccessKeyId: ", "check OSS_ACCESS_KEY_ID"]);
+
+    // A code ossget has no words of its own for: OSS's message and the library's advice.
+    fx.emu.add_fault(
+        ServiceFault::new(FaultAction::error(
+            400,
+            "InvalidArgument",
+            "Some argument is odd today.",
+        ))
+        .key(BUCKET, "k.bin")
+        .times(1),
+    );
+    let odd = fx.run(&["oss://bkt/k.bin", "--json"]).await;
+    odd.expect(
+        1,
+        &[
+            "ossget: InvalidArgument: Some argument is odd today (request id ",
+            "ossget: hint: see the OSS error code reference",
+        ],
+    );
+    assert_request_id(&odd.stderr);
+    assert_eq!(odd.json()["error"]["oss_code"], "InvalidArgument");
 
     // Anonymous: refused on a private bucket, fine on a public-read one.
     fx.run(&["oss://bkt/k.bin", "--anonymous"])

@@ -283,6 +283,12 @@ async fn a_permanent_error_fails_at_once_and_stops_the_other_workers() {
         other => panic!("{other}"),
     }
     assert_eq!(err.oss_code(), Some("AccessDenied"));
+    // OSS's whole answer, through oss-resume's own types.
+    let service: &oss_resume::ServiceError = err.service().unwrap();
+    assert_eq!(service.status, 403);
+    assert_eq!(service.message, "You have no right to access this object.");
+    assert_eq!(service.request_id.as_deref(), err.request_id());
+    assert!(service.advice().contains("permission"), "{}", service.advice());
     assert!(!err.is_retryable());
     // 64 parts planned; the others stopped promptly instead of each being tried.
     let gets = env.emu.counters().requests_for("GET", BUCKET, "obj");
