@@ -14,7 +14,7 @@
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
@@ -44,6 +44,8 @@ pub(crate) struct Aggregator {
     pub(crate) progress: Option<ProgressFn>,
     pub(crate) progress_interval: Duration,
     pub(crate) bytes_resumed: u64,
+    /// Part requests retried so far (counted by the workers).
+    pub(crate) retries: Arc<AtomicU64>,
     pub(crate) cancel: CancellationToken,
 }
 
@@ -248,6 +250,8 @@ impl Aggregator {
             parts_total: latest.plan().len(),
             bytes_resumed: self.bytes_resumed,
             bytes_per_sec: rate.update(now, bytes_done),
+            part_size: latest.plan().part_size().get(),
+            retries: self.retries.load(Ordering::Relaxed),
         };
         callback(&progress);
     }

@@ -509,6 +509,7 @@ impl Job {
             .checked_div(threads)
             .unwrap_or(1 << 20)
             .clamp(256 << 10, 1 << 20);
+        let retries = Arc::new(AtomicU64::new(0));
         let ctx = Arc::new(Ctx {
             http: self.http.clone(),
             headers: Arc::clone(&self.headers),
@@ -527,7 +528,7 @@ impl Job {
             retry: self.options.retry,
             block,
             flush_age: self.options.commit_interval,
-            retries: AtomicU64::new(0),
+            retries: Arc::clone(&retries),
             received: AtomicU64::new(0),
             on_disk: AtomicU64::new(bytes_resumed),
             written_run: AtomicU64::new(0),
@@ -546,6 +547,7 @@ impl Job {
             progress: self.options.progress.take(),
             progress_interval: self.options.progress_interval,
             bytes_resumed,
+            retries: Arc::clone(&retries),
             cancel: cancel.clone(),
         };
         let (events_tx, events_rx) = std::sync::mpsc::channel();
@@ -587,7 +589,7 @@ impl Job {
         })?;
         // Let the progress callback survive into a restart.
         self.options.progress = outcome.progress;
-        let retries = ctx.retries.load(Ordering::Relaxed);
+        let retries = retries.load(Ordering::Relaxed);
         let received = ctx.received.load(Ordering::Relaxed);
         drop(ctx);
 

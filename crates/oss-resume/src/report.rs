@@ -22,6 +22,12 @@ pub struct Progress {
     pub bytes_resumed: u64,
     /// Recent transfer rate, bytes per second (smoothed over about a second).
     pub bytes_per_sec: f64,
+    /// The part size in use, in bytes.
+    pub part_size: u64,
+    /// Part requests retried so far in this call (as [`Report::retries`] counts them), so
+    /// a caller whose download fails or is cancelled still knows, from the last progress it
+    /// saw (the callback runs once more after the workers stop).
+    pub retries: u64,
 }
 
 /// Whether and how the checkpoint was used.

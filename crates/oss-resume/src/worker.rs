@@ -75,8 +75,8 @@ pub(crate) struct Ctx {
     pub(crate) block: usize,
     /// A smaller batch is written once it is this old (and no write is in flight).
     pub(crate) flush_age: Duration,
-    /// Part requests retried.
-    pub(crate) retries: AtomicU64,
+    /// Part requests retried (shared with the aggregator, which reports it as progress).
+    pub(crate) retries: Arc<AtomicU64>,
     /// Body bytes accepted from the network in this run.
     pub(crate) received: AtomicU64,
     /// Bytes written to the temp file in this run, plus what was on disk at the start

@@ -179,6 +179,8 @@ impl Summary {
             self.bytes_transferred = Some(transferred);
             self.bytes_resumed = Some(p.bytes_resumed);
             self.parts_total = Some(p.parts_total);
+            self.part_size = Some(p.part_size);
+            self.retries = Some(p.retries);
             self.rate_bytes_per_sec = Some(rate(transferred, elapsed.as_secs_f64()));
         }
     }

@@ -845,6 +845,9 @@ async fn sigint_mid_part_saves_a_checkpoint_and_the_rerun_fetches_only_the_rest(
     assert_eq!(j["status"], "interrupted");
     assert_eq!(j["signal"], "SIGINT");
     assert_eq!(j["exit_code"], 130);
+    // Known even though the run did not finish (from the library's last progress).
+    assert_eq!(j["part_size"], part);
+    assert_eq!(j["retries"], 0);
     // What the proxy relayed, once the connections are gone (its count moves a chunk at a
     // time, so it is compared with a margin below).
     let relayed = settled(|| proxy.stats().body_bytes_to_client).await;

@@ -350,6 +350,7 @@ async fn progress_is_monotonic_bounded_in_rate_and_ends_at_the_total() {
     let last = seen.last().unwrap().1;
     assert_eq!((last.bytes_done, last.bytes_total), (2 << 20, 2 << 20));
     assert_eq!((last.parts_done, last.parts_total), (8, 8));
+    assert_eq!((last.part_size, last.retries), (256 * 1024, 0));
     assert!(seen.iter().any(|(_, p)| p.bytes_per_sec > 0.0));
     assert_eq!(report.bytes_transferred, 2 << 20);
 }

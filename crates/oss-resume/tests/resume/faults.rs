@@ -1,6 +1,7 @@
 //! Every fault of the emulator's fault set, recovered (the retry count in the report, no byte
 //! fetched twice) or failed with the right error.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use oss_emulator::{CutMode, FaultAction, NetFault, ServiceFault};
@@ -229,13 +230,22 @@ async fn an_exhausted_retry_budget_fails_naming_the_part_and_the_oss_error() {
         .add_fault(ServiceFault::new(FaultAction::service_unavailable()).ranged_only());
     let dir = Scratch::new("budget");
     let dest = dir.path("obj.bin");
+    let last = Arc::new(Mutex::new(None));
+    let seen = Arc::clone(&last);
     let err = env
         .client()
         .download(BUCKET, "obj", &dest)
         .part_size(PART)
         .retry_policy(fast_retry())
+        .on_progress(move |p| *seen.lock().unwrap() = Some(*p))
         .await
         .unwrap_err();
+    // The last progress a failed call reports carries its retries and part size.
+    let last = last.lock().unwrap().expect("progress was reported");
+    assert_eq!(
+        (last.retries, last.part_size),
+        (u64::from(fast_retry().max_attempts) - 1, PART)
+    );
     match &err {
         Error::Part { part, attempts, .. } => {
             assert_eq!(*attempts, fast_retry().max_attempts);
@@ -288,7 +298,11 @@ async fn a_permanent_error_fails_at_once_and_stops_the_other_workers() {
     assert_eq!(service.status, 403);
     assert_eq!(service.message, "You have no right to access this object.");
     assert_eq!(service.request_id.as_deref(), err.request_id());
-    assert!(service.advice().contains("permission"), "{}", service.advice());
+    assert!(
+        service.advice().contains("permission"),
+        "{}",
+        service.advice()
+    );
     assert!(!err.is_retryable());
     // 64 parts planned; the others stopped promptly instead of each being tried.
     let gets = env.emu.counters().requests_for("GET", BUCKET, "obj");
