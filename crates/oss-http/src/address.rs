@@ -193,8 +193,18 @@ fn classify_host(host: &str) -> Result<HostKind, String> {
 }
 
 /// Checks an OSS bucket name: 3–63 characters of `a-z 0-9 -`, starting and ending with a letter
-/// or digit (so it is also a DNS label for virtual-hosted addressing).
-pub(crate) fn validate_bucket(bucket: &str) -> Result<(), Error> {
+/// or digit (so it is also a DNS label for virtual-hosted addressing). Every request checks
+/// its bucket with this before anything is sent; a caller can check a name the same way
+/// earlier (a CLI parsing `oss://BUCKET/KEY`). The error is [`Error::InvalidRequest`], whose
+/// problem names the rule.
+///
+/// ```
+/// oss_http::validate_bucket_name("examplebucket-01")?;
+/// let e = oss_http::validate_bucket_name("Example_Bucket").unwrap_err();
+/// assert!(e.to_string().contains("3-63 characters of lowercase letters, digits and `-`"));
+/// # Ok::<(), oss_http::Error>(())
+/// ```
+pub fn validate_bucket_name(bucket: &str) -> Result<(), Error> {
     let ok = (3..=63).contains(&bucket.len())
         && bucket
             .bytes()
@@ -204,8 +214,10 @@ pub(crate) fn validate_bucket(bucket: &str) -> Result<(), Error> {
     if ok {
         Ok(())
     } else {
+        // escape_debug: the name may come from a command line, control characters and all.
         Err(Error::invalid_request(format!(
-            "bucket name `{bucket}` is not valid: OSS bucket names are 3-63 characters of lowercase letters, digits and `-`, starting and ending with a letter or digit"
+            "bucket name `{}` is not valid: OSS bucket names are 3-63 characters of lowercase letters, digits and `-`, starting and ending with a letter or digit",
+            bucket.escape_debug()
         )))
     }
 }
@@ -381,11 +393,13 @@ mod tests {
 
     #[test]
     fn bucket_and_key_rules() {
-        validate_bucket("my-bucket-01").unwrap();
+        validate_bucket_name("my-bucket-01").unwrap();
         for bad in ["ab", "-ab", "ab-", "Abc", "a_b", "a.b", &"a".repeat(64)] {
-            let e = validate_bucket(bad).unwrap_err();
+            let e = validate_bucket_name(bad).unwrap_err();
             assert!(e.to_string().contains("3-63"), "{bad}: {e}");
         }
+        let e = validate_bucket_name("a\u{1b}[2Jb").unwrap_err().to_string();
+        assert!(e.contains("`a\\u{1b}[2Jb`"), "{e}");
         validate_key("x").unwrap();
         validate_key(&"k".repeat(1023)).unwrap();
         assert!(validate_key("").is_err());

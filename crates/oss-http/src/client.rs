@@ -18,7 +18,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use oss_crc::Crc64;
 
 use crate::address::{
-    AddressingStyle, Endpoint, Target, object_target, validate_bucket, validate_key,
+    AddressingStyle, Endpoint, Target, object_target, validate_bucket_name, validate_key,
 };
 use crate::config::{ClientBuilder, Clock};
 use crate::error::{BoxError, Error, ServiceError};
@@ -363,7 +363,7 @@ impl Client {
         version_id: Option<&str>,
         add: impl FnOnce(&mut HeaderMap) -> Result<(), Error>,
     ) -> Result<(Request<Empty<Bytes>>, Target), Error> {
-        validate_bucket(bucket)?;
+        validate_bucket_name(bucket)?;
         validate_key(key)?;
         if version_id.is_some_and(str::is_empty) {
             return Err(Error::invalid_request(

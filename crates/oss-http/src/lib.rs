@@ -88,7 +88,7 @@ mod timeouts;
 mod tls;
 mod xml;
 
-pub use address::{AddressingStyle, Scheme};
+pub use address::{AddressingStyle, Scheme, validate_bucket_name};
 pub use client::{Client, DEFAULT_MAX_CHUNK, GetRange, RangeReport};
 pub use config::ClientBuilder;
 pub use error::{BoxError, Error, RetryReason, ServiceError, Stall};

@@ -21,6 +21,7 @@ use crate::download::{Download, Durability, MAX_RESTARTS, OnChange, Options};
 use crate::error::{Error, LocalOp, PartRef};
 use crate::failpoint::{self, FailpointFs};
 use crate::lock::DestLock;
+use crate::names::validate_bucket_name;
 use crate::paths::{parent_dir, temp_path, with_suffix};
 use crate::ratelimit::TokenBucket;
 use crate::report::{CheckpointUse, FreshReason, Report};
@@ -76,6 +77,7 @@ fn validate(
     if bucket.is_empty() {
         return Err(Error::invalid("bucket", "it is empty; name the bucket"));
     }
+    validate_bucket_name(bucket)?;
     if key.is_empty() {
         return Err(Error::invalid("key", "it is empty; name the object"));
     }

@@ -21,8 +21,9 @@ impl fmt::Display for ObjectUrl {
 }
 
 /// Parses `oss://BUCKET/KEY`. The scheme is case-insensitive; the bucket must follow OSS's
-/// rules (3-63 of `a-z 0-9 -`, not starting or ending with `-`); the key is 1-1023 bytes and
-/// does not start with `/` or `\` (OSS refuses such names).
+/// rules (3-63 of `a-z 0-9 -`, not starting or ending with `-`: the library's own check,
+/// `oss_resume::validate_bucket_name`); the key is 1-1023 bytes and does not start with `/`
+/// or `\` (OSS refuses such names).
 pub fn parse_object_url(text: &str) -> Result<ObjectUrl, String> {
     let rest = text
         .get(..6)
@@ -37,7 +38,10 @@ pub fn parse_object_url(text: &str) -> Result<ObjectUrl, String> {
     if bucket.is_empty() {
         return Err(format!("`{text}` names no bucket; write oss://BUCKET/KEY"));
     }
-    check_bucket(bucket)?;
+    oss_resume::validate_bucket_name(bucket).map_err(|e| match e {
+        oss_resume::Error::InvalidArgument { problem, .. } => problem,
+        other => other.to_string(),
+    })?;
     if key.is_empty() {
         return Err(format!(
             "`{text}` names no object; write oss://{bucket}/KEY with the object's full key"
@@ -59,23 +63,6 @@ pub fn parse_object_url(text: &str) -> Result<ObjectUrl, String> {
         bucket: bucket.to_owned(),
         key: key.to_owned(),
     })
-}
-
-fn check_bucket(bucket: &str) -> Result<(), String> {
-    let ok = (3..=63).contains(&bucket.len())
-        && bucket
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !bucket.starts_with('-')
-        && !bucket.ends_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "bucket name `{}` is not valid: OSS bucket names are 3-63 characters of lowercase letters, digits and `-`, starting and ending with a letter or digit",
-            bucket.escape_debug()
-        ))
-    }
 }
 
 #[cfg(test)]

@@ -267,6 +267,10 @@ async fn bad_arguments_fail_before_any_request() {
             "checkpoint_path",
         ),
         (client.download(BUCKET, "", dir.path("out")), "key"),
+        (
+            client.download("Bad_Bucket", "obj", dir.path("out")),
+            "bucket",
+        ),
         (dl().header("Range", "bytes=0-1"), "header"),
         (dl().header("bad name", "v"), "header"),
     ];
