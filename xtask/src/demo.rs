@@ -9,12 +9,6 @@
 //! Like every xtask task it depends on no workspace crate: it builds the binaries with
 //! cargo and drives them as a user would.
 
-// xtask's table-driven CRC-64/XZ: the bench's file, compiled here too because the bench
-// keeps its module private (the bench is not ours to change; moving crc64.rs up to
-// xtask/src/ would let both `use` one module).
-#[allow(clippy::duplicate_mod)]
-#[path = "bench/crc64.rs"]
-mod crc64;
 mod emulator;
 mod http;
 mod json;
@@ -25,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::crc64;
 use crate::step::{self, Failure};
 use emulator::{Emulator, Stats};
 use json::Value;

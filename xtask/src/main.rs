@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 mod bench;
 mod ci;
+mod crc64;
 mod demo;
 mod e2e;
 mod step;

@@ -13,7 +13,6 @@
 //! Not part of `cargo xtask ci`: nothing in CI needs nginx or the peers.
 
 mod cmd;
-mod crc64;
 mod data;
 mod json;
 mod measure;
@@ -27,6 +26,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::crc64;
 use crate::step::{self, Failure};
 use json::Json;
 use measure::Runner;
