@@ -139,6 +139,7 @@ struct Totals {
     bound: u64,
     worst_round: Option<(u64, u64, u64, u64)>, // (round, refetched, bound, kills)
     worst_per_kill: u64,
+    max_in_flight: u64,
     help_exceeded: Vec<String>,
 }
 
@@ -155,7 +156,7 @@ pub fn run(ctx: &Ctx, row: &mut Row) -> Result<(), String> {
         emulator: &emu,
     };
     eprintln!(
-        "    bound per kill = rate × (2 × {} ms + {} ms) + {} × ({} + {}) + socket backlog at the kill",
+        "    bound per kill = rate × (2 × {} ms + {} ms) + in flight at death (relayed to ossget in that run, not yet written by it: the docs' {} × ({} + {}) + socket buffers, measured)",
         bound::COMMIT_INTERVAL.as_millis(),
         bound::WRITE_LATENCY.as_millis(),
         THREADS,
@@ -204,8 +205,10 @@ pub fn run(ctx: &Ctx, row: &mut Row) -> Result<(), String> {
         ));
     }
     row.note(format!(
-        "worst single-kill round: {} re-fetched",
-        human(totals.worst_per_kill)
+        "worst single-kill round: {} re-fetched; in flight at a death up to {} (the docs' per-worker term is {}, the rest sat in socket buffers)",
+        human(totals.worst_per_kill),
+        human(totals.max_in_flight),
+        human(bound::per_worker(THREADS))
     ));
     if !totals.help_exceeded.is_empty() {
         row.note(format!(
@@ -219,8 +222,10 @@ pub fn run(ctx: &Ctx, row: &mut Row) -> Result<(), String> {
 
 /// A kill that happened, with what the bound needs.
 struct KillRecord {
+    /// The write rate just before death.
     rate: f64,
-    backlog: u64,
+    /// Body bytes relayed to the run but not written by it when it died.
+    in_flight: u64,
 }
 
 fn run_round(
@@ -241,7 +246,8 @@ fn run_round(
     let mut after_failpoint: Option<String> = None;
     for step in &plan {
         // What is left, roughly: the object less what was fetched so far this round.
-        let fetched = emu.settled_stats()?.relayed - before;
+        let run_start = emu.settled_stats()?.relayed;
+        let fetched = run_start - before;
         let kill = step.kill.resolve(size.saturating_sub(fetched).max(1 << 20));
         let run = Run {
             failpoint: step.failpoint.clone(),
@@ -294,9 +300,10 @@ fn run_round(
                 ));
             }
         }
+        let relayed = emu.settled_stats()?.relayed - run_start;
         kills.push(KillRecord {
             rate: out.rate,
-            backlog: out.backlog,
+            in_flight: relayed.saturating_sub(out.written),
         });
         after_kill_checks(dest, head)?;
     }
@@ -357,13 +364,16 @@ fn run_round(
     let refetched = fetched.saturating_sub(size);
     let bound: u64 = kills
         .iter()
-        .map(|k| bound::per_kill(k.rate, THREADS, k.backlog))
+        .map(|k| bound::per_kill(k.rate, k.in_flight))
         .sum();
     let claim: u64 = kills
         .iter()
         .map(|k| bound::help_claim(k.rate, THREADS))
         .sum();
     totals.kills += kills.len() as u64;
+    for k in &kills {
+        totals.max_in_flight = totals.max_in_flight.max(k.in_flight);
+    }
     totals.refetched += refetched;
     totals.bound += bound;
     if kills.len() == 1 {
@@ -385,7 +395,7 @@ fn run_round(
     }
     let rates: Vec<String> = kills
         .iter()
-        .map(|k| format!("{:.0} MB/s, backlog {}", k.rate / 1e6, human(k.backlog)))
+        .map(|k| format!("{:.0} MB/s, {} in flight", k.rate / 1e6, human(k.in_flight)))
         .collect();
     let line = format!(
         "{}; re-fetched {} (bound {}; {})",

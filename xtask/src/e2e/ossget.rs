@@ -1,14 +1,12 @@
 //! Running `ossget` the way a user does, and killing it at a chosen point: after it has
 //! written a number of bytes (its `/proc/PID/io`), after a delay, or never (a failpoint may
-//! make it abort itself). While it runs, the harness samples its rate and the socket
-//! backlog between the proxy and it, which the re-fetch bound needs at the instant of death.
+//! make it abort itself). While it runs, the harness samples how much it has written, which
+//! gives its rate and its exact total at death for the re-fetch bound.
 
 use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -24,7 +22,7 @@ const REGION: &str = "cn-hangzhou";
 pub const THREADS: u64 = 4;
 /// No run may take longer than this; a hung ossget is a failure, not a hung e2e.
 const RUN_LIMIT: Duration = Duration::from_secs(300);
-/// How far back the read rate at a kill is measured.
+/// How far back the rate at a kill is measured.
 const RATE_WINDOW: Duration = Duration::from_millis(100);
 
 /// When to SIGKILL a run.
@@ -51,7 +49,7 @@ pub struct Run {
     pub failpoint: Option<String>,
     /// When to kill it.
     pub kill: Kill,
-    /// Sample rate and socket backlog while it runs (for the re-fetch bound).
+    /// Sample its written bytes while it runs (for the re-fetch bound).
     pub monitor: bool,
 }
 
@@ -91,9 +89,9 @@ pub struct Outcome {
     /// Write rate (bytes/s; the download's rate) just before it ended ([`recent_rate`];
     /// monitored runs).
     pub rate: f64,
-    /// Socket backlog (bytes) around its death: the largest sample of the last
-    /// [`RATE_WINDOW`], and the reading taken right before a SIGKILL.
-    pub backlog: u64,
+    /// Bytes it had written when it ended (its data plus a few KiB of checkpoints and the
+    /// lock; monitored runs).
+    pub written: u64,
 }
 
 impl Outcome {
@@ -218,30 +216,30 @@ impl Ossget<'_> {
 
     /// Runs `run` to its end (or kills it as `run.kill` says).
     ///
-    /// Monitored runs sample the written bytes every millisecond (cheap) and, on a thread
-    /// of their own, the socket backlog (reading `/proc/net/tcp` takes milliseconds on a
-    /// machine with thousands of sockets, which would starve the kill trigger).
+    /// Monitored and write-triggered runs sample the process's written bytes about every
+    /// millisecond, before each check for its exit, so the last sample is the exact total
+    /// (a dead process stays readable in /proc until it is reaped). After a SIGKILL the
+    /// harness waits for the zombie and reads its final total before reaping it. A machine
+    /// busy with other builds may starve these samples for tens of milliseconds, so rates
+    /// are taken between real sample times, never assumed.
     pub fn run(&self, run: &Run) -> Result<Outcome, String> {
         let mut running = self.spawn(run)?;
-        let sampler = run
-            .monitor
-            .then(|| BacklogSampler::start(self.emulator.port));
+        let pid = running.pid;
         let mut samples: Vec<(Instant, u64)> = Vec::new();
-        let mut at_kill = None;
         let mut killed = false;
         let sampling = run.monitor || matches!(run.kill, Kill::AfterWriting(_));
         let status = loop {
-            if let Some(status) = running.child.try_wait().map_err(|e| e.to_string())? {
-                break status;
-            }
             let now = Instant::now();
             let written = if sampling {
-                procfs::written_bytes(running.pid)
+                procfs::written_bytes(pid)
             } else {
                 None
             };
             if let Some(written) = written {
                 samples.push((now, written));
+            }
+            if let Some(status) = running.child.try_wait().map_err(|e| e.to_string())? {
+                break status;
             }
             let due = match run.kill {
                 Kill::Never => false,
@@ -249,13 +247,17 @@ impl Ossget<'_> {
                 Kill::After(d) => now.duration_since(running.started) >= d,
             };
             if due {
-                // The backlog now, then SIGKILL, then reap the child (waitpid) so its lock
-                // is released before anything else runs.
-                if run.monitor {
-                    at_kill = procfs::socket_backlog(self.emulator.port);
-                }
                 let _ = running.child.kill();
                 killed = true;
+                let died = Instant::now();
+                // The zombie's final count, then reap it (waitpid), so its lock is released
+                // before anything else runs.
+                if sampling
+                    && procfs::wait_zombie(pid, Duration::from_secs(5))
+                    && let Some(w) = procfs::written_bytes(pid)
+                {
+                    samples.push((died, w));
+                }
                 break running.child.wait().map_err(|e| e.to_string())?;
             }
             if now.duration_since(running.started) > RUN_LIMIT {
@@ -270,7 +272,6 @@ impl Ossget<'_> {
             std::thread::sleep(Duration::from_millis(1));
         };
         let elapsed = running.started.elapsed();
-        let recent = sampler.map(BacklogSampler::stop).unwrap_or_default();
         // A SIGKILL at the moment the process exited on its own is not a kill.
         let killed = killed && status.signal() == Some(9);
         let (stdout, stderr) = running.collect();
@@ -286,37 +287,8 @@ impl Ossget<'_> {
             elapsed,
             killed,
             rate: recent_rate(&samples),
-            backlog: recent_max(&recent, RATE_WINDOW).max(at_kill.unwrap_or(0)),
+            written: samples.last().map_or(0, |s| s.1),
         })
-    }
-}
-
-/// Samples the socket backlog on a thread until stopped.
-struct BacklogSampler {
-    stop: Arc<AtomicBool>,
-    handle: JoinHandle<Vec<(Instant, u64)>>,
-}
-
-impl BacklogSampler {
-    fn start(port: u16) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let handle = std::thread::spawn(move || {
-            let mut samples = Vec::new();
-            while !flag.load(Ordering::Relaxed) {
-                if let Some(b) = procfs::socket_backlog(port) {
-                    samples.push((Instant::now(), b));
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            samples
-        });
-        Self { stop, handle }
-    }
-
-    fn stop(self) -> Vec<(Instant, u64)> {
-        self.stop.store(true, Ordering::Relaxed);
-        self.handle.join().unwrap_or_default()
     }
 }
 
@@ -364,35 +336,25 @@ fn pipe_reader<R: Read + Send + 'static>(pipe: Option<R>) -> Option<JoinHandle<S
     }))
 }
 
-/// The rate just before the end: the higher of the last 20 ms and the last 100 ms (the
-/// short window follows a download still speeding up when it died; the long one smooths a
-/// steady one).
+/// The rate just before the end: the higher of the rates over the last 20 ms and the last
+/// 100 ms (the short window follows a download still speeding up when it died; the long
+/// one smooths a steady one).
 pub fn recent_rate(samples: &[(Instant, u64)]) -> f64 {
     window_rate(samples, Duration::from_millis(20)).max(window_rate(samples, RATE_WINDOW))
 }
 
-/// The largest sampled value within `window` of the last sample.
-pub fn recent_max(samples: &[(Instant, u64)], window: Duration) -> u64 {
-    let Some(&(t_end, _)) = samples.last() else {
-        return 0;
-    };
-    samples
-        .iter()
-        .filter(|(t, _)| t_end.duration_since(*t) <= window)
-        .map(|(_, v)| *v)
-        .max()
-        .unwrap_or(0)
-}
-
-/// Bytes per second over the last `window` of `(instant, cumulative bytes)` samples (over
-/// all of them when they span less).
+/// Bytes per second from the latest sample at least `window` older than the last one to
+/// the last one: over a longer span when samples were sparse (a starved harness), over all
+/// of them when they span less than `window`.
 pub fn window_rate(samples: &[(Instant, u64)], window: Duration) -> f64 {
     let Some(&(t_end, b_end)) = samples.last() else {
         return 0.0;
     };
     let start = samples
         .iter()
-        .find(|(t, _)| t_end.duration_since(*t) <= window)
+        .rev()
+        .find(|(t, _)| t_end.duration_since(*t) >= window)
+        .or(samples.first())
         .copied();
     match start {
         Some((t0, b0)) if t_end > t0 => {
@@ -422,20 +384,14 @@ mod tests {
         // A window longer than the samples: the whole span.
         let rate = window_rate(&samples, Duration::from_secs(10));
         assert!((rate - 1.5e9).abs() < 1.0, "{rate}");
+        // Sparse samples (a starved harness): the real span, not zero.
+        let sparse = [at(0, 0), at(70, 70_000_000)];
+        let rate = window_rate(&sparse, Duration::from_millis(20));
+        assert!((rate - 1.0e9).abs() < 1.0, "{rate}");
         assert_eq!(window_rate(&samples[..1], Duration::from_millis(100)), 0.0);
         assert_eq!(window_rate(&[], Duration::from_millis(100)), 0.0);
         // Speeding up at the end: the 20 ms window wins.
         let ramp = [at(0, 0), at(80, 0), at(90, 10_000_000), at(100, 30_000_000)];
         assert!((recent_rate(&ramp) - 1.5e9).abs() < 1.0);
-    }
-
-    #[test]
-    fn max_over_the_last_window() {
-        let t0 = Instant::now();
-        let at = |ms: u64, v: u64| (t0 + Duration::from_millis(ms), v);
-        let s = [at(0, 90), at(150, 7), at(200, 3), at(240, 1)];
-        assert_eq!(recent_max(&s, Duration::from_millis(100)), 7);
-        assert_eq!(recent_max(&s, Duration::from_secs(1)), 90);
-        assert_eq!(recent_max(&[], Duration::from_secs(1)), 0);
     }
 }
