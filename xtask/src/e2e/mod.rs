@@ -12,11 +12,6 @@
 
 mod bound;
 mod ckpt;
-// xtask's table-driven CRC-64/XZ: the bench's file, compiled here too (the bench keeps its
-// module private and is not ours to change).
-#[allow(clippy::duplicate_mod)]
-#[path = "../bench/crc64.rs"]
-mod crc64;
 mod diskfull;
 mod emulator;
 mod faults;
@@ -34,6 +29,8 @@ mod verify;
 use std::path::PathBuf;
 use std::time::Instant;
 
+// xtask's CRC-64/XZ (submodules reach it as `super::crc64`).
+use crate::crc64;
 use crate::step::{self, Failure};
 use emulator::{Emulator, ObjectArg};
 use options::{Group, Options, SCENARIOS, Spec, USAGE};
