@@ -453,15 +453,23 @@ impl Job {
             }
         }
 
-        // 2. The temp data file.
+        // 2. The temp data file. A fresh start makes a new file rather than truncating the
+        // old one: a checkpoint may still describe the old one (one this run did not load,
+        // checkpoint off or at another path), and a file truncated in place keeps its
+        // identity (device, inode, birth time; the length comes back with the new size), so
+        // that checkpoint would later trust bytes this run overwrote or zeroed.
         let (mut ckpt, file) = match resumed {
             Some((ckpt, file)) => (Some(ckpt), file),
             None => {
+                match std::fs::remove_file(&self.temp_path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(self.local(LocalOp::Remove, e).into()),
+                }
                 let file = OpenOptions::new()
                     .read(true)
                     .write(true)
-                    .create(true)
-                    .truncate(true)
+                    .create_new(true)
                     .open(&self.temp_path)
                     .map_err(|e| self.local(LocalOp::CreateTemp, e))?;
                 (None, file)

@@ -70,9 +70,13 @@
 //!
 //! One fixed name, `{destination}`[`TEMP_SUFFIX`], beside the destination (same filesystem,
 //! so the final rename is atomic), and only ever touched under the lock:
+//! - every fresh start removes whatever is at that name and creates a new file (never
+//!   truncates in place: a file truncated in place keeps its device, inode and birth time,
+//!   so a checkpoint recorded for it — at another path, or left by an earlier run while this
+//!   one had the checkpoint off — could later trust bytes this run overwrote);
 //! - checkpoint off: a failed or cancelled run removes it; a crashed run's temp file is found
 //!   by the next run (it cannot belong to a live run: that run would hold the lock) and
-//!   truncated and reused — never orphaned;
+//!   replaced — never orphaned;
 //! - checkpoint on: its path and identity (device, inode, length, birth time) live in the checkpoint; a
 //!   failed or cancelled run keeps it for the next call; a temp file that is missing,
 //!   truncated or replaced makes the next call start over (never a zero-filled file, unlike

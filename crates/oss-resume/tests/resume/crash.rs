@@ -23,6 +23,8 @@ const RATE: u64 = 16 << 20;
 
 const CHILD_ENDPOINT: &str = "OSS_RESUME_TEST_CHILD_ENDPOINT";
 const CHILD_DEST: &str = "OSS_RESUME_TEST_CHILD_DEST";
+/// Set (to anything): the child downloads with the checkpoint off.
+const CHILD_NO_CHECKPOINT: &str = "OSS_RESUME_TEST_CHILD_NO_CHECKPOINT";
 
 /// The child's side. Run by the crash tests as `<this binary> crash::child_process_entry
 /// --exact`, with the endpoint and destination in the environment; in a normal test run
@@ -35,7 +37,7 @@ fn child_process_entry() {
     };
     let result = child_download(&endpoint).download(BUCKET, "crash", &dest);
     let result = result
-        .checkpoint(true)
+        .checkpoint(std::env::var_os(CHILD_NO_CHECKPOINT).is_none())
         .part_size(PART)
         .threads(THREADS)
         .sync_interval(Duration::from_millis(50))
@@ -55,6 +57,15 @@ fn child_download(endpoint: &str) -> oss_resume::Client {
 }
 
 fn spawn_child(endpoint: &str, dest: &Path, failpoint: Option<&str>) -> Child {
+    spawn_child_with(endpoint, dest, failpoint, true)
+}
+
+fn spawn_child_with(
+    endpoint: &str,
+    dest: &Path,
+    failpoint: Option<&str>,
+    checkpoint: bool,
+) -> Child {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.args([
         "crash::child_process_entry",
@@ -65,11 +76,15 @@ fn spawn_child(endpoint: &str, dest: &Path, failpoint: Option<&str>) -> Child {
     .env(CHILD_ENDPOINT, endpoint)
     .env(CHILD_DEST, dest)
     .env_remove(failpoint::ENV)
+    .env_remove(CHILD_NO_CHECKPOINT)
     .stdin(Stdio::null())
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
     if let Some(name) = failpoint {
         cmd.env(failpoint::ENV, name);
+    }
+    if !checkpoint {
+        cmd.env(CHILD_NO_CHECKPOINT, "1");
     }
     cmd.spawn().unwrap()
 }
@@ -240,4 +255,64 @@ async fn every_failpoint_then_resume_is_byte_exact() {
             "{name}: re-fetched {refetched}"
         );
     }
+}
+
+/// A checkpointed run is interrupted; a run on the same destination *without* the
+/// checkpoint then starts fresh on the temp data file and dies mid-part. The checkpoint
+/// still describes the temp file, but its bytes are no longer the ones it claims: the next
+/// checkpointed run must start over, never resume from it (without a CRC from OSS that
+/// would be a wrong file; with one, a CRC mismatch after a whole download).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_without_checkpoint_in_between_invalidates_the_checkpoint() {
+    let rig = Rig::start().await;
+    let dir = Scratch::new("ckpt-off-between");
+    let dest = dir.path("crash.bin");
+    let token = oss_resume::CancellationToken::new();
+    let trigger = token.clone();
+    let err = child_download(&rig.proxy.endpoint())
+        .download(BUCKET, "crash", &dest)
+        .checkpoint(true)
+        .part_size(PART)
+        .threads(THREADS)
+        .retry_policy(fast_retry())
+        .progress_interval(Duration::from_millis(5))
+        .on_progress(move |p| {
+            if p.bytes_done * 2 >= p.bytes_total {
+                trigger.cancel();
+            }
+        })
+        .cancel_token(token)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, oss_resume::Error::Cancelled { .. }), "{err}");
+    let saved = checkpoint_progress(&dest).unwrap();
+    assert!(saved > 0);
+
+    let child = spawn_child_with(
+        &rig.proxy.endpoint(),
+        &dest,
+        Some(failpoint::MID_PART),
+        false,
+    );
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        out.status.signal(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The child never touched the checkpoint.
+    assert_eq!(checkpoint_progress(&dest), Some(saved));
+
+    let report = rig.finish(&dest).await;
+    assert!(
+        matches!(report.checkpoint, CheckpointUse::Fresh { reason: Some(_) }),
+        "{:?}",
+        report.checkpoint
+    );
+    assert_eq!(report.bytes_resumed, 0);
+    assert_eq!(dir.names(), ["crash.bin"]);
 }
