@@ -98,7 +98,9 @@ pub enum Error {
     #[error("{0}")]
     Client(#[source] oss_http::Error),
 
-    /// Another run is downloading to the same destination.
+    /// Another run is downloading to the same destination. (A run killed with SIGKILL holds
+    /// the lock until it has fully exited, which can take a moment when it is blocked in the
+    /// kernel: wait for the killed process before starting the next run.)
     #[error(
         "{} is already being downloaded by {} (lock file {}); wait for that run to finish or stop it",
         destination.display(),
