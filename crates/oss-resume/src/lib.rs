@@ -32,8 +32,10 @@
 //!
 //! Also: [`Download::version_id`], [`Download::bandwidth_limit`] (one token bucket for all
 //! workers), [`Download::cancel_token`], [`Download::on_change`] (fail — the default — or
-//! restart when the object changes), [`Download::durability`], [`Download::verify_on_resume`],
-//! and [`Download::blocking`] for callers without an async runtime.
+//! restart when the object changes), [`Download::restart`] (discard the checkpoint found and
+//! start over), [`Download::durability`], [`Download::verify_on_resume`], and
+//! [`Download::blocking`] for callers without an async runtime. [`Error::service`] gives OSS's
+//! whole error answer ([`ServiceError`]: code, message, status, request id, advice).
 //!
 //! # What a download does
 //!
@@ -88,10 +90,12 @@
 //! call with the same arguments resumes; the checkpoint is deleted after the rename and the
 //! directory fsync. A checkpoint is used only if it is intact (oss-ckpt's checksum) and
 //! matches this object (ETag, size, Last-Modified, CRC-64, version), this plan (part size)
-//! and this temp file; otherwise [`Report::checkpoint`] says why it started over. Refused
-//! rather than discarded: a checkpoint of *another* download at that path (other bucket, key,
-//! endpoint or destination) and one written by a newer format ([`Error::Checkpoint`]). A
-//! changed object follows [`OnChange`]. A custom checkpoint path does not change the lock.
+//! and this temp file; otherwise [`Report::checkpoint`] says why it started over (a
+//! [`FreshReason`], as data). Refused rather than discarded: a checkpoint of *another*
+//! download at that path (other bucket, key, endpoint or destination) and one written by a
+//! newer format ([`Error::Checkpoint`]) — unless [`Download::restart`] asks to discard
+//! whatever is there, which happens under the destination's lock. A changed object follows
+//! [`OnChange`]. A custom checkpoint path does not change the lock.
 //!
 //! Commits: the *latest* snapshot is saved without fsync about every 10 ms
 //! ([`Download::commit_interval`]) — a process kill loses no page cache, so it is safe to
