@@ -179,14 +179,15 @@ impl Emulator {
         Stats::from_json(&json::parse(&text)?)
     }
 
-    /// The counters once they stop moving: a killed client's connections drain (and the
-    /// proxy notices the hang-up) a moment after the client is gone.
+    /// The counters once the body bytes stop moving: a killed client's connections drain
+    /// (and the proxy notices the hang-up) a moment after the client is gone. (Only the
+    /// byte counters are compared: each `/-/stats` request is itself a new connection.)
     pub fn settled_stats(&self) -> Result<Stats, String> {
         let mut last = self.stats()?;
         for _ in 0..50 {
             std::thread::sleep(Duration::from_millis(20));
             let now = self.stats()?;
-            if now == last {
+            if (now.relayed, now.model_sent) == (last.relayed, last.model_sent) {
                 return Ok(now);
             }
             last = now;
