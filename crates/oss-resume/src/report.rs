@@ -195,7 +195,10 @@ pub struct Report {
     /// The part size used.
     pub part_size: u64,
     /// Whether the file's CRC-64 was checked against `x-oss-hash-crc64ecma` (false when
-    /// OSS gave none).
+    /// OSS gave none). The CRC is the fold of the parts' CRCs computed as their bytes were
+    /// written — in this call, and for bytes resumed from a checkpoint, in the call that
+    /// wrote them: resumed bytes are not re-read unless [`crate::Download::verify_on_resume`]
+    /// is on, so a disk that changed them between calls goes unnoticed without it.
     pub crc64_verified: bool,
     /// How the checkpoint was used.
     pub checkpoint: CheckpointUse,

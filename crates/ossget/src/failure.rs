@@ -74,6 +74,10 @@ fn other(error: &Error, again: &str) -> (String, Option<String>) {
             Some("--no-space-check skips this check (the download may then fail with ENOSPC)".to_owned()),
         ),
         Error::Locked { .. } => (error.to_string(), None),
+        e if e.io_kind() == Some(std::io::ErrorKind::StorageFull) => (
+            error.to_string(),
+            Some(format!("free some space, then {again}")),
+        ),
         e if e.is_retryable() => (error.to_string(), Some(again.to_owned())),
         _ => (error.to_string(), None),
     }
@@ -158,6 +162,19 @@ mod tests {
         );
         let f = describe(&crc, &url, false);
         assert_eq!(f.hint.as_deref(), Some("run the same command again"));
+
+        let full = Error::LocalIo {
+            op: oss_resume::LocalOp::Checkpoint,
+            path: "k.cp.tmp".into(),
+            part: None,
+            source: std::io::Error::from_raw_os_error(28),
+        };
+        let f = describe(&full, &url, true);
+        assert_eq!(f.exit_code, EXIT_FAILED);
+        assert_eq!(
+            f.hint.as_deref(),
+            Some("free some space, then run the same command again to resume")
+        );
 
         let locked = Error::Locked {
             destination: "k".into(),
