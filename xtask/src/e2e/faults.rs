@@ -259,7 +259,7 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
     row.needed = size;
     let out = ossget.run(&run)?;
     // Stats first: a refusing proxy would refuse this request too, until its count is spent.
-    let stats = stats_through_refusals(&emu)?;
+    let (stats, _) = stats_through_refusals(&emu)?;
     row.fetched = stats.relayed;
     if !out.done() {
         return Err(format!(
@@ -313,12 +313,13 @@ fn finished_exactly(dest: &std::path::Path, head: &Head) -> Result<(), String> {
     Ok(())
 }
 
-/// `/-/stats`, retried through a refusing proxy (each refused attempt spends one refusal).
-fn stats_through_refusals(emu: &Emulator) -> Result<Stats, String> {
+/// `/-/stats`, retried through a refusing proxy (each refused attempt spends one refusal),
+/// and how many of the refusals this harness spent.
+fn stats_through_refusals(emu: &Emulator) -> Result<(Stats, u64), String> {
     let mut last = String::new();
-    for _ in 0..200 {
+    for spent in 0..200 {
         match emu.settled_stats() {
-            Ok(s) => return Ok(s),
+            Ok(s) => return Ok((s, spent)),
             Err(e) => last = e,
         }
     }
@@ -376,11 +377,16 @@ fn refuse_exhausted(
     let out = ossget.run(&run)?;
     let repro = ossget.shell_line(&run);
     failed_as_promised(&out, None, "metadata", dest).map_err(|e| format!("{e} (`{repro}`)"))?;
-    let stats = stats_through_refusals(&emu)?;
+    let (stats, ours) = stats_through_refusals(&emu)?;
     row.fetched = stats.relayed;
+    let attempts = stats.proxy_fault("refuse").saturating_sub(ours);
+    if attempts != MAX_ATTEMPTS {
+        return Err(format!(
+            "{attempts} connection attempts, expected {MAX_ATTEMPTS} (oss-http's attempt budget) (`{repro}`)"
+        ));
+    }
     row.note(format!(
-        "exit 1 after {} refused connections in {:.1} s: {}",
-        stats.proxy_fault("refuse"),
+        "exit 1 after {attempts} refused connections in {:.1} s: {}",
         out.elapsed.as_secs_f64(),
         short(&out.message())
     ));
@@ -474,7 +480,7 @@ fn permanent_403(
         .map_err(|e| format!("no checkpoint kept after a failure ({}: {e})", cp.display()))?;
     super::ckpt::version(&bytes).map_err(|e| format!("the kept checkpoint is torn: {e}"))?;
     row.note(format!(
-        "exit 1 at once ({:.1} s, 1 × AccessDenied, not retried), checkpoint kept: {}",
+        "exit 1 at once ({:.2} s, 1 × AccessDenied, not retried), checkpoint kept: {}",
         out.elapsed.as_secs_f64(),
         short(&out.message())
     ));
