@@ -17,9 +17,6 @@
 //! What the check then pins down is the part the checkpoint is responsible for: bytes that
 //! were on disk but not yet in a committed snapshot must stay within `rate × (2 × commit
 //! interval + write latency)`.
-//!
-//! ossget's `--help` makes a simpler promise ("at most about 2.5 MiB per thread plus what
-//! arrived in the last 10 ms"); e2e reports it beside the bound as [`help_claim`].
 
 use std::time::Duration;
 
@@ -51,11 +48,6 @@ pub fn per_worker(threads: u64) -> u64 {
     threads * (BLOCK + CHUNK)
 }
 
-/// ossget `--help`'s promise for one kill: 2.5 MiB per thread plus the last 10 ms.
-pub fn help_claim(rate: f64, threads: u64) -> u64 {
-    threads * (5 << 19) + (rate * 0.010) as u64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,10 +60,5 @@ mod tests {
         assert_eq!(per_kill(0.0, 7), 7);
         assert_eq!(commit_window(), Duration::from_millis(40));
         assert_eq!(per_worker(4), 4 * 1_310_720);
-    }
-
-    #[test]
-    fn the_help_claim_with_numbers() {
-        assert_eq!(help_claim(1.0e9, 4), 4 * 2_621_440 + 10_000_000);
     }
 }

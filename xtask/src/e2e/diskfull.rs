@@ -213,6 +213,18 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
     if dest.exists() {
         return Err(format!("{} exists after ENOSPC", dest.display()));
     }
+    let hint = out
+        .json
+        .as_ref()
+        .and_then(|j| j.at(&["error", "hint"]))
+        .and_then(|h| h.as_str())
+        .unwrap_or_default()
+        .to_string();
+    if !hint.contains("free some space") {
+        return Err(format!(
+            "no hint to free space after ENOSPC: {hint:?} (`{repro}`)"
+        ));
+    }
     let kept = verify::side_files(&dest);
     std::fs::remove_file(&filler).map_err(|e| e.to_string())?;
     let again = ossget.run(&run)?;

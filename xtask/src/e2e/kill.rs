@@ -140,7 +140,6 @@ struct Totals {
     worst_round: Option<(u64, u64, u64, u64)>, // (round, refetched, bound, kills)
     worst_per_kill: u64,
     max_in_flight: u64,
-    help_exceeded: Vec<String>,
 }
 
 /// Runs the kill -9 scenario.
@@ -210,13 +209,6 @@ pub fn run(ctx: &Ctx, row: &mut Row) -> Result<(), String> {
         human(totals.max_in_flight),
         human(bound::per_worker(THREADS))
     ));
-    if !totals.help_exceeded.is_empty() {
-        row.note(format!(
-            "ossget --help's 2.5 MiB/thread + 10 ms claim exceeded in {} round(s): {}",
-            totals.help_exceeded.len(),
-            totals.help_exceeded.join(", ")
-        ));
-    }
     Ok(())
 }
 
@@ -366,10 +358,6 @@ fn run_round(
         .iter()
         .map(|k| bound::per_kill(k.rate, k.in_flight))
         .sum();
-    let claim: u64 = kills
-        .iter()
-        .map(|k| bound::help_claim(k.rate, THREADS))
-        .sum();
     totals.kills += kills.len() as u64;
     for k in &kills {
         totals.max_in_flight = totals.max_in_flight.max(k.in_flight);
@@ -385,13 +373,6 @@ fn run_round(
         .is_none_or(|(_, re, b, _)| ratio(refetched, bound) > ratio(re, b))
     {
         totals.worst_round = Some((round, refetched, bound, kills.len() as u64));
-    }
-    if refetched > claim {
-        totals.help_exceeded.push(format!(
-            "round {round} ({} > {})",
-            human(refetched),
-            human(claim)
-        ));
     }
     let rates: Vec<String> = kills
         .iter()

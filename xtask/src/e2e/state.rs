@@ -239,7 +239,7 @@ fn corrupted_without_verify(
     }
     row.fetched = emu.settled_stats()?.relayed;
     row.note(format!(
-        "LIMIT (documented): byte {at} flipped in done data is NOT caught without --verify-resume — exit 0, crc64_verified {}, that byte renamed into place (and nothing else differs)",
+        "LIMIT (documented in ossget --help): byte {at} flipped in done data is NOT caught without --verify-resume: exit 0, crc64_verified {} (by the CRCs recorded at write time), that byte renamed into place and nothing else differs",
         match out.json.as_ref().and_then(|j| j.get("crc64_verified")) {
             Some(super::json::Value::Bool(b)) => b.to_string(),
             _ => "?".to_string(),
