@@ -1,6 +1,7 @@
-//! A full disk. A small filesystem is mounted for the download (tmpfs; a loop-mounted ext4
-//! image where tmpfs is refused; a printed skip reason where neither is permitted) and a
-//! filler file leaves less free space than the object needs:
+//! A full disk. Small filesystems are mounted for the download — a tmpfs and a loop-mounted
+//! ext4 image, each where permitted (a printed reason for each that is not; the scenario is
+//! skipped when neither is) — and a filler file leaves less free space than the object
+//! needs:
 //! - `disk-full`: with `--no-preallocate --no-space-check`, ENOSPC hits mid-download; ossget
 //!   must exit 1 with a clear error and leave no destination; once the filler is deleted,
 //!   the same command resumes (not restarts) to the exact file;
@@ -58,25 +59,25 @@ fn quiet(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
-/// Mounts a small filesystem at `dir`: tmpfs, else a loop-mounted ext4 image.
-fn mount_small(dir: &Path) -> Result<Mount, String> {
-    let size = format!("size={FS_SIZE_MIB}m");
-    let tmpfs = quiet(
-        Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &size, "e2e-diskfull"])
-            .arg(dir),
-    );
-    let tmpfs_err = match tmpfs {
-        Ok(()) => {
-            return Ok(Mount {
-                dir: dir.to_path_buf(),
-                image: None,
-            });
-        }
-        Err(e) => e,
-    };
+/// The small filesystems tried, in order.
+const KINDS: [&str; 2] = ["tmpfs", "ext4"];
+
+/// Mounts a small filesystem of `kind` at `dir`.
+fn mount_small(kind: &str, dir: &Path) -> Result<Mount, String> {
+    if kind == "tmpfs" {
+        let size = format!("size={FS_SIZE_MIB}m");
+        quiet(
+            Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &size, "e2e-diskfull"])
+                .arg(dir),
+        )?;
+        return Ok(Mount {
+            dir: dir.to_path_buf(),
+            image: None,
+        });
+    }
     let image = dir.with_extension("img");
-    let loop_mount = (|| {
+    let mounted = (|| {
         let f = std::fs::File::create(&image).map_err(|e| e.to_string())?;
         f.set_len(FS_SIZE_MIB * MIB).map_err(|e| e.to_string())?;
         quiet(Command::new("mkfs.ext4").args(["-q", "-F"]).arg(&image))?;
@@ -87,16 +88,14 @@ fn mount_small(dir: &Path) -> Result<Mount, String> {
                 .arg(dir),
         )
     })();
-    match loop_mount {
+    match mounted {
         Ok(()) => Ok(Mount {
             dir: dir.to_path_buf(),
             image: Some(image),
         }),
-        Err(loop_err) => {
+        Err(e) => {
             let _ = std::fs::remove_file(&image);
-            Err(format!(
-                "cannot mount a small filesystem: tmpfs ({tmpfs_err}); loop ext4 ({loop_err})"
-            ))
+            Err(e)
         }
     }
 }
@@ -138,19 +137,9 @@ fn fill(dir: &Path) -> Result<PathBuf, String> {
     Ok(filler)
 }
 
-/// Runs the disk-full scenario `name`.
+/// Runs the disk-full scenario `name` on each small filesystem that can be mounted.
 pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
     let dir = ctx.dir(name)?;
-    let mnt = dir.join("mnt");
-    std::fs::create_dir_all(&mnt).map_err(|e| e.to_string())?;
-    let mount = match mount_small(&mnt) {
-        Ok(m) => m,
-        Err(why) => {
-            eprintln!("    skipped: {why}");
-            row.skipped = Some(why);
-            return Ok(());
-        }
-    };
     let key = "full.bin";
     let emu = ctx.start_emulator(&[ctx.object(key, OBJECT)], &[])?;
     let head = emu.head(key)?;
@@ -158,43 +147,93 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
         bin: &ctx.ossget,
         emulator: &emu,
     };
-    let dest = mnt.join(key);
-    let filler = fill(&mnt)?;
-    let free = available(&mnt)?;
-    row.rounds = 1;
-    let kind = if mount.image.is_some() {
-        "loop ext4"
-    } else {
-        "tmpfs"
-    };
-    if name == "space-check" {
-        let run = Run::new(key, &dest);
-        let out = ossget.run(&run)?;
-        if out.code() != Some(1) || !out.message().contains("not enough free space") {
-            return Err(format!(
-                "expected a refusal for lack of space, got {} (`{}`)",
-                out.describe(),
-                ossget.shell_line(&run)
-            ));
+    let mut refused = Vec::new();
+    for kind in KINDS {
+        let mnt = dir.join(kind);
+        std::fs::create_dir_all(&mnt).map_err(|e| e.to_string())?;
+        let mount = match mount_small(kind, &mnt) {
+            Ok(m) => m,
+            Err(why) => {
+                eprintln!("    {kind}: cannot mount: {why}");
+                refused.push(format!("{kind}: {why}"));
+                continue;
+            }
+        };
+        row.rounds += 1;
+        let result = if name == "space-check" {
+            space_check(&ossget, &emu, &mnt, kind, row)
+        } else {
+            full_then_freed(&ossget, &emu, &head, &mnt, kind, row)
+        };
+        drop(mount);
+        match result {
+            Ok(()) => row.passed += 1,
+            Err(e) => row.fail(format!("{kind}: {e}")),
         }
-        let stats = emu.settled_stats()?;
-        row.fetched = stats.relayed;
-        if stats.relayed != 0 {
-            return Err(format!("{} fetched before refusing", stats.relayed));
-        }
-        if dest.exists() {
-            return Err("a destination appeared".into());
-        }
-        row.note(format!(
-            "{kind}, {} free for {}: refused before any data ({})",
-            human(free),
-            human(OBJECT),
-            out.message().split(';').next().unwrap_or_default()
-        ));
-        row.passed = 1;
-        return Ok(());
     }
-    row.needed = OBJECT;
+    if row.rounds == 0 {
+        let why = format!("cannot mount a small filesystem: {}", refused.join("; "));
+        row.skipped = Some(why);
+    } else if !refused.is_empty() {
+        row.note(format!("not run on {}", refused.join("; ")));
+    }
+    Ok(())
+}
+
+/// Default flags with too little space: refused before any body byte.
+fn space_check(
+    ossget: &Ossget<'_>,
+    emu: &super::emulator::Emulator,
+    mnt: &Path,
+    kind: &str,
+    row: &mut Row,
+) -> Result<(), String> {
+    let key = "full.bin";
+    let dest = mnt.join(key);
+    fill(mnt)?;
+    let free = available(mnt)?;
+    let before = emu.settled_stats()?.relayed;
+    let run = Run::new(key, &dest);
+    let out = ossget.run(&run)?;
+    if out.code() != Some(1) || !out.message().contains("not enough free space") {
+        return Err(format!(
+            "expected a refusal for lack of space, got {} (`{}`)",
+            out.describe(),
+            ossget.shell_line(&run)
+        ));
+    }
+    let fetched = emu.settled_stats()?.relayed - before;
+    row.fetched += fetched;
+    if fetched != 0 {
+        return Err(format!("{fetched} body bytes fetched before refusing"));
+    }
+    if dest.exists() {
+        return Err("a destination appeared".into());
+    }
+    row.note(format!(
+        "{kind}, {} free for {}: refused before any data ({})",
+        human(free),
+        human(OBJECT),
+        out.message().split(':').next().unwrap_or_default()
+    ));
+    Ok(())
+}
+
+/// ENOSPC mid-download, then space freed: the same command resumes to the exact file.
+fn full_then_freed(
+    ossget: &Ossget<'_>,
+    emu: &super::emulator::Emulator,
+    head: &super::emulator::Head,
+    mnt: &Path,
+    kind: &str,
+    row: &mut Row,
+) -> Result<(), String> {
+    let key = "full.bin";
+    let dest = mnt.join(key);
+    let filler = fill(mnt)?;
+    let free = available(mnt)?;
+    let before = emu.settled_stats()?.relayed;
+    row.needed += OBJECT;
     let run = Run::new(key, &dest).args(["--no-preallocate", "--no-space-check"]);
     let repro = ossget.shell_line(&run);
     let out = ossget.run(&run)?;
@@ -235,14 +274,14 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
         ));
     }
     let resumed = again.number("bytes_resumed").unwrap_or(0);
-    verify::exact(&dest, &head)?;
+    verify::exact(&dest, head)?;
     let left = verify::side_files(&dest);
     if !left.is_empty() {
         return Err(format!(
             "side files left after a finished download: {left:?}"
         ));
     }
-    row.fetched = emu.settled_stats()?.relayed;
+    row.fetched += emu.settled_stats()?.relayed - before;
     if resumed == 0 {
         return Err(format!(
             "the rerun started over instead of resuming (checkpoint {:?}, note {:?}; after ENOSPC these were kept: {kept:?})",
@@ -250,15 +289,17 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
             again.field("checkpoint_note")
         ));
     }
+    let what = message
+        .split(" failed for ")
+        .next()
+        .unwrap_or_default()
+        .to_string();
     row.note(format!(
-        "{kind}, {} free for {}: exit 1 ({}); filler deleted, rerun resumed {} and is exact",
+        "{kind}, {} free for {}: exit 1 ({what}: No space left on device); filler deleted, rerun resumed {} and is exact",
         human(free),
         human(OBJECT),
-        message.chars().take(100).collect::<String>(),
         human(resumed)
     ));
-    row.passed = 1;
-    drop(mount);
     Ok(())
 }
 
