@@ -64,6 +64,8 @@ const KINDS: [&str; 2] = ["tmpfs", "ext4"];
 
 /// Mounts a small filesystem of `kind` at `dir`.
 fn mount_small(kind: &str, dir: &Path) -> Result<Mount, String> {
+    // A run killed before its cleanup may have left a mount here; never stack another.
+    let _ = quiet(Command::new("umount").arg(dir));
     if kind == "tmpfs" {
         let size = format!("size={FS_SIZE_MIB}m");
         quiet(

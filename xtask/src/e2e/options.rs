@@ -16,7 +16,7 @@ flags:
   --rounds N          kill -9 rounds                         (default 50)
   --size SIZE         object size, e.g. 1GiB, 256MiB        (default 1GiB)
   --only NAME[,NAME]  only these scenarios or groups (see --list); repeatable
-  --quick             --rounds 6 --size 128MiB, and skip the 60 s stall-timeout scenario
+  --quick             --rounds 6 --size 128MiB, and skip the 35 s stall-timeout scenario
                       unless --only names it (not just its group)
   --no-build          use target/e2e/release/{ossget,oss-emulator} as they are
   --keep              keep the scratch directory (target/e2e/scratch-SEED) afterwards
