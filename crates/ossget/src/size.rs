@@ -53,14 +53,14 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         return Err(bad());
     }
     let too_large = || format!("`{trimmed}` is too large");
-    let whole: u128 = if whole.is_empty() {
+    // A whole part over u64 is too large whatever the unit; within it, u128 arithmetic
+    // cannot overflow (2^64 x 2^40, plus a fraction of one unit).
+    let whole: u64 = if whole.is_empty() {
         0
     } else {
         whole.parse().map_err(|_| too_large())?
     };
-    let mut bytes = whole
-        .checked_mul(u128::from(multiplier))
-        .ok_or_else(too_large)?;
+    let mut bytes = u128::from(whole) * u128::from(multiplier);
     if !fraction.is_empty() {
         let digits: u128 = fraction.parse().map_err(|_| bad())?;
         let scale = 10u128.pow(u32::try_from(fraction.len()).map_err(|_| bad())?);
@@ -193,6 +193,18 @@ mod tests {
         );
         assert!(
             parse_size("17179869184GiB")
+                .unwrap_err()
+                .contains("too large")
+        );
+        // A whole part just under u128::MAX / 1000 plus a fraction used to overflow the
+        // sum (a panic in debug builds, a wrapped small size in release).
+        assert!(
+            parse_size("340282366920938463463374607431768211.999KB")
+                .unwrap_err()
+                .contains("too large")
+        );
+        assert!(
+            parse_size("18446744073709551615.9KiB")
                 .unwrap_err()
                 .contains("too large")
         );
