@@ -218,7 +218,9 @@ async fn every_failpoint_then_resume_is_byte_exact() {
         assert_eq!(
             out.status.signal(),
             Some(6),
-            "{name} did not abort: {stderr}"
+            "{name} did not abort ({:?}): {stderr}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout)
         );
         assert!(
             stderr.contains(&format!("failpoint {name} reached")),
