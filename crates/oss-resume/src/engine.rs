@@ -831,7 +831,15 @@ async fn head(
         match retry.on_failure(error.retry_reason(), &mut rng) {
             RetryDecision::Retry { delay, .. } => {
                 tracing::debug!("HEAD: retrying in {delay:?} after: {error}");
-                tokio::time::sleep(delay).await;
+                // The backoff (up to the policy's maximum, 20 s by default) must not hold
+                // up a cancellation: Ctrl-C on an unreachable endpoint stops at once.
+                tokio::select! {
+                    biased;
+                    () = cancel.cancelled() => {
+                        return Err(Error::Cancelled { checkpoint_saved: false });
+                    }
+                    () = tokio::time::sleep(delay) => {}
+                }
             }
             RetryDecision::GiveUp { .. } => return Err(Error::Head { source: error }),
         }

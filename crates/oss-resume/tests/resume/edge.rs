@@ -413,6 +413,42 @@ async fn cancellation_stops_promptly_and_cleans_up_without_checkpoint() {
 }
 
 #[tokio::test]
+async fn cancellation_stops_a_head_that_is_backing_off() {
+    let env = Env::start().await;
+    let dir = Scratch::new("cancel-head");
+    env.put("h", 1000, 18);
+    env.emu.add_fault(
+        ServiceFault::new(FaultAction::service_unavailable()).method(http::Method::HEAD),
+    );
+    let token = CancellationToken::new();
+    let trigger = token.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        trigger.cancel();
+    });
+    let started = Instant::now();
+    let err = env
+        .client()
+        .download(BUCKET, "h", dir.path("h.bin"))
+        .retry_policy(oss_resume::RetryPolicy {
+            max_attempts: 6,
+            initial_backoff: Duration::from_secs(30),
+            max_backoff: Duration::from_secs(30),
+        })
+        .cancel_token(token)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Cancelled { .. }), "{err}");
+    // Full jitter: the first backoff is anywhere in 0..30 s; a cancel must not wait for it.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(dir.names().is_empty(), "{:?}", dir.names());
+}
+
+#[tokio::test]
 async fn a_version_id_pins_that_version() {
     let env = Env::start().await;
     let dir = Scratch::new("version");
