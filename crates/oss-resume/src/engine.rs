@@ -124,6 +124,10 @@ fn validate(
         None => oss_ckpt::fs::default_path(&destination),
     };
     if o.checkpoint {
+        // A save writes `{checkpoint}.tmp` and renames it over the checkpoint: neither name
+        // may be one of the download's own files (a checkpoint `x` for the destination
+        // `x.tmp` would truncate an existing destination at the first save).
+        let ckpt_temp = CheckpointFile::new(&ckpt_path).temp_path().to_path_buf();
         for (what, other) in [
             ("the destination", destination.clone()),
             ("the temp data file", temp_path(&destination)),
@@ -133,6 +137,15 @@ fn validate(
                 return Err(Error::invalid(
                     "checkpoint_path",
                     format!("it is {what}; choose another path"),
+                ));
+            }
+            if ckpt_temp == other {
+                return Err(Error::invalid(
+                    "checkpoint_path",
+                    format!(
+                        "saving it writes `{}`, which is {what}; choose another path",
+                        ckpt_temp.display()
+                    ),
                 ));
             }
         }

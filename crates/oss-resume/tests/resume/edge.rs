@@ -266,6 +266,14 @@ async fn bad_arguments_fail_before_any_request() {
             dl().checkpoint(true).checkpoint_path(dir.path("out")),
             "checkpoint_path",
         ),
+        (
+            // Its save's temp file `out.tmp` would be the destination.
+            client
+                .download(BUCKET, "obj", dir.path("out.tmp"))
+                .checkpoint(true)
+                .checkpoint_path(dir.path("out")),
+            "checkpoint_path",
+        ),
         (client.download(BUCKET, "", dir.path("out")), "key"),
         (
             client.download("Bad_Bucket", "obj", dir.path("out")),
