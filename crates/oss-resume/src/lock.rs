@@ -111,12 +111,17 @@ impl Drop for DestLock {
     }
 }
 
+/// Whether `try_lock` failed because the filesystem has no locks (ENOLCK: e.g. NFS without
+/// a lock manager; EOPNOTSUPP/ENOTSUP: a FUSE or network filesystem that does not do
+/// flock). The numbers differ between Unixes (ENOLCK is 37 on Linux, 77 on macOS), so they
+/// come from rustix rather than being written out.
 fn locks_unsupported(e: &io::Error) -> bool {
     #[cfg(unix)]
     {
-        const ENOLCK: i32 = 37;
-        const EOPNOTSUPP: i32 = 95;
-        if matches!(e.raw_os_error(), Some(ENOLCK | EOPNOTSUPP)) {
+        use rustix::io::Errno;
+        if Errno::from_io_error(e)
+            .is_some_and(|n| n == Errno::NOLCK || n == Errno::OPNOTSUPP || n == Errno::NOTSUP)
+        {
             return true;
         }
     }
@@ -170,6 +175,20 @@ mod tests {
         drop(again);
         assert!(!dir.join("file.bin.lock").exists());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn no_locks_on_the_filesystem_is_recognised_by_errno() {
+        use rustix::io::Errno;
+        for errno in [Errno::NOLCK, Errno::OPNOTSUPP, Errno::NOTSUP] {
+            let e = io::Error::from_raw_os_error(errno.raw_os_error());
+            assert!(locks_unsupported(&e), "{e}");
+        }
+        for errno in [Errno::ACCESS, Errno::AGAIN, Errno::IO] {
+            let e = io::Error::from_raw_os_error(errno.raw_os_error());
+            assert!(!locks_unsupported(&e), "{e}");
+        }
     }
 
     /// The lock lives as long as its open file: a descriptor inherited by a child process
