@@ -711,7 +711,14 @@ impl Job {
             failpoint::hit(failpoint::DATA_SYNCED);
             if let Some(f) = ckpt_file.as_mut() {
                 ckpt.durable = snapshot;
-                save_checkpoint(f, &ckpt, Save::Durable)?;
+                if let Err(e) = save_checkpoint(f, &ckpt, Save::Durable) {
+                    // The checkpoint's fsync failed: as in the aggregator, nothing of this
+                    // download is trusted any more (and SyncFailed says it was deleted).
+                    if matches!(e, Error::SyncFailed { .. }) {
+                        self.discard();
+                    }
+                    return Err(e.into());
+                }
             }
         }
         drop(file);
@@ -867,15 +874,15 @@ fn remove_if_exists(path: &Path) {
     }
 }
 
-/// fsync of a directory, so a rename in it survives power loss.
+/// fsync of the destination's directory, so the rename in it survives power loss. Runs
+/// after the rename: a failure is not [`Error::SyncFailed`] (nothing is deleted, the file
+/// is in place) but [`LocalOp::SyncDirectory`], and the checkpoint is kept so the next call
+/// finishes the job ([`CheckpointUse::AlreadyComplete`]).
 fn sync_dir(dir: &Path) -> Result<(), Error> {
     #[cfg(unix)]
     {
         let result = File::open(dir).and_then(|d| d.sync_all());
-        result.map_err(|source| Error::SyncFailed {
-            path: dir.to_path_buf(),
-            source,
-        })
+        result.map_err(|source| Error::local(LocalOp::SyncDirectory, dir, source))
     }
     #[cfg(not(unix))]
     {

@@ -53,6 +53,10 @@ pub enum LocalOp {
     Read,
     /// Renaming the temp data file onto the destination.
     Rename,
+    /// fsync of the destination's directory after the rename (durable mode): the file is
+    /// complete and in place, but the disk did not confirm that the rename survives a
+    /// power cut.
+    SyncDirectory,
     /// Removing a file.
     Remove,
     /// Saving, loading or deleting the checkpoint.
@@ -69,6 +73,10 @@ impl fmt::Display for LocalOp {
             LocalOp::Write => "writing the temp data file",
             LocalOp::Read => "reading the temp data file",
             LocalOp::Rename => "renaming the temp data file onto the destination",
+            LocalOp::SyncDirectory => {
+                "the file is complete at its destination, but syncing its directory (so the \
+                 rename survives a power cut)"
+            }
             LocalOp::Remove => "removing a file",
             LocalOp::Checkpoint => "writing the checkpoint",
         })
@@ -371,5 +379,15 @@ mod tests {
             pid: Some(42),
         };
         assert!(locked.to_string().contains("process 42"), "{locked}");
+        // A failed directory sync after the rename does not claim anything was deleted.
+        let dir = Error::local(
+            LocalOp::SyncDirectory,
+            "/x",
+            io::Error::from_raw_os_error(5),
+        );
+        let text = dir.to_string();
+        assert!(text.contains("complete at its destination"), "{text}");
+        assert!(!text.contains("deleted"), "{text}");
+        assert!(dir.is_local());
     }
 }
