@@ -4,9 +4,15 @@
 //! only make sense across crates:
 //!
 //! - [`layering`]: the design card's dependency rules, on `cargo metadata`;
+//! - [`secrets`]: keys, STS tokens, signatures and SSE-C keys never reach errors, `Debug`,
+//!   reports, checkpoints or logs — oss-sign, oss-http, oss-ckpt and oss-resume together,
+//!   against the emulator; [`secrets_cli`] does the same for the `ossget` process at -vvv;
 //! - [`golden`]: the fixtures are unchanged.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod golden;
 mod layering;
+mod secrets;
+mod secrets_cli;
+mod support;

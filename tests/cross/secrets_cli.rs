@@ -1,0 +1,255 @@
+//! The secrets rule for the CLI, as a process test: `ossget -vvv` (every crate's events,
+//! every dependency's at TRACE) with STS credentials and SSE-C headers, succeeding through a
+//! retried 503, failing with `SignatureDoesNotMatch`, a wrong STS token and `AccessDenied`
+//! (checkpoint left behind, `--json` on): stdout, stderr and every file left beside the
+//! destination hold no secret, no token, no signature it sent and no SSE-C key.
+//!
+//! Finding the binary: `CARGO_BIN_EXE_ossget` exists only inside ossget's own crate, and a
+//! path guessed from the target directory may be missing (`cargo test -p` of this crate
+//! alone never builds it) or stale (built from older sources) on a clean CI machine. So the
+//! test runs `cargo build -p ossget --bin ossget` itself (the cargo that runs the tests,
+//! `$CARGO`, same profile) and takes the executable cargo reports: always built, always
+//! current, and built the way a user builds it (ossget's own features, no dev-dependency
+//! features unified in). The price is one more build of ossget and the dependencies whose
+//! features differ, once per clean target directory (measured: see the report); later runs
+//! find it fresh in well under a second. Cargo releases the build lock before it runs test
+//! binaries, so the nested build does not deadlock.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use http::Method;
+use oss_emulator::{BucketSpec, Emulator, FaultAction, ObjectSpec, ServiceFault};
+use serde_json::Value;
+
+use crate::secrets::{AK, BUCKET, SECRET, TOKEN, WRONG_SECRET, WRONG_TOKEN, needles, ssec_headers};
+use crate::support::recorder::Recorder;
+use crate::support::scratch::{Scratch, ckpt_of};
+
+/// Builds ossget once per test process and returns the executable cargo reported.
+fn ossget() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let started = Instant::now();
+        // target/<profile>/deps/cross-HASH -> <profile>
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .and_then(Path::file_name)
+            .and_then(|n| n.to_str())
+            .unwrap_or("debug")
+            .to_owned();
+        let mut cmd =
+            std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        cmd.args(["build", "-p", "ossget", "--bin", "ossget"])
+            .arg("--message-format=json-render-diagnostics")
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
+        if profile_dir != "debug" {
+            cmd.args(["--profile", &profile_dir]);
+        }
+        let out = cmd.output().expect("running `cargo build -p ossget`");
+        assert!(
+            out.status.success(),
+            "`cargo build -p ossget` failed; the CLI process test needs the binary:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bin = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|m| {
+                m["reason"] == "compiler-artifact"
+                    && m["target"]["name"] == "ossget"
+                    && m["executable"].is_string()
+            })
+            .and_then(|m| m["executable"].as_str().map(PathBuf::from))
+            .expect("cargo reported no ossget executable");
+        eprintln!("built {} in {:?}", bin.display(), started.elapsed());
+        bin
+    })
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// `ossget -vvv ARGS` against `endpoint` with these credentials and the SSE-C headers.
+async fn ossget_run(
+    dir: &Path,
+    endpoint: &str,
+    version: &str,
+    secret: &str,
+    token: &str,
+    args: &[&str],
+) -> Run {
+    let mut cmd = tokio::process::Command::new(ossget());
+    cmd.args(args)
+        .args(["--endpoint", endpoint, "--region", "cn-test"])
+        .args(["--signature-version", version, "-vvv"])
+        .args(["--part-size", "128KiB", "--threads", "2"]);
+    for (name, value) in ssec_headers() {
+        cmd.arg("--header").arg(format!("{name}: {value}"));
+    }
+    let out = cmd
+        .current_dir(dir)
+        .env_remove("OSS_ENDPOINT")
+        .env_remove("OSS_REGION")
+        .env("OSS_ACCESS_KEY_ID", AK)
+        .env("OSS_ACCESS_KEY_SECRET", secret)
+        .env("OSS_SESSION_TOKEN", token)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("spawning ossget");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ossget_at_vvv_prints_and_leaves_no_secret() {
+    let bin = tokio::task::spawn_blocking(ossget).await.unwrap();
+    assert!(bin.is_file());
+    let emu = Emulator::new();
+    emu.add_credentials(oss_emulator::Credentials::sts(AK, SECRET, TOKEN));
+    emu.add_bucket(BucketSpec::new(BUCKET)).unwrap();
+    for key in ["ok.bin", "denied.bin"] {
+        emu.put_object(BUCKET, key, ObjectSpec::synthetic(600_000, 9))
+            .unwrap();
+    }
+    let server = emu.start_server().await.unwrap();
+    let relay = Recorder::start(server.local_addr()).await;
+    let endpoint = relay.endpoint();
+    let mut outputs: Vec<(String, Vec<u8>)> = Vec::new();
+    let keep = |outputs: &mut Vec<(String, Vec<u8>)>, place: String, run: &Run| {
+        outputs.push((format!("{place}: stdout"), run.stdout.clone().into_bytes()));
+        outputs.push((format!("{place}: stderr"), run.stderr.clone().into_bytes()));
+    };
+
+    for version in ["1", "4"] {
+        let v = format!("ossget V{version}");
+        // Success through one retried 503 (so -vv's retry events are in the output).
+        let busy = emu.add_fault(
+            ServiceFault::new(FaultAction::service_unavailable())
+                .key(BUCKET, "ok.bin")
+                .method(Method::GET)
+                .on_request(2),
+        );
+        let scratch = Scratch::new("cli-ok");
+        let run = ossget_run(
+            scratch.dir(),
+            &endpoint,
+            version,
+            SECRET,
+            TOKEN,
+            &["oss://leak-bkt/ok.bin", "out.bin"],
+        )
+        .await;
+        emu.remove_fault(busy);
+        assert_eq!(run.code, Some(0), "{v}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("DEBUG") && run.stderr.contains("retrying"),
+            "{v}: -vvv logged no debug events, so the scan would prove little:\n{}",
+            run.stderr
+        );
+        keep(&mut outputs, format!("{v} success"), &run);
+
+        // SignatureDoesNotMatch (the error document echoes the token and the SSE-C key).
+        let run = ossget_run(
+            scratch.dir(),
+            &endpoint,
+            version,
+            WRONG_SECRET,
+            TOKEN,
+            &["oss://leak-bkt/ok.bin", "again.bin"],
+        )
+        .await;
+        assert_eq!(run.code, Some(1), "{v}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("SignatureDoesNotMatch"),
+            "{}",
+            run.stderr
+        );
+        keep(&mut outputs, format!("{v} SignatureDoesNotMatch"), &run);
+
+        // A wrong STS token.
+        let run = ossget_run(
+            scratch.dir(),
+            &endpoint,
+            version,
+            SECRET,
+            WRONG_TOKEN,
+            &["oss://leak-bkt/ok.bin", "again.bin"],
+        )
+        .await;
+        assert_eq!(run.code, Some(1), "{v}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("InvalidSecurityToken"),
+            "{}",
+            run.stderr
+        );
+        keep(&mut outputs, format!("{v} InvalidSecurityToken"), &run);
+
+        // AccessDenied on a part GET after two parts, with --json: the checkpoint stays.
+        let denied = emu.add_fault(
+            ServiceFault::new(FaultAction::error(403, "AccessDenied", "Access denied."))
+                .key(BUCKET, "denied.bin")
+                .method(Method::GET)
+                .after(2),
+        );
+        let run = ossget_run(
+            scratch.dir(),
+            &endpoint,
+            version,
+            SECRET,
+            TOKEN,
+            &["oss://leak-bkt/denied.bin", "denied.bin", "--json"],
+        )
+        .await;
+        emu.remove_fault(denied);
+        assert_eq!(run.code, Some(1), "{v}: {}", run.stderr);
+        assert!(run.stdout.contains("AccessDenied"), "{v}: {}", run.stdout);
+        assert!(
+            ckpt_of(&scratch.path("denied.bin")).is_file(),
+            "{v}: no checkpoint left to scan"
+        );
+        keep(&mut outputs, format!("{v} AccessDenied --json"), &run);
+        for (name, bytes) in scratch.files() {
+            outputs.push((format!("{v}: file {name}"), bytes));
+        }
+    }
+
+    // The secrets did travel (and came back in the error documents).
+    let sent = relay.text(true);
+    assert!(sent.contains(TOKEN) && sent.contains(WRONG_TOKEN));
+    let answers = relay.answers();
+    assert!(
+        answers.contains("<StringToSign>"),
+        "no SignatureDoesNotMatch document seen"
+    );
+    let echoed = needles().found_in(answers.as_bytes());
+    assert!(
+        echoed.iter().any(|w| w.starts_with("STS token"))
+            && echoed.iter().any(|w| w.starts_with("SSE-C key")),
+        "the emulator's error documents did not echo the token and SSE-C key: {echoed:?}"
+    );
+    let signatures = relay.signatures();
+    assert!(
+        signatures.iter().any(|s| s.len() == 64) && signatures.iter().any(|s| s.len() == 28),
+        "expected V4 and V1 signatures, saw {signatures:?}"
+    );
+    let mut needles = needles();
+    for (i, sig) in signatures.iter().enumerate() {
+        needles.add(&format!("signature #{i}"), sig);
+    }
+    for (place, bytes) in &outputs {
+        needles.assert_absent(place, bytes);
+    }
+}
