@@ -87,9 +87,12 @@ pub struct Args {
 
     /// Send this header with every request, e.g. 'x-oss-request-payer: requester'.
     /// Repeatable
-    #[arg(long, value_name = "'NAME: VALUE'", value_parser = parse_header,
-          action = ArgAction::Append, help_heading = "Connection")]
-    pub header: Vec<(String, String)>,
+    //
+    // Kept as text and parsed by `parse_header` in `Job::prepare`: a clap value parser's
+    // error quotes the whole argument, and a value may be a secret (an SSE-C key).
+    #[arg(long, value_name = "'NAME: VALUE'", action = ArgAction::Append,
+          help_heading = "Connection")]
+    pub header: Vec<String>,
 
     // ---- Download ------------------------------------------------------------------------
     /// Concurrent part downloads (connections), 1-1024
@@ -220,13 +223,20 @@ fn parse_threads(text: &str) -> Result<usize, String> {
 }
 
 /// `Name: value` (the value may be empty; spaces around both are dropped).
-fn parse_header(text: &str) -> Result<(String, String), String> {
-    let bad = || format!("`{text}` is not a header; write 'Name: value'");
-    let (name, value) = text.split_once(':').ok_or_else(bad)?;
+///
+/// Errors never echo the argument whole: a value may be a secret (an SSE-C key), and a
+/// mistyped header (a space for the colon) would otherwise print it.
+pub fn parse_header(text: &str) -> Result<(String, String), String> {
+    let Some((name, value)) = text.split_once(':') else {
+        return Err("a --header argument has no `:`; write 'Name: value'".to_owned());
+    };
     let name = name.trim();
     let is_token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
     if name.is_empty() || !name.bytes().all(is_token) {
-        return Err(bad());
+        return Err(format!(
+            "`{}` is not a header name; write 'Name: value'",
+            name.escape_debug()
+        ));
     }
     Ok((name.to_owned(), value.trim().to_owned()))
 }
@@ -254,6 +264,11 @@ mod tests {
         assert!(parse_header("no colon").is_err());
         assert!(parse_header(": v").is_err());
         assert!(parse_header("bad name: v").is_err());
+        // A colon typed as a space must not print the (perhaps secret) value.
+        let e = parse_header("x-oss-server-side-encryption-customer-key c2VjcmV0").unwrap_err();
+        assert!(e.contains("no `:`") && !e.contains("c2VjcmV0"), "{e}");
+        let e = parse_header("bad name: c2VjcmV0").unwrap_err();
+        assert!(e.contains("`bad name`") && !e.contains("c2VjcmV0"), "{e}");
         assert_eq!(parse_threads("4"), Ok(4));
         assert!(parse_threads("0").unwrap_err().contains("from 1 to 1024"));
         assert!(parse_threads("1025").is_err());

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use oss_resume::{Client, Credentials, Download, Durability, OnChange, SignatureVersion};
 
-use crate::cli::{Args, DurabilityArg, OnChangeArg, SignatureArg};
+use crate::cli::{Args, DurabilityArg, OnChangeArg, SignatureArg, parse_header};
 use crate::dest::resolve_destination;
 use crate::url::ObjectUrl;
 
@@ -68,8 +68,9 @@ impl Job {
             let (host, addrs) = parse_resolve(text, endpoint_port(&endpoint))?;
             builder = builder.resolve(&host, addrs);
         }
-        for (name, value) in &args.header {
-            builder = builder.header(name, value);
+        for text in &args.header {
+            let (name, value) = parse_header(text)?;
+            builder = builder.header(&name, &value);
         }
         builder = if args.anonymous {
             builder.anonymous()

@@ -502,7 +502,16 @@ async fn usage_errors_exit_2_before_any_request() {
         ),
         (
             &["oss://bkt/k.bin", "--header", "no-colon"],
-            "is not a header; write 'Name: value'",
+            "has no `:`; write 'Name: value'",
+        ),
+        (
+            // A mistyped SSE-C header: the message must not quote the key.
+            &[
+                "oss://bkt/k.bin",
+                "--header",
+                "x-oss-server-side-encryption-customer-key c2VjcmV0S2V5",
+            ],
+            "has no `:`; write 'Name: value'",
         ),
         (
             &["oss://bkt/k.bin", "--resolve", "h:1:127.0.0.1"],
@@ -525,6 +534,7 @@ async fn usage_errors_exit_2_before_any_request() {
         let run = fx.run(args).await;
         run.expect(2, &[message]);
         assert_eq!(run.stdout, "", "{args:?}: usage errors print no JSON");
+        assert!(!run.stderr.contains("c2VjcmV0S2V5"), "{}", run.stderr);
     }
 
     // Sizes in their documented forms are accepted (the object is smaller than one part).
