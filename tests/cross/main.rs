@@ -7,6 +7,8 @@
 //! - [`secrets`]: keys, STS tokens, signatures and SSE-C keys never reach errors, `Debug`,
 //!   reports, checkpoints or logs — oss-sign, oss-http, oss-ckpt and oss-resume together,
 //!   against the emulator; [`secrets_cli`] does the same for the `ossget` process at -vvv;
+//! - [`tls_resume`]: a resumable download over real TLS with V1 signing and rotating STS
+//!   credentials, through the chaos proxy, cancelled and resumed to a byte-exact file;
 //! - [`golden`]: the fixtures are unchanged.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -16,3 +18,4 @@ mod layering;
 mod secrets;
 mod secrets_cli;
 mod support;
+mod tls_resume;

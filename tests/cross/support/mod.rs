@@ -5,3 +5,4 @@ pub mod capture;
 pub mod needles;
 pub mod recorder;
 pub mod scratch;
+pub mod tls;

@@ -48,6 +48,15 @@ impl Drop for Scratch {
     }
 }
 
+/// Asserts the file holds exactly `want` (without printing megabytes on failure).
+pub fn assert_file(path: &Path, want: &[u8]) {
+    let got = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(got.len(), want.len(), "{}: length", path.display());
+    if let Some(at) = got.iter().zip(want).position(|(a, b)| a != b) {
+        panic!("{}: first difference at byte {at}", path.display());
+    }
+}
+
 /// `{dest}.cp`, the default checkpoint path.
 pub fn ckpt_of(dest: &Path) -> PathBuf {
     PathBuf::from(format!("{}.cp", dest.display()))
