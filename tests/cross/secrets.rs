@@ -287,7 +287,7 @@ async fn secrets_never_reach_errors_reports_debug_checkpoints_or_logs() {
     for secret in [TOKEN, WRONG_TOKEN, &ssec_b64()] {
         assert!(sent.contains(secret), "the client never sent {secret}");
     }
-    let answers = relay.answers();
+    let answers = relay.error_documents();
     assert!(
         answers.contains("<StringToSign>"),
         "no SignatureDoesNotMatch body seen"

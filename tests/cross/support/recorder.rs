@@ -91,27 +91,35 @@ impl Recorder {
         out
     }
 
-    /// Everything the server answered, with HEAD errors' `x-oss-err` header (the error
-    /// document, base64) decoded and appended.
-    pub fn answers(&self) -> String {
-        let mut text = self.text(false);
-        let decoded: Vec<String> = text
-            .split("\r\n")
-            .filter_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                name.eq_ignore_ascii_case("x-oss-err").then(|| {
-                    let bytes = base64::engine::general_purpose::STANDARD
-                        .decode(value.trim())
-                        .unwrap_or_default();
-                    String::from_utf8_lossy(&bytes).into_owned()
-                })
-            })
-            .collect();
-        for d in decoded {
-            text.push_str(&d);
-            text.push('\n');
+    /// The OSS error documents the server answered with: `<Error>...</Error>` bodies, and
+    /// HEAD errors' `x-oss-err` headers (the document, base64) decoded. Object bodies are
+    /// left out (megabytes that hold no secret).
+    pub fn error_documents(&self) -> String {
+        let answers = self.text(false);
+        let mut docs = String::new();
+        let mut rest = answers.as_str();
+        while let Some(at) = rest.find("<Error>") {
+            let end = rest[at..]
+                .find("</Error>")
+                .map_or(rest.len(), |e| at + e + 8);
+            docs.push_str(&rest[at..end]);
+            docs.push('\n');
+            rest = &rest[end..];
         }
-        text
+        // ASCII lowercasing keeps byte offsets, so a match in `lower` indexes `answers`.
+        let lower = answers.to_ascii_lowercase();
+        for (at, m) in lower.match_indices("\r\nx-oss-err:") {
+            let value = answers[at + m.len()..]
+                .split("\r\n")
+                .next()
+                .unwrap_or_default();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(value.trim())
+                .unwrap_or_default();
+            docs.push_str(&String::from_utf8_lossy(&bytes));
+            docs.push('\n');
+        }
+        docs
     }
 
     /// Every signature the clients sent: V1's `OSS id:SIGNATURE` and V4's `Signature=HEX`
