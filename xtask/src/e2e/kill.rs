@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::Ctx;
 use super::bound;
+use super::busy::BusyDisk;
 use super::ckpt;
 use super::emulator::{Emulator, Head};
 use super::options::human;
@@ -33,6 +34,9 @@ pub const FAILPOINTS: [&str; 6] = [
 const SIGABRT: i32 = 6;
 /// SIGKILL.
 const SIGKILL: i32 = 9;
+/// How overdue a commit must be for the busy-disk scenario to kill (10 times the commit
+/// interval; the bound allows for 4).
+const STALE: Duration = Duration::from_millis(100);
 /// Runs allowed to finish a round after its planned kills (a failpoint that fires on the
 /// resume as well, say, would loop forever without a cap).
 const MAX_FINISHING_RUNS: usize = 3;
@@ -46,6 +50,8 @@ pub enum Planned {
     Early(Duration),
     /// Once it has written this share of the bytes still missing when it starts.
     Share(f64),
+    /// When a checkpoint commit is this overdue while data is being written.
+    Stale(Duration),
 }
 
 impl Planned {
@@ -55,6 +61,7 @@ impl Planned {
             Planned::Never => Kill::Never,
             Planned::Early(d) => Kill::After(d),
             Planned::Share(f) => Kill::AfterWriting(((remaining as f64 * f) as u64).max(1)),
+            Planned::Stale(d) => Kill::WhenCommitStale(d),
         }
     }
 }
@@ -142,13 +149,43 @@ struct Totals {
     max_in_flight: u64,
 }
 
-/// Runs the kill -9 scenario.
+/// Runs the kill -9 scenario: `--rounds` rounds as [`plan_round`] plans them.
 pub fn run(ctx: &Ctx, row: &mut Row) -> Result<(), String> {
+    let size = ctx.opts.size;
+    rounds(ctx, row, "kill-9", ctx.opts.rounds, false, |round, rng| {
+        plan_round(round, size, rng)
+    })
+}
+
+/// Rounds on a busy disk (see [`super::busy`]): another writer fdatasyncs beside the
+/// download, and the harness kills ossget at the worst instant — once no checkpoint commit
+/// has landed for [`STALE`] while data keeps being written (a round where that never
+/// happens passes, noted). The same bound applies: it is stated for a kill at any instant.
+pub fn run_busy_disk(ctx: &Ctx, row: &mut Row) -> Result<(), String> {
+    let count = (ctx.opts.rounds / 10).clamp(2, 5);
+    rounds(ctx, row, "kill-9-busy-disk", count, true, |_, _| {
+        vec![Step {
+            failpoint: None,
+            kill: Planned::Stale(STALE),
+        }]
+    })
+}
+
+/// `count` rounds on one object, planned by `plan_of`, with a busy disk during the deaths
+/// when `busy`; totals and notes into `row`.
+fn rounds(
+    ctx: &Ctx,
+    row: &mut Row,
+    label: &str,
+    count: u64,
+    busy: bool,
+    plan_of: impl Fn(u64, &mut Rng) -> Vec<Step>,
+) -> Result<(), String> {
     let size = ctx.opts.size;
     let key = "kill.bin";
     let emu = ctx.start_emulator(&[ctx.object(key, size)], &[])?;
     let head = emu.head(key)?;
-    let dir = ctx.dir("kill-9")?;
+    let dir = ctx.dir(label)?;
     let dest = dir.join(key);
     let ossget = Ossget {
         bin: &ctx.ossget,
@@ -163,11 +200,12 @@ pub fn run(ctx: &Ctx, row: &mut Row) -> Result<(), String> {
         human(bound::CHUNK)
     );
     let mut totals = Totals::default();
-    for round in 0..ctx.opts.rounds {
+    for round in 0..count {
         row.rounds += 1;
-        let mut rng = ctx.rng(&format!("kill-9/{round}"));
+        let mut rng = ctx.rng(&format!("{label}/{round}"));
         verify::clean(&dest);
-        match run_round(&ossget, &emu, &head, &dest, round, &mut rng, &mut totals) {
+        let plan = plan_of(round, &mut rng);
+        match run_round(&ossget, &emu, &head, &dest, round, &plan, busy, &mut totals) {
             Ok(line) => {
                 row.passed += 1;
                 eprintln!("    round {round:>2}: {line}");
@@ -183,13 +221,17 @@ pub fn run(ctx: &Ctx, row: &mut Row) -> Result<(), String> {
         .iter()
         .map(|(n, k)| format!("{n}×{k}"))
         .collect();
-    row.note(format!(
-        "{} kills ({} at failpoints: {}; {} armed failpoints not reached)",
-        totals.kills,
-        totals.failpoints_fired.iter().map(|(_, k)| k).sum::<u64>(),
-        fired.join(" "),
-        totals.failpoints_unreached
-    ));
+    if fired.is_empty() && totals.failpoints_unreached == 0 {
+        row.note(format!("{} kills", totals.kills));
+    } else {
+        row.note(format!(
+            "{} kills ({} at failpoints: {}; {} armed failpoints not reached)",
+            totals.kills,
+            totals.failpoints_fired.iter().map(|(_, k)| k).sum::<u64>(),
+            fired.join(" "),
+            totals.failpoints_unreached
+        ));
+    }
     row.note(format!(
         "re-fetched {} in all, bound {} (Σ per kill)",
         human(totals.refetched),
@@ -218,25 +260,30 @@ struct KillRecord {
     rate: f64,
     /// Body bytes relayed to the run but not written by it when it died.
     in_flight: u64,
+    /// How long before death the checkpoint was last committed (as sampled).
+    commit_age: Option<Duration>,
 }
 
+/// One round: the planned deaths (each with a busy disk when `busy` is on), then plain runs
+/// until done; the checks; a line for the log.
+#[allow(clippy::too_many_arguments)]
 fn run_round(
     ossget: &Ossget<'_>,
     emu: &Emulator,
     head: &Head,
     dest: &Path,
     round: u64,
-    rng: &mut Rng,
+    plan: &[Step],
+    busy: bool,
     totals: &mut Totals,
 ) -> Result<String, String> {
     let size = head.size;
     let before = emu.settled_stats()?.relayed;
-    let plan = plan_round(round, size, rng);
     let mut kills: Vec<KillRecord> = Vec::new();
     let mut story: Vec<String> = Vec::new();
     let mut finished: Option<Outcome> = None;
     let mut after_failpoint: Option<String> = None;
-    for step in &plan {
+    for step in plan {
         // What is left, roughly: the object less what was fetched so far this round.
         let run_start = emu.settled_stats()?.relayed;
         let fetched = run_start - before;
@@ -247,7 +294,9 @@ fn run_round(
             monitor: true,
             ..Run::new("kill.bin", dest).args(["--checkpoint"])
         };
+        let writer = busy.then(|| BusyDisk::start(dest.parent().unwrap_or(dest)));
         let out = ossget.run(&run)?;
+        drop(writer);
         check_lock_bug(ossget, &run, &out)?;
         match (out.code(), out.signal()) {
             (Some(0), _) if out.done() => {
@@ -270,6 +319,9 @@ fn run_round(
             (None, Some(SIGKILL)) if out.killed => {
                 story.push(match kill {
                     Kill::After(d) => format!("SIGKILL at {} ms", d.as_millis()),
+                    Kill::WhenCommitStale(d) => {
+                        format!("SIGKILL with a commit {} ms overdue", d.as_millis())
+                    }
                     Kill::AfterWriting(n) => format!("SIGKILL after {} written", human(n)),
                     Kill::Never => "SIGKILL".into(),
                 });
@@ -296,6 +348,7 @@ fn run_round(
         kills.push(KillRecord {
             rate: out.rate,
             in_flight: relayed.saturating_sub(out.written),
+            commit_age: out.commit_age,
         });
         after_kill_checks(dest, head)?;
     }
@@ -376,7 +429,16 @@ fn run_round(
     }
     let rates: Vec<String> = kills
         .iter()
-        .map(|k| format!("{:.0} MB/s, {} in flight", k.rate / 1e6, human(k.in_flight)))
+        .map(|k| {
+            let age = k.commit_age.map_or("no commit seen".to_string(), |a| {
+                format!("last commit {} ms before", a.as_millis())
+            });
+            format!(
+                "{:.0} MB/s, {} in flight, {age}",
+                k.rate / 1e6,
+                human(k.in_flight)
+            )
+        })
         .collect();
     let line = format!(
         "{}; re-fetched {} (bound {}; {})",
@@ -491,11 +553,16 @@ mod tests {
                     assert!((1..=95 << 20).contains(&n));
                     late += 1;
                 }
-                Kill::Never => unreachable!(),
+                Kill::Never | Kill::WhenCommitStale(_) => unreachable!(),
             }
         }
         assert!(early > 50 && late > 700, "{early} early, {late} late");
         assert_eq!(Planned::Never.resolve(5), Kill::Never);
+        let stale = Duration::from_millis(100);
+        assert_eq!(
+            Planned::Stale(stale).resolve(5),
+            Kill::WhenCommitStale(stale)
+        );
         assert_eq!(Planned::Share(0.0).resolve(5), Kill::AfterWriting(1));
     }
 }

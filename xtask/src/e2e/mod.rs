@@ -11,6 +11,7 @@
 //! Like every xtask task it depends on no workspace crate.
 
 mod bound;
+mod busy;
 mod ckpt;
 mod diskfull;
 mod emulator;
@@ -170,6 +171,7 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
         let t = Instant::now();
         let mut row = Row::new(spec.name);
         let result = match spec.group {
+            Group::Kill if spec.name == "kill-9-busy-disk" => kill::run_busy_disk(&ctx, &mut row),
             Group::Kill => kill::run(&ctx, &mut row),
             Group::Faults => faults::run(&ctx, spec.name, &mut row),
             Group::BadState => state::run(&ctx, spec.name, &mut row),

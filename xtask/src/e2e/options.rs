@@ -82,6 +82,11 @@ pub const SCENARIOS: &[Spec] = &[
         "SIGKILL at random instants and at every failpoint, resumed until done: exact file, re-fetch within the bound",
     ),
     spec(
+        "kill-9-busy-disk",
+        Group::Kill,
+        "another process fdatasyncs on the same disk; SIGKILL when a checkpoint commit is 100 ms overdue: the re-fetch bound must still hold",
+    ),
+    spec(
         "cut-every",
         Group::Faults,
         "every connection reset (RST) after N body bytes: retries resume inside parts, exact file",

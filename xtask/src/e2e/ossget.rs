@@ -4,6 +4,7 @@
 //! gives its rate and its exact total at death for the re-fetch bound.
 
 use std::io::Read;
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 use super::emulator::{ACCESS_KEY_ID, ACCESS_KEY_SECRET, BUCKET, Emulator};
 use super::json::{self, Value};
 use super::procfs;
+use super::verify::with_suffix;
 
 /// The failpoint variable oss-resume reads (crates/oss-resume, "Failpoints").
 pub const FAILPOINT_ENV: &str = "OSS_RESUME_FAILPOINT";
@@ -34,6 +36,9 @@ pub enum Kill {
     AfterWriting(u64),
     /// This long after it was spawned.
     After(Duration),
+    /// The moment `DEST.cp` has not been replaced for this long while the process keeps
+    /// writing data: a kill at the worst instant, when a commit is overdue.
+    WhenCommitStale(Duration),
 }
 
 /// What to run.
@@ -92,6 +97,10 @@ pub struct Outcome {
     /// Bytes it had written when it ended (its data plus a few KiB of checkpoints and the
     /// lock; monitored runs).
     pub written: u64,
+    /// How long before its end `DEST.cp` was last replaced (each commit renames a new file
+    /// over it), as far as the ~1 ms samples saw; `None` if no commit was seen. A
+    /// diagnostic: a commit the harness saw late makes it look younger.
+    pub commit_age: Option<Duration>,
 }
 
 impl Outcome {
@@ -226,8 +235,13 @@ impl Ossget<'_> {
         let mut running = self.spawn(run)?;
         let pid = running.pid;
         let mut samples: Vec<(Instant, u64)> = Vec::new();
+        let cp = with_suffix(&run.dest, ".cp");
+        // (inode, when it was first seen, bytes written then)
+        let mut last_cp: Option<(u64, Instant, u64)> = None;
         let mut killed = false;
-        let sampling = run.monitor || matches!(run.kill, Kill::AfterWriting(_));
+        let mut died_at: Option<Instant> = None;
+        let sampling =
+            run.monitor || matches!(run.kill, Kill::AfterWriting(_) | Kill::WhenCommitStale(_));
         let status = loop {
             let now = Instant::now();
             let written = if sampling {
@@ -238,6 +252,12 @@ impl Ossget<'_> {
             if let Some(written) = written {
                 samples.push((now, written));
             }
+            if run.monitor
+                && let Ok(meta) = std::fs::metadata(&cp)
+                && last_cp.is_none_or(|(ino, _, _)| ino != meta.ino())
+            {
+                last_cp = Some((meta.ino(), now, written.unwrap_or(0)));
+            }
             if let Some(status) = running.child.try_wait().map_err(|e| e.to_string())? {
                 break status;
             }
@@ -245,11 +265,15 @@ impl Ossget<'_> {
                 Kill::Never => false,
                 Kill::AfterWriting(n) => written.is_some_and(|w| w >= n),
                 Kill::After(d) => now.duration_since(running.started) >= d,
+                Kill::WhenCommitStale(d) => last_cp.is_some_and(|(_, t, w)| {
+                    now.duration_since(t) >= d && written.is_some_and(|now_w| now_w > w + (1 << 20))
+                }),
             };
             if due {
                 let _ = running.child.kill();
                 killed = true;
                 let died = Instant::now();
+                died_at = Some(died);
                 // The zombie's final count, then reap it (waitpid), so its lock is released
                 // before anything else runs.
                 if sampling
@@ -271,6 +295,7 @@ impl Ossget<'_> {
             }
             std::thread::sleep(Duration::from_millis(1));
         };
+        let ended = died_at.unwrap_or_else(Instant::now);
         let elapsed = running.started.elapsed();
         // A SIGKILL at the moment the process exited on its own is not a kill.
         let killed = killed && status.signal() == Some(9);
@@ -288,6 +313,7 @@ impl Ossget<'_> {
             killed,
             rate: recent_rate(&samples),
             written: samples.last().map_or(0, |s| s.1),
+            commit_age: last_cp.map(|(_, t, _)| ended.duration_since(t)),
         })
     }
 }
