@@ -281,7 +281,10 @@ impl<'a> PartSink<'a> {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let chunks = std::mem::take(&mut self.batch);
+        // The next batch will hold about as many chunks: one allocation per block, not a
+        // series of regrowths.
+        let next = Vec::with_capacity(self.batch.len());
+        let chunks = std::mem::replace(&mut self.batch, next);
         let len = std::mem::take(&mut self.batch_len);
         let offset = self.part.start() + self.written;
         if let Some(limit) = self.ctx.enospc_after
