@@ -6,15 +6,24 @@
 //!
 //! Finding the binary: `CARGO_BIN_EXE_ossget` exists only inside ossget's own crate, and a
 //! path guessed from the target directory may be missing (`cargo test -p` of this crate
-//! alone never builds it) or stale (built from older sources) on a clean CI machine. So the
-//! test runs `cargo build -p ossget --bin ossget` itself (the cargo that runs the tests,
-//! `$CARGO`, same profile) and takes the executable cargo reports: always built, always
-//! current, and built the way a user builds it (ossget's own features, no dev-dependency
-//! features unified in). The price is one more build of ossget and the dependencies whose
-//! features differ, once per clean target directory (measured: see the report); later runs
-//! find it fresh in well under a second (the variables cargo sets for a test process are
-//! removed first, or build scripts that watch them would rebuild). Cargo releases the build
-//! lock before it runs test binaries, so the nested build does not deadlock.
+//! alone never builds it) or stale (built from older sources). So the test asks the cargo
+//! that runs it (`$CARGO`, same profile) to build it and takes the executable cargo reports:
+//!
+//! ```text
+//! cargo build --workspace --bin ossget --test cross --message-format=json-render-diagnostics
+//! ```
+//!
+//! `--workspace` with a test target resolves features exactly as `cargo test --workspace`
+//! does (dev-dependencies included), so these units are a subset of CI's test build
+//! (checked with cargo's unit graph: 197 units, none outside `cargo test --workspace`'s):
+//! on a clean CI machine the nested build is fresh, costs a fingerprint check, and yields
+//! the very binary ossget's own tests run. `cargo build -p ossget` would resolve features
+//! for ossget alone (tokio without test-util, hyper without server, syn without
+//! extra-traits...) and build a second copy of about 108 units on every clean machine.
+//! `--test cross` (this binary's own target) is there only to make cargo include the
+//! dev-dependencies' features; it is already built. The variables cargo sets for a test
+//! process are removed first: build scripts such as ring's watch them and would rebuild.
+//! Cargo releases the build lock before it runs test binaries, so this does not deadlock.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -48,7 +57,7 @@ fn ossget() -> &'static Path {
         // Without the variables cargo set for this test process: build scripts such as
         // ring's declare `rerun-if-env-changed` on CARGO_MANIFEST_DIR, CARGO_PKG_NAME,
         // OUT_DIR..., so inheriting this crate's values would make every nested build
-        // rebuild ring and all above it (and the next plain `cargo build` rebuild it back).
+        // rebuild ring and all above it (and the next plain build rebuild them back).
         for (name, _) in std::env::vars_os() {
             let name = name.to_string_lossy();
             if name.starts_with("CARGO_PKG_")
@@ -68,16 +77,23 @@ fn ossget() -> &'static Path {
                 cmd.env_remove(name.as_ref());
             }
         }
-        cmd.args(["build", "-p", "ossget", "--bin", "ossget"])
+        // This test binary's target name: `cross-<hash>` -> `cross`.
+        let this_test = exe
+            .file_stem()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.rsplit_once('-'))
+            .map(|(name, _)| name.to_owned())
+            .expect("test executable named <target>-<hash>");
+        cmd.args(["build", "--workspace", "--bin", "ossget", "--test", &this_test])
             .arg("--message-format=json-render-diagnostics")
             .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
         if profile_dir != "debug" {
             cmd.args(["--profile", &profile_dir]);
         }
-        let out = cmd.output().expect("running `cargo build -p ossget`");
+        let out = cmd.output().expect("running cargo build");
         assert!(
             out.status.success(),
-            "`cargo build -p ossget` failed; the CLI process test needs the binary:\n{}",
+            "building ossget failed; the CLI process test needs the binary:\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
         let bin = String::from_utf8_lossy(&out.stdout)
