@@ -84,7 +84,8 @@ fn ossget() -> &'static Path {
             .and_then(|n| n.rsplit_once('-'))
             .map(|(name, _)| name.to_owned())
             .expect("test executable named <target>-<hash>");
-        cmd.args(["build", "--workspace", "--bin", "ossget", "--test", &this_test])
+        cmd.args(["build", "--workspace", "--bin", "ossget", "--test"])
+            .arg(&this_test)
             .arg("--message-format=json-render-diagnostics")
             .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
         if profile_dir != "debug" {
