@@ -182,8 +182,7 @@ async fn secrets_never_reach_errors_reports_debug_checkpoints_or_logs() {
                 sts(WRONG_SECRET, TOKEN)
             })
         };
-        let mut b = builder(&endpoint, version, SECRET, TOKEN).credentials_provider(rotating);
-        b = b.user_agent("leak-test");
+        let b = builder(&endpoint, version, SECRET, TOKEN).credentials_provider(rotating);
         let mid = client(&mut out, b, &format!("{v} provider"));
         let scratch = Scratch::new("leak-badsig");
         let dest = scratch.path("bad-sig.bin");

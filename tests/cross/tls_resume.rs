@@ -36,7 +36,7 @@ const SEED: u64 = 42;
 /// Body bytes each proxied connection carries before the proxy cuts it (FIN).
 const CUT_EVERY: u64 = 200_000;
 /// The proxy's rate during the first run, so the cancel lands part-way.
-const RATE: u64 = 3 << 20;
+const RATE: u64 = 2 << 20;
 
 const AK1: &str = "STS.RotatingKeyOne";
 const SK1: &str = "RotatingSecretOne-5f1e9c";
