@@ -26,12 +26,36 @@ fn download(client: &Client, key: &str, dest: &Path) -> Download {
         .retry_policy(fast_retry())
 }
 
-/// Runs a throttled, checkpointed download and cancels it once `fraction` is on disk.
-async fn interrupt(d: Download, fraction: f64) {
+/// Runs a checkpointed download of the standard plan (SIZE in PART-sized parts) and cancels
+/// it once `fraction` of it is on disk.
+///
+/// The cancel comes from the progress callback, which runs on the download's aggregator
+/// thread; on a loaded 2-core machine that thread lags by a few hundred milliseconds now and
+/// then, long enough for a throttled download to finish first (seen). So the emulator gates
+/// the download instead: the ranged GETs after the first `ceil(fraction × parts)` wait a
+/// minute for their first byte, the download cannot finish before the cancel lands, and the
+/// gate is gone before the caller resumes.
+async fn interrupt(env: &Env, d: Download, fraction: f64) {
+    let gate = gate_after(env, (fraction * SIZE.div_ceil(PART) as f64).ceil() as u64);
+    cancel_at(d, fraction).await;
+    env.emu.remove_fault(gate);
+}
+
+/// Makes every ranged GET after the first `open` wait a minute for its first byte.
+fn gate_after(env: &Env, open: u64) -> oss_emulator::FaultId {
+    env.emu.add_fault(
+        ServiceFault::new(FaultAction::FirstByteDelay(Duration::from_secs(60)))
+            .ranged_only()
+            .after(open),
+    )
+}
+
+/// Runs a checkpointed download and cancels it once `fraction` is on disk (the caller makes
+/// sure it cannot finish first).
+async fn cancel_at(d: Download, fraction: f64) {
     let token = CancellationToken::new();
     let trigger = token.clone();
     let err = d
-        .bandwidth_limit(4 << 20)
         .progress_interval(Duration::from_millis(5))
         .on_progress(move |p| {
             if p.bytes_done as f64 >= fraction * p.bytes_total as f64 {
@@ -69,7 +93,7 @@ async fn a_cancelled_download_resumes_where_it_stopped_and_cleans_up() {
     let want = env.put("obj", SIZE, 51);
     let dir = Scratch::new("resume");
     let dest = dir.path("obj.bin");
-    interrupt(download(&env.client(), "obj", &dest), 0.5).await;
+    interrupt(&env, download(&env.client(), "obj", &dest), 0.5).await;
     assert!(ckpt_of(&dest).exists() && temp_of(&dest).exists() && !dest.exists());
     let saved = load(&dest);
     let on_disk = saved.latest.bytes_done();
@@ -100,10 +124,13 @@ async fn progress_inside_parts_is_resumed_too() {
     let want = env.put("big-part", SIZE, 52);
     let dir = Scratch::new("inpart");
     let dest = dir.path("obj.bin");
-    interrupt(
+    // One part: nothing to gate by request, so a throttle slow enough that the rest takes
+    // over a second after the cancel point.
+    cancel_at(
         download(&env.client(), "big-part", &dest)
             .part_size(5 << 30)
-            .threads(1),
+            .threads(1)
+            .bandwidth_limit(1 << 20),
         0.4,
     )
     .await;
@@ -129,7 +156,7 @@ async fn another_part_size_starts_over_with_the_sizes_as_data() {
     let want = env.put("obj", SIZE, 59);
     let dir = Scratch::new("part-size");
     let dest = dir.path("obj.bin");
-    interrupt(download(&env.client(), "obj", &dest), 0.4).await;
+    interrupt(&env, download(&env.client(), "obj", &dest), 0.4).await;
     let report = download(&env.client(), "obj", &dest)
         .part_size(PART * 2)
         .await
@@ -163,7 +190,7 @@ async fn sdk_c_w_c2_a_corrupt_or_truncated_checkpoint_is_never_trusted() {
     for damage in ["flip", "truncate", "garbage"] {
         let dir = Scratch::new("corrupt");
         let dest = dir.path("obj.bin");
-        interrupt(download(&env.client(), "obj", &dest), 0.5).await;
+        interrupt(&env, download(&env.client(), "obj", &dest), 0.5).await;
         let path = ckpt_of(&dest);
         let mut bytes = std::fs::read(&path).unwrap();
         match damage {
@@ -190,7 +217,7 @@ async fn a_future_version_checkpoint_is_refused_not_destroyed() {
     env.put("obj", SIZE, 54);
     let dir = Scratch::new("future");
     let dest = dir.path("obj.bin");
-    interrupt(download(&env.client(), "obj", &dest), 0.3).await;
+    interrupt(&env, download(&env.client(), "obj", &dest), 0.3).await;
     let path = ckpt_of(&dest);
     let mut bytes = std::fs::read(&path).unwrap();
     let future = oss_ckpt::FORMAT_VERSION + 1;
@@ -220,7 +247,7 @@ async fn a_foreign_checkpoint_is_refused_not_overwritten() {
     env.put("theirs", SIZE, 56);
     let dir = Scratch::new("foreign");
     let dest = dir.path("obj.bin");
-    interrupt(download(&env.client(), "theirs", &dest), 0.3).await;
+    interrupt(&env, download(&env.client(), "theirs", &dest), 0.3).await;
     let before = std::fs::read(ckpt_of(&dest)).unwrap();
     let gets = env.emu.counters().requests_for("GET", BUCKET, "mine");
     let err = download(&env.client(), "mine", &dest).await.unwrap_err();
@@ -253,7 +280,7 @@ async fn restart_discards_any_checkpoint_under_the_lock() {
     let want = env.put("mine", SIZE, 61);
     let dir = Scratch::new("restart");
     let dest = dir.path("obj.bin");
-    interrupt(download(&env.client(), "theirs", &dest), 0.3).await;
+    interrupt(&env, download(&env.client(), "theirs", &dest), 0.3).await;
     let before = std::fs::read(ckpt_of(&dest)).unwrap();
 
     // Another run holds the lock: refused, the checkpoint left as it was.
@@ -307,7 +334,7 @@ async fn sdk_go_v2_w_g1_a_deleted_truncated_or_replaced_temp_file_is_never_trust
     for damage in ["delete", "truncate", "replace"] {
         let dir = Scratch::new("temp");
         let dest = dir.path("obj.bin");
-        interrupt(download(&env.client(), "obj", &dest), 0.5).await;
+        interrupt(&env, download(&env.client(), "obj", &dest), 0.5).await;
         let temp = temp_of(&dest);
         match damage {
             "delete" => std::fs::remove_file(&temp).unwrap(),
@@ -345,7 +372,7 @@ async fn an_object_replaced_between_runs_fails_then_downloads_the_new_version() 
     env.put("obj", SIZE, 58);
     let dir = Scratch::new("replaced");
     let dest = dir.path("obj.bin");
-    interrupt(download(&env.client(), "obj", &dest), 0.5).await;
+    interrupt(&env, download(&env.client(), "obj", &dest), 0.5).await;
     env.emu.replace_object(BUCKET, "obj").unwrap();
     let err = download(&env.client(), "obj", &dest).await.unwrap_err();
     assert!(
@@ -363,7 +390,7 @@ async fn an_object_replaced_between_runs_fails_then_downloads_the_new_version() 
 
     // Under the restart policy the same situation just starts over.
     std::fs::remove_file(&dest).unwrap();
-    interrupt(download(&env.client(), "obj", &dest), 0.5).await;
+    interrupt(&env, download(&env.client(), "obj", &dest), 0.5).await;
     env.emu.replace_object(BUCKET, "obj").unwrap();
     let report = download(&env.client(), "obj", &dest)
         .on_change(OnChange::Restart)
@@ -405,14 +432,15 @@ async fn a_simulated_reboot_resumes_from_the_durable_snapshot() {
     let dir = Scratch::new("reboot");
     let dest = dir.path("obj.bin");
     // Cancel past 70%, once a durable snapshot is on disk (the callback runs on the thread
-    // that saves the checkpoint, so reading it there sees every save).
+    // that saves the checkpoint, so reading it there sees every save). The gate holds the
+    // download at 75% until then, however late the callback runs.
+    let gate = gate_after(&env, 6);
     let token = CancellationToken::new();
     let trigger = token.clone();
     let watched = dest.clone();
     let err = download(&env.client(), "obj", &dest)
         .sync_interval(Duration::from_millis(30))
         .simulate_boot_id(Some(b"boot-1"))
-        .bandwidth_limit(4 << 20)
         .progress_interval(Duration::from_millis(5))
         .on_progress(move |p| {
             let durable = CheckpointFile::for_destination(&watched)
@@ -424,6 +452,7 @@ async fn a_simulated_reboot_resumes_from_the_durable_snapshot() {
         })
         .cancel_token(token)
         .await;
+    env.emu.remove_fault(gate);
     assert!(matches!(err, Err(Error::Cancelled { .. })), "{err:?}");
     let saved = load(&dest);
     let (latest, durable) = (saved.latest.bytes_done(), saved.durable.bytes_done());
@@ -454,6 +483,7 @@ async fn fast_mode_never_syncs_and_starts_over_after_a_reboot() {
     let dir = Scratch::new("fast");
     let dest = dir.path("obj.bin");
     interrupt(
+        &env,
         download(&env.client(), "obj", &dest)
             .durability(Durability::Fast)
             .sync_interval(Duration::from_millis(5))
@@ -523,7 +553,7 @@ async fn verify_on_resume_checks_the_bytes_on_disk() {
     let want = env.put("obj", SIZE, 64);
     let dir = Scratch::new("verify");
     let dest = dir.path("obj.bin");
-    interrupt(download(&env.client(), "obj", &dest), 0.6).await;
+    interrupt(&env, download(&env.client(), "obj", &dest), 0.6).await;
     // Intact: verified and resumed.
     let saved = load(&dest);
     let report = download(&env.client(), "obj", &dest)
@@ -542,7 +572,7 @@ async fn verify_on_resume_checks_the_bytes_on_disk() {
 
     // Changed in place (same inode and length): caught, started over.
     std::fs::remove_file(&dest).unwrap();
-    interrupt(download(&env.client(), "obj", &dest), 0.6).await;
+    interrupt(&env, download(&env.client(), "obj", &dest), 0.6).await;
     let saved = load(&dest);
     let first_done = saved.latest.done().done_ranges().next().unwrap().start;
     let offset = first_done * PART + 10;

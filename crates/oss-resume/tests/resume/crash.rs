@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use oss_emulator::{ChaosProxy, NetFault};
+use oss_emulator::{ChaosProxy, FaultAction, NetFault, ServiceFault};
 use oss_resume::{CheckpointUse, SignatureVersion, failpoint};
 
 use crate::common::{BUCKET, Env, Scratch, assert_file, ckpt_of, client_for, fast_retry};
@@ -98,8 +98,8 @@ fn per_kill_bound() -> u64 {
 }
 
 struct Rig {
-    /// Kept alive: the server the proxy relays to.
-    _env: Env,
+    /// The server the proxy relays to (kept alive; its faults gate a download).
+    env: Env,
     proxy: ChaosProxy,
     want: Vec<u8>,
 }
@@ -113,11 +113,7 @@ impl Rig {
                 bytes_per_sec: RATE,
             }])
             .await;
-        Self {
-            _env: env,
-            proxy,
-            want,
-        }
+        Self { env, proxy, want }
     }
 
     fn relayed(&self) -> u64 {
@@ -269,6 +265,14 @@ async fn a_run_without_checkpoint_in_between_invalidates_the_checkpoint() {
     let rig = Rig::start().await;
     let dir = Scratch::new("ckpt-off-between");
     let dest = dir.path("crash.bin");
+    // Ranged GETs after the first four (half the parts) wait a minute for their first byte,
+    // so the download cannot finish before the progress callback's cancel lands, however
+    // late that callback runs on a loaded machine.
+    let gate = rig.env.emu.add_fault(
+        ServiceFault::new(FaultAction::FirstByteDelay(Duration::from_secs(60)))
+            .ranged_only()
+            .after(4),
+    );
     let token = oss_resume::CancellationToken::new();
     let trigger = token.clone();
     let err = child_download(&rig.proxy.endpoint())
@@ -286,6 +290,7 @@ async fn a_run_without_checkpoint_in_between_invalidates_the_checkpoint() {
         .cancel_token(token)
         .await
         .unwrap_err();
+    rig.env.emu.remove_fault(gate);
     assert!(matches!(err, oss_resume::Error::Cancelled { .. }), "{err}");
     let saved = checkpoint_progress(&dest).unwrap();
     assert!(saved > 0);
