@@ -258,18 +258,41 @@ impl ServerToClient {
 
     /// Writes bytes to the client (throttled); false when the client is gone.
     async fn write(&mut self, data: &[u8]) -> bool {
+        self.write_counted(data, false).await
+    }
+
+    /// Writes response-body bytes to the client, counting each byte the socket accepted as
+    /// relayed body — also when the client leaves part-way, so the counter never claims
+    /// fewer bytes than the client may have received (tests bound re-fetches with it).
+    async fn write_body(&mut self, data: &[u8]) -> bool {
+        self.write_counted(data, true).await
+    }
+
+    async fn write_counted(&mut self, data: &[u8], body: bool) -> bool {
         let piece = self.shared.throttle.piece().unwrap_or(data.len().max(1));
         for chunk in data.chunks(piece.max(1)) {
             if let Some(wait) = self.shared.throttle.reserve(chunk.len()) {
                 tokio::time::sleep(wait).await;
             }
-            if self.client_w.write_all(chunk).await.is_err() {
-                return false;
+            // `write` rather than `write_all`: a failure part-way must still count what the
+            // socket took before it.
+            let mut rest = chunk;
+            while !rest.is_empty() {
+                let n = match self.client_w.write(rest).await {
+                    Ok(0) | Err(_) => return false,
+                    Ok(n) => n,
+                };
+                let counters = &self.shared.counters;
+                counters
+                    .bytes_to_client
+                    .fetch_add(n as u64, Ordering::Relaxed);
+                if body {
+                    counters
+                        .body_bytes_to_client
+                        .fetch_add(n as u64, Ordering::Relaxed);
+                }
+                rest = rest.get(n..).unwrap_or_default();
             }
-            self.shared
-                .counters
-                .bytes_to_client
-                .fetch_add(chunk.len() as u64, Ordering::Relaxed);
         }
         true
     }
@@ -417,14 +440,10 @@ impl ServerToClient {
             }
             let piece = data.get(sent..sent + limit as usize).unwrap_or_default();
             if !piece.is_empty() {
-                if !self.write(piece).await {
+                if !self.write_body(piece).await {
                     return Err(End::ClientGone);
                 }
                 self.conn_body += limit;
-                self.shared
-                    .counters
-                    .body_bytes_to_client
-                    .fetch_add(limit, Ordering::Relaxed);
                 sent += limit as usize;
             }
             if let Some((mode, why)) = cut {
