@@ -7,18 +7,21 @@
 //!
 //! - a cheap save (no fsync) about every `commit_interval` (10 ms) while something changed;
 //! - in durable mode, every `sync_interval`: copy *latest* (the snapshot only claims bytes
-//!   already written), have the syncer thread fdatasync the data file (the aggregator keeps
-//!   committing meanwhile), then make that copy the *durable* snapshot and save durably. A
-//!   failed data fsync is fatal for the temp file.
+//!   already written), have the syncer thread fdatasync the data file, then make that copy
+//!   the *durable* snapshot, save, and have the syncer fsync the checkpoint file and its
+//!   directory. Every flush runs on the syncer, never here: an fsync waits for the
+//!   filesystem's journal and can take a second on a busy disk, and commits stalled behind
+//!   it would let a kill lose that second's transfer (the re-fetch bound). A failed fsync
+//!   is fatal for the download.
 
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use oss_ckpt::fs::{CheckpointFile, Durability as Save};
+use oss_ckpt::fs::{CheckpointFile, Durability as Save, Filesystem, StdFs};
 use oss_ckpt::{Checkpoint, CkptError, Progress as Snapshot};
 use tokio_util::sync::CancellationToken;
 
@@ -60,8 +63,19 @@ pub(crate) struct Outcome {
     pub(crate) progress: Option<ProgressFn>,
 }
 
-/// A data sync in flight: the snapshot it will make durable.
-type SyncReply = (Snapshot, std::io::Result<()>);
+/// What the syncer thread is asked to flush.
+enum SyncJob {
+    /// fdatasync the data file; the snapshot becomes durable once it succeeds.
+    Data(Snapshot),
+    /// fsync the checkpoint file (which now holds that durable snapshot) and its directory.
+    Checkpoint(PathBuf),
+}
+
+/// A finished [`SyncJob`].
+enum SyncDone {
+    Data(Snapshot, std::io::Result<()>),
+    Checkpoint(Result<(), Error>),
+}
 
 impl Aggregator {
     /// Runs until every event sender is gone.
@@ -70,8 +84,8 @@ impl Aggregator {
         let checkpointing = self.file.is_some();
         let durable = checkpointing && self.durability == Durability::Durable;
 
-        let (sync_tx, sync_rx) = std::sync::mpsc::channel::<SyncReply>();
-        let (req_tx, req_rx) = std::sync::mpsc::channel::<Snapshot>();
+        let (sync_tx, sync_rx) = std::sync::mpsc::channel::<SyncDone>();
+        let (req_tx, req_rx) = std::sync::mpsc::channel::<SyncJob>();
         let syncer = durable.then(|| {
             let data = Arc::clone(&self.data);
             let fail = self.fail_sync;
@@ -115,11 +129,29 @@ impl Aggregator {
                 Err(RecvTimeoutError::Disconnected) => break,
             }
             let now = Instant::now();
-            if sync_in_flight && let Ok((snapshot, result)) = sync_rx.try_recv() {
+            if sync_in_flight && let Ok(done) = sync_rx.try_recv() {
                 sync_in_flight = false;
-                next_sync = Instant::now() + self.sync_interval;
-                if let Err(e) = self.synced(snapshot, result) {
-                    self.fail(&mut fatal, e);
+                match done {
+                    SyncDone::Data(snapshot, result) => {
+                        next_sync = Instant::now() + self.sync_interval;
+                        match self.synced(snapshot, result) {
+                            // The checkpoint on disk now holds the durable snapshot: have
+                            // it flushed too (checkpointing is on whenever the syncer runs).
+                            Ok(()) => {
+                                if let Some(path) = self.file.as_ref().map(|f| f.path())
+                                    && req_tx.send(SyncJob::Checkpoint(path.into())).is_ok()
+                                {
+                                    sync_in_flight = true;
+                                }
+                            }
+                            Err(e) => self.fail(&mut fatal, e),
+                        }
+                    }
+                    SyncDone::Checkpoint(result) => {
+                        if let Err(e) = result {
+                            self.fail(&mut fatal, e);
+                        }
+                    }
                 }
             }
             if fatal.is_some() {
@@ -141,7 +173,7 @@ impl Aggregator {
                 && !sync_in_flight
                 && now >= next_sync
                 && self.ckpt.latest != self.ckpt.durable
-                && req_tx.send(self.ckpt.latest.clone()).is_ok()
+                && req_tx.send(SyncJob::Data(self.ckpt.latest.clone())).is_ok()
             {
                 sync_in_flight = true;
             }
@@ -151,14 +183,20 @@ impl Aggregator {
             }
         }
 
-        // The workers are done: settle the sync in flight, then commit the final state.
+        // The workers are done: settle the sync in flight, then commit the final state
+        // (which holds a durable snapshot that sync made).
         drop(req_tx);
         if sync_in_flight
-            && let Ok((snapshot, result)) = sync_rx.recv()
+            && let Ok(done) = sync_rx.recv()
             && fatal.is_none()
-            && let Err(e) = self.synced(snapshot, result)
         {
-            fatal = Some(e);
+            let settled = match done {
+                SyncDone::Data(snapshot, result) => self.synced(snapshot, result),
+                SyncDone::Checkpoint(result) => result,
+            };
+            if let Err(e) = settled {
+                fatal = Some(e);
+            }
         }
         if let Some(Ok(handle)) = syncer {
             let _ = handle.join();
@@ -224,7 +262,8 @@ impl Aggregator {
         }
     }
 
-    /// A data sync finished: on success `snapshot` becomes the durable one.
+    /// A data sync finished: on success `snapshot` becomes the durable one and is saved
+    /// (cheaply: the syncer flushes that save next).
     fn synced(&mut self, snapshot: Snapshot, result: std::io::Result<()>) -> Result<(), Error> {
         if let Err(source) = result {
             return Err(Error::SyncFailed {
@@ -234,7 +273,7 @@ impl Aggregator {
         }
         failpoint::hit(failpoint::DATA_SYNCED);
         self.ckpt.durable = snapshot;
-        self.save(Save::Durable)
+        self.save(Save::Cheap)
     }
 
     fn report(&mut self, rate: &mut Rate, now: Instant) {
@@ -257,18 +296,43 @@ impl Aggregator {
     }
 }
 
-/// The syncer thread: fdatasyncs the data file for each snapshot it is sent.
-fn syncer(data: &File, fail: bool, requests: &Receiver<Snapshot>, replies: &Sender<SyncReply>) {
-    while let Ok(snapshot) = requests.recv() {
-        let result = if fail {
-            Err(std::io::Error::from_raw_os_error(5)) // EIO, injected
-        } else {
-            data.sync_data()
+/// The syncer thread: runs each flush it is asked for, in order.
+fn syncer(data: &File, fail: bool, requests: &Receiver<SyncJob>, replies: &Sender<SyncDone>) {
+    while let Ok(job) = requests.recv() {
+        let done = match job {
+            SyncJob::Data(snapshot) => {
+                let result = if fail {
+                    Err(std::io::Error::from_raw_os_error(5)) // EIO, injected
+                } else {
+                    data.sync_data()
+                };
+                SyncDone::Data(snapshot, result)
+            }
+            SyncJob::Checkpoint(path) => SyncDone::Checkpoint(sync_checkpoint(&path)),
         };
-        if replies.send((snapshot, result)).is_err() {
+        if replies.send(done).is_err() {
             break;
         }
     }
+}
+
+/// fsyncs the checkpoint file at `path` and its directory. Whatever version is there when
+/// it is opened holds the durable snapshot just recorded (every later save carries it or a
+/// newer one), and the rename that put it there is what the directory sync makes durable.
+fn sync_checkpoint(path: &Path) -> Result<(), Error> {
+    let failed = |source| Error::SyncFailed {
+        path: path.to_path_buf(),
+        source,
+    };
+    // Opened for writing: Windows flushes only handles that may write.
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::local(LocalOp::Checkpoint, path, e))?;
+    file.sync_all().map_err(failed)?;
+    StdFs
+        .sync_dir(&crate::paths::parent_dir(path))
+        .map_err(failed)
 }
 
 /// A transfer rate smoothed over about a second.

@@ -10,9 +10,11 @@ use oss_ckpt::fs::{Filesystem, StdFs};
 /// The checkpoint's temp file is written but not yet fsynced (durable saves) or renamed
 /// (cheap saves).
 pub const CKPT_TEMP_WRITTEN: &str = "ckpt-temp-written";
-/// A durable checkpoint save has written and fsynced its temp file, before the rename.
+/// The durable checkpoint save before the final rename (durable mode, every part done and
+/// the data synced) has written and fsynced its temp file, before renaming it.
 pub const CKPT_BEFORE_RENAME: &str = "ckpt-before-rename";
-/// The data file was fdatasynced; the durable snapshot covering it is not saved yet.
+/// The data file was fdatasynced (periodically or before the final rename); the durable
+/// snapshot covering it is not saved yet.
 pub const DATA_SYNCED: &str = "data-synced";
 /// A block of a part is written, the part is incomplete, and at least half of the object
 /// is on disk.
@@ -23,13 +25,16 @@ pub const PARTS_DONE: &str = "parts-done";
 /// not deleted yet.
 pub const DEST_RENAMED: &str = "dest-renamed";
 
-/// Every failpoint name, in the order a download reaches them.
+/// Every failpoint name, in the order a durable download first reaches them: its first
+/// checkpoint save (before the first GET), then half way and the first periodic data sync
+/// (these two in either order, by size and speed), then the finish: every part done, the
+/// final data sync, the final checkpoint save, the rename.
 pub const ALL: [&str; 6] = [
     CKPT_TEMP_WRITTEN,
-    CKPT_BEFORE_RENAME,
     MID_PART,
     DATA_SYNCED,
     PARTS_DONE,
+    CKPT_BEFORE_RENAME,
     DEST_RENAMED,
 ];
 

@@ -101,8 +101,10 @@
 //! ([`Download::commit_interval`]) — a process kill loses no page cache, so it is safe to
 //! resume from after `kill -9`. In [`Durability::Durable`] mode (the default) a syncer thread
 //! fdatasyncs the data every [`Download::sync_interval`] (1 s): the snapshot is copied
-//! *before* the sync, becomes the *durable* snapshot after it, and the checkpoint is saved
-//! with fsync. The machine's boot id in the checkpoint decides on resume: same boot → latest,
+//! *before* the sync, becomes the *durable* snapshot after it, the checkpoint holding it is
+//! saved, and the syncer then fsyncs that checkpoint file and its directory (before the final
+//! rename, the checkpoint is saved with its own fsync-then-rename). The machine's boot id in
+//! the checkpoint decides on resume: same boot → latest,
 //! otherwise → durable. An fsync error is fatal for the temp file ([`Error::SyncFailed`]).
 //! [`Durability::Fast`] never fsyncs: after a reboot it starts over, and a power cut right
 //! after completion can leave a short file — what every official SDK risks.
@@ -145,8 +147,9 @@
 //!   writer thread: parts write in parallel on fast disks, order within a part is kept by the
 //!   worker, and there is no extra thread to size.
 //! - The aggregator is a plain thread, not a task: checkpoint saves are blocking file I/O
-//!   every 10 ms, and data fsyncs (seconds on a slow disk) run on a syncer thread beside it so
-//!   commits never wait for them.
+//!   every 10 ms, and every fsync — the data's and the checkpoint's, seconds on a busy disk —
+//!   runs on a syncer thread beside it, so commits never wait for one (a commit stalled
+//!   behind a flush would let a kill lose everything that arrived meanwhile).
 //! - One client is one connection pool for every download it starts: a download's own
 //!   headers ([`Download::header`]) travel with each of its requests (oss-http's
 //!   `RequestHeaders`), checked before anything is requested.
