@@ -47,6 +47,7 @@ pub(crate) async fn run(d: Download) -> Result<Report, Error> {
     let headers = Arc::new(request_headers(&options.headers)?);
     let (lock, warning) = DestLock::acquire(&destination)?;
     let mut job = Job {
+        lock: Arc::new(lock),
         endpoint_host: client.endpoint_host().to_owned(),
         http: client.http().clone(),
         headers,
@@ -61,9 +62,9 @@ pub(crate) async fn run(d: Download) -> Result<Report, Error> {
         discarded_on_request: false,
         started,
     };
-    let result = job.run().await;
-    lock.release();
-    result
+    // Dropping the job releases the lock (removing the lock file) unless a progress thread
+    // of a download whose future was dropped mid-run still holds it.
+    job.run().await
 }
 
 /// Checks every argument before anything touches the network or the disk; returns the
@@ -234,6 +235,11 @@ impl From<Error> for Stop {
 
 /// One download under its lock.
 struct Job {
+    /// The destination's lock, held until the job and every progress thread it started are
+    /// done: a caller that drops the download's future mid-run (a timeout, a `select!`)
+    /// aborts the workers, but their progress thread still makes its last checkpoint save,
+    /// and a new run on the destination must not start before that.
+    lock: Arc<DestLock>,
     endpoint_host: String,
     http: oss_http::Client,
     /// The download's own headers, sent on HEAD and every part GET.
@@ -575,10 +581,15 @@ impl Job {
         };
         let (events_tx, events_rx) = std::sync::mpsc::channel();
         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<Outcome>();
+        let lock = Arc::clone(&self.lock);
         std::thread::Builder::new()
             .name("oss-resume-progress".into())
             .spawn(move || {
-                let _ = done_tx.send(aggregator.run(events_rx));
+                let outcome = aggregator.run(events_rx);
+                // Let go of the lock before reporting: the job must be its last holder
+                // whenever it is still waiting for this.
+                drop(lock);
+                let _ = done_tx.send(outcome);
             })
             .map_err(|e| self.local(LocalOp::Checkpoint, e))?;
 

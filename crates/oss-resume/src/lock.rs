@@ -25,9 +25,10 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, LocalOp};
 use crate::paths::with_suffix;
 
-/// A held destination lock; released (and its file removed) on drop.
+/// A held destination lock; released (and its file removed) when dropped.
 #[derive(Debug)]
 pub(crate) struct DestLock {
+    /// Holds the lock; `None` once released.
     file: Option<File>,
     path: PathBuf,
 }
@@ -91,23 +92,15 @@ impl DestLock {
             "the lock file kept being replaced while locking it",
         )))
     }
+}
 
+impl Drop for DestLock {
     /// Removes the lock file (while still holding the lock), then unlocks.
-    pub(crate) fn release(mut self) {
-        self.release_inner();
-    }
-
-    fn release_inner(&mut self) {
+    fn drop(&mut self) {
         if let Some(file) = self.file.take() {
             let _ = std::fs::remove_file(&self.path);
             drop(file);
         }
-    }
-}
-
-impl Drop for DestLock {
-    fn drop(&mut self) {
-        self.release_inner();
     }
 }
 
@@ -169,7 +162,7 @@ mod tests {
             Err(Error::Locked { pid, .. }) => assert_eq!(pid, Some(std::process::id())),
             other => panic!("{other:?}"),
         }
-        held.release();
+        drop(held);
         assert!(!dir.join("file.bin.lock").exists());
         let (again, _) = DestLock::acquire(&dest).unwrap();
         drop(again);

@@ -547,6 +547,80 @@ async fn two_concurrent_runs_on_one_destination_never_interleave() {
     assert!(!lock.exists());
 }
 
+/// A caller that drops the download's future mid-run (a timeout, a `select!`) aborts the
+/// workers, but the progress thread still makes its last checkpoint save: the destination
+/// stays locked until it has, so no new run interleaves with it.
+#[tokio::test]
+async fn a_dropped_download_keeps_the_lock_until_its_progress_thread_is_done() {
+    let env = Env::start().await;
+    let dir = Scratch::new("dropped");
+    let want = env.put("d", 1 << 20, 19);
+    let dest = dir.path("d.bin");
+    // Hold the download after two parts, whatever the timing.
+    let gate = env.emu.add_fault(
+        ServiceFault::new(FaultAction::FirstByteDelay(Duration::from_secs(60)))
+            .ranged_only()
+            .after(2),
+    );
+    // The progress callback runs on the progress thread: park it there once progress shows.
+    let (parked_tx, parked_rx) = std::sync::mpsc::channel::<()>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let release_rx = Mutex::new(Some(release_rx));
+    let first = env
+        .client()
+        .download(BUCKET, "d", &dest)
+        .checkpoint(true)
+        .part_size(128 * 1024)
+        .threads(2)
+        .progress_interval(Duration::from_millis(5))
+        .on_progress(move |p| {
+            if p.bytes_done > 0
+                && let Some(rx) = release_rx.lock().unwrap().take()
+            {
+                parked_tx.send(()).unwrap();
+                let _ = rx.recv();
+            }
+        });
+    let first = tokio::spawn(first.into_future());
+    tokio::task::spawn_blocking(move || parked_rx.recv().unwrap())
+        .await
+        .unwrap();
+    first.abort();
+    assert!(first.await.unwrap_err().is_cancelled());
+    env.emu.remove_fault(gate);
+
+    let err = env
+        .client()
+        .download(BUCKET, "d", &dest)
+        .checkpoint(true)
+        .part_size(128 * 1024)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Locked { .. }), "{err}");
+
+    release_tx.send(()).unwrap();
+    let lock = dir.path("d.bin.lock");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while lock.exists() {
+        assert!(Instant::now() < deadline, "the lock was never released");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let report = env
+        .client()
+        .download(BUCKET, "d", &dest)
+        .checkpoint(true)
+        .part_size(128 * 1024)
+        .await
+        .unwrap();
+    assert!(
+        matches!(report.checkpoint, oss_resume::CheckpointUse::Resumed { .. }),
+        "{:?}",
+        report.checkpoint
+    );
+    assert_file(&dest, &want);
+    assert_eq!(dir.names(), ["d.bin"]);
+}
+
 #[tokio::test]
 async fn a_stale_longer_temp_file_leaves_no_tail_bytes() {
     // ossutil/Go v1 (W-U3): a stale, larger temp file must not leave its tail behind.
