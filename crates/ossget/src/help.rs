@@ -64,10 +64,10 @@ Interrupting:
 
 Output:
   Progress goes to stderr: a bar (bytes, percent, rate, ETA, parts) on a terminal, plain
-  lines otherwise (after 1 s, then every 5 s), nothing with -q or --no-progress. A one-line summary (size,
-  time, average rate, bytes resumed, retries) follows on stderr unless -q. Errors are one
-  or two lines, with the OSS error code and request id when OSS answered. stdout carries
-  only the --json object.
+  lines otherwise (after 1 s, then every 5 s), nothing with -q or --no-progress. A one-line
+  summary (size, time, average rate, bytes resumed, retries) follows on stderr unless -q.
+  Errors are one or two lines, with the OSS error code and request id when OSS answered.
+  stdout carries only the --json object.
 
 JSON (--json): one object on stdout when the run ends (done, failed or interrupted; usage
 errors print none). Sizes are bytes; absent values are null.
