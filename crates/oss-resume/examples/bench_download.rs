@@ -8,13 +8,12 @@
 //!     --access-key-secret SECRET --object bkt/big.bin=1GiB,seed=1 --crc64 &
 //! BENCH_ENDPOINT=http://127.0.0.1:PORT OSS_ACCESS_KEY_ID=ID OSS_ACCESS_KEY_SECRET=SECRET \
 //!     target/release/examples/bench_download bkt big.bin /path/out.bin \
-//!     [threads=4] [part=8MiB] [checkpoint=off|off-fast|durable|fast]
+//!     [THREADS (4)] [PART_BYTES (8388608)] [off|off-fast|durable|fast (off)]
 //! ```
 //!
-//! `off` and `durable` fdatasync before the rename (the default); `off-fast` and `fast` never
-//! fsync. `durable` also syncs every second with its checkpoint.
-//! ```sh
-//! ```
+//! The part size is a plain byte count. `off` and `durable` fdatasync before the rename (the
+//! default); `off-fast` and `fast` never fsync. `durable` also syncs every second with its
+//! checkpoint.
 
 use std::process::ExitCode;
 use std::time::Instant;
