@@ -32,22 +32,13 @@ fn download(client: &Client, key: &str, dest: &Path) -> Download {
 /// The cancel comes from the progress callback, which runs on the download's aggregator
 /// thread; on a loaded 2-core machine that thread lags by a few hundred milliseconds now and
 /// then, long enough for a throttled download to finish first (seen). So the emulator gates
-/// the download instead: the ranged GETs after the first `ceil(fraction × parts)` wait a
-/// minute for their first byte, the download cannot finish before the cancel lands, and the
-/// gate is gone before the caller resumes.
+/// the download instead ([`Env::gate_after`]): the ranged GETs after the first
+/// `ceil(fraction × parts)` wait a minute for their first byte, the download cannot finish
+/// before the cancel lands, and the gate is gone before the caller resumes.
 async fn interrupt(env: &Env, d: Download, fraction: f64) {
-    let gate = gate_after(env, (fraction * SIZE.div_ceil(PART) as f64).ceil() as u64);
+    let gate = env.gate_after((fraction * SIZE.div_ceil(PART) as f64).ceil() as u64);
     cancel_at(d, fraction).await;
     env.emu.remove_fault(gate);
-}
-
-/// Makes every ranged GET after the first `open` wait a minute for its first byte.
-fn gate_after(env: &Env, open: u64) -> oss_emulator::FaultId {
-    env.emu.add_fault(
-        ServiceFault::new(FaultAction::FirstByteDelay(Duration::from_secs(60)))
-            .ranged_only()
-            .after(open),
-    )
 }
 
 /// Runs a checkpointed download and cancels it once `fraction` is on disk (the caller makes
@@ -434,7 +425,7 @@ async fn a_simulated_reboot_resumes_from_the_durable_snapshot() {
     // Cancel past 70%, once a durable snapshot is on disk (the callback runs on the thread
     // that saves the checkpoint, so reading it there sees every save). The gate holds the
     // download at 75% until then, however late the callback runs.
-    let gate = gate_after(&env, 6);
+    let gate = env.gate_after(6);
     let token = CancellationToken::new();
     let trigger = token.clone();
     let watched = dest.clone();

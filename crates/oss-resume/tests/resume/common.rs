@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use oss_emulator::{BucketSpec, ChaosProxy, Emulator, NetFault, ObjectSpec, RunningServer};
+use oss_emulator::{
+    BucketSpec, ChaosProxy, Emulator, FaultAction, FaultId, NetFault, ObjectSpec, RunningServer,
+    ServiceFault,
+};
 use oss_resume::{Client, Credentials, RetryPolicy, SignatureVersion};
 
 pub const AK: &str = "LTAI5tOssResumeTestKey";
@@ -40,6 +43,18 @@ impl Env {
 
     pub fn client_v(&self, version: SignatureVersion) -> Client {
         client_for(self.server.endpoint(), version)
+    }
+
+    /// Makes every ranged GET after the first `open` wait a minute for its first byte, so a
+    /// download held there cannot finish however late a test's cancel lands (a progress
+    /// callback runs on a thread that a loaded machine can delay by hundreds of ms).
+    /// Remove the fault before resuming.
+    pub fn gate_after(&self, open: u64) -> FaultId {
+        self.emu.add_fault(
+            ServiceFault::new(FaultAction::FirstByteDelay(Duration::from_secs(60)))
+                .ranged_only()
+                .after(open),
+        )
     }
 
     /// A chaos proxy in front of the server.

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use oss_emulator::{ChaosProxy, FaultAction, NetFault, ServiceFault};
+use oss_emulator::{ChaosProxy, NetFault};
 use oss_resume::{CheckpointUse, SignatureVersion, failpoint};
 
 use crate::common::{BUCKET, Env, Scratch, assert_file, ckpt_of, client_for, fast_retry};
@@ -90,11 +90,14 @@ fn spawn_child_with(
 }
 
 /// Bytes a kill may cost (the crate docs' bound, with this test's numbers): what arrived in
-/// the last commit interval + batch age + write + aggregator lag (150 ms is generous for a
-/// debug build on a busy 2-core machine), one network chunk in hand per worker, and socket
-/// slack between proxy and client.
+/// the last commit interval + batch age + write + aggregator lag, one network chunk in hand
+/// per worker, and socket slack between proxy and client. The time allowance is 250 ms: on
+/// this 2-core machine with other builds and xtask e2e running, the debug build's
+/// aggregator loop was measured going 100-180 ms between iterations (CPU starvation, not
+/// I/O), and 150 ms was exceeded once. A commit stalled behind an fsync (the bug this
+/// guards against) cost 7.1 MB here, well over the 5.5 MB this allows.
 fn per_kill_bound() -> u64 {
-    RATE * 150 / 1000 + THREADS as u64 * (256 << 10) + (512 << 10)
+    RATE * 250 / 1000 + THREADS as u64 * (256 << 10) + (512 << 10)
 }
 
 struct Rig {
@@ -276,11 +279,7 @@ async fn a_run_without_checkpoint_in_between_invalidates_the_checkpoint() {
     // Ranged GETs after the first four (half the parts) wait a minute for their first byte,
     // so the download cannot finish before the progress callback's cancel lands, however
     // late that callback runs on a loaded machine.
-    let gate = rig.env.emu.add_fault(
-        ServiceFault::new(FaultAction::FirstByteDelay(Duration::from_secs(60)))
-            .ranged_only()
-            .after(4),
-    );
+    let gate = rig.env.gate_after(4);
     let token = oss_resume::CancellationToken::new();
     let trigger = token.clone();
     let err = child_download(&rig.proxy.endpoint())

@@ -557,20 +557,18 @@ async fn a_dropped_download_keeps_the_lock_until_its_progress_thread_is_done() {
     let want = env.put("d", 1 << 20, 19);
     let dest = dir.path("d.bin");
     // Hold the download after two parts, whatever the timing.
-    let gate = env.emu.add_fault(
-        ServiceFault::new(FaultAction::FirstByteDelay(Duration::from_secs(60)))
-            .ranged_only()
-            .after(2),
-    );
+    let gate = env.gate_after(2);
+    let download = || {
+        env.client()
+            .download(BUCKET, "d", &dest)
+            .checkpoint(true)
+            .part_size(128 * 1024)
+    };
     // The progress callback runs on the progress thread: park it there once progress shows.
     let (parked_tx, parked_rx) = std::sync::mpsc::channel::<()>();
     let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
     let release_rx = Mutex::new(Some(release_rx));
-    let first = env
-        .client()
-        .download(BUCKET, "d", &dest)
-        .checkpoint(true)
-        .part_size(128 * 1024)
+    let first = download()
         .threads(2)
         .progress_interval(Duration::from_millis(5))
         .on_progress(move |p| {
@@ -589,13 +587,7 @@ async fn a_dropped_download_keeps_the_lock_until_its_progress_thread_is_done() {
     assert!(first.await.unwrap_err().is_cancelled());
     env.emu.remove_fault(gate);
 
-    let err = env
-        .client()
-        .download(BUCKET, "d", &dest)
-        .checkpoint(true)
-        .part_size(128 * 1024)
-        .await
-        .unwrap_err();
+    let err = download().await.unwrap_err();
     assert!(matches!(err, Error::Locked { .. }), "{err}");
 
     release_tx.send(()).unwrap();
@@ -605,13 +597,7 @@ async fn a_dropped_download_keeps_the_lock_until_its_progress_thread_is_done() {
         assert!(Instant::now() < deadline, "the lock was never released");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let report = env
-        .client()
-        .download(BUCKET, "d", &dest)
-        .checkpoint(true)
-        .part_size(128 * 1024)
-        .await
-        .unwrap();
+    let report = download().await.unwrap();
     assert!(
         matches!(report.checkpoint, oss_resume::CheckpointUse::Resumed { .. }),
         "{:?}",
