@@ -118,15 +118,18 @@
 //!
 //! After a kill, the next call re-fetches only bytes that had not reached a committed
 //! snapshot. Per worker that is its batch not yet written (less than one block of
-//! 256 KiB ..= 1 MiB — 1 MiB up to 16 threads — and written as soon as it is one commit
-//! interval old if the disk is idle), the block being written, and what reached the disk since
-//! the last cheap commit; plus whatever the kernel had buffered on the socket unread. So
+//! 256 KiB ..= 1 MiB — 1 MiB up to 16 threads — written once it is one commit interval old
+//! and the disk is idle, checked as each chunk arrives), the block being written, and what
+//! reached the disk since the last cheap commit; plus whatever the kernel had buffered on the
+//! socket unread. So
 //!
 //! > re-fetched ≤ rate × (2 × commit interval + write latency) + threads × (block + 256 KiB)
 //! > + socket buffers
 //!
+//! The time terms assume the committing thread gets the CPU (no fsync ever runs on it): on a
+//! starved machine every millisecond it waits adds rate × 1 ms.
 //! Measured: 0.6–0.9 MiB per kill at 16 MiB/s with 3 workers (the crash tests, which check
-//! `rate × 150 ms + threads × 256 KiB + 512 KiB`); 13–19 MiB per kill for 1 GiB at about
+//! `rate × 250 ms + threads × 256 KiB + 512 KiB`); 13–19 MiB per kill for 1 GiB at about
 //! 1 GB/s with 4 workers, socket buffers included. Progress inside a part counts, so a 5 GiB
 //! part size does not mean re-fetching 5 GiB, and transient network errors within a run
 //! re-fetch nothing: the part resumes from the exact byte the sink accepted.
