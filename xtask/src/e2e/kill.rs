@@ -34,6 +34,8 @@ pub const FAILPOINTS: [&str; 6] = [
 const SIGABRT: i32 = 6;
 /// SIGKILL.
 const SIGKILL: i32 = 9;
+/// The busy-disk scenario's smallest object.
+const BUSY_MIN_SIZE: u64 = 512 << 20;
 /// How overdue a commit must be for the busy-disk scenario to kill (10 times the commit
 /// interval; the bound allows for 4).
 const STALE: Duration = Duration::from_millis(100);
@@ -152,9 +154,15 @@ struct Totals {
 /// Runs the kill -9 scenario: `--rounds` rounds as [`plan_round`] plans them.
 pub fn run(ctx: &Ctx, row: &mut Row) -> Result<(), String> {
     let size = ctx.opts.size;
-    rounds(ctx, row, "kill-9", ctx.opts.rounds, false, |round, rng| {
-        plan_round(round, size, rng)
-    })
+    rounds(
+        ctx,
+        row,
+        "kill-9",
+        size,
+        ctx.opts.rounds,
+        false,
+        |round, rng| plan_round(round, size, rng),
+    )
 }
 
 /// Rounds on a busy disk (see [`super::busy`]): another writer fdatasyncs beside the
@@ -163,7 +171,10 @@ pub fn run(ctx: &Ctx, row: &mut Row) -> Result<(), String> {
 /// happens passes, noted). The same bound applies: it is stated for a kill at any instant.
 pub fn run_busy_disk(ctx: &Ctx, row: &mut Row) -> Result<(), String> {
     let count = (ctx.opts.rounds / 10).clamp(2, 5);
-    rounds(ctx, row, "kill-9-busy-disk", count, true, |_, _| {
+    // Long enough for the other writer's syncs to bite (a 128 MiB download is over in
+    // ~0.2 s).
+    let size = ctx.opts.size.max(BUSY_MIN_SIZE);
+    rounds(ctx, row, "kill-9-busy-disk", size, count, true, |_, _| {
         vec![Step {
             failpoint: None,
             kill: Planned::Stale(STALE),
@@ -177,11 +188,11 @@ fn rounds(
     ctx: &Ctx,
     row: &mut Row,
     label: &str,
+    size: u64,
     count: u64,
     busy: bool,
     plan_of: impl Fn(u64, &mut Rng) -> Vec<Step>,
 ) -> Result<(), String> {
-    let size = ctx.opts.size;
     let key = "kill.bin";
     let emu = ctx.start_emulator(&[ctx.object(key, size)], &[])?;
     let head = emu.head(key)?;
@@ -221,6 +232,14 @@ fn rounds(
         .iter()
         .map(|(n, k)| format!("{n}×{k}"))
         .collect();
+    if totals.kills == 0 {
+        row.note(format!(
+            "no death planned came to pass in {} round(s) (for kill-9-busy-disk: no commit was ever {} ms overdue)",
+            row.rounds,
+            STALE.as_millis()
+        ));
+        return Ok(());
+    }
     if fired.is_empty() && totals.failpoints_unreached == 0 {
         row.note(format!("{} kills", totals.kills));
     } else {
