@@ -95,7 +95,7 @@ pub use error::{BoxError, Error, RetryReason, ServiceError, Stall};
 pub use head::{ObjectMeta, ObjectPin, ObjectType, StorageClass};
 pub use headers::RequestHeaders;
 pub use oss_crc::Crc64;
-pub use oss_sign::{Credentials, ProvideCredentials, SignatureVersion};
+pub use oss_sign::{Credentials, ProvideCredentials, SignError, SignatureVersion};
 pub use range::ByteRange;
 pub use retry::{JitterRng, PartRetry, RetryDecision, RetryPolicy};
 /// The rustls certificate type used by [`TlsTrust::Only`].

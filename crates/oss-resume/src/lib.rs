@@ -179,7 +179,11 @@ pub use engine::MAX_THREADS;
 pub use error::{Error, LocalOp, PartRef};
 pub use names::validate_bucket_name;
 pub use oss_ckpt::{Corruption, Field};
-pub use oss_http::{Credentials, ObjectMeta, RetryPolicy, ServiceError, SignatureVersion};
+// Everything the builders take or return, so users depend on this crate alone.
+pub use oss_http::{
+    CertificateDer, Credentials, MinRate, ObjectMeta, ObjectType, ProvideCredentials, RetryPolicy,
+    ServiceError, SignError, SignatureVersion, StallPolicy, StorageClass, Timeouts, TlsTrust,
+};
 pub use paths::TEMP_SUFFIX;
 pub use report::{CheckpointUse, FreshReason, Progress, Report, Snapshot};
 pub use tokio_util::sync::CancellationToken;
