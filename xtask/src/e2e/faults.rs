@@ -29,223 +29,241 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
     let dest = dir.join(&key);
     let f = |args: &[&str]| args.iter().map(|a| a.to_string()).collect::<Vec<_>>();
     let n = |v: u64| v.to_string();
-    // Completes: (emulator flags, ossget flags, check).
+    // Completes: (emulator flags, ossget flags, check, and the OSS code a run may fail with
+    // when a part's retries run out — after which the same command must resume).
     type Check = fn(&Outcome, &Stats, u64, &mut Row) -> Result<(), String>;
-    let (faults, args, check): (Vec<String>, Vec<String>, Check) = match name {
-        "cut-every" => (
-            f(&["--cut-every-connection-after", &n((size / 10).max(1 << 20))]),
-            f(&[]),
-            |out, st, size, row| {
-                need_fault(st.proxy_fault("cut"), "cut")?;
-                need_retries(out)?;
-                row.note(format!(
-                    "{} cuts (RST), {} retries, {} fetched twice",
-                    st.proxy_fault("cut"),
-                    retries(out),
-                    human(st.relayed.saturating_sub(size))
-                ));
-                Ok(())
-            },
-        ),
-        "cut-every-fin" => (
-            f(&[
-                "--cut-every-connection-after",
-                &n((size / 10).max(1 << 20)),
-                "--cut-mode",
-                "fin",
-            ]),
-            f(&[]),
-            |out, st, size, row| {
-                need_fault(st.proxy_fault("cut"), "cut")?;
-                need_retries(out)?;
-                row.note(format!(
-                    "{} cuts (FIN), {} retries",
-                    st.proxy_fault("cut"),
-                    retries(out)
-                ));
-                // Every relayed byte reached the client: a part resumes from the exact byte
-                // it had, so nothing may be fetched twice.
-                if st.relayed != size {
-                    return Err(format!(
-                        "{} fetched for a {} object: transient errors re-fetched {} (the docs: nothing)",
-                        st.relayed,
-                        size,
+    let (faults, args, check, may_run_out): (Vec<String>, Vec<String>, Check, Option<&str>) =
+        match name {
+            "cut-every" => (
+                f(&["--cut-every-connection-after", &n((size / 10).max(1 << 20))]),
+                f(&[]),
+                |out, st, size, row| {
+                    need_fault(st.proxy_fault("cut"), "cut")?;
+                    need_retries(out)?;
+                    row.note(format!(
+                        "{} cuts (RST), {} retries, {} fetched twice",
+                        st.proxy_fault("cut"),
+                        retries(out),
                         human(st.relayed.saturating_sub(size))
                     ));
-                }
-                Ok(())
-            },
-        ),
-        "cut-once" => (
-            f(&["--cut-once-at", &n(rng.range(1, size))]),
-            f(&[]),
-            |out, st, size, row| {
-                if st.proxy_fault("cut") != 1 {
-                    return Err(format!(
-                        "{} cuts, expected exactly 1",
-                        st.proxy_fault("cut")
-                    ));
-                }
-                row.note(format!(
-                    "1 cut, {} retries, {} fetched twice",
-                    retries(out),
-                    human(st.relayed.saturating_sub(size))
-                ));
-                Ok(())
-            },
-        ),
-        "random-cuts" => (
-            f(&[
-                "--random-cut",
-                &format!("{:.4}", (6.0 / parts as f64).min(0.5)),
-                "--seed",
-                &n(rng.next_u64() >> 1),
-            ]),
-            f(&[]),
-            |out, st, _, row| {
-                row.note(format!(
-                    "{} random cuts, {} retries",
-                    st.proxy_fault("cut"),
-                    retries(out)
-                ));
-                if st.proxy_fault("cut") > 0 {
+                    Ok(())
+                },
+                None,
+            ),
+            "cut-every-fin" => (
+                f(&[
+                    "--cut-every-connection-after",
+                    &n((size / 10).max(1 << 20)),
+                    "--cut-mode",
+                    "fin",
+                ]),
+                f(&[]),
+                |out, st, size, row| {
+                    need_fault(st.proxy_fault("cut"), "cut")?;
                     need_retries(out)?;
-                }
-                Ok(())
-            },
-        ),
-        "stall-short" => (
-            f(&["--stall-after", &n(size / 8), "--stall-secs", "2"]),
-            f(&[]),
-            |out, st, _, row| {
-                need_fault(st.proxy_fault("stall"), "stall")?;
-                if retries(out) != 0 {
-                    return Err(format!(
-                        "{} retries: a 2 s pause was taken for a stall (the timeout is 30 s)",
+                    row.note(format!(
+                        "{} cuts (FIN), {} retries",
+                        st.proxy_fault("cut"),
                         retries(out)
                     ));
-                }
-                if out.elapsed < Duration::from_secs(2) {
-                    return Err(format!("done in {:?}, under the 2 s stall", out.elapsed));
-                }
-                row.note(format!(
-                    "{} stalls of 2 s, 0 retries, {:.1} s",
-                    st.proxy_fault("stall"),
-                    out.elapsed.as_secs_f64()
-                ));
-                Ok(())
-            },
-        ),
-        "stall-timeout" => (
-            f(&["--stall-after", &n(size / 5), "--stall-secs", "35"]),
-            f(&[]),
-            |out, st, _, row| {
-                need_fault(st.proxy_fault("stall"), "stall")?;
-                need_retries(out)?;
-                if out.elapsed < STALL_TIMEOUT {
-                    return Err(format!(
-                        "done in {:?}: faster than the stall timeout, so no stall was detected",
-                        out.elapsed
+                    // Every relayed byte reached the client: a part resumes from the exact byte
+                    // it had, so nothing may be fetched twice.
+                    if st.relayed != size {
+                        return Err(format!(
+                            "{} fetched for a {} object: transient errors re-fetched {} (the docs: nothing)",
+                            st.relayed,
+                            size,
+                            human(st.relayed.saturating_sub(size))
+                        ));
+                    }
+                    Ok(())
+                },
+                None,
+            ),
+            "cut-once" => (
+                f(&["--cut-once-at", &n(rng.range(1, size))]),
+                f(&[]),
+                |out, st, size, row| {
+                    if st.proxy_fault("cut") != 1 {
+                        return Err(format!(
+                            "{} cuts, expected exactly 1",
+                            st.proxy_fault("cut")
+                        ));
+                    }
+                    row.note(format!(
+                        "1 cut, {} retries, {} fetched twice",
+                        retries(out),
+                        human(st.relayed.saturating_sub(size))
                     ));
-                }
-                row.note(format!(
-                    "{} stalls of 35 s, {} retries after the 30 s stall timeout, {:.1} s",
-                    st.proxy_fault("stall"),
-                    retries(out),
-                    out.elapsed.as_secs_f64()
-                ));
-                Ok(())
-            },
-        ),
-        "throttle" => (
-            f(&["--throttle", &n(size / 3)]),
-            f(&[]),
-            |out, _, size, row| {
-                if retries(out) != 0 {
-                    return Err(format!(
-                        "{} retries on a slow but steady link",
+                    Ok(())
+                },
+                None,
+            ),
+            "random-cuts" => (
+                f(&[
+                    "--random-cut",
+                    &format!("{:.4}", (6.0 / parts as f64).min(0.5)),
+                    "--seed",
+                    &n(rng.next_u64() >> 1),
+                ]),
+                f(&[]),
+                |out, st, _, row| {
+                    row.note(format!(
+                        "{} random cuts, {} retries",
+                        st.proxy_fault("cut"),
                         retries(out)
                     ));
-                }
-                row.note(format!(
-                    "proxy at {}/s: {:.1} s, 0 retries",
-                    human(size / 3),
-                    out.elapsed.as_secs_f64()
-                ));
-                Ok(())
-            },
-        ),
-        "limit-rate" => (
-            f(&[]),
-            f(&["--limit-rate", &n(size / 3)]),
-            |out, _, size, row| {
-                let want = 3.0 * 0.85;
-                if out.elapsed.as_secs_f64() < want {
-                    return Err(format!(
-                        "--limit-rate {}: done in {:.2} s, under {want:.2} s",
-                        size / 3,
+                    if st.proxy_fault("cut") > 0 {
+                        need_retries(out)?;
+                    }
+                    Ok(())
+                },
+                None,
+            ),
+            "stall-short" => (
+                f(&["--stall-after", &n(size / 8), "--stall-secs", "2"]),
+                f(&[]),
+                |out, st, _, row| {
+                    need_fault(st.proxy_fault("stall"), "stall")?;
+                    if retries(out) != 0 {
+                        return Err(format!(
+                            "{} retries: a 2 s pause was taken for a stall (the timeout is 30 s)",
+                            retries(out)
+                        ));
+                    }
+                    if out.elapsed < Duration::from_secs(2) {
+                        return Err(format!("done in {:?}, under the 2 s stall", out.elapsed));
+                    }
+                    row.note(format!(
+                        "{} stalls of 2 s, 0 retries, {:.1} s",
+                        st.proxy_fault("stall"),
                         out.elapsed.as_secs_f64()
                     ));
-                }
-                row.note(format!(
-                    "--limit-rate {}/s: {:.1} s (≥ {want:.2} s)",
-                    human(size / 3),
-                    out.elapsed.as_secs_f64()
-                ));
-                Ok(())
-            },
-        ),
-        "refuse" => (f(&["--refuse", "3"]), f(&[]), |_, st, _, row| {
-            if st.proxy_fault("refuse") != 3 {
-                return Err(format!("{} refusals, expected 3", st.proxy_fault("refuse")));
+                    Ok(())
+                },
+                None,
+            ),
+            "stall-timeout" => (
+                f(&["--stall-after", &n(size / 5), "--stall-secs", "35"]),
+                f(&[]),
+                |out, st, _, row| {
+                    need_fault(st.proxy_fault("stall"), "stall")?;
+                    need_retries(out)?;
+                    if out.elapsed < STALL_TIMEOUT {
+                        return Err(format!(
+                            "done in {:?}: faster than the stall timeout, so no stall was detected",
+                            out.elapsed
+                        ));
+                    }
+                    row.note(format!(
+                        "{} stalls of 35 s, {} retries after the 30 s stall timeout, {:.1} s",
+                        st.proxy_fault("stall"),
+                        retries(out),
+                        out.elapsed.as_secs_f64()
+                    ));
+                    Ok(())
+                },
+                None,
+            ),
+            "throttle" => (
+                f(&["--throttle", &n(size / 3)]),
+                f(&[]),
+                |out, _, size, row| {
+                    if retries(out) != 0 {
+                        return Err(format!(
+                            "{} retries on a slow but steady link",
+                            retries(out)
+                        ));
+                    }
+                    row.note(format!(
+                        "proxy at {}/s: {:.1} s, 0 retries",
+                        human(size / 3),
+                        out.elapsed.as_secs_f64()
+                    ));
+                    Ok(())
+                },
+                None,
+            ),
+            "limit-rate" => (
+                f(&[]),
+                f(&["--limit-rate", &n(size / 3)]),
+                |out, _, size, row| {
+                    let want = 3.0 * 0.85;
+                    if out.elapsed.as_secs_f64() < want {
+                        return Err(format!(
+                            "--limit-rate {}: done in {:.2} s, under {want:.2} s",
+                            size / 3,
+                            out.elapsed.as_secs_f64()
+                        ));
+                    }
+                    row.note(format!(
+                        "--limit-rate {}/s: {:.1} s (≥ {want:.2} s)",
+                        human(size / 3),
+                        out.elapsed.as_secs_f64()
+                    ));
+                    Ok(())
+                },
+                None,
+            ),
+            "refuse" => (
+                f(&["--refuse", "3"]),
+                f(&[]),
+                |_, st, _, row| {
+                    if st.proxy_fault("refuse") != 3 {
+                        return Err(format!("{} refusals, expected 3", st.proxy_fault("refuse")));
+                    }
+                    row.note("3 connections refused, retried");
+                    Ok(())
+                },
+                None,
+            ),
+            "http-500" => (
+                f(&[
+                    "--fail-every",
+                    "4",
+                    "--fail-status",
+                    "500",
+                    "--fail-code",
+                    "InternalError",
+                ]),
+                f(&[]),
+                |out, st, _, row| served_errors(out, st, "InternalError", row),
+                Some("InternalError"),
+            ),
+            "http-503" => (
+                f(&[
+                    "--fail-every",
+                    "3",
+                    "--fail-status",
+                    "503",
+                    "--fail-code",
+                    "ServiceUnavailable",
+                ]),
+                f(&[]),
+                |out, st, _, row| served_errors(out, st, "ServiceUnavailable", row),
+                Some("ServiceUnavailable"),
+            ),
+            "http-429" => (
+                f(&[
+                    "--fail-every",
+                    "3",
+                    "--fail-status",
+                    "429",
+                    "--fail-code",
+                    "QpsLimitExceeded",
+                ]),
+                f(&[]),
+                |out, st, _, row| served_errors(out, st, "QpsLimitExceeded", row),
+                Some("QpsLimitExceeded"),
+            ),
+            "refuse-exhausted" => return refuse_exhausted(ctx, &object, &dest, row),
+            "503-exhausted" => return exhausted_503(ctx, &object, &dest, row),
+            "403-permanent" => return permanent_403(ctx, &object, &dest, row),
+            "replaced-fail" | "replaced-restart" => {
+                return replaced(ctx, name == "replaced-restart", &object, &dest, row);
             }
-            row.note("3 connections refused, retried");
-            Ok(())
-        }),
-        "http-500" => (
-            f(&[
-                "--fail-every",
-                "4",
-                "--fail-status",
-                "500",
-                "--fail-code",
-                "InternalError",
-            ]),
-            f(&[]),
-            |out, st, _, row| served_errors(out, st, "InternalError", row),
-        ),
-        "http-503" => (
-            f(&[
-                "--fail-every",
-                "3",
-                "--fail-status",
-                "503",
-                "--fail-code",
-                "ServiceUnavailable",
-            ]),
-            f(&[]),
-            |out, st, _, row| served_errors(out, st, "ServiceUnavailable", row),
-        ),
-        "http-429" => (
-            f(&[
-                "--fail-every",
-                "3",
-                "--fail-status",
-                "429",
-                "--fail-code",
-                "QpsLimitExceeded",
-            ]),
-            f(&[]),
-            |out, st, _, row| served_errors(out, st, "QpsLimitExceeded", row),
-        ),
-        "refuse-exhausted" => return refuse_exhausted(ctx, &object, &dest, row),
-        "503-exhausted" => return exhausted_503(ctx, &object, &dest, row),
-        "403-permanent" => return permanent_403(ctx, &object, &dest, row),
-        "replaced-fail" | "replaced-restart" => {
-            return replaced(ctx, name == "replaced-restart", &object, &dest, row);
-        }
-        other => return Err(format!("unknown fault scenario {other}")),
-    };
+            other => return Err(format!("unknown fault scenario {other}")),
+        };
     let emu = ctx.start_emulator(std::slice::from_ref(&object), &faults)?;
     let ossget = Ossget {
         bin: &ctx.ossget,
@@ -257,7 +275,28 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
     };
     row.rounds = 1;
     row.needed = size;
-    let out = ossget.run(&run)?;
+    let mut out = ossget.run(&run)?;
+    // A part may run out of retries against a server failing a third of all requests
+    // (six attempts in a row, each failing with probability 1/3: about once per 250 failed
+    // requests). That must end as documented — exit 1 naming the code, the checkpoint kept —
+    // and the same command must then resume.
+    let mut ran_out = 0;
+    while let Some(code) = may_run_out
+        && !out.done()
+        && ran_out < 3
+    {
+        failed_as_promised(&out, Some(code), code, &dest)
+            .map_err(|e| format!("{e} (`{}`)", ossget.shell_line(&run)))?;
+        ran_out += 1;
+        out = ossget.run(&run)?;
+        if out.done() && out.number("bytes_resumed").unwrap_or(0) == 0 {
+            return Err(format!(
+                "the run after retries ran out started over (checkpoint {:?}) (`{}`)",
+                out.field("checkpoint"),
+                ossget.shell_line(&run)
+            ));
+        }
+    }
     // Stats first: a refusing proxy would refuse this request too, until its count is spent.
     let (stats, _) = stats_through_refusals(&emu)?;
     row.fetched = stats.relayed;
@@ -266,6 +305,12 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
             "did not complete ({}): `{}`",
             out.describe(),
             ossget.shell_line(&run)
+        ));
+    }
+    if ran_out > 0 {
+        row.note(format!(
+            "a part ran out of retries {ran_out} time(s): exit 1 naming {}, then the same command resumed",
+            may_run_out.unwrap_or_default()
         ));
     }
     let head = emu.head(&key)?;
