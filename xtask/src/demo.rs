@@ -10,8 +10,6 @@
 //! cargo and drives them as a user would.
 
 mod emulator;
-mod http;
-mod json;
 
 use std::fs::File;
 use std::io::Read;
@@ -19,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::crc64;
 use crate::step::{self, Failure};
+use crate::{crc64, http, json};
 use emulator::{Emulator, Stats};
 use json::Value;
 

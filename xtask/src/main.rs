@@ -11,6 +11,8 @@ mod ci;
 mod crc64;
 mod demo;
 mod e2e;
+mod http;
+mod json;
 mod step;
 
 const USAGE: &str = "\

@@ -16,8 +16,6 @@ mod ckpt;
 mod diskfull;
 mod emulator;
 mod faults;
-mod http;
-mod json;
 mod kill;
 mod options;
 mod ossget;
@@ -31,8 +29,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 // xtask's CRC-64/XZ (submodules reach it as `super::crc64`).
-use crate::crc64;
 use crate::step::{self, Failure};
+use crate::{crc64, http, json};
 use emulator::{Emulator, ObjectArg};
 use options::{Group, Options, SCENARIOS, Spec, USAGE};
 use report::Row;

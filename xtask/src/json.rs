@@ -1,5 +1,5 @@
-//! Just enough JSON reading for e2e: ossget's `--json` object and the emulator's `/-/stats`
-//! (xtask stays std-only). Integers are kept exact (u64), unlike a parser that goes through
+//! Just enough JSON reading for demo and e2e: ossget's `--json` object and the emulator's
+//! `/-/stats` (xtask stays std-only). Integers are kept exact (u64), unlike a parser that goes through
 //! f64: byte counters of a long run pass 2^53 no time soon, but exact is simpler to trust.
 
 /// A parsed JSON value.
@@ -39,6 +39,15 @@ impl Value {
     pub fn as_u64(&self) -> Option<u64> {
         match self {
             Value::UInt(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// Any number, as f64 (integers above 2^53 lose precision).
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::UInt(n) => Some(*n as f64),
+            Value::Num(n) => Some(*n),
             _ => None,
         }
     }
