@@ -328,6 +328,15 @@ pub enum RetryReason {
     CredentialsUnavailable,
 }
 
+impl RetryReason {
+    /// Whether OSS refused the request because it is loaded (a `503` throttling code, or
+    /// `429`): such attempts are retried under [`crate::ThrottlePolicy`], not
+    /// [`crate::RetryPolicy`].
+    pub fn is_throttling(self) -> bool {
+        matches!(self, RetryReason::Throttled | RetryReason::RateLimited)
+    }
+}
+
 impl fmt::Display for RetryReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -16,8 +16,10 @@
 //!   [`Error::delivered`] says exactly how many bytes the sink accepted.
 //! - [`Error`] is the one error type: OSS errors (from the body, or HEAD's base64
 //!   `x-oss-err`), transport failures as distinct variants, and [`Error::retry_reason`].
-//! - [`RetryPolicy`] / [`PartRetry`]: capped exponential backoff with full jitter and a
-//!   per-part attempt budget that resets on progress.
+//! - [`RetryPolicy`] / [`ThrottlePolicy`] / [`PartRetry`]: capped exponential backoff with
+//!   full jitter and per-part attempt budgets that reset on progress — one for faults, a
+//!   larger and slower one for OSS's throttling answers (503 throttling codes, 429), bounded
+//!   either way.
 //!
 //! Secrets (authorization, tokens, SSE-C keys, signatures echoed in error documents) never
 //! appear in `Debug` output or errors.
@@ -97,7 +99,7 @@ pub use headers::RequestHeaders;
 pub use oss_crc::Crc64;
 pub use oss_sign::{Credentials, ProvideCredentials, SignError, SignatureVersion};
 pub use range::ByteRange;
-pub use retry::{JitterRng, PartRetry, RetryDecision, RetryPolicy};
+pub use retry::{JitterRng, PartRetry, RetryDecision, RetryPolicy, ThrottlePolicy};
 /// The rustls certificate type used by [`TlsTrust::Only`].
 pub use rustls::pki_types::CertificateDer;
 pub use sink::{ByteSink, ChannelSink, Chunk, Collect, Discard, Gap, ReceiverGone};
