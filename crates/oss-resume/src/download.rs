@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::time::Duration;
 
-use oss_http::RetryPolicy;
+use oss_http::{RetryPolicy, ThrottlePolicy};
 use tokio_util::sync::CancellationToken;
 
 use crate::client::Client;
@@ -79,6 +79,7 @@ pub(crate) struct Options {
     pub(crate) preallocate: bool,
     pub(crate) check_free_space: bool,
     pub(crate) retry: RetryPolicy,
+    pub(crate) throttle: ThrottlePolicy,
     pub(crate) hooks: TestHooks,
 }
 
@@ -104,6 +105,7 @@ impl Default for Options {
             preallocate: true,
             check_free_space: true,
             retry: RetryPolicy::default(),
+            throttle: ThrottlePolicy::default(),
             hooks: TestHooks::default(),
         }
     }
@@ -284,10 +286,23 @@ impl Download {
         self
     }
 
-    /// The per-part retry policy (default [`RetryPolicy::default`]: 6 attempts in a row
-    /// without progress, 200 ms .. 20 s full-jitter backoff).
+    /// The per-part retry policy for faults — connection failures, timeouts, stalled or cut
+    /// bodies, 5xx other than throttling (default [`RetryPolicy::default`]: 6 attempts in a
+    /// row without progress, 200 ms .. 20 s full-jitter backoff). OSS's throttling answers
+    /// are retried under [`Download::throttle_policy`] instead.
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.options.retry = policy;
+        self
+    }
+
+    /// The per-part retry policy for OSS's throttling answers — `503` with a throttling code
+    /// (`ServiceUnavailable`, `DownloadTrafficRateLimitExceeded`, ...) and `429
+    /// QpsLimitExceeded` — which OSS sends exactly when it is loaded (default
+    /// [`ThrottlePolicy::default`]: 16 attempts in a row without progress, 500 ms .. 20 s
+    /// full-jitter backoff, so a server that never stops throttling ends the download after
+    /// at most 211.5 s of waiting, with its OSS code). Also used for the HEAD.
+    pub fn throttle_policy(mut self, policy: ThrottlePolicy) -> Self {
+        self.options.throttle = policy;
         self
     }
 

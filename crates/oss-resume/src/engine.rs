@@ -118,6 +118,9 @@ fn validate(
     o.retry
         .validate()
         .map_err(|e| Error::invalid("retry_policy", e.to_string()))?;
+    o.throttle
+        .validate()
+        .map_err(|e| Error::invalid("throttle_policy", e.to_string()))?;
 
     let destination = checked_file_path("destination", destination)?;
     let ckpt_path = match &o.checkpoint_path {
@@ -287,7 +290,7 @@ impl Job {
                 &self.bucket,
                 &self.key,
                 self.options.version_id.as_deref(),
-                self.options.retry,
+                PartRetry::with_throttle(self.options.retry, self.options.throttle),
                 &user_cancel,
             )
             .await?;
@@ -555,6 +558,7 @@ impl Job {
             cancel: cancel.clone(),
             limiter: self.options.bandwidth.map(TokenBucket::new),
             retry: self.options.retry,
+            throttle: self.options.throttle,
             block,
             flush_age: self.options.commit_interval,
             retries: Arc::clone(&retries),
@@ -834,17 +838,16 @@ impl Job {
     }
 }
 
-/// HEAD, retried on transient failures with the parts' policy.
+/// HEAD, retried on transient failures with the parts' policies (`retry` is fresh).
 async fn head(
     http: &oss_http::Client,
     headers: &RequestHeaders,
     bucket: &str,
     key: &str,
     version_id: Option<&str>,
-    policy: oss_http::RetryPolicy,
+    mut retry: PartRetry,
     cancel: &CancellationToken,
 ) -> Result<ObjectMeta, Error> {
-    let mut retry = PartRetry::new(policy);
     let mut rng = JitterRng::from_entropy();
     loop {
         let head = http.head_object_with(bucket, key, version_id, headers);

@@ -57,8 +57,9 @@
 //!    back-pressures that part's socket, never the runtime, and memory stays at about two
 //!    blocks per worker whatever the object or part size. The CRC-64 of each part is computed
 //!    over the bytes as they are written. Transient failures retry per part with oss-http's
-//!    policy, resuming inside the part from the byte the disk reached; a permanent error
-//!    cancels the other workers at once; local disk errors fail fast as
+//!    policies (faults under [`RetryPolicy`], OSS's throttling answers under the larger
+//!    [`ThrottlePolicy`]), resuming inside the part from the byte the disk reached; a
+//!    permanent error cancels the other workers at once; local disk errors fail fast as
 //!    [`Error::LocalIo`] and are never retried as remote ones.
 //! 7. **Aggregate**: one thread owns the state (done set, in-flight offsets and CRCs, the CRC
 //!    fold, counters), calls the progress callback at a bounded rate and commits the
@@ -182,7 +183,8 @@ pub use oss_ckpt::{Corruption, Field};
 // Everything the builders take or return, so users depend on this crate alone.
 pub use oss_http::{
     CertificateDer, Credentials, MinRate, ObjectMeta, ObjectType, ProvideCredentials, RetryPolicy,
-    ServiceError, SignError, SignatureVersion, StallPolicy, StorageClass, Timeouts, TlsTrust,
+    ServiceError, SignError, SignatureVersion, StallPolicy, StorageClass, ThrottlePolicy, Timeouts,
+    TlsTrust,
 };
 pub use paths::TEMP_SUFFIX;
 pub use report::{CheckpointUse, FreshReason, Progress, Report, Snapshot};

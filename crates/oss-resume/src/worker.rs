@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use oss_crc::Crc64;
 use oss_http::{
-    ByteSink, GetRange, JitterRng, ObjectPin, PartRetry, RequestHeaders, RetryDecision, RetryPolicy,
+    ByteSink, GetRange, JitterRng, ObjectPin, PartRetry, RequestHeaders, RetryDecision,
+    RetryPolicy, ThrottlePolicy,
 };
 use oss_parts::Part;
 use tokio::task::JoinHandle;
@@ -71,6 +72,8 @@ pub(crate) struct Ctx {
     pub(crate) cancel: CancellationToken,
     pub(crate) limiter: Option<TokenBucket>,
     pub(crate) retry: RetryPolicy,
+    /// Retry policy for OSS's throttling answers (503 throttling codes, 429).
+    pub(crate) throttle: ThrottlePolicy,
     /// Bytes per positional write (the coalescing target).
     pub(crate) block: usize,
     /// A smaller batch is written once it is this old (and no write is in flight).
@@ -115,7 +118,7 @@ async fn download_part(
     let part = a.part;
     let part_ref = PartRef::from(part);
     let mut sink = PartSink::new(ctx, events, part, a.done, Crc64::resume(a.crc, a.done));
-    let mut retry = PartRetry::new(ctx.retry);
+    let mut retry = PartRetry::with_throttle(ctx.retry, ctx.throttle);
     while let Some(rest) = part.remaining_after(sink.accepted) {
         let Some(range) = oss_http::ByteRange::inclusive(rest.start(), rest.last()) else {
             break;

@@ -9,7 +9,7 @@ use oss_emulator::{
     BucketSpec, ChaosProxy, Emulator, FaultAction, FaultId, NetFault, ObjectSpec, RunningServer,
     ServiceFault,
 };
-use oss_resume::{Client, Credentials, RetryPolicy, SignatureVersion};
+use oss_resume::{Client, Credentials, RetryPolicy, SignatureVersion, ThrottlePolicy};
 
 pub const AK: &str = "LTAI5tOssResumeTestKey";
 pub const SK: &str = "OssResumeTestSecret0123456789abcd";
@@ -84,6 +84,15 @@ pub fn client_for(endpoint: &str, version: SignatureVersion) -> Client {
 pub fn fast_retry() -> RetryPolicy {
     RetryPolicy {
         max_attempts: 6,
+        initial_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(50),
+    }
+}
+
+/// Short backoffs for throttling answers (503 throttling codes, 429), default budget.
+pub fn fast_throttle() -> ThrottlePolicy {
+    ThrottlePolicy {
+        max_attempts: ThrottlePolicy::default().max_attempts,
         initial_backoff: Duration::from_millis(5),
         max_backoff: Duration::from_millis(50),
     }

@@ -443,6 +443,12 @@ async fn cancellation_stops_a_head_that_is_backing_off() {
             initial_backoff: Duration::from_secs(30),
             max_backoff: Duration::from_secs(30),
         })
+        // A 503 ServiceUnavailable is throttling: its backoff is the throttling policy's.
+        .throttle_policy(oss_resume::ThrottlePolicy {
+            max_attempts: 16,
+            initial_backoff: Duration::from_secs(30),
+            max_backoff: Duration::from_secs(30),
+        })
         .cancel_token(token)
         .await
         .unwrap_err();

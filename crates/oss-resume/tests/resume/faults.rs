@@ -5,9 +5,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use oss_emulator::{CutMode, FaultAction, NetFault, ServiceFault};
-use oss_resume::{Error, SignatureVersion};
+use oss_resume::{Error, SignatureVersion, ThrottlePolicy};
 
-use crate::common::{BUCKET, Env, Scratch, assert_file, builder_for, fast_retry, temp_of};
+use crate::common::{
+    BUCKET, Env, Scratch, assert_file, builder_for, fast_retry, fast_throttle, temp_of,
+};
 
 const SIZE: u64 = 1 << 20;
 const PART: u64 = 256 * 1024;
@@ -169,6 +171,7 @@ async fn service_errors_and_throttling_are_retried() {
             .part_size(PART / 2)
             .threads(3)
             .retry_policy(fast_retry())
+            .throttle_policy(fast_throttle())
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_file(&dest, &want);
@@ -224,44 +227,70 @@ async fn a_skewed_clock_is_corrected_and_retried() {
 
 #[tokio::test]
 async fn an_exhausted_retry_budget_fails_naming_the_part_and_the_oss_error() {
-    let env = Env::start().await;
-    env.put("obj", SIZE, 35);
-    env.emu
-        .add_fault(ServiceFault::new(FaultAction::service_unavailable()).ranged_only());
-    let dir = Scratch::new("budget");
-    let dest = dir.path("obj.bin");
-    let last = Arc::new(Mutex::new(None));
-    let seen = Arc::clone(&last);
-    let err = env
-        .client()
-        .download(BUCKET, "obj", &dest)
-        .part_size(PART)
-        .retry_policy(fast_retry())
-        .on_progress(move |p| *seen.lock().unwrap() = Some(*p))
-        .await
-        .unwrap_err();
-    // The last progress a failed call reports carries its retries and part size.
-    let last = last.lock().unwrap().expect("progress was reported");
-    assert_eq!(
-        (last.retries, last.part_size),
-        (u64::from(fast_retry().max_attempts) - 1, PART)
-    );
-    match &err {
-        Error::Part { part, attempts, .. } => {
-            assert_eq!(*attempts, fast_retry().max_attempts);
-            assert_eq!((part.index, part.first, part.last), (0, 0, PART - 1));
+    // Throttling (503 ServiceUnavailable) spends its own budget, other 5xx the fault budget;
+    // the two sizes differ so each assertion shows which one ran out.
+    let throttle = ThrottlePolicy {
+        max_attempts: 4,
+        ..fast_throttle()
+    };
+    let cases = [
+        (
+            FaultAction::service_unavailable(),
+            "ServiceUnavailable",
+            throttle.max_attempts,
+        ),
+        (
+            FaultAction::internal_error(),
+            "InternalError",
+            fast_retry().max_attempts,
+        ),
+    ];
+    for (action, code, budget) in cases {
+        let env = Env::start().await;
+        env.put("obj", SIZE, 35);
+        env.emu.add_fault(ServiceFault::new(action).ranged_only());
+        let dir = Scratch::new("budget");
+        let dest = dir.path("obj.bin");
+        let last = Arc::new(Mutex::new(None));
+        let seen = Arc::clone(&last);
+        let err = env
+            .client()
+            .download(BUCKET, "obj", &dest)
+            .part_size(PART)
+            .retry_policy(fast_retry())
+            .throttle_policy(throttle)
+            .on_progress(move |p| *seen.lock().unwrap() = Some(*p))
+            .await
+            .unwrap_err();
+        // The last progress a failed call reports carries its retries and part size.
+        let last = last.lock().unwrap().expect("progress was reported");
+        assert_eq!(
+            (last.retries, last.part_size),
+            (u64::from(budget) - 1, PART),
+            "{code}"
+        );
+        match &err {
+            Error::Part { part, attempts, .. } => {
+                assert_eq!(*attempts, budget, "{code}");
+                assert_eq!((part.index, part.first, part.last), (0, 0, PART - 1));
+            }
+            other => panic!("{other}"),
         }
-        other => panic!("{other}"),
+        assert_eq!(err.oss_code(), Some(code));
+        assert_eq!(
+            env.emu.counters().requests_for("GET", BUCKET, "obj"),
+            u64::from(budget),
+            "{code}"
+        );
+        assert!(err.request_id().is_some());
+        let text = err.to_string();
+        assert!(
+            text.contains("part 0 (bytes 0-262143)") && text.contains("request id"),
+            "{text}"
+        );
+        assert!(err.is_retryable());
+        assert!(dir.names().is_empty());
     }
-    assert_eq!(err.oss_code(), Some("ServiceUnavailable"));
-    assert!(err.request_id().is_some());
-    let text = err.to_string();
-    assert!(
-        text.contains("part 0 (bytes 0-262143)") && text.contains("request id"),
-        "{text}"
-    );
-    assert!(err.is_retryable());
-    assert!(dir.names().is_empty());
 }
 
 #[tokio::test]
