@@ -17,7 +17,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use http::Method;
 use oss_emulator::{BucketSpec, Emulator, FaultAction, ObjectSpec, ServiceFault};
-use oss_resume::{Client, Credentials, Error, RetryPolicy, SignatureVersion};
+use oss_resume::{Client, Credentials, Error, RetryPolicy, SignatureVersion, ThrottlePolicy};
 
 use crate::support::capture;
 use crate::support::needles::{Needles, render_error};
@@ -71,6 +71,15 @@ fn sts(secret: &str, token: &str) -> Credentials {
 
 fn fast_retry(attempts: u32) -> RetryPolicy {
     RetryPolicy {
+        max_attempts: attempts,
+        initial_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(20),
+    }
+}
+
+/// The same for 503 throttling codes, which have their own budget.
+fn fast_throttle(attempts: u32) -> ThrottlePolicy {
+    ThrottlePolicy {
         max_attempts: attempts,
         initial_backoff: Duration::from_millis(5),
         max_backoff: Duration::from_millis(20),
@@ -159,7 +168,8 @@ async fn secrets_never_reach_errors_reports_debug_checkpoints_or_logs() {
             .part_size(128 << 10)
             .threads(2)
             .checkpoint(true)
-            .retry_policy(fast_retry(4));
+            .retry_policy(fast_retry(4))
+            .throttle_policy(fast_throttle(4));
         out.text(format!("{v}: download Debug"), format!("{download:?}"));
         let report = download.await.unwrap();
         assert!(report.retries >= 1, "the 503 was not retried: {report:?}");
@@ -272,6 +282,7 @@ async fn secrets_never_reach_errors_reports_debug_checkpoints_or_logs() {
             .download(BUCKET, "busy.bin", scratch.path("busy.bin"))
             .checkpoint(true)
             .retry_policy(fast_retry(2))
+            .throttle_policy(fast_throttle(2))
             .await
             .unwrap_err();
         emu.remove_fault(unavailable);
