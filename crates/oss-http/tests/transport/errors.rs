@@ -5,8 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use oss_emulator::{BucketSpec, FaultAction, ObjectSpec, ServiceFault, StorageClass, Versioning};
 use oss_http::{
-    AddressingStyle, ByteRange, Client, Collect, Credentials, Error, GetRange, ObjectPin,
-    RetryReason, SignatureVersion,
+    AddressingStyle, ByteRange, Client, Collect, Credentials, Error, GetRange, JitterRng,
+    ObjectPin, PartRetry, RetryDecision, RetryPolicy, RetryReason, SignatureVersion,
+    ThrottlePolicy,
 };
 
 use crate::common::{BUCKET, DOMAIN, Env, LOCALHOST, builder_for};
@@ -364,6 +365,67 @@ async fn server_errors_and_throttling_are_retryable() {
         assert_eq!(env.emu.fault_fired(id), 2);
         env.emu.remove_fault(id);
         get(&client, BUCKET, "k", &pin).await.unwrap();
+    }
+}
+
+/// Drives `PartRetry` the way oss-resume does, against a server that fails every ranged GET;
+/// returns the requests made, the decision that ended it, and the last error.
+async fn retry_until_given_up(
+    client: &Client,
+    pin: &ObjectPin,
+    policy: RetryPolicy,
+    throttle: ThrottlePolicy,
+) -> (u32, RetryDecision, Error) {
+    let mut retry = PartRetry::with_throttle(policy, throttle);
+    let mut rng = JitterRng::seeded(17);
+    let mut requests = 0;
+    loop {
+        requests += 1;
+        let e = get(client, BUCKET, "k", pin).await.unwrap_err();
+        match retry.on_error(&e, &mut rng) {
+            RetryDecision::Retry { delay, .. } => tokio::time::sleep(delay).await,
+            give_up => return (requests, give_up, e),
+        }
+    }
+}
+
+#[tokio::test]
+async fn throttling_and_server_errors_each_end_after_their_own_budget() {
+    let env = Env::start().await;
+    env.emu
+        .put_object(BUCKET, "k", ObjectSpec::bytes(vec![1u8; 100]))
+        .unwrap();
+    let client = env.client(AddressingStyle::VirtualHosted, V4);
+    let pin = client.head_object(BUCKET, "k", None).await.unwrap().pin();
+    let ms = Duration::from_millis;
+    let policy = RetryPolicy {
+        max_attempts: 3,
+        initial_backoff: ms(2),
+        max_backoff: ms(10),
+    };
+    let throttle = ThrottlePolicy {
+        max_attempts: 7,
+        initial_backoff: ms(2),
+        max_backoff: ms(10),
+    };
+    let cases = [
+        (FaultAction::service_unavailable(), "ServiceUnavailable", 7),
+        (FaultAction::qps_limit(), "QpsLimitExceeded", 7),
+        (FaultAction::internal_error(), "InternalError", 3),
+    ];
+    for (action, code, budget) in cases {
+        let id = env.emu.add_fault(ServiceFault::new(action).ranged_only());
+        let (requests, decision, e) = retry_until_given_up(&client, &pin, policy, throttle).await;
+        let answered = env.emu.fault_fired(id);
+        env.emu.remove_fault(id);
+        assert_eq!((requests, answered), (budget, u64::from(budget)), "{code}");
+        assert!(
+            matches!(decision, RetryDecision::GiveUp { attempts, exhausted: Some(_) } if attempts == budget),
+            "{code}: {decision:?}"
+        );
+        // The caller ends with the server's own answer: code, message, request id.
+        assert_eq!(e.service().map(|s| s.code.as_str()), Some(code));
+        assert!(e.request_id().is_some(), "{e}");
     }
 }
 
