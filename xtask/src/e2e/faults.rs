@@ -13,8 +13,11 @@ use super::verify::{self, with_suffix};
 
 /// oss-http's default body-stall timeout (no byte for 30 s), which ossget does not expose.
 const STALL_TIMEOUT: Duration = Duration::from_secs(30);
-/// oss-http's default attempts per part (or HEAD) without progress.
+/// oss-http's default attempts per part (or HEAD) without progress (RetryPolicy: faults).
 const MAX_ATTEMPTS: u64 = 6;
+/// oss-http's default attempts per part (or HEAD) that OSS throttles, 503 throttling codes
+/// and 429, without progress (ThrottlePolicy: at most 211.5 s of backoff).
+const THROTTLE_ATTEMPTS: u64 = 16;
 /// Part size ossget uses by default.
 const PART: u64 = 8 << 20;
 
@@ -276,10 +279,11 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
     row.rounds = 1;
     row.needed = size;
     let mut out = ossget.run(&run)?;
-    // A part may run out of retries against a server failing a third of all requests
-    // (six attempts in a row, each failing with probability 1/3: about once per 250 failed
-    // requests). That must end as documented — exit 1 naming the code, the checkpoint kept —
-    // and the same command must then resume.
+    // A part may run out of retries against a server failing every 3rd or 4th request
+    // (InternalError, every 4th: six attempts in a row, about once per 4^5 = 1024 failed
+    // requests; the throttling codes, every 3rd: 16 attempts, about once per 3^15 = 14 million).
+    // That must end as documented — exit 1 naming the code, the checkpoint kept — and the
+    // same command must then resume.
     let mut ran_out = 0;
     while let Some(code) = may_run_out
         && !out.done()
@@ -470,9 +474,9 @@ fn exhausted_503(
     let stats = emu.settled_stats()?;
     row.fetched = stats.relayed;
     let served = stats.error("ServiceUnavailable");
-    if served != MAX_ATTEMPTS {
+    if served != THROTTLE_ATTEMPTS {
         return Err(format!(
-            "{served} × 503 answered, expected {MAX_ATTEMPTS} (oss-http's attempt budget) (`{repro}`)"
+            "{served} × 503 answered, expected {THROTTLE_ATTEMPTS} (oss-http's throttling budget) (`{repro}`)"
         ));
     }
     row.note(format!(
