@@ -1,8 +1,9 @@
 //! A disk busy with someone else's durable writes: a thread that writes 32 MiB chunks into
 //! a file beside the download and fdatasyncs each (what a database or `dd conv=fdatasync`
 //! does), until dropped. On ext4 every such sync forces a journal commit, and metadata
-//! operations of other processes on the filesystem — ossget's checkpoint renames included —
-//! wait for it.
+//! operations of other processes on the filesystem wait for it — renames over an existing
+//! file above all, which is how ossget committed checkpoints before format version 3
+//! (notes/e2e-findings.md #4); version 3 commits by writing in place instead.
 
 use std::fs::File;
 use std::io::Write;

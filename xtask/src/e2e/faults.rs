@@ -527,7 +527,9 @@ fn permanent_403(
     let cp = with_suffix(dest, ".cp");
     let bytes = std::fs::read(&cp)
         .map_err(|e| format!("no checkpoint kept after a failure ({}: {e})", cp.display()))?;
-    super::ckpt::version(&bytes).map_err(|e| format!("the kept checkpoint is torn: {e}"))?;
+    // Intact: the newest snapshot readable (a torn slot beside it is normal).
+    super::ckpt::version(&bytes)
+        .map_err(|e| format!("the kept checkpoint holds no intact snapshot: {e}"))?;
     row.note(format!(
         "exit 1 at once ({:.2} s, 1 × AccessDenied, not retried), checkpoint kept: {}",
         out.elapsed.as_secs_f64(),

@@ -2,8 +2,9 @@
 //! SIGKILL at a random point (mostly once it has read a random share of what is left, now
 //! and then a few milliseconds after it starts) or an abort at a named failpoint — and then
 //! run again until it finishes. Each round must end with the exact file and no side files,
-//! after every kill the checkpoint must be intact and the destination absent or exact, and
-//! the bytes fetched more than once must stay within oss-resume's documented bound.
+//! after every kill the checkpoint must still hold an intact snapshot (a torn slot is fine
+//! while another is intact) and the destination be absent or exact, and the bytes fetched
+//! more than once must stay within oss-resume's documented bound.
 
 use std::path::Path;
 use std::time::Duration;
@@ -19,11 +20,12 @@ use super::report::Row;
 use super::rng::Rng;
 use super::verify::{self, with_suffix};
 
-/// oss-resume's failpoints, in the order a download reaches them (crates/oss-resume
-/// `failpoint::ALL`).
-pub const FAILPOINTS: [&str; 6] = [
+/// oss-resume's failpoints, in the order a durable download reaches them (crates/oss-resume
+/// `failpoint::ALL`, checkpoint format version 3).
+pub const FAILPOINTS: [&str; 7] = [
     "ckpt-temp-written",
-    "ckpt-before-rename",
+    "ckpt-slot-torn",
+    "ckpt-slot-written",
     "mid-part",
     "data-synced",
     "parts-done",
@@ -77,7 +79,7 @@ pub struct Step {
     pub kill: Planned,
 }
 
-/// The failpoint a round arms first, if any: rounds 0..6 take each failpoint once (so even
+/// The failpoint a round arms first, if any: rounds 0..7 take each failpoint once (so even
 /// a short run covers them all), later odd rounds cycle through them again, even rounds
 /// only kill at random.
 pub fn failpoint_of_round(round: u64) -> Option<&'static str> {
@@ -91,14 +93,15 @@ pub fn failpoint_of_round(round: u64) -> Option<&'static str> {
     None
 }
 
-/// `name[:n]` for a failpoint: the n-th hit of `ckpt-temp-written`, drawn from the hits a
-/// download of `size` bytes is likely to make (a cheap commit every ~10 ms at ~700 MB/s),
-/// so that abort lands anywhere in the download rather than always at its start. The
-/// others are reached about once a run (`mid-part` fires once, half way; the durable saves
-/// and data syncs once a second and at the end; the last two once).
+/// `name[:n]` for a failpoint: for `ckpt-slot-torn` and `ckpt-slot-written`, reached by
+/// every in-place save, the n-th hit drawn from the hits a download of `size` bytes is
+/// likely to make (a cheap save every ~10 ms at ~700 MB/s), so that abort lands anywhere
+/// in the download rather than always at its start. The others are reached about once a
+/// run: `ckpt-temp-written` by the run's first, whole-file save; `mid-part` once, half
+/// way; `data-synced` at the first data sync; the last two once.
 pub fn armed(name: &str, size: u64, rng: &mut Rng) -> String {
     let likely_hits = match name {
-        "ckpt-temp-written" => size / 7_000_000 / 2,
+        "ckpt-slot-torn" | "ckpt-slot-written" => size / 7_000_000 / 2,
         _ => 1,
     };
     let nth = rng.range(1, likely_hits.max(1));
@@ -369,7 +372,16 @@ fn run_round(
             in_flight: relayed.saturating_sub(out.written),
             commit_age: out.commit_age,
         });
-        after_kill_checks(dest, head)?;
+        let left = after_kill_checks(dest, head)?;
+        // What an abort inside a checkpoint save left, for the log (a torn slot shows as
+        // one fewer intact).
+        if let (Some(name), Some(left)) = (&after_failpoint, left)
+            && name.starts_with("ckpt-")
+            && step.failpoint.is_some()
+            && let Some(last) = story.last_mut()
+        {
+            last.push_str(&format!(" (left {left})"));
+        }
     }
     let mut finishing = 0;
     let last = loop {
@@ -485,19 +497,27 @@ fn check_lock_bug(ossget: &Ossget<'_>, run: &Run, out: &Outcome) -> Result<(), S
     Ok(())
 }
 
-/// After any kill: the checkpoint, if there is one, is intact (saved atomically), and the
-/// destination either does not exist or is already exact (only a kill after the final
-/// rename leaves it).
-fn after_kill_checks(dest: &Path, head: &Head) -> Result<(), String> {
+/// After any kill: the checkpoint, if there is one, still holds an intact snapshot (a
+/// whole-file save is renamed into place; an in-place save tears at most the slot it
+/// writes, never the newest intact one), and the destination either does not exist or is
+/// already exact (only a kill after the final rename leaves it).
+/// Returns what the checkpoint holds ([`ckpt::describe`]), if there is one.
+fn after_kill_checks(dest: &Path, head: &Head) -> Result<Option<String>, String> {
     let cp = with_suffix(dest, ".cp");
+    let mut left = None;
     if let Ok(bytes) = std::fs::read(&cp) {
-        ckpt::version(&bytes)
-            .map_err(|e| format!("a kill left a torn checkpoint {}: {e}", cp.display()))?;
+        ckpt::version(&bytes).map_err(|e| {
+            format!(
+                "a kill left no intact snapshot in the checkpoint {}: {e}",
+                cp.display()
+            )
+        })?;
+        left = Some(ckpt::describe(&bytes));
     }
     if dest.exists() {
         verify::exact(dest, head).map_err(|e| format!("after a kill: {e}"))?;
     }
-    Ok(())
+    Ok(left)
 }
 
 #[cfg(test)]
@@ -505,13 +525,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_failpoint_in_the_first_six_rounds_then_every_other_round() {
-        let first: Vec<_> = (0..6).map(failpoint_of_round).collect();
+    fn every_failpoint_in_the_first_seven_rounds_then_every_other_round() {
+        let first: Vec<_> = (0..7).map(failpoint_of_round).collect();
         assert_eq!(first, FAILPOINTS.map(Some).to_vec());
-        assert_eq!(failpoint_of_round(6), None);
-        assert!(failpoint_of_round(7).is_some());
+        assert_eq!(failpoint_of_round(8), None);
+        assert!(failpoint_of_round(7).is_some() && failpoint_of_round(9).is_some());
         let armed_rounds = (0..50).filter(|r| failpoint_of_round(*r).is_some()).count();
-        assert_eq!(armed_rounds, 6 + 22);
+        // Rounds 0..7, then the odd rounds 7, 9, ... 49.
+        assert_eq!(armed_rounds, 7 + 22);
         for fp in FAILPOINTS {
             let n = (0..50)
                 .filter(|r| failpoint_of_round(*r) == Some(fp))
@@ -545,17 +566,30 @@ mod tests {
     #[test]
     fn armed_failpoints_pick_a_hit_in_range() {
         let mut rng = Rng::new(1);
-        for _ in 0..100 {
-            let a = armed("ckpt-temp-written", 1 << 30, &mut rng);
-            let nth: u64 = a.split_once(':').map_or(1, |(_, n)| n.parse().unwrap());
-            assert!((1..=76).contains(&nth), "{a}");
-            assert_eq!(armed("mid-part", 1 << 30, &mut rng), "mid-part");
-            assert_eq!(armed("dest-renamed", 1 << 30, &mut rng), "dest-renamed");
+        for name in ["ckpt-slot-torn", "ckpt-slot-written"] {
+            let mut highest = 1;
+            for _ in 0..100 {
+                let a = armed(name, 1 << 30, &mut rng);
+                let (base, nth) = a.split_once(':').unwrap_or((&a, "1"));
+                assert_eq!(base, name);
+                let nth: u64 = nth.parse().unwrap();
+                assert!((1..=76).contains(&nth), "{a}");
+                highest = highest.max(nth);
+            }
+            assert!(highest > 38, "{name}: hits up to {highest} only");
+            assert_eq!(armed(name, 16 << 20, &mut rng), name);
         }
-        assert_eq!(
-            armed("ckpt-temp-written", 16 << 20, &mut rng),
-            "ckpt-temp-written"
-        );
+        for _ in 0..100 {
+            // Once a run: the first hit.
+            for name in [
+                "ckpt-temp-written",
+                "mid-part",
+                "data-synced",
+                "dest-renamed",
+            ] {
+                assert_eq!(armed(name, 1 << 30, &mut rng), name);
+            }
+        }
     }
 
     #[test]

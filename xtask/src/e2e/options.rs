@@ -182,7 +182,12 @@ pub const SCENARIOS: &[Spec] = &[
     spec(
         "ckpt-bitflip",
         Group::BadState,
-        "one flipped bit anywhere in the checkpoint: detected, started over, exact file",
+        "one flipped bit in the checkpoint's newest snapshot: an older intact slot taken (or started over), exact file",
+    ),
+    spec(
+        "ckpt-bitflip-all",
+        Group::BadState,
+        "one flipped bit in every snapshot of the checkpoint: detected as corrupt, started over, exact file",
     ),
     spec(
         "ckpt-foreign",
@@ -453,6 +458,7 @@ mod tests {
             .collect();
         assert!(names.contains(&"cut-once") && names.contains(&"kill-9"));
         assert!(names.contains(&"ckpt-future") && names.contains(&"concurrent"));
+        assert!(names.contains(&"ckpt-bitflip") && names.contains(&"ckpt-bitflip-all"));
         assert!(!names.contains(&"cut-every") && !names.contains(&"disk-full"));
         assert!(
             parse(&args(&["--only", "nope"]))

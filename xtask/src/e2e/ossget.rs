@@ -1,7 +1,8 @@
 //! Running `ossget` the way a user does, and killing it at a chosen point: after it has
 //! written a number of bytes (its `/proc/PID/io`), after a delay, or never (a failpoint may
 //! make it abort itself). While it runs, the harness samples how much it has written, which
-//! gives its rate and its exact total at death for the re-fetch bound.
+//! gives its rate and its exact total at death for the re-fetch bound, and watches its
+//! checkpoint for commits.
 
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
@@ -11,6 +12,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::ckpt;
 use super::emulator::{ACCESS_KEY_ID, ACCESS_KEY_SECRET, BUCKET, Emulator};
 use super::json::{self, Value};
 use super::procfs;
@@ -36,8 +38,9 @@ pub enum Kill {
     AfterWriting(u64),
     /// This long after it was spawned.
     After(Duration),
-    /// The moment `DEST.cp` has not been replaced for this long while the process keeps
-    /// writing data: a kill at the worst instant, when a commit is overdue.
+    /// The moment no checkpoint commit (see [`CommitMark`]) has been seen for this long
+    /// while the process keeps writing data: a kill at the worst instant, when a commit is
+    /// overdue.
     WhenCommitStale(Duration),
 }
 
@@ -97,9 +100,9 @@ pub struct Outcome {
     /// Bytes it had written when it ended (its data plus a few KiB of checkpoints and the
     /// lock; monitored runs).
     pub written: u64,
-    /// How long before its end `DEST.cp` was last replaced (each commit renames a new file
-    /// over it), as far as the ~1 ms samples saw; `None` if no commit was seen. A
-    /// diagnostic: a commit the harness saw late makes it look younger.
+    /// How long before its end the last checkpoint commit was seen (see [`CommitMark`]),
+    /// as far as the ~1 ms samples saw; `None` if no commit was seen. A diagnostic: a
+    /// commit the harness saw late makes it look younger.
     pub commit_age: Option<Duration>,
 }
 
@@ -236,8 +239,8 @@ impl Ossget<'_> {
         let pid = running.pid;
         let mut samples: Vec<(Instant, u64)> = Vec::new();
         let cp = with_suffix(&run.dest, ".cp");
-        // (inode, when it was first seen, bytes written then)
-        let mut last_cp: Option<(u64, Instant, u64)> = None;
+        // (the last commit's mark, when it was first seen, bytes written then)
+        let mut last_cp: Option<(CommitMark, Instant, u64)> = None;
         let mut killed = false;
         let mut died_at: Option<Instant> = None;
         let sampling =
@@ -253,10 +256,10 @@ impl Ossget<'_> {
                 samples.push((now, written));
             }
             if run.monitor
-                && let Ok(meta) = std::fs::metadata(&cp)
-                && last_cp.is_none_or(|(ino, _, _)| ino != meta.ino())
+                && let Some(mark) = CommitMark::read(&cp)
+                && last_cp.as_ref().is_none_or(|(last, _, _)| *last != mark)
             {
-                last_cp = Some((meta.ino(), now, written.unwrap_or(0)));
+                last_cp = Some((mark, now, written.unwrap_or(0)));
             }
             if let Some(status) = running.child.try_wait().map_err(|e| e.to_string())? {
                 break status;
@@ -314,6 +317,47 @@ impl Ossget<'_> {
             rate: recent_rate(&samples),
             written: samples.last().map_or(0, |s| s.1),
             commit_age: last_cp.map(|(_, t, _)| ended.duration_since(t)),
+        })
+    }
+}
+
+/// What identifies the checkpoint's latest commit, read from `DEST.cp` at each sample: a
+/// change means a commit landed.
+///
+/// Format version 3 saves write in place into one of four slots, so the file keeps its
+/// inode; each save has a sequence one higher than the last, and the newest intact slot's
+/// sequence is the latest commit (the file is a few KiB, read whole each sample). A read
+/// racing an in-place write sees a torn slot, which the parser skips like any reader, so it
+/// sees the previous commit. When no sequence can be read (a version 1/2 file written by
+/// rename, or no intact slot) the file's inode and mtime stand in for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitMark {
+    /// The newest intact slot's sequence.
+    Sequence(u64),
+    /// The file's inode and modification time (seconds, nanoseconds).
+    File {
+        /// Inode number (a whole-file save renames a new file over the old one).
+        ino: u64,
+        /// Modification time, seconds.
+        mtime: i64,
+        /// Modification time, nanoseconds.
+        mtime_nsec: i64,
+    },
+}
+
+impl CommitMark {
+    /// The mark of the checkpoint at `cp` now, `None` when it cannot be read (not there yet).
+    pub fn read(cp: &Path) -> Option<Self> {
+        if let Ok(bytes) = std::fs::read(cp)
+            && let Some(seq) = ckpt::sequence(&bytes)
+        {
+            return Some(Self::Sequence(seq));
+        }
+        let meta = std::fs::metadata(cp).ok()?;
+        Some(Self::File {
+            ino: meta.ino(),
+            mtime: meta.mtime(),
+            mtime_nsec: meta.mtime_nsec(),
         })
     }
 }
@@ -393,6 +437,46 @@ pub fn window_rate(samples: &[(Instant, u64)], window: Duration) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commits_are_told_by_the_newest_sequence_then_by_the_file() {
+        use super::super::ckpt::samples::{L, single_file, slot_image, slotted_file};
+        use std::os::unix::fs::FileExt;
+
+        let dir = std::env::temp_dir().join(format!("xtask-e2e-commit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cp = dir.join("out.bin.cp");
+        assert_eq!(CommitMark::read(&cp), None);
+        // A whole-file save, then in-place saves into slots 2 and 1.
+        std::fs::write(&cp, slotted_file(&[(0, 1, 200)])).unwrap();
+        assert_eq!(CommitMark::read(&cp), Some(CommitMark::Sequence(1)));
+        let file = std::fs::OpenOptions::new().write(true).open(&cp).unwrap();
+        let ino = std::fs::metadata(&cp).unwrap().ino();
+        file.write_all_at(&slot_image(3, 2, L as u32, &[2; 210]), 2 * L as u64)
+            .unwrap();
+        assert_eq!(CommitMark::read(&cp), Some(CommitMark::Sequence(2)));
+        // Half of the next save: torn, so still the last commit.
+        let next = slot_image(3, 3, L as u32, &[3; 220]);
+        file.write_all_at(&next[..next.len() / 2], L as u64)
+            .unwrap();
+        assert_eq!(CommitMark::read(&cp), Some(CommitMark::Sequence(2)));
+        file.write_all_at(&next, L as u64).unwrap();
+        assert_eq!(CommitMark::read(&cp), Some(CommitMark::Sequence(3)));
+        // In place all along: the inode never changed.
+        assert_eq!(std::fs::metadata(&cp).unwrap().ino(), ino);
+        // A version 2 file has no sequence: its inode and mtime stand in.
+        std::fs::write(&cp, single_file(2, b"body")).unwrap();
+        let meta = std::fs::metadata(&cp).unwrap();
+        assert_eq!(
+            CommitMark::read(&cp),
+            Some(CommitMark::File {
+                ino: meta.ino(),
+                mtime: meta.mtime(),
+                mtime_nsec: meta.mtime_nsec()
+            })
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn rate_over_the_last_window() {

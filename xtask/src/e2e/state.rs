@@ -1,8 +1,9 @@
 //! Bad local state between runs, made from a real interrupted download (ossget aborted at
 //! the `mid-part` failpoint, so at least half the object is on disk and the checkpoint is
-//! real): a damaged, foreign or newer checkpoint, a truncated, deleted, replaced or
-//! corrupted temp file, and a second run on a destination in use. Each must be detected and
-//! end as the docs promise — never with a wrong file.
+//! real): a checkpoint cut short, damaged in its newest or in every snapshot, foreign or
+//! newer; a truncated, deleted, replaced or corrupted temp file; and a second run on a
+//! destination in use. Each must be detected and end as the docs promise — never with a
+//! wrong file.
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
@@ -55,9 +56,36 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
             format!("cut to {} of {} bytes", cut.len(), cp_bytes.len())
         }
         "ckpt-bitflip" => {
-            let (flipped, bit) = ckpt::bit_flipped(&cp_bytes, &mut rng);
-            write(&cp, &flipped)?;
-            format!("bit {bit} of {} flipped", cp_bytes.len() * 8)
+            // The newest snapshot damaged: an older intact slot, if any, must take over.
+            let flipped = ckpt::bit_flipped_newest(&cp_bytes, &mut rng)?;
+            write(&cp, &flipped.bytes)?;
+            let note = format!(
+                "{} flipped, the newest (checkpoint {})",
+                flipped.describe(),
+                ckpt::describe(&cp_bytes)
+            );
+            if let Ok(left) = ckpt::images(&flipped.bytes)
+                && let Some(older) = left.first()
+            {
+                return resumed_or_fresh(&ossget, &emu, &head, &dest, older, &note, row);
+            }
+            // No older intact slot: corruption, like ckpt-bitflip-all.
+            note
+        }
+        "ckpt-bitflip-all" => {
+            let flipped = ckpt::bit_flipped_every_slot(&cp_bytes, &mut rng)?;
+            write(&cp, &flipped.bytes)?;
+            if let Ok(v) = ckpt::version(&flipped.bytes) {
+                return Err(format!(
+                    "the edit left an intact version {v} snapshot: {}",
+                    ckpt::describe(&flipped.bytes)
+                ));
+            }
+            format!(
+                "{} flipped (checkpoint {})",
+                flipped.describe(),
+                ckpt::describe(&cp_bytes)
+            )
         }
         "ckpt-foreign" | "ckpt-future" => {
             let bad = if name == "ckpt-foreign" {
@@ -167,7 +195,13 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
     };
     let out = ossget.run(&plain)?;
     expect_fresh(&ossget, &plain, &out, true)?;
-    let why = first_clause(out.field("checkpoint_note").unwrap_or_default());
+    let full_note = out.field("checkpoint_note").unwrap_or_default();
+    if name.starts_with("ckpt-bitflip") && !full_note.to_ascii_lowercase().contains("corrupt") {
+        return Err(format!(
+            "started over, but the note does not say the checkpoint was corrupt: {full_note:?}"
+        ));
+    }
+    let why = first_clause(full_note);
     finish(
         &emu,
         &head,
@@ -175,6 +209,38 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
         row,
         &format!("{note}: started over ({why})"),
     )
+}
+
+/// The newest snapshot damaged while an older one (`older`) is intact: the reader falls back
+/// to it (resumed, from fewer bytes) — or starts over, which is safe too; either way the
+/// file must be exact. The note says which.
+fn resumed_or_fresh(
+    ossget: &Ossget<'_>,
+    emu: &Emulator,
+    head: &Head,
+    dest: &Path,
+    older: &ckpt::Image,
+    note: &str,
+    row: &mut Row,
+) -> Result<(), String> {
+    let plain = Run::new("state.bin", dest);
+    let out = ossget.run(&plain)?;
+    let outcome = match out.field("checkpoint") {
+        Some("resumed") if out.done() => format!(
+            "resumed from the older {} ({} bytes resumed)",
+            ckpt::slot_name(older),
+            out.number("bytes_resumed").unwrap_or(0)
+        ),
+        _ => {
+            expect_fresh(ossget, &plain, &out, true)?;
+            format!(
+                "started over ({}) although {} was intact",
+                first_clause(out.field("checkpoint_note").unwrap_or_default()),
+                ckpt::slot_name(older)
+            )
+        }
+    };
+    finish(emu, head, dest, row, &format!("{note}: {outcome}"))
 }
 
 /// A byte of the done data flipped between runs, resumed without `--verify-resume`. The

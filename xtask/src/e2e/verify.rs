@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use super::crc64::Crc64;
 use super::emulator::Head;
 
-/// The files ossget keeps beside DEST while a download is unfinished: the checkpoint, its
-/// save's temp file (left by a death mid-save), the data temp file, the lock.
+/// The files ossget keeps beside DEST while a download is unfinished: the checkpoint, the
+/// temp file of a whole-file checkpoint save (left by a death between its write and its
+/// rename; later saves write in place), the data temp file, the lock.
 pub const SIDE_FILES: [&str; 4] = [".cp", ".cp.tmp", ".oss-tmp", ".lock"];
 
 /// `path` with `suffix` appended to its file name (`out.bin` + `.cp` -> `out.bin.cp`).
