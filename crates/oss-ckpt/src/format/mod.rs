@@ -1,9 +1,15 @@
-//! The checkpoint codec: a fixed header, then a postcard body.
+//! The checkpoint codec.
+//!
+//! Version 3 (`slots.rs`, written by this build) is a file of four slots, each a whole
+//! image with its own header, sequence number and checksum, so a save overwrites one slot in
+//! place and a reader takes the newest intact one. Versions 1 and 2, still read, are one
+//! image: a fixed header, then a postcard body.
 //!
 //! ```text
+//! versions 1 and 2
 //! offset  size  field
 //!      0     8  magic            89 4F 53 53 43 4B 50 54  ("\x89OSSCKPT")
-//!      8     2  format version   u16 little-endian (this build writes 2, reads 1 and 2)
+//!      8     2  format version   u16 little-endian, 1 or 2
 //!     10     2  reserved         0
 //!     12     4  body length      u32 little-endian, at most MAX_BODY_LEN
 //!     16     8  checksum         CRC-64/XZ of bytes 0..16 followed by the body, u64 LE
@@ -11,10 +17,11 @@
 //! ```
 //!
 //! Version 1 (`v1.rs`) is the first frozen body; version 2 (`v2.rs`) is version 1's body
-//! followed by the temp data file's birth time. Every version ever written stays readable.
+//! followed by the temp data file's birth time; version 3 keeps version 2's body and puts
+//! it in slots. Every version ever written stays readable.
 //!
-//! The header layout and its checksum are the same for every format version, so a
-//! reader checks integrity before it looks at the version: a flipped version bit reads as
+//! Every version starts with the magic and the version at the same offsets, and a reader
+//! checks integrity before it trusts the version: a flipped version bit reads as
 //! corruption, and only an intact file from a newer writer reads as
 //! [`CkptError::NewerFormat`].
 //!
@@ -26,6 +33,7 @@
 //! extra dependency.
 
 mod path_bytes;
+pub(crate) mod slots;
 #[cfg(test)]
 mod tests;
 mod v1;
@@ -45,17 +53,23 @@ pub const MAGIC: [u8; 8] = *b"\x89OSSCKPT";
 
 /// The format version this build writes (and the newest it reads; it reads every older
 /// one too).
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = slots::VERSION;
 
-/// The fixed header's length in bytes.
+/// The header length of the single-image versions 1 and 2, in bytes.
 pub const HEADER_LEN: usize = 24;
+
+pub use slots::{SLOT_COUNT, SLOT_HEADER_LEN};
 
 /// The longest body any checkpoint can have: two done sets at their largest (~2 MiB
 /// each), 2 × [`crate::MAX_IN_FLIGHT`] in-flight parts, and the text fields, rounded up.
 /// A header declaring more is corrupt, and nothing is allocated for it.
 pub const MAX_BODY_LEN: usize = 8 << 20;
 
-/// Encodes `ckpt` (header and body) into a new buffer.
+/// The longest checkpoint file: four slots, each room for twice the largest image.
+pub const MAX_FILE_LEN: u64 = SLOT_COUNT * 2 * (SLOT_HEADER_LEN + MAX_BODY_LEN + 4096) as u64;
+
+/// Encodes `ckpt` as a whole new checkpoint file: four slots, the image in the first with
+/// sequence 1, the others zero (what [`crate::fs::CheckpointFile`] writes on its first save).
 ///
 /// Fails with [`CkptError::Invalid`] if the checkpoint breaks a rule the format relies on
 /// (a snapshot for another plan, an oversized text field, a path the platform cannot
@@ -87,30 +101,7 @@ pub fn encode(ckpt: &Checkpoint) -> Result<Vec<u8>, CkptError> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn encode_into(ckpt: &Checkpoint, out: &mut Vec<u8>) -> Result<(), CkptError> {
-    let body = BodyV2::from_checkpoint(ckpt)?;
-    out.clear();
-    out.resize(HEADER_LEN, 0);
-    let buffer = std::mem::take(out);
-    *out = postcard::to_extend(&body, buffer).map_err(|e| CkptError::Invalid {
-        reason: format!("postcard could not encode it: {e}"),
-    })?;
-    let body_len = out.len() - HEADER_LEN;
-    if body_len > MAX_BODY_LEN {
-        return Err(CkptError::Invalid {
-            reason: format!("the body is {body_len} bytes, over the {MAX_BODY_LEN}-byte limit"),
-        });
-    }
-    let mut header = [0u8; HEADER_LEN];
-    header[..8].copy_from_slice(&MAGIC);
-    header[8..10].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-    // 10..12 reserved, zero.
-    header[12..16].copy_from_slice(&(body_len as u32).to_le_bytes());
-    let checksum = checksum(&header[..16], out.get(HEADER_LEN..).unwrap_or_default());
-    header[16..24].copy_from_slice(&checksum.to_le_bytes());
-    if let Some(slot) = out.get_mut(..HEADER_LEN) {
-        slot.copy_from_slice(&header);
-    }
-    Ok(())
+    slots::encode_file(ckpt, 1, out).map(|_| ())
 }
 
 /// Decodes a checkpoint, or says precisely why the bytes are not one this build can use:
@@ -122,14 +113,26 @@ pub fn encode_into(ckpt: &Checkpoint, out: &mut Vec<u8>) -> Result<(), CkptError
 /// ```
 /// use oss_ckpt::{CkptError, Corruption};
 ///
+/// // The magic, then zeros: slot 0's checksum does not match, no slot is intact.
 /// let mut bytes = oss_ckpt::MAGIC.to_vec();
-/// bytes.resize(24, 0);
+/// bytes.resize(4 * 4096, 0);
 /// assert!(matches!(
 ///     oss_ckpt::decode(&bytes),
 ///     Err(CkptError::Corrupt(Corruption::Checksum { .. }))
 /// ));
 /// ```
 pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CkptError> {
+    let single_image =
+        bytes.get(..8) == Some(&MAGIC[..]) && matches!(bytes.get(8..10), Some([1 | 2, 0]));
+    if single_image {
+        decode_single(bytes)
+    } else {
+        slots::decode(bytes)
+    }
+}
+
+/// Decodes a version 1 or 2 file: one header, one body, nothing after it.
+fn decode_single(bytes: &[u8]) -> Result<Checkpoint, CkptError> {
     let corrupt = CkptError::Corrupt;
     let Some((header, body)) = bytes.split_first_chunk::<HEADER_LEN>() else {
         return Err(corrupt(Corruption::TooShort { len: bytes.len() }));
@@ -175,15 +178,13 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CkptError> {
         2 => take_body::<BodyV2<'_>>(body)
             .and_then(BodyV2::into_checkpoint)
             .map_err(corrupt),
-        found => Err(CkptError::NewerFormat {
-            found,
-            supported: FORMAT_VERSION,
-        }),
+        // Only versions 1 and 2 come here (see `decode`).
+        _ => Err(corrupt(Corruption::UnknownVersion)),
     }
 }
 
 /// Decodes a whole body as `T`: bytes left after its last field are corruption.
-fn take_body<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Corruption> {
+pub(crate) fn take_body<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Corruption> {
     let (parsed, rest) =
         postcard::take_from_bytes::<T>(body).map_err(|e| Corruption::Undecodable {
             detail: e.to_string(),

@@ -123,21 +123,39 @@ fn round_trip_of_an_empty_object() {
     assert_eq!(decode(&bytes).unwrap(), ckpt);
 }
 
+/// The length of slot 0's image (header and body) in a version 3 file.
+fn image_len(file: &[u8]) -> usize {
+    SLOT_HEADER_LEN + u32::from_le_bytes(file[12..16].try_into().unwrap()) as usize
+}
+
+/// A version 3 file of 4096-byte slots with `body` in slot 0 as `version`, sequence 1.
+fn framed3(version: u16, body: &[u8]) -> Vec<u8> {
+    slots::slot_file(4096, &[(0, version, 1, body)])
+}
+
 #[test]
-fn every_truncation_and_every_bit_flip_of_a_small_checkpoint_is_corrupt() {
+fn every_truncation_and_every_bit_flip_of_a_small_checkpoint_is_caught() {
     let ckpt = random_checkpoint(1, 40, 50);
     let bytes = encode(&ckpt).unwrap();
-    assert!(bytes.len() < 1000, "{}", bytes.len());
+    assert_eq!(bytes.len(), 4 * 4096);
+    let image = image_len(&bytes);
+    assert!(image < 1000, "{image}");
     for len in 0..bytes.len() {
         assert_corrupt(&bytes[..len], &format!("truncated to {len}"));
     }
     let mut extended = bytes.clone();
     extended.push(0);
     assert_corrupt(&extended, "one byte appended");
-    for bit in 0..bytes.len() * 8 {
+    // In the only written slot: corrupt. Anywhere else (the unused rest of the slot, the
+    // empty slots, sampled): the checkpoint as it was.
+    for bit in (0..image * 8).chain((image * 8..bytes.len() * 8).step_by(61)) {
         let mut flipped = bytes.clone();
         flipped[bit / 8] ^= 1 << (bit % 8);
-        assert_corrupt(&flipped, &format!("bit {bit} flipped"));
+        if bit < image * 8 {
+            assert_corrupt(&flipped, &format!("bit {bit} flipped"));
+        } else {
+            assert_eq!(decode(&flipped).unwrap(), ckpt, "bit {bit} flipped");
+        }
     }
 }
 
@@ -146,22 +164,74 @@ fn sampled_truncations_and_bit_flips_of_a_large_checkpoint_are_corrupt() {
     // 200k parts, half done at random: a ~25 KB bitmap in each snapshot.
     let ckpt = random_checkpoint(2, 200_000, 50);
     let bytes = encode(&ckpt).unwrap();
-    assert!(bytes.len() > 20_000, "{}", bytes.len());
+    let image = image_len(&bytes);
+    assert!(image > 20_000, "{image}");
     let mut rng = Rng(99);
     for _ in 0..300 {
         let len = rng.below(bytes.len() as u64) as usize;
         assert_corrupt(&bytes[..len], &format!("truncated to {len}"));
-        let bit = rng.below(bytes.len() as u64 * 8) as usize;
+        let bit = rng.below(image as u64 * 8) as usize;
         let mut flipped = bytes.clone();
         flipped[bit / 8] ^= 1 << (bit % 8);
         assert_corrupt(&flipped, &format!("bit {bit} flipped"));
     }
-    // The header's bits, every one.
-    for bit in 0..HEADER_LEN * 8 {
+    // The slot header's bits, every one.
+    for bit in 0..SLOT_HEADER_LEN * 8 {
         let mut flipped = bytes.clone();
         flipped[bit / 8] ^= 1 << (bit % 8);
         assert_corrupt(&flipped, &format!("header bit {bit} flipped"));
     }
+}
+
+#[test]
+fn the_newest_intact_slot_wins_and_a_torn_one_is_skipped() {
+    let states: Vec<Checkpoint> = (0..4).map(|i| random_checkpoint(40 + i, 50, 50)).collect();
+    let body = |ckpt: &Checkpoint| {
+        let mut image = Vec::new();
+        slots::encode_image(ckpt, &mut image).unwrap();
+        image.split_off(SLOT_HEADER_LEN)
+    };
+    let bodies: Vec<Vec<u8>> = states.iter().map(body).collect();
+    // Slots in any order: the highest sequence wins, wherever it is.
+    let file = slots::slot_file(
+        8192,
+        &[
+            (0, 3, 7, &bodies[0]),
+            (1, 3, 9, &bodies[1]),
+            (2, 3, 10, &bodies[2]),
+            (3, 3, 8, &bodies[3]),
+        ],
+    );
+    assert_eq!(decode(&file).unwrap(), states[2]);
+    // Torn (any byte of its image): the next newest.
+    for at in [0, 13, 20, 30, 39, 40, 40 + bodies[2].len() - 1] {
+        let mut torn = file.clone();
+        torn[2 * 8192 + at] ^= 0x10;
+        assert_eq!(decode(&torn).unwrap(), states[1], "byte {at}");
+    }
+    // A slot that claims another slot length (from a file of another size) is not used.
+    let mut other_len = slots::slot_file(8192, &[(0, 3, 1, &bodies[0])]);
+    let newer = slots::slot_file(4096, &[(0, 3, 5, &bodies[1])]);
+    other_len[8192..8192 + 4096].copy_from_slice(&newer[..4096]);
+    assert_eq!(decode(&other_len).unwrap(), states[0]);
+    // None intact: slot 0 says why.
+    let mut none = file.clone();
+    for k in 0..4 {
+        none[k * 8192 + 45] ^= 1;
+    }
+    assert!(matches!(
+        decode(&none),
+        Err(CkptError::Corrupt(Corruption::Checksum { .. }))
+    ));
+    // The newest intact slot claims a newer version: a newer writer's file.
+    let newer_version = slots::slot_file(4096, &[(0, 3, 1, &bodies[0]), (2, 4, 2, &bodies[1])]);
+    assert!(matches!(
+        decode(&newer_version),
+        Err(CkptError::NewerFormat {
+            found: 4,
+            supported: 3
+        })
+    ));
 }
 
 #[test]
@@ -201,55 +271,70 @@ fn header_checks_name_the_cause() {
         }
     );
     let mut body_flip = bytes.clone();
-    *body_flip.last_mut().unwrap() ^= 0x40;
+    body_flip[image_len(&bytes) - 1] ^= 0x40;
     assert!(matches!(cause(&body_flip), Corruption::Checksum { .. }));
+    // A version 1 or 2 file is checked as one image.
+    let single = frame(2, &[1, 2, 3]);
+    assert_eq!(
+        cause(&single[..single.len() - 1]),
+        Corruption::Truncated {
+            expected: single.len() as u64,
+            actual: single.len() as u64 - 1
+        }
+    );
 }
 
 #[test]
 fn versions_are_checked_after_the_checksum() {
     let bytes = encode(&random_checkpoint(4, 10, 50)).unwrap();
-    let body = &bytes[HEADER_LEN..];
+    let body = &bytes[SLOT_HEADER_LEN..image_len(&bytes)];
     assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), FORMAT_VERSION);
-    assert_eq!(
-        decode(&frame(FORMAT_VERSION, body)).unwrap(),
-        decode(&bytes).unwrap()
-    );
+    assert_eq!(FORMAT_VERSION, 3);
+    let ckpt = decode(&bytes).unwrap();
+    assert_eq!(decode(&framed3(FORMAT_VERSION, body)).unwrap(), ckpt);
+    // Version 2's body framed as version 2 reads the same.
+    assert_eq!(decode(&frame(2, body)).unwrap(), ckpt);
     assert!(matches!(
-        decode(&frame(FORMAT_VERSION + 1, body)),
+        decode(&framed3(FORMAT_VERSION + 1, body)),
         Err(CkptError::NewerFormat {
-            found: 3,
-            supported: 2
+            found: 4,
+            supported: 3
         })
     ));
     assert!(matches!(
-        decode(&frame(0, body)),
+        decode(&framed3(0, body)),
         Err(CkptError::Corrupt(Corruption::UnknownVersion))
     ));
+    // Version 0 in the single-image layout: not a layout any version wrote.
+    assert_corrupt(&frame(0, body), "version 0, single image");
     // A flipped version bit is corruption, not a newer format.
     let mut flipped = bytes.clone();
-    flipped[8] ^= 2;
+    flipped[8] ^= 4;
     assert!(matches!(
         decode(&flipped),
         Err(CkptError::Corrupt(Corruption::Checksum { .. }))
     ));
-    // A reserved field set by a writer is refused.
-    let mut reserved = frame(FORMAT_VERSION, body);
-    reserved[10] = 1;
-    let crc = checksum(&reserved[..16], body);
-    reserved[16..24].copy_from_slice(&crc.to_le_bytes());
-    assert!(matches!(
-        decode(&reserved),
-        Err(CkptError::Corrupt(Corruption::ReservedNotZero))
-    ));
+    // A reserved field set by a writer is refused (checksum recomputed).
+    for at in [10, 29] {
+        let mut reserved = bytes.clone();
+        reserved[at] = 1;
+        let image = image_len(&bytes);
+        let crc = checksum(&reserved[..32], &reserved[SLOT_HEADER_LEN..image]);
+        reserved[32..40].copy_from_slice(&crc.to_le_bytes());
+        assert!(matches!(
+            decode(&reserved),
+            Err(CkptError::Corrupt(Corruption::ReservedNotZero))
+        ));
+    }
 }
 
 #[test]
 fn bytes_after_the_body_fields_are_undecodable() {
     let bytes = encode(&random_checkpoint(5, 10, 50)).unwrap();
-    let mut body = bytes[HEADER_LEN..].to_vec();
+    let mut body = bytes[SLOT_HEADER_LEN..image_len(&bytes)].to_vec();
     body.push(0);
     assert!(matches!(
-        decode(&frame(FORMAT_VERSION, &body)),
+        decode(&framed3(FORMAT_VERSION, &body)),
         Err(CkptError::Corrupt(Corruption::Undecodable { .. }))
     ));
 }
@@ -304,7 +389,8 @@ proptest! {
         version in 1..=FORMAT_VERSION,
     ) {
         // A valid header and checksum, so the body decoder itself is exercised.
-        match decode(&frame(version, &body)) {
+        let framed = if version < 3 { frame(version, &body) } else { framed3(version, &body) };
+        match decode(&framed) {
             Ok(ckpt) => prop_assert_eq!(decode(&encode(&ckpt).unwrap()).unwrap(), ckpt),
             Err(CkptError::Corrupt(Corruption::Undecodable { .. } | Corruption::Inconsistent { .. })) => {}
             Err(other) => prop_assert!(false, "{other:?}"),
@@ -317,12 +403,12 @@ proptest! {
         flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
     ) {
         let bytes = encode(&random_checkpoint(seed, 300, 40)).unwrap();
-        let mut body = bytes[HEADER_LEN..].to_vec();
+        let mut body = bytes[SLOT_HEADER_LEN..image_len(&bytes)].to_vec();
         for (at, xor) in flips {
             let i = at.index(body.len());
             body[i] ^= xor;
         }
-        if let Ok(ckpt) = decode(&frame(FORMAT_VERSION, &body)) {
+        if let Ok(ckpt) = decode(&framed3(FORMAT_VERSION, &body)) {
             // Whatever is accepted is a state the in-memory types allow.
             prop_assert_eq!(decode(&encode(&ckpt).unwrap()).unwrap(), ckpt);
         }

@@ -42,7 +42,7 @@ impl<'a> BodyV2<'a> {
 mod tests {
     use super::*;
     use crate::format::tests::random_checkpoint;
-    use crate::format::{HEADER_LEN, encode, frame};
+    use crate::format::{SLOT_HEADER_LEN, encode, frame};
     use crate::{CkptError, decode};
 
     /// A version 2 body is a version 1 body and the birth time after it.
@@ -58,11 +58,15 @@ mod tests {
             let mut temp = ckpt.local().temp_file;
             temp.created = created;
             ckpt.set_temp_file(temp);
-            let v2 = encode(&ckpt).unwrap();
+            // Version 3's slots hold version 2's body.
+            let v3 = encode(&ckpt).unwrap();
+            let body_len = u32::from_le_bytes(v3[12..16].try_into().unwrap()) as usize;
+            let v2_body = &v3[SLOT_HEADER_LEN..SLOT_HEADER_LEN + body_len];
             let v1_body = postcard::to_stdvec(&BodyV1::from_checkpoint(&ckpt).unwrap()).unwrap();
             let tail = postcard::to_stdvec(&created).unwrap();
-            assert_eq!(v2[HEADER_LEN..], [v1_body.as_slice(), &tail].concat());
-            assert_eq!(decode(&v2).unwrap(), ckpt);
+            assert_eq!(v2_body, [v1_body.as_slice(), &tail].concat());
+            assert_eq!(decode(&v3).unwrap(), ckpt);
+            assert_eq!(decode(&frame(2, v2_body)).unwrap(), ckpt);
 
             // The version 1 body alone reads as version 1, without a birth time.
             let old = decode(&frame(1, &v1_body)).unwrap();

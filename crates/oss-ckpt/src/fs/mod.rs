@@ -1,26 +1,37 @@
-//! Saving and loading checkpoint files: atomic replacement behind a [`Filesystem`] seam,
+//! Saving and loading checkpoint files: crash-safe saves behind a [`Filesystem`] seam,
 //! the boot id, and file identities. This is the crate's only I/O.
 //!
 //! # Saving
 //!
-//! [`CheckpointFile::save`] writes the encoded checkpoint to `{path}.tmp` beside the
-//! checkpoint and renames it over `{path}`; rename replaces a name atomically, so after a
-//! crash at any instant the checkpoint is the complete old one or the complete new one.
+//! A checkpoint file holds four slots (format version 3, see the crate's format docs);
+//! loading takes the intact slot with the highest sequence number.
 //!
-//! - [`Durability::Cheap`]: write + rename, no fsync. Survives a process kill (which loses
-//!   no page cache); about 0.1 ms for a prefix-shaped checkpoint, so it can run every
-//!   ~10 ms.
-//! - [`Durability::Durable`]: write, fsync the temp file, rename, fsync the directory.
-//!   Survives power loss. (Windows has no directory fsync through std: NTFS journals the
-//!   rename itself; a rename that hits a sharing violation — an indexer or antivirus
-//!   holding the old checkpoint — is retried for about a second.)
+//! - A [`CheckpointFile`]'s first save — and any save whose image outgrows the slots —
+//!   writes a whole new file to `{path}.tmp` (the image in slot 0) and renames it over
+//!   `{path}`; rename replaces a name atomically, so a crash leaves the old file or the new.
+//! - Every later save overwrites one slot of the open file in place (`pwrite` of already
+//!   allocated bytes: no allocation, no rename, so it does not wait for the filesystem's
+//!   journal — measured beside a process that fsyncs, at most 0.06 ms against 21-258 ms
+//!   for a rename). Cheap saves alternate between slots 2 and 3, durable ones between 0
+//!   and 1, so a save never overwrites the newest save of its kind, and a cheap save never
+//!   overwrites the last durable one. A crash in the middle of a write tears only the slot
+//!   being written; its checksum fails and loading takes the newest intact one.
 //!
-//! A limit of cheap saves: a filesystem that may commit a rename to its journal before
-//! the renamed file's data (ext4 replaces-by-rename safely by default, `auto_da_alloc`;
-//! mounted `noauto_da_alloc`, or another filesystem without that rule, may not) can lose
-//! power right after a cheap save and come back with an empty or partial checkpoint.
-//! `load` then reports it as corrupt and the download starts over: never a wrong file,
-//! but the durable snapshot's progress is lost with it.
+//! - [`Durability::Cheap`]: no fsync. Survives a process kill (which loses no page cache);
+//!   about 0.01 ms for a prefix-shaped checkpoint, so it can run every ~10 ms.
+//! - [`Durability::Durable`]: an in-place save is followed by fdatasync of the file; a
+//!   whole-file save fsyncs the temp file, renames it and fsyncs the directory. Survives
+//!   power loss. (Windows has no directory fsync through std: NTFS journals the rename
+//!   itself; a rename that hits a sharing violation — an indexer or antivirus holding the
+//!   old checkpoint — is retried for about a second.)
+//!
+//! After a power loss, any subset of the cheap saves' unsynced writes may have reached the
+//! disk, torn anywhere: each such slot is intact or fails its checksum, and the durable
+//! slots hold the last durable save whatever happened to the others. A limit: a whole-file
+//! cheap save (the first of a run that never saves durably) on a filesystem that may
+//! commit a rename before the renamed file's data (ext4 mounted `noauto_da_alloc`, or a
+//! filesystem without ext4's rule) can come back empty after power loss; `load` reports it
+//! as corrupt and the download starts over: never a wrong file.
 //!
 //! A failed fsync is returned as [`CkptError::SyncFailed`], which is fatal
 //! ([`CkptError::is_fatal`]): see the crate documentation for the ordering contract.
@@ -28,9 +39,9 @@
 //! # Injecting faults
 //!
 //! Every step goes through a [`Filesystem`]. [`StdFs`] is the real one; a caller wraps
-//! it to fail or abort at a chosen step (for example a failpoint "checkpoint temp
-//! written, before its rename" is a wrapper whose `rename` aborts), and tests use an
-//! in-memory one that models what a crash keeps.
+//! it to fail or abort at a chosen step (for example a failpoint "a slot half written" is
+//! a wrapper whose `write_at` aborts half way), and tests use an in-memory one that models
+//! what a crash keeps.
 
 mod boot;
 mod identity;
@@ -43,7 +54,7 @@ pub use boot::boot_id;
 pub use identity::file_identity;
 
 use crate::error::{CkptError, Step};
-use crate::format::{self, HEADER_LEN, MAX_BODY_LEN};
+use crate::format::{self, MAX_FILE_LEN, SLOT_COUNT, slots};
 use crate::model::{Checkpoint, Expected};
 
 /// The filesystem operations a save and a load need, one method per step, so a test or
@@ -60,7 +71,11 @@ use crate::model::{Checkpoint, Expected};
 /// impl Filesystem for NoRename {
 ///     type File = <StdFs as Filesystem>::File;
 ///     fn create(&self, path: &Path) -> io::Result<Self::File> { self.0.create(path) }
+///     fn write_at(&self, file: &mut Self::File, offset: u64, bytes: &[u8]) -> io::Result<()> {
+///         self.0.write_at(file, offset, bytes)
+///     }
 ///     fn sync_file(&self, file: &mut Self::File) -> io::Result<()> { self.0.sync_file(file) }
+///     fn sync_data(&self, file: &mut Self::File) -> io::Result<()> { self.0.sync_data(file) }
 ///     fn rename(&self, _: &Path, _: &Path) -> io::Result<()> {
 ///         Err(io::Error::other("injected"))
 ///     }
@@ -73,11 +88,19 @@ pub trait Filesystem {
     /// An open file being written.
     type File: Write;
 
-    /// Creates `path` for writing, truncating it if it exists.
+    /// Creates `path` for reading and writing, truncating it if it exists.
     fn create(&self, path: &Path) -> io::Result<Self::File>;
+
+    /// Overwrites `bytes.len()` bytes of `file` at `offset`, all of them or an error (the
+    /// file is long enough: saves only overwrite bytes a whole-file save wrote).
+    fn write_at(&self, file: &mut Self::File, offset: u64, bytes: &[u8]) -> io::Result<()>;
 
     /// Flushes the file's data and metadata to stable storage (fsync).
     fn sync_file(&self, file: &mut Self::File) -> io::Result<()>;
+
+    /// Flushes the file's data to stable storage (fdatasync): enough after overwrites in
+    /// place, which change no size and allocate nothing.
+    fn sync_data(&self, file: &mut Self::File) -> io::Result<()>;
 
     /// Renames `from` to `to`, atomically replacing `to` if it exists.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
@@ -119,7 +142,16 @@ impl Filesystem for StdFs {
     type File = std::fs::File;
 
     fn create(&self, path: &Path) -> io::Result<std::fs::File> {
-        std::fs::File::create(path)
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+    }
+
+    fn write_at(&self, file: &mut std::fs::File, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        write_all_at(file, offset, bytes)
     }
 
     fn sync_file(&self, file: &mut std::fs::File) -> io::Result<()> {
@@ -127,6 +159,10 @@ impl Filesystem for StdFs {
         // disk too. (On Apple platforms std issues F_FULLFSYNC, which also flushes the
         // drive's cache.)
         file.sync_all()
+    }
+
+    fn sync_data(&self, file: &mut std::fs::File) -> io::Result<()> {
+        file.sync_data()
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
@@ -148,6 +184,35 @@ impl Filesystem for StdFs {
     fn remove(&self, path: &Path) -> io::Result<()> {
         std::fs::remove_file(path)
     }
+}
+
+#[cfg(unix)]
+fn write_all_at(file: &std::fs::File, offset: u64, bytes: &[u8]) -> io::Result<()> {
+    // pwrite: positional, so the file's cursor (which the whole-file save left at its end)
+    // does not matter.
+    std::os::unix::fs::FileExt::write_all_at(file, bytes, offset)
+}
+
+#[cfg(windows)]
+fn write_all_at(file: &std::fs::File, offset: u64, bytes: &[u8]) -> io::Result<()> {
+    // seek_write may write less than asked, like write.
+    let mut done = 0;
+    while let Some(rest) = bytes.get(done..).filter(|rest| !rest.is_empty()) {
+        match std::os::windows::fs::FileExt::seek_write(file, rest, offset + done as u64) {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(any(unix, windows)))]
+fn write_all_at(mut file: &std::fs::File, offset: u64, bytes: &[u8]) -> io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    file.seek(SeekFrom::Start(offset))?;
+    file.write_all(bytes)
 }
 
 #[cfg(unix)]
@@ -196,9 +261,9 @@ fn rename_retrying(from: &Path, to: &Path) -> io::Result<()> {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
-    /// Write and rename, no fsync: survives a process kill, not power loss.
+    /// No fsync: survives a process kill, not power loss.
     Cheap,
-    /// fsync the file, rename, fsync the directory: survives power loss.
+    /// fsync before returning: survives power loss.
     Durable,
 }
 
@@ -211,6 +276,29 @@ pub enum Durability {
 /// ```
 pub fn default_path(destination: &Path) -> PathBuf {
     with_suffix(destination, ".cp")
+}
+
+/// Maps an I/O error of `step` on `path` to [`CkptError::Io`].
+fn io_error(step: Step, path: &Path) -> impl FnOnce(io::Error) -> CkptError {
+    let path = path.to_path_buf();
+    move |source| CkptError::Io { step, path, source }
+}
+
+/// Maps a failed sync of `step` on `path` to the fatal [`CkptError::SyncFailed`].
+fn sync_error(step: Step, path: &Path) -> impl FnOnce(io::Error) -> CkptError {
+    let path = path.to_path_buf();
+    move |source| CkptError::SyncFailed { step, path, source }
+}
+
+/// Writes `len` zero bytes (the new file's empty slots) in page-sized writes.
+fn write_zeros(file: &mut impl Write, mut len: usize) -> io::Result<()> {
+    const ZEROS: [u8; 4096] = [0; 4096];
+    while len > 0 {
+        let n = len.min(ZEROS.len());
+        file.write_all(&ZEROS[..n])?;
+        len -= n;
+    }
+    Ok(())
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
@@ -253,13 +341,40 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
 pub struct CheckpointFile<F: Filesystem = StdFs> {
     fs: F,
     path: PathBuf,
     temp: PathBuf,
     dir: PathBuf,
     buffer: Vec<u8>,
+    /// The sequence number of the last save (the next one gets one more).
+    sequence: u64,
+    /// The file this value wrote whole, kept open for saves in place; `None` before the
+    /// first save, after a failed one, and after `remove`.
+    open: Option<OpenSlots<F::File>>,
+}
+
+/// The checkpoint file as this process last wrote it whole.
+struct OpenSlots<File> {
+    file: File,
+    slot_len: u32,
+    /// The slot the next durable save goes to (0 or 1) and the next cheap one (2 or 3).
+    next_durable: u64,
+    next_cheap: u64,
+    /// Whether the rename that put this file in place has reached the disk (its directory
+    /// was fsynced): a whole-file cheap save leaves that to the first durable save.
+    name_durable: bool,
+}
+
+impl<F: Filesystem + std::fmt::Debug> std::fmt::Debug for CheckpointFile<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckpointFile")
+            .field("fs", &self.fs)
+            .field("path", &self.path)
+            .field("sequence", &self.sequence)
+            .field("slot_len", &self.open.as_ref().map(|o| o.slot_len))
+            .finish_non_exhaustive()
+    }
 }
 
 impl CheckpointFile<StdFs> {
@@ -305,6 +420,8 @@ impl<F: Filesystem> CheckpointFile<F> {
             temp,
             dir,
             buffer: Vec::new(),
+            sequence: 0,
+            open: None,
         }
     }
 
@@ -332,55 +449,119 @@ impl<F: Filesystem> CheckpointFile<F> {
         &self.fs
     }
 
-    /// Encodes `ckpt` and replaces the checkpoint file with it atomically (see the module
-    /// documentation). On error the old checkpoint is still in place, unless the error
-    /// is a [`CkptError::SyncFailed`] after the rename, in which case the new one is in
-    /// place but may not survive power loss.
+    /// Saves `ckpt` so that a crash at any instant leaves a checkpoint file that loads as
+    /// this save or an earlier one (see the module documentation): in place in one slot
+    /// of the file this value wrote before, or as a whole new file on the first save and
+    /// when the image outgrows the slots. On error the previous saves are still in place,
+    /// unless the error is a [`CkptError::SyncFailed`], in which case this one may be too
+    /// but may not survive power loss; the next save writes a whole new file.
     ///
     /// See [`CheckpointFile`] for an example.
     pub fn save(&mut self, ckpt: &Checkpoint, durability: Durability) -> Result<(), CkptError> {
-        format::encode_into(ckpt, &mut self.buffer)?;
+        slots::encode_image(ckpt, &mut self.buffer)?;
+        self.sequence += 1;
+        let result = match self.open.take() {
+            Some(open) if self.buffer.len() <= open.slot_len as usize => {
+                self.save_in_place(open, durability)
+            }
+            // The old file is closed before the new one replaces it (Windows refuses to
+            // replace a file some handles keep open).
+            _ => self.save_whole(durability),
+        };
+        // After an error `open` stays `None` (the file's state is uncertain), so the next
+        // save writes a whole new file.
+        result
+    }
+
+    /// Overwrites the next slot of `durability`'s pair in the open file.
+    fn save_in_place(
+        &mut self,
+        mut open: OpenSlots<F::File>,
+        durability: Durability,
+    ) -> Result<(), CkptError> {
         let durable = durability == Durability::Durable;
-        let io = |step, path: &Path| {
-            let path = path.to_path_buf();
-            move |source| CkptError::Io { step, path, source }
+        let slot = if durable {
+            open.next_durable
+        } else {
+            open.next_cheap
         };
-        let sync = |step, path: &Path| {
-            let path = path.to_path_buf();
-            move |source| CkptError::SyncFailed { step, path, source }
-        };
+        slots::seal(&mut self.buffer, self.sequence, open.slot_len);
+        let offset = slot * u64::from(open.slot_len);
+        self.fs
+            .write_at(&mut open.file, offset, &self.buffer)
+            .map_err(io_error(Step::Write, &self.path))?;
+        if durable {
+            self.fs
+                .sync_data(&mut open.file)
+                .map_err(sync_error(Step::SyncFile, &self.path))?;
+            if !open.name_durable {
+                self.fs
+                    .sync_dir(&self.dir)
+                    .map_err(sync_error(Step::SyncDir, &self.dir))?;
+                open.name_durable = true;
+            }
+            open.next_durable ^= 1;
+        } else {
+            open.next_cheap ^= 1;
+        }
+        self.open = Some(open);
+        Ok(())
+    }
+
+    /// Writes a whole new file (the image in slot 0) beside the checkpoint and renames it
+    /// over it.
+    fn save_whole(&mut self, durability: Durability) -> Result<(), CkptError> {
+        let durable = durability == Durability::Durable;
+        let slot_len = slots::slot_len_for(self.buffer.len());
+        slots::seal(&mut self.buffer, self.sequence, slot_len);
+        let file_len = u64::from(slot_len) * SLOT_COUNT;
+        let padding = usize::try_from(file_len).unwrap_or(usize::MAX) - self.buffer.len();
 
         let mut file = self
             .fs
             .create(&self.temp)
-            .map_err(io(Step::Create, &self.temp))?;
+            .map_err(io_error(Step::Create, &self.temp))?;
         let written = file
             .write_all(&self.buffer)
-            .map_err(io(Step::Write, &self.temp))
+            .and_then(|()| write_zeros(&mut file, padding))
+            .map_err(io_error(Step::Write, &self.temp))
             .and_then(|()| {
                 if durable {
                     self.fs
                         .sync_file(&mut file)
-                        .map_err(sync(Step::SyncFile, &self.temp))
+                        .map_err(sync_error(Step::SyncFile, &self.temp))
                 } else {
                     Ok(())
                 }
             });
-        drop(file);
         if let Err(err) = written {
+            drop(file);
             // Best effort: a stale temp file is harmless (the next save truncates it),
             // but there is no reason to leave it.
             let _ = self.fs.remove(&self.temp);
             return Err(err);
         }
-        self.fs
+        if let Err(err) = self
+            .fs
             .rename(&self.temp, &self.path)
-            .map_err(io(Step::Rename, &self.path))?;
+            .map_err(io_error(Step::Rename, &self.path))
+        {
+            drop(file);
+            let _ = self.fs.remove(&self.temp);
+            return Err(err);
+        }
         if durable {
             self.fs
                 .sync_dir(&self.dir)
-                .map_err(sync(Step::SyncDir, &self.dir))?;
+                .map_err(sync_error(Step::SyncDir, &self.dir))?;
         }
+        self.open = Some(OpenSlots {
+            file,
+            slot_len,
+            next_durable: 1,
+            next_cheap: 2,
+            name_durable: durable,
+        });
         Ok(())
     }
 
@@ -400,7 +581,7 @@ impl<F: Filesystem> CheckpointFile<F> {
     ///
     /// See [`CheckpointFile`] for an example.
     pub fn load_any(&self) -> Result<Checkpoint, CkptError> {
-        let limit = (HEADER_LEN + MAX_BODY_LEN + 1) as u64;
+        let limit = MAX_FILE_LEN + 1;
         let bytes = self.fs.read(&self.path, limit).map_err(|source| {
             if source.kind() == io::ErrorKind::NotFound {
                 CkptError::NotFound {
@@ -421,7 +602,8 @@ impl<F: Filesystem> CheckpointFile<F> {
     /// checkpoint that is already gone is not an error.
     ///
     /// See [`CheckpointFile`] for an example.
-    pub fn remove(&self) -> Result<(), CkptError> {
+    pub fn remove(&mut self) -> Result<(), CkptError> {
+        self.open = None;
         let _ = self.fs.remove(&self.temp);
         match self.fs.remove(&self.path) {
             Err(source) if source.kind() != io::ErrorKind::NotFound => Err(CkptError::Io {

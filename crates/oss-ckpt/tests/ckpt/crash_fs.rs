@@ -5,6 +5,10 @@
 //! It also kills the "process" at a chosen operation: from then on every operation fails,
 //! so the save in progress stops exactly there, and writes are split into small chunks so
 //! a kill can land in the middle of one.
+//!
+//! Power loss comes in two kinds: `crash` keeps nothing that was not synced, and
+//! `crash_keeping` keeps a random subset of the unsynced 512-byte sectors of every file,
+//! the way a disk may have written some of the dirty pages before the power went.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
@@ -16,7 +20,7 @@ use oss_ckpt::fs::Filesystem;
 /// Largest chunk one `write` call accepts: a kill can cut a write in the middle.
 const WRITE_CHUNK: usize = 61;
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct State {
     /// name -> inode, as the running system sees it.
     names: BTreeMap<PathBuf, u64>,
@@ -77,6 +81,11 @@ impl CrashFs {
         state.fail_once = fail_once;
     }
 
+    /// An independent copy of the whole state (to crash the same history several ways).
+    pub fn snapshot(&self) -> CrashFs {
+        CrashFs(Arc::new(Mutex::new(self.state().clone())))
+    }
+
     /// Operations counted since `arm`.
     pub fn ops(&self) -> u64 {
         self.state().ops
@@ -94,6 +103,40 @@ impl CrashFs {
             .collect();
         state.die_at = None;
         state.fail_once.clear();
+    }
+
+    /// Power loss after the disk wrote a random subset (by `seed`) of the dirty 512-byte
+    /// sectors of every file; then as `crash`.
+    pub fn crash_keeping(&self, seed: u64) {
+        {
+            let mut state = self.state();
+            let mut rng = seed;
+            let mut coin = move || {
+                // splitmix64
+                rng = rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = rng;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                (z ^ (z >> 31)) & 1 == 1
+            };
+            let inodes: Vec<u64> = state.data.keys().copied().collect();
+            for inode in inodes {
+                let now = state.data.get(&inode).cloned().unwrap_or_default();
+                let mut disk = state.durable_data.get(&inode).cloned().unwrap_or_default();
+                if disk.len() != now.len() && coin() {
+                    disk.resize(now.len(), 0);
+                }
+                for (at, sector) in now.chunks(512).enumerate() {
+                    let start = at * 512;
+                    if start < disk.len() && coin() {
+                        let end = (start + sector.len()).min(disk.len());
+                        disk[start..end].copy_from_slice(&sector[..end - start]);
+                    }
+                }
+                state.durable_data.insert(inode, disk);
+            }
+        }
+        self.crash();
     }
 
     /// A process kill without power loss: the page cache survives, the process restarts.
@@ -128,6 +171,23 @@ impl Write for CrashFile {
 
 impl Filesystem for CrashFs {
     type File = CrashFile;
+
+    fn write_at(&self, file: &mut CrashFile, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        for (i, chunk) in bytes.chunks(WRITE_CHUNK).enumerate() {
+            let mut state = self.op()?;
+            let data = state.data.entry(file.inode).or_default();
+            let start = offset as usize + i * WRITE_CHUNK;
+            if data.len() < start + chunk.len() {
+                return Err(io::Error::other("write_at past the end of the file"));
+            }
+            data[start..start + chunk.len()].copy_from_slice(chunk);
+        }
+        Ok(())
+    }
+
+    fn sync_data(&self, file: &mut CrashFile) -> io::Result<()> {
+        self.sync_file(file)
+    }
 
     fn create(&self, path: &Path) -> io::Result<CrashFile> {
         let mut state = self.op()?;
