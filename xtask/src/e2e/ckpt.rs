@@ -66,8 +66,18 @@ pub struct Image {
 /// is none.
 pub fn images(bytes: &[u8]) -> Result<Vec<Image>, String> {
     if is_single(bytes) {
-        return single(bytes).map(|image| vec![image]);
+        // Slot 0 of a version 3 file with its version bits flipped to 1 or 2 fails as a
+        // single image; oss-ckpt then reads the file as slots, and so does this.
+        match single(bytes) {
+            Ok(image) => return Ok(vec![image]),
+            Err(why) => return slotted(bytes).map_err(|_| why),
+        }
     }
+    slotted(bytes)
+}
+
+/// The intact slots of a version 3 file, newest first, or why there is none.
+fn slotted(bytes: &[u8]) -> Result<Vec<Image>, String> {
     if bytes.is_empty() {
         return Err("the file is empty".into());
     }
@@ -507,14 +517,19 @@ mod tests {
     }
 
     #[test]
-    fn a_v3_file_whose_slot_0_claims_version_1_or_2_reads_as_a_bad_single_image() {
-        // What the format says (the first 10 bytes decide): no fall back to other slots.
-        let mut file = busy_file();
-        file[8] ^= 0b10; // 3 -> 1
-        assert!(version(&file).unwrap_err().contains("header says"));
-        let mut file = busy_file();
-        file[8] ^= 0b01; // 3 -> 2
-        assert!(version(&file).is_err());
+    fn a_v3_file_whose_slot_0_claims_version_1_or_2_falls_back_to_its_other_slots() {
+        // As oss-ckpt reads it: the bad single image, then the slots.
+        let newest = images(&busy_file()).unwrap()[0].sequence;
+        for bit in [0b10, 0b01] {
+            let mut file = busy_file();
+            file[8] ^= bit; // 3 -> 1 or 2
+            assert_eq!(version(&file), Ok(3));
+            assert!(sequence(&file).is_some());
+            assert!(sequence(&file) <= newest);
+        }
+        let mut only_slot_0 = single_file(2, b"xyz");
+        only_slot_0[20] ^= 1;
+        assert!(version(&only_slot_0).is_err());
     }
 
     #[test]
