@@ -124,10 +124,14 @@ pub fn encode_into(ckpt: &Checkpoint, out: &mut Vec<u8>) -> Result<(), CkptError
 pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CkptError> {
     let single_image =
         bytes.get(..8) == Some(&MAGIC[..]) && matches!(bytes.get(8..10), Some([1 | 2, 0]));
-    if single_image {
-        decode_single(bytes)
-    } else {
-        slots::decode(bytes)
+    if !single_image {
+        return slots::decode(bytes);
+    }
+    match decode_single(bytes) {
+        // Slot 0 of a version 3 file whose version bits were flipped to 1 or 2 (its
+        // checksum fails): the other slots may still be intact.
+        Err(err @ CkptError::Corrupt(_)) => slots::decode(bytes).map_err(|_| err),
+        other => other,
     }
 }
 

@@ -214,6 +214,12 @@ fn the_newest_intact_slot_wins_and_a_torn_one_is_skipped() {
     let newer = slots::slot_file(4096, &[(0, 3, 5, &bodies[1])]);
     other_len[8192..8192 + 4096].copy_from_slice(&newer[..4096]);
     assert_eq!(decode(&other_len).unwrap(), states[0]);
+    // Slot 0's version turned into 1 or 2 by a flipped bit: read as slots all the same.
+    for (byte, bit) in [(8, 0), (8, 1)] {
+        let mut flipped = file.clone();
+        flipped[byte] ^= 1 << bit;
+        assert_eq!(decode(&flipped).unwrap(), states[2], "version bit {bit}");
+    }
     // None intact: slot 0 says why.
     let mut none = file.clone();
     for k in 0..4 {

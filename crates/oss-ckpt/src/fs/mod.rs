@@ -265,6 +265,19 @@ pub enum Durability {
     Cheap,
     /// fsync before returning: survives power loss.
     Durable,
+    /// Written where a durable save goes, but the flush is the caller's: it fsyncs the
+    /// checkpoint file (through any handle) and its directory before its next `Durable` or
+    /// `DurableDeferred` save. Until that flush returns the save survives a process kill,
+    /// not power loss; after it, like `Durable`. For a caller that keeps fsyncs off the
+    /// thread that saves (an fsync can wait a second for a busy disk's journal).
+    DurableDeferred,
+}
+
+impl Durability {
+    /// Whether the save goes to the durable slots (`Durable`, `DurableDeferred`).
+    fn durable_slot(self) -> bool {
+        self != Self::Cheap
+    }
 }
 
 /// The default checkpoint path for a destination: `{destination}.cp`, as the C SDK
@@ -480,7 +493,7 @@ impl<F: Filesystem> CheckpointFile<F> {
         durability: Durability,
     ) -> Result<(), CkptError> {
         let durable = durability == Durability::Durable;
-        let slot = if durable {
+        let slot = if durability.durable_slot() {
             open.next_durable
         } else {
             open.next_cheap
@@ -500,6 +513,8 @@ impl<F: Filesystem> CheckpointFile<F> {
                     .map_err(sync_error(Step::SyncDir, &self.dir))?;
                 open.name_durable = true;
             }
+        }
+        if durability.durable_slot() {
             open.next_durable ^= 1;
         } else {
             open.next_cheap ^= 1;

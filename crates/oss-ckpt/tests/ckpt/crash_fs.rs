@@ -7,7 +7,8 @@
 //! a kill can land in the middle of one.
 //!
 //! Power loss comes in two kinds: `crash` keeps nothing that was not synced, and
-//! `crash_keeping` keeps a random subset of the unsynced 512-byte sectors of every file,
+//! `crash_keeping` keeps a random subset of the unsynced 64-byte blocks of every file (smaller than a
+//! real sector, so that small test checkpoints tear too),
 //! the way a disk may have written some of the dirty pages before the power went.
 
 use std::collections::{BTreeMap, HashMap};
@@ -19,6 +20,9 @@ use oss_ckpt::fs::Filesystem;
 
 /// Largest chunk one `write` call accepts: a kill can cut a write in the middle.
 const WRITE_CHUNK: usize = 61;
+
+/// The unit a power loss keeps or loses (`crash_keeping`).
+const TEAR: usize = 64;
 
 #[derive(Default, Clone)]
 struct State {
@@ -86,6 +90,27 @@ impl CrashFs {
         CrashFs(Arc::new(Mutex::new(self.state().clone())))
     }
 
+    /// fsync of `path` and of its directory through another handle (what a caller of
+    /// `Durability::DurableDeferred` does).
+    pub fn flush_path(&self, path: &Path) {
+        let mut state = self.state();
+        if let Some(&inode) = state.names.get(path) {
+            let contents = state.data.get(&inode).cloned().unwrap_or_default();
+            state.durable_data.insert(inode, contents);
+        }
+        let dir = path.parent().map(Path::to_path_buf);
+        let entries: Vec<(PathBuf, u64)> = state
+            .names
+            .iter()
+            .filter(|(p, _)| p.parent().map(Path::to_path_buf) == dir)
+            .map(|(p, inode)| (p.clone(), *inode))
+            .collect();
+        state
+            .durable_names
+            .retain(|p, _| p.parent().map(Path::to_path_buf) != dir);
+        state.durable_names.extend(entries);
+    }
+
     /// Operations counted since `arm`.
     pub fn ops(&self) -> u64 {
         self.state().ops
@@ -105,7 +130,7 @@ impl CrashFs {
         state.fail_once.clear();
     }
 
-    /// Power loss after the disk wrote a random subset (by `seed`) of the dirty 512-byte
+    /// Power loss after the disk wrote a random subset (by `seed`) of the dirty 64-byte
     /// sectors of every file; then as `crash`.
     pub fn crash_keeping(&self, seed: u64) {
         {
@@ -126,8 +151,8 @@ impl CrashFs {
                 if disk.len() != now.len() && coin() {
                     disk.resize(now.len(), 0);
                 }
-                for (at, sector) in now.chunks(512).enumerate() {
-                    let start = at * 512;
+                for (at, sector) in now.chunks(TEAR).enumerate() {
+                    let start = at * TEAR;
                     if start < disk.len() && coin() {
                         let end = (start + sector.len()).min(disk.len());
                         disk[start..end].copy_from_slice(&sector[..end - start]);

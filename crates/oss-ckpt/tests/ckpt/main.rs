@@ -309,6 +309,47 @@ fn power_loss_keeping_any_unsynced_sectors_loads_a_state_no_older_than_the_last_
     assert!(checked > 100, "{checked}");
 }
 
+/// A deferred durable save is as durable as a durable one once the caller has flushed the
+/// file, and cheap saves after it never overwrite it.
+#[test]
+fn a_flushed_deferred_save_survives_power_loss_and_the_cheap_saves_after_it() {
+    let all = states(7);
+    for first in [
+        Durability::Cheap,
+        Durability::Durable,
+        Durability::DurableDeferred,
+    ] {
+        for flushed in [false, true] {
+            let fs = CrashFs::default();
+            let mut file = CheckpointFile::with_fs(fs.clone(), CP);
+            file.save(&all[0], first).unwrap();
+            file.save(&all[1], Durability::Durable).unwrap();
+            file.save(&all[2], Durability::Cheap).unwrap();
+            file.save(&all[3], Durability::DurableDeferred).unwrap();
+            if flushed {
+                fs.flush_path(Path::new(CP));
+            }
+            for state in &all[4..] {
+                file.save(state, Durability::Cheap).unwrap();
+            }
+            let floor = if flushed { 3 } else { 1 };
+            for seed in 0..64 {
+                let copy = fs.snapshot();
+                copy.crash_keeping(seed);
+                let loaded = load(&copy).unwrap();
+                let at = all.iter().position(|c| *c == loaded).unwrap();
+                assert!(
+                    at >= floor,
+                    "{first:?}, flushed {flushed}, seed {seed}: {at}"
+                );
+            }
+            // A kill (no power loss) keeps the newest.
+            fs.restart();
+            assert_eq!(load(&fs).unwrap(), all[6]);
+        }
+    }
+}
+
 #[test]
 fn an_injected_fault_at_any_step_keeps_the_old_checkpoint_and_the_next_save_works() {
     let [old, new, newer] = <[Checkpoint; 3]>::try_from(states(3)).unwrap();
