@@ -8,7 +8,8 @@
 //! - a cheap save (no fsync) about every `commit_interval` (10 ms) while something changed;
 //! - in durable mode, every `sync_interval`: copy *latest* (the snapshot only claims bytes
 //!   already written), have the syncer thread fdatasync the data file, then make that copy
-//!   the *durable* snapshot, save, and have the syncer fsync the checkpoint file and its
+//!   the *durable* snapshot, save it into the checkpoint's durable slots
+//!   (`DurableDeferred`), and have the syncer fsync the checkpoint file and its
 //!   directory. Every flush runs on the syncer, never here: an fsync waits for the
 //!   filesystem's journal and can take a second on a busy disk, and commits stalled behind
 //!   it would let a kill lose that second's transfer (the re-fetch bound). A failed fsync
@@ -263,7 +264,7 @@ impl Aggregator {
     }
 
     /// A data sync finished: on success `snapshot` becomes the durable one and is saved
-    /// (cheaply: the syncer flushes that save next).
+    /// into the durable slots without an fsync (the syncer flushes that save next).
     fn synced(&mut self, snapshot: Snapshot, result: std::io::Result<()>) -> Result<(), Error> {
         if let Err(source) = result {
             return Err(Error::SyncFailed {
@@ -273,7 +274,7 @@ impl Aggregator {
         }
         failpoint::hit(failpoint::DATA_SYNCED);
         self.ckpt.durable = snapshot;
-        self.save(Save::Cheap)
+        self.save(Save::DurableDeferred)
     }
 
     fn report(&mut self, rate: &mut Rate, now: Instant) {
@@ -316,9 +317,10 @@ fn syncer(data: &File, fail: bool, requests: &Receiver<SyncJob>, replies: &Sende
     }
 }
 
-/// fsyncs the checkpoint file at `path` and its directory. Whatever version is there when
-/// it is opened holds the durable snapshot just recorded (every later save carries it or a
-/// newer one), and the rename that put it there is what the directory sync makes durable.
+/// fsyncs the checkpoint file at `path` and its directory: the durable slot just written
+/// (`DurableDeferred`) reaches the disk, with the rename that put the file in place. The
+/// next durable-slot save waits for this one (one sync in flight at a time), so it never
+/// overwrites a durable slot before that slot is on disk.
 fn sync_checkpoint(path: &Path) -> Result<(), Error> {
     let failed = |source| Error::SyncFailed {
         path: path.to_path_buf(),
@@ -370,9 +372,6 @@ pub(crate) fn save_checkpoint(
     ckpt: &Checkpoint,
     how: Save,
 ) -> Result<(), Error> {
-    file.fs()
-        .durable
-        .store(how == Save::Durable, Ordering::Relaxed);
     let result = file.save(ckpt, how);
     result.map_err(|e| ckpt_error(file.path().to_path_buf(), e))
 }

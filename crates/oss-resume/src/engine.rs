@@ -348,7 +348,7 @@ impl Job {
     }
 
     fn ckpt_file(&self) -> CkptFile {
-        CheckpointFile::with_fs(FailpointFs::default(), &self.ckpt_path)
+        CheckpointFile::with_fs(FailpointFs, &self.ckpt_path)
     }
 
     /// Removes the temp file and (with checkpointing on) the checkpoint.
@@ -743,7 +743,7 @@ impl Job {
             sync_dir(&parent_dir(&self.destination))?;
         }
         failpoint::hit(failpoint::DEST_RENAMED);
-        if let Some(f) = ckpt_file.as_ref()
+        if let Some(f) = ckpt_file.as_mut()
             && let Err(e) = f.remove()
         {
             self.warnings.push(format!(

@@ -7,12 +7,15 @@ use std::path::Path;
 
 use oss_ckpt::fs::{Filesystem, StdFs};
 
-/// The checkpoint's temp file is written but not yet fsynced (durable saves) or renamed
-/// (cheap saves).
+/// A whole-file checkpoint save (a run's first save, or one that outgrew the file's slots)
+/// has written `DEST.cp.tmp` (and fsynced it, if durable), before renaming it into place.
 pub const CKPT_TEMP_WRITTEN: &str = "ckpt-temp-written";
-/// The durable checkpoint save before the final rename (durable mode, every part done and
-/// the data synced) has written and fsynced its temp file, before renaming it.
-pub const CKPT_BEFORE_RENAME: &str = "ckpt-before-rename";
+/// A checkpoint save in place has written the first half of its slot: an abort here leaves
+/// a torn slot, which the next load must skip for the newest intact one.
+pub const CKPT_SLOT_TORN: &str = "ckpt-slot-torn";
+/// A checkpoint save in place has written its whole slot, before its fdatasync (durable
+/// saves; a cheap save is complete here).
+pub const CKPT_SLOT_WRITTEN: &str = "ckpt-slot-written";
 /// The data file was fdatasynced (periodically or before the final rename); the durable
 /// snapshot covering it is not saved yet.
 pub const DATA_SYNCED: &str = "data-synced";
@@ -26,15 +29,17 @@ pub const PARTS_DONE: &str = "parts-done";
 pub const DEST_RENAMED: &str = "dest-renamed";
 
 /// Every failpoint name, in the order a durable download first reaches them: its first
-/// checkpoint save (before the first GET), then half way and the first periodic data sync
-/// (these two in either order, by size and speed), then the finish: every part done, the
-/// final data sync, the final checkpoint save, the rename.
-pub const ALL: [&str; 6] = [
+/// checkpoint save (a whole file, before the first GET), the saves in place that follow,
+/// then half way and the first periodic data sync (these two in either order, by size and
+/// speed), then the finish: every part done, the final data sync and checkpoint save, the
+/// rename.
+pub const ALL: [&str; 7] = [
     CKPT_TEMP_WRITTEN,
+    CKPT_SLOT_TORN,
+    CKPT_SLOT_WRITTEN,
     MID_PART,
     DATA_SYNCED,
     PARTS_DONE,
-    CKPT_BEFORE_RENAME,
     DEST_RENAMED,
 ];
 
@@ -79,10 +84,7 @@ pub(crate) fn hit(name: &str) {
 
 /// The real filesystem for checkpoint saves, with the checkpoint failpoints at its seams.
 #[derive(Debug, Default)]
-pub(crate) struct FailpointFs {
-    /// Set while a durable save runs (it fsyncs its temp file before the rename).
-    pub(crate) durable: std::sync::atomic::AtomicBool,
-}
+pub(crate) struct FailpointFs;
 
 impl Filesystem for FailpointFs {
     type File = <StdFs as Filesystem>::File;
@@ -91,17 +93,25 @@ impl Filesystem for FailpointFs {
         StdFs.create(path)
     }
 
+    fn write_at(&self, file: &mut Self::File, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        let (first, second) = bytes.split_at(bytes.len() / 2);
+        StdFs.write_at(file, offset, first)?;
+        hit(CKPT_SLOT_TORN);
+        StdFs.write_at(file, offset + first.len() as u64, second)?;
+        hit(CKPT_SLOT_WRITTEN);
+        Ok(())
+    }
+
     fn sync_file(&self, file: &mut Self::File) -> io::Result<()> {
-        hit(CKPT_TEMP_WRITTEN);
         StdFs.sync_file(file)
     }
 
+    fn sync_data(&self, file: &mut Self::File) -> io::Result<()> {
+        StdFs.sync_data(file)
+    }
+
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        if self.durable.load(std::sync::atomic::Ordering::Relaxed) {
-            hit(CKPT_BEFORE_RENAME);
-        } else {
-            hit(CKPT_TEMP_WRITTEN);
-        }
+        hit(CKPT_TEMP_WRITTEN);
         StdFs.rename(from, to)
     }
 

@@ -102,9 +102,12 @@
 //! ([`Download::commit_interval`]) — a process kill loses no page cache, so it is safe to
 //! resume from after `kill -9`. In [`Durability::Durable`] mode (the default) a syncer thread
 //! fdatasyncs the data every [`Download::sync_interval`] (1 s): the snapshot is copied
-//! *before* the sync, becomes the *durable* snapshot after it, the checkpoint holding it is
-//! saved, and the syncer then fsyncs that checkpoint file and its directory (before the final
-//! rename, the checkpoint is saved with its own fsync-then-rename). The machine's boot id in
+//! *before* the sync, becomes the *durable* snapshot after it, is saved into the
+//! checkpoint's durable slots, and the syncer then fsyncs that checkpoint file and its
+//! directory (before the final rename, the checkpoint is saved with its own fdatasync).
+//! Saves overwrite one of the checkpoint file's four slots in place (oss-ckpt's format 3):
+//! no rename, so a commit does not wait for the filesystem's journal when another process
+//! fsyncs on the same disk. The machine's boot id in
 //! the checkpoint decides on resume: same boot → latest,
 //! otherwise → durable. An fsync error is fatal for the temp file ([`Error::SyncFailed`]).
 //! [`Durability::Fast`] never fsyncs: after a reboot it starts over, and a power cut right
@@ -127,8 +130,9 @@
 //! > re-fetched ≤ rate × (2 × commit interval + write latency) + threads × (block + 256 KiB)
 //! > + socket buffers
 //!
-//! The time terms assume the committing thread gets the CPU (no fsync ever runs on it): on a
-//! starved machine every millisecond it waits adds rate × 1 ms.
+//! The time terms assume the committing thread gets the CPU (no fsync ever runs on it, and
+//! a commit is a `pwrite` into the page cache, which waits for nothing else on the disk): on
+//! a starved machine every millisecond it waits adds rate × 1 ms.
 //! Measured: 0.6–0.9 MiB per kill at 16 MiB/s with 3 workers (the crash tests, which check
 //! `rate × 250 ms + threads × 256 KiB + 512 KiB`); 13–19 MiB per kill for 1 GiB at about
 //! 1 GB/s with 4 workers, socket buffers included. Progress inside a part counts, so a 5 GiB
@@ -139,7 +143,8 @@
 //!
 //! `OSS_RESUME_FAILPOINT=<name>` (or `<name>:<n>`, the n-th time) makes the process abort
 //! itself at that instant: [`failpoint::CKPT_TEMP_WRITTEN`] (`ckpt-temp-written`),
-//! [`failpoint::CKPT_BEFORE_RENAME`] (`ckpt-before-rename`), [`failpoint::MID_PART`]
+//! [`failpoint::CKPT_SLOT_TORN`] (`ckpt-slot-torn`), [`failpoint::CKPT_SLOT_WRITTEN`]
+//! (`ckpt-slot-written`), [`failpoint::MID_PART`]
 //! (`mid-part`), [`failpoint::DATA_SYNCED`] (`data-synced`), [`failpoint::PARTS_DONE`]
 //! (`parts-done`), [`failpoint::DEST_RENAMED`] (`dest-renamed`). The feature also adds
 //! `Download::inject_enospc_after`, `Download::inject_sync_failure` and

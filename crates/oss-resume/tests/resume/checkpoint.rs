@@ -67,6 +67,15 @@ async fn cancel_at(d: Download, fraction: f64) {
     );
 }
 
+/// Runs `edit` on each of the four slots of a format 3 checkpoint file.
+fn for_each_slot(bytes: &mut [u8], mut edit: impl FnMut(&mut [u8])) {
+    assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 3);
+    let slot_len = bytes.len() / oss_ckpt::SLOT_COUNT as usize;
+    for slot in bytes.chunks_mut(slot_len) {
+        edit(slot);
+    }
+}
+
 fn load(dest: &Path) -> Checkpoint {
     CheckpointFile::for_destination(dest).load_any().unwrap()
 }
@@ -185,10 +194,9 @@ async fn sdk_c_w_c2_a_corrupt_or_truncated_checkpoint_is_never_trusted() {
         let path = ckpt_of(&dest);
         let mut bytes = std::fs::read(&path).unwrap();
         match damage {
-            "flip" => {
-                let at = bytes.len() - 3;
-                bytes[at] ^= 0x40;
-            }
+            // A bit of every slot's body: no intact slot left. (One slot alone would fall
+            // back to an older slot, as a torn write does.)
+            "flip" => for_each_slot(&mut bytes, |slot| slot[oss_ckpt::SLOT_HEADER_LEN] ^= 0x40),
             "truncate" => bytes.truncate(bytes.len() / 2),
             _ => bytes = b"<Checkpoint><MD5/></Checkpoint>".to_vec(),
         }
@@ -212,12 +220,20 @@ async fn a_future_version_checkpoint_is_refused_not_destroyed() {
     let path = ckpt_of(&dest);
     let mut bytes = std::fs::read(&path).unwrap();
     let future = oss_ckpt::FORMAT_VERSION + 1;
-    bytes[8..10].copy_from_slice(&future.to_le_bytes());
-    let mut crc = oss_crc::Crc64::new();
-    crc.update(&bytes[..16]);
-    crc.update(&bytes[24..]);
-    let sum = crc.value().to_le_bytes();
-    bytes[16..24].copy_from_slice(&sum);
+    // Every written slot claims the next version, its checksum recomputed: an intact file
+    // from a newer writer.
+    for_each_slot(&mut bytes, |slot| {
+        if slot[..8] != oss_ckpt::MAGIC {
+            return;
+        }
+        slot[8..10].copy_from_slice(&future.to_le_bytes());
+        let body_len = u32::from_le_bytes(slot[12..16].try_into().unwrap()) as usize;
+        let mut crc = oss_crc::Crc64::new();
+        crc.update(&slot[..32]);
+        crc.update(&slot[40..40 + body_len]);
+        let sum = crc.value().to_le_bytes();
+        slot[32..40].copy_from_slice(&sum);
+    });
     std::fs::write(&path, &bytes).unwrap();
     let err = download(&env.client(), "obj", &dest).await.unwrap_err();
     match &err {

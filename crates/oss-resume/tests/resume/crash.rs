@@ -202,8 +202,8 @@ async fn every_failpoint_then_resume_is_byte_exact() {
     for name in failpoint::ALL {
         let dir = Scratch::new("failpoint");
         let dest = dir.path("crash.bin");
-        let armed = if name == failpoint::CKPT_TEMP_WRITTEN {
-            format!("{name}:5") // a cheap save mid-download, not the first one
+        let armed = if name == failpoint::CKPT_SLOT_TORN || name == failpoint::CKPT_SLOT_WRITTEN {
+            format!("{name}:5") // a save in place mid-download, not the first one
         } else {
             name.to_owned()
         };
@@ -232,11 +232,18 @@ async fn every_failpoint_then_resume_is_byte_exact() {
                 assert_eq!(report.checkpoint, CheckpointUse::AlreadyComplete);
                 assert_eq!(report.bytes_transferred, 0);
             }
-            // The only checkpoint save that fsyncs before its rename is the one before the
-            // final rename: the periodic durable snapshots are flushed on the syncer thread,
-            // never on the thread that commits (a commit stalled behind an fsync would let a
-            // kill lose everything that arrived meanwhile).
-            failpoint::PARTS_DONE | failpoint::CKPT_BEFORE_RENAME => {
+            // The first save, a whole file, was never renamed into place: nothing to resume
+            // (the stray DEST.cp.tmp is overwritten by the next run's first save).
+            failpoint::CKPT_TEMP_WRITTEN => {
+                assert_eq!(saved, None, "{name}");
+                assert!(
+                    matches!(report.checkpoint, CheckpointUse::Fresh { .. }),
+                    "{name}: {:?}",
+                    report.checkpoint
+                );
+                assert_eq!(report.bytes_resumed, 0, "{name}");
+            }
+            failpoint::PARTS_DONE => {
                 assert!(
                     matches!(report.checkpoint, CheckpointUse::Resumed { .. }),
                     "{name}: {:?}",
