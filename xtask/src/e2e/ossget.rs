@@ -41,7 +41,9 @@ pub enum Kill {
     /// The moment no checkpoint commit (see [`CommitMark`]) has been seen for this long
     /// while the process keeps writing data: a kill at the worst instant, when a commit is
     /// overdue.
-    WhenCommitStale(Duration),
+    /// ... or, if no commit is ever that late, once the process has written this many
+    /// bytes (so the round still kills under the same conditions and checks the bound).
+    WhenCommitStale(Duration, u64),
 }
 
 /// What to run.
@@ -244,7 +246,7 @@ impl Ossget<'_> {
         let mut killed = false;
         let mut died_at: Option<Instant> = None;
         let sampling =
-            run.monitor || matches!(run.kill, Kill::AfterWriting(_) | Kill::WhenCommitStale(_));
+            run.monitor || matches!(run.kill, Kill::AfterWriting(_) | Kill::WhenCommitStale(..));
         let status = loop {
             let now = Instant::now();
             let written = if sampling {
@@ -268,9 +270,13 @@ impl Ossget<'_> {
                 Kill::Never => false,
                 Kill::AfterWriting(n) => written.is_some_and(|w| w >= n),
                 Kill::After(d) => now.duration_since(running.started) >= d,
-                Kill::WhenCommitStale(d) => last_cp.is_some_and(|(_, t, w)| {
-                    now.duration_since(t) >= d && written.is_some_and(|now_w| now_w > w + (1 << 20))
-                }),
+                Kill::WhenCommitStale(d, fallback) => {
+                    written.is_some_and(|w| w >= fallback)
+                        || last_cp.is_some_and(|(_, t, w)| {
+                            now.duration_since(t) >= d
+                                && written.is_some_and(|now_w| now_w > w + (1 << 20))
+                        })
+                }
             };
             if due {
                 let _ = running.child.kill();
