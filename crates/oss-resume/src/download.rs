@@ -281,6 +281,12 @@ impl Download {
     }
 
     /// Check free space before the first GET (default on).
+    ///
+    /// With it off, an object larger than the free space is caught by the preallocation
+    /// instead (or, without preallocation, by the write that finds the disk full). Keep it
+    /// on where other programs share the disk: on ext4 a `fallocate` that runs out of space
+    /// keeps the blocks it got until the temp file is removed, so for a moment the disk is
+    /// full for every process. (That is how this crate's own tests once failed each other.)
     pub fn check_free_space(mut self, on: bool) -> Self {
         self.options.check_free_space = on;
         self

@@ -129,7 +129,8 @@ pub struct Args {
     #[arg(long, help_heading = "Download")]
     pub no_preallocate: bool,
 
-    /// Do not check for enough free space before downloading
+    /// Do not check for enough free space before downloading (then an object too big for
+    /// the disk is caught by preallocation, which on ext4 fills the disk for a moment)
     #[arg(long, help_heading = "Download")]
     pub no_space_check: bool,
 

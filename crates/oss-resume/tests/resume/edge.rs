@@ -316,14 +316,12 @@ async fn insufficient_space_fails_after_head_with_the_numbers() {
         } => assert!(needed == 1 << 42 && available < needed),
         other => panic!("{other}"),
     }
-    // Preallocation alone catches it too.
-    let err = env
-        .client()
-        .download(BUCKET, "huge", &dest)
-        .check_free_space(false)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, Error::InsufficientSpace { .. }), "{err}");
+    // Not tested here: the same with `check_free_space(false)`, caught by the
+    // preallocation. On ext4 that fallocate fills the whole disk before it fails, and the
+    // tests running beside it (and anything else on the machine) got ENOSPC: the flake in
+    // `crash::every_failpoint_then_resume_is_byte_exact` ("No space left on device" while
+    // locking). Disk-full during the download is covered by the injected ENOSPC tests
+    // and by `cargo xtask e2e`'s small filesystem.
     assert_eq!(env.emu.counters().requests_for("GET", BUCKET, "huge"), 0);
     assert!(dir.names().is_empty(), "{:?}", dir.names());
 }
