@@ -99,7 +99,7 @@ impl Default for Options {
             checkpoint_path: None,
             restart: false,
             durability: Durability::Durable,
-            sync_interval: Duration::from_secs(1),
+            sync_interval: Duration::from_millis(100),
             commit_interval: Duration::from_millis(10),
             verify_on_resume: false,
             preallocate: true,
@@ -253,7 +253,11 @@ impl Download {
     }
 
     /// In durable mode, how often the data is fdatasynced and a durable snapshot saved
-    /// (default 1 s; at least 1 ms).
+    /// (default 100 ms; at least 1 ms). Frequent syncs keep the disk writing while the
+    /// download runs, so the final fsync has little left: 1 GiB durable in 0.57-0.64 s
+    /// against 0.74-0.77 s with 1 s (4 threads, loopback, this machine's disk, where `dd
+    /// conv=fdatasync` of the same bytes takes 0.46-0.52 s); and a power cut loses about
+    /// that much less. One sync runs at a time, so a slow disk spaces them out by itself.
     pub fn sync_interval(mut self, interval: Duration) -> Self {
         self.options.sync_interval = interval;
         self

@@ -119,7 +119,7 @@ pub struct Args {
           help_heading = "Download")]
     pub on_change: OnChangeArg,
 
-    /// durable: fdatasync the data every second and before the final rename, so not even
+    /// durable: fdatasync the data every 100 ms and before the final rename, so not even
     /// a power cut leaves a wrong file; fast: never fsync (a reboot restarts the download)
     #[arg(long, value_name = "MODE", value_enum, default_value_t = DurabilityArg::Durable,
           help_heading = "Download")]
