@@ -201,8 +201,9 @@ pub(crate) fn take_body<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Cor
     Ok(parsed)
 }
 
-/// CRC-64/XZ of the header's first 16 bytes followed by the body.
-fn checksum(header: &[u8], body: &[u8]) -> u64 {
+/// CRC-64/XZ of a header's checksummed bytes (the first 16 of a version 1 or 2 header, the
+/// first 32 of a slot's) followed by the body.
+pub(crate) fn checksum(header: &[u8], body: &[u8]) -> u64 {
     let mut crc = Crc64::new();
     crc.update(header);
     crc.update(body);

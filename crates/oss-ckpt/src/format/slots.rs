@@ -34,10 +34,8 @@
 //! truncated or extended file has no intact slot, while slot 0 — always at offset 0 —
 //! still explains what is wrong.
 
-use oss_crc::Crc64;
-
 use crate::error::{CkptError, Corruption};
-use crate::format::{MAGIC, MAX_BODY_LEN};
+use crate::format::{MAGIC, MAX_BODY_LEN, checksum};
 use crate::model::Checkpoint;
 
 use super::v2::BodyV2;
@@ -233,14 +231,6 @@ fn parse_slot(slot: &[u8], file_len: u64) -> Result<Slot<'_>, Corruption> {
         version,
         body,
     })
-}
-
-/// CRC-64/XZ of the slot header's first 32 bytes followed by the body.
-fn checksum(header: &[u8], body: &[u8]) -> u64 {
-    let mut crc = Crc64::new();
-    crc.update(header);
-    crc.update(body);
-    crc.value()
 }
 
 /// A slotted file of `slot_len`-byte slots holding `(slot, version, sequence, body)` in
