@@ -477,9 +477,12 @@ impl<F: Filesystem> CheckpointFile<F> {
             Some(open) if self.buffer.len() <= open.slot_len as usize => {
                 self.save_in_place(open, durability)
             }
-            // The old file is closed before the new one replaces it (Windows refuses to
-            // replace a file some handles keep open).
-            _ => self.save_whole(durability),
+            outgrown => {
+                // Closed before the new file replaces it (Windows may refuse to replace a
+                // file a handle keeps open).
+                drop(outgrown);
+                self.save_whole(durability)
+            }
         };
         // After an error `open` stays `None` (the file's state is uncertain), so the next
         // save writes a whole new file.
