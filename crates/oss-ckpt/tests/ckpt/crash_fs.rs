@@ -111,6 +111,16 @@ impl CrashFs {
         state.durable_names.extend(entries);
     }
 
+    /// The length of the file at `path` as the running system sees it (0 if none).
+    pub fn len(&self, path: &Path) -> usize {
+        let state = self.state();
+        state
+            .names
+            .get(path)
+            .and_then(|inode| state.data.get(inode))
+            .map_or(0, Vec::len)
+    }
+
     /// Operations counted since `arm`.
     pub fn ops(&self) -> u64 {
         self.state().ops

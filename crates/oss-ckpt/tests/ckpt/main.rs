@@ -350,6 +350,81 @@ fn a_flushed_deferred_save_survives_power_loss_and_the_cheap_saves_after_it() {
     }
 }
 
+/// Saves whose image outgrows the slots write a new, larger file; a crash anywhere in that
+/// leaves the old file or the new one, and later saves go in place in the new one.
+#[test]
+fn outgrowing_the_slots_writes_a_larger_file_safely() {
+    // 40k parts done in a scattered pattern: the done set grows from bytes to kilobytes.
+    let object = ObjectIdentity {
+        size: 40_000 * 16,
+        ..kill_object()
+    };
+    let plan = Plan::new(object.size, PartSize::new(16).unwrap()).unwrap();
+    let local = LocalFiles {
+        destination: "/dl/g.bin".into(),
+        temp_path: "/dl/g.bin.oss-tmp".into(),
+        temp_file: FileIdentity {
+            device: 1,
+            file_id: 2,
+            len: object.size,
+            created: None,
+        },
+    };
+    let mut ckpt = Checkpoint::new(object, plan, local, None).unwrap();
+    let mut all = Vec::new();
+    for (step, count) in [1u64, 10, 100, 1000, 5000, 15_000].into_iter().enumerate() {
+        for k in 0..count {
+            let index = (k * 7919 + step as u64 * 13) % 40_000;
+            if !ckpt.latest.done().contains(index) {
+                ckpt.latest.complete(index, index).unwrap();
+            }
+        }
+        ckpt.durable = ckpt.latest.clone();
+        all.push(ckpt.clone());
+    }
+    // Without crashes: every save loads back, and the file grows.
+    let fs = CrashFs::default();
+    let mut file = CheckpointFile::with_fs(fs.clone(), CP);
+    let mut lengths = Vec::new();
+    for state in &all {
+        file.save(state, Durability::Durable).unwrap();
+        assert_eq!(&load(&fs).unwrap(), state);
+        lengths.push(fs.len(Path::new(CP)));
+    }
+    assert!(lengths.first() < lengths.last(), "{lengths:?}");
+    assert_eq!(fs.names(), [PathBuf::from(CP)]);
+    // A crash at sampled steps of the same history: a saved state, never older than the
+    // last durable save that returned.
+    let total = fs.ops();
+    for die_at in (0..total).step_by(7) {
+        let fs = CrashFs::default();
+        fs.arm(Some(die_at), Vec::new());
+        let mut file = CheckpointFile::with_fs(fs.clone(), CP);
+        let mut floor = None;
+        for (at, state) in all.iter().enumerate() {
+            if file.save(state, Durability::Durable).is_err() {
+                break;
+            }
+            floor = Some(at);
+        }
+        fs.crash_keeping(die_at);
+        match (load(&fs), floor) {
+            (Err(CkptError::NotFound { .. }), None) => {}
+            (Ok(loaded), floor) => {
+                let at = all
+                    .iter()
+                    .position(|c| *c == loaded)
+                    .expect("a saved state");
+                assert!(
+                    floor.is_none_or(|f| at >= f),
+                    "die at {die_at}: {at} < {floor:?}"
+                );
+            }
+            (other, floor) => panic!("die at {die_at}: {other:?}, floor {floor:?}"),
+        }
+    }
+}
+
 #[test]
 fn an_injected_fault_at_any_step_keeps_the_old_checkpoint_and_the_next_save_works() {
     let [old, new, newer] = <[Checkpoint; 3]>::try_from(states(3)).unwrap();
