@@ -10,6 +10,7 @@ use super::cmd::Cmd;
 use super::data::Object;
 use super::nginx::Nginx;
 use super::peers::{Builder, Job, Phase, Verify};
+use super::tcp_queues;
 
 /// GNU time's format: wall seconds, user CPU seconds, system CPU seconds, peak RSS KiB.
 const TIME_FORMAT: &str = "%e %U %S %M";
@@ -52,8 +53,14 @@ pub struct ResumeSample {
     pub served_before: u64,
     /// Bytes the server sent to the resumed run.
     pub served_after: u64,
-    /// Bytes sent in all minus the object size: what the kill cost.
+    /// Bytes sent in all minus the object size: what the kill cost, counted at the server.
     pub refetched: u64,
+    /// Bytes in the kernel's TCP queues of the twin's connections just before the
+    /// SIGKILL (nginx's send queues + the client's receive queues, `/proc/net/tcp{,6}`):
+    /// sent by the server, never seen by the client. `None` off Linux.
+    pub kernel_queued_at_kill: Option<u64>,
+    /// Seconds that reading the queues took, by which the kill came after the trigger.
+    pub queues_read: f64,
     /// The resumed run.
     pub rerun: Sample,
 }
@@ -63,6 +70,23 @@ impl ResumeSample {
     /// of the killed run (no checkpoint yet, or one it could not use).
     pub fn started_over(&self, size: u64) -> bool {
         self.served_after >= size / 10 * 9
+    }
+
+    /// Re-fetched bytes as the client counts them (what DESIGN's target is about): the
+    /// server-counted figure minus what sat in the kernel's queues at the kill, which the
+    /// client never received. `None` when the queues could not be read.
+    ///
+    /// Approximate in two small ways. On loopback a byte the client's kernel has
+    /// received but not yet acknowledged is in both nginx's send queue and the client's
+    /// receive queue for a few microseconds; counting it twice makes the queue figure
+    /// larger and so this one smaller by that much. And the queues are read in the few
+    /// milliseconds before the signal (`queues_read`), each socket at a slightly
+    /// different moment, while the client is still reading and nginx still sending; the
+    /// figure is a fill level, not a running count, so that matters only as much as the
+    /// fill moves in those milliseconds.
+    pub fn refetched_client(&self) -> Option<u64> {
+        self.kernel_queued_at_kill
+            .map(|queued| self.refetched.saturating_sub(queued))
     }
 }
 
@@ -133,7 +157,8 @@ impl Runner {
     }
 
     /// One resume round: start the command on the logged twin, SIGKILL it once it has
-    /// read or written half the object, rerun it to the end (timed), and count what the server sent.
+    /// read or written half the object, rerun it to the end (timed), and count what the
+    /// server sent and what was still in the kernel's TCP queues at the kill.
     pub fn resume(
         &self,
         tag: &str,
@@ -163,9 +188,10 @@ impl Runner {
         // - wchar counts every client's writes into its output (aria2c's lag by its
         //   16 MiB disk cache).
         // Progress is the larger of the two, a lower bound of what it has received. The
-        // waste figure itself comes from the server's log, the same for every client.
+        // waste figure itself comes from the server's log, the same for every client,
+        // less what sat in the kernel's queues at the kill (read just before the signal).
         let mut baseline = None;
-        let (rchar, wchar) = loop {
+        let (rchar, wchar, queued, queues_read) = loop {
             if let Ok(Some(status)) = child.try_wait() {
                 return Err(format!(
                     "finished ({status}) before it had read half the object; nothing to kill \
@@ -178,9 +204,27 @@ impl Runner {
             }
             let read = rchar.saturating_sub(baseline.unwrap_or(rchar));
             if read.max(wchar) >= half {
+                // The kernel walks its whole socket table for each file read (about 5 ms
+                // on an idle bench VM, twice that mid-run), and the client runs on
+                // meanwhile; the kill comes right after, so the queues are as near
+                // its instant as they can be. Reading them after the kill would see
+                // sockets being reset.
+                let read_started = Instant::now();
+                let queued = tcp_queues::queued_for_port(server.log_port);
+                let queues_read = read_started.elapsed().as_secs_f64();
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(format!(
+                        "finished ({status}) in the {:.0} ms the kernel's TCP queues took to \
+                         read, before the kill (a larger --size gives it more to do)",
+                        queues_read * 1000.0
+                    ));
+                }
+                // Progress as it stands at the kill, not at the trigger.
+                let (rchar, wchar) = read_io(&io_path);
                 let _ = child.kill();
                 let _ = child.wait();
-                break (read, wchar);
+                let read = rchar.saturating_sub(baseline.unwrap_or(rchar));
+                break (read, wchar, queued, queues_read);
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
@@ -212,6 +256,8 @@ impl Runner {
             served_before,
             served_after: served_total.saturating_sub(served_before),
             refetched: served_total.saturating_sub(object.size),
+            kernel_queued_at_kill: queued,
+            queues_read,
             rerun,
         })
     }

@@ -7,7 +7,8 @@
 //! `sync`, then the command under `/usr/bin/time` and `timeout`, then `sync OUT` for the
 //! durable column, then `cmp` against the source (a wrong file is a failure, not a
 //! figure); runs interleaved across rows (ABCABC); min and median; then the resume
-//! scenario (kill -9 at half, rerun, bytes re-sent). Results go to
+//! scenario (kill -9 at half, rerun, bytes re-sent; less what sat in the kernel's TCP queues
+//! at the kill, for the client-counted figure). Results go to
 //! `target/bench/latest.json` and stdout as Markdown.
 //!
 //! Not part of `cargo xtask ci`: nothing in CI needs nginx or the peers.
@@ -20,6 +21,7 @@ mod nginx;
 mod options;
 mod peers;
 mod report;
+mod tcp_queues;
 mod tools;
 
 use std::fs;
@@ -317,10 +319,13 @@ impl Bench {
                     match result {
                         Ok(s) => {
                             eprintln!(
-                                "[resume {round}/{}] {tag}: killed at {:.0} MiB read/written, re-fetched {:.1} MiB, rerun {:.2} s ok",
+                                "[resume {round}/{}] {tag}: killed at {:.0} MiB read/written, re-fetched {:.1} MiB \
+                                 ({} MiB in kernel queues at the kill, so {} MiB by the client), rerun {:.2} s ok",
                                 self.opts.resume_runs,
                                 s.killed_at_rchar.max(s.killed_at_wchar) as f64 / 1048576.0,
                                 s.refetched as f64 / 1048576.0,
+                                mib_or_unknown(s.kernel_queued_at_kill),
+                                mib_or_unknown(s.refetched_client()),
                                 s.rerun.wall
                             );
                             r.samples.push(s);
@@ -528,6 +533,11 @@ impl Bench {
 /// A file-name-safe tag for a case: `go-sdk-1GiB-n4-p8MiB`.
 fn tag(row: &Row, size: u64, threads: u32, part: u64) -> String {
     format!("{}-{}-n{threads}-p{}", row.name, human(size), human(part))
+}
+
+/// `12.3` (MiB, one decimal) or `?` when the figure is missing.
+fn mib_or_unknown(bytes: Option<u64>) -> String {
+    bytes.map_or("?".to_string(), |b| format!("{:.1}", b as f64 / 1048576.0))
 }
 
 fn loadavg() -> String {

@@ -90,6 +90,76 @@ pub struct ResumeCase {
     pub failures: Vec<String>,
 }
 
+impl ResumeCase {
+    /// Re-fetched MiB per round, counted at the server.
+    fn server_mib(&self) -> Vec<f64> {
+        self.samples
+            .iter()
+            .map(|s| s.refetched as f64 / MIB)
+            .collect()
+    }
+
+    /// MiB in the kernel's TCP queues at the kill, per round whose queues were read.
+    fn queued_mib(&self) -> Vec<f64> {
+        self.samples
+            .iter()
+            .filter_map(|s| s.kernel_queued_at_kill)
+            .map(|b| b as f64 / MIB)
+            .collect()
+    }
+
+    /// Re-fetched MiB per round, counted by the client (rounds whose kernel queues could
+    /// not be read are left out).
+    fn client_mib(&self) -> Vec<f64> {
+        self.samples
+            .iter()
+            .filter_map(|s| s.refetched_client())
+            .map(|b| b as f64 / MIB)
+            .collect()
+    }
+}
+
+/// The lines under a resume table that read DESIGN's target off it: for each of our
+/// rows, the best peer by client-counted median re-fetch, our ratio to it, and the same
+/// ratio counted at the server. Empty when there is no ossget row or no peer figure.
+fn resume_target_lines(rows: &[&ResumeCase]) -> Vec<String> {
+    let best = rows
+        .iter()
+        .filter(|r| r.row.group == Group::Peer)
+        .filter_map(|r| median(&r.client_mib()).map(|m| (*r, m)))
+        .min_by(|a, b| a.1.total_cmp(&b.1));
+    let Some((peer, peer_client)) = best else {
+        return Vec::new();
+    };
+    let ratio = |ours: Option<f64>, theirs: Option<f64>| match (ours, theirs) {
+        (Some(o), Some(t)) if t > 0.0 => format!("{:.2}×", o / t),
+        _ => "—".to_string(),
+    };
+    let mib = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.1}"));
+    let peer_server = median(&peer.server_mib());
+    rows.iter()
+        .filter(|r| r.row.group == Group::Ours)
+        .map(|ours| {
+            let client = median(&ours.client_mib());
+            let server = median(&ours.server_mib());
+            format!(
+                "Target (DESIGN: re-fetched bytes, counted by the client, at most half of the \
+                 best peer's): best peer by the client-counted median is `{}`, {} MiB; `{}` \
+                 re-fetched {} MiB, **{}** of it (target ≤ 0.50×). Counted at the server: {} \
+                 against {} MiB, {}.",
+                peer.row.name,
+                mib(Some(peer_client)),
+                ours.row.name,
+                mib(client),
+                ratio(client, Some(peer_client)),
+                mib(server),
+                mib(peer_server),
+                ratio(server, peer_server),
+            )
+        })
+        .collect()
+}
+
 /// A row that did not run, and why.
 #[derive(Debug, Clone)]
 pub struct Skip {
@@ -267,19 +337,23 @@ pub fn markdown(
             let _ = writeln!(
                 out,
                 "\n### resume waste · {} object (kill -9 once the client has read or written half \
-                 (/proc/PID/io), rerun; re-fetched = bytes the server sent in all − object size)\n",
+                 (/proc/PID/io), rerun; re-fetched = bytes the server sent in all − object size; \
+                 by the client = that less what sat in the kernel's TCP queues at the kill, \
+                 /proc/net/tcp: nginx's send queues + the client's receive queues)\n",
                 human(size)
             );
             let _ = writeln!(
                 out,
-                "| row | N | part | ok/rounds | killed at MiB read/written | served before kill MiB | re-fetched MiB min | re-fetched MiB median | started over | rerun s median | output |"
+                "| row | N | part | ok/rounds | killed at MiB read/written | served before kill MiB | re-fetched MiB min | re-fetched MiB median | in kernel queues at kill MiB (median) | re-fetched by the client MiB (min / median) | started over | rerun s median | output |"
             );
-            let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|");
-            for r in resume_rows {
+            let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+            for r in &resume_rows {
                 let mib = |f: fn(&ResumeSample) -> u64| -> Vec<f64> {
                     r.samples.iter().map(|s| f(s) as f64 / MIB).collect()
                 };
                 let refetched = mib(|s| s.refetched);
+                let client = r.client_mib();
+                let queued = r.queued_mib();
                 let rerun: Vec<f64> = r.samples.iter().map(|s| s.rerun.wall).collect();
                 let output = if r.failures.is_empty() {
                     "ok".to_string()
@@ -290,7 +364,7 @@ pub fn markdown(
                 };
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {}/{} | {} | {} |",
+                    "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {} | {} | {}/{} | {} | {} |",
                     r.row.name,
                     r.threads,
                     human(r.part),
@@ -306,11 +380,19 @@ pub fn markdown(
                         .reduce(f64::min)
                         .map_or("—".to_string(), |v| format!("{v:.1}")),
                     median(&refetched).map_or("—".to_string(), |v| format!("{v:.1}")),
+                    median(&queued).map_or("—".to_string(), |v| format!("{v:.1}")),
+                    match (client.iter().copied().reduce(f64::min), median(&client)) {
+                        (Some(min), Some(med)) => format!("{min:.1} / {med:.1}"),
+                        _ => "—".to_string(),
+                    },
                     r.samples.iter().filter(|s| s.started_over(r.size)).count(),
                     r.samples.len(),
                     cell_secs(median(&rerun)),
                     output,
                 );
+            }
+            for line in resume_target_lines(&resume_rows) {
+                let _ = writeln!(out, "\n{line}");
             }
         }
     }
@@ -453,7 +535,9 @@ pub fn case_json(case: &Case, all: &[Case], server: &str, wrapper: &str) -> Vec<
 
 /// The JSON of a resume row.
 pub fn resume_json(r: &ResumeCase, server: &str) -> Json {
-    let refetched: Vec<f64> = r.samples.iter().map(|s| s.refetched as f64 / MIB).collect();
+    let refetched = r.server_mib();
+    let client = r.client_mib();
+    let queued = r.queued_mib();
     Json::obj([
         ("name", Json::str(r.row.name)),
         ("command", Json::str(r.command.clone())),
@@ -485,6 +569,18 @@ pub fn resume_json(r: &ResumeCase, server: &str) -> Json {
                             ),
                             ("served_to_rerun_bytes", Json::Int(s.served_after as i64)),
                             ("refetched_bytes", Json::Int(s.refetched as i64)),
+                            (
+                                "kernel_queued_at_kill_bytes",
+                                Json::opt(s.kernel_queued_at_kill, |b| Json::Int(b as i64)),
+                            ),
+                            (
+                                "kernel_queues_read_ms",
+                                Json::Num(round3(s.queues_read * 1000.0)),
+                            ),
+                            (
+                                "refetched_client_bytes",
+                                Json::opt(s.refetched_client(), |b| Json::Int(b as i64)),
+                            ),
                             ("started_over", Json::Bool(s.started_over(r.size))),
                             ("rerun_wall_s", Json::Num(round3(s.rerun.wall))),
                             ("rerun_peak_rss_kib", Json::Int(s.rerun.rss_kib as i64)),
@@ -502,6 +598,20 @@ pub fn resume_json(r: &ResumeCase, server: &str) -> Json {
         (
             "refetched_mib_median",
             Json::opt(median(&refetched), |v| Json::Num(round3(v))),
+        ),
+        (
+            "kernel_queued_at_kill_mib_median",
+            Json::opt(median(&queued), |v| Json::Num(round3(v))),
+        ),
+        (
+            "refetched_client_mib_min",
+            Json::opt(client.iter().copied().reduce(f64::min), |v| {
+                Json::Num(round3(v))
+            }),
+        ),
+        (
+            "refetched_client_mib_median",
+            Json::opt(median(&client), |v| Json::Num(round3(v))),
         ),
         (
             "cmp",
@@ -598,6 +708,101 @@ mod tests {
             limit_of(Column::Durable, 1 << 30, &all),
             Some(("disk-durable", 3.0))
         );
+    }
+
+    /// A resume row whose rounds re-fetched `server` MiB (counted at the server) with
+    /// `queued` MiB in the kernel's queues at each kill (`None`: unreadable).
+    fn resume(name: &str, rounds: &[(u64, Option<u64>)]) -> ResumeCase {
+        let rerun = Sample {
+            wall: 1.0,
+            sync: None,
+            user: 0.1,
+            sys: 0.1,
+            rss_kib: 1024,
+        };
+        ResumeCase {
+            row: by_name(name).unwrap(),
+            size: 64 << 20,
+            threads: 4,
+            part: 8 << 20,
+            command: name.to_string(),
+            samples: rounds
+                .iter()
+                .map(|&(server, queued)| ResumeSample {
+                    killed_after: 0.5,
+                    killed_at_rchar: 32 << 20,
+                    killed_at_wchar: 32 << 20,
+                    served_before: (32 << 20) + (server << 20),
+                    served_after: 32 << 20,
+                    refetched: server << 20,
+                    kernel_queued_at_kill: queued.map(|q| q << 20),
+                    queues_read: 0.005,
+                    rerun,
+                })
+                .collect(),
+            failures: vec![],
+        }
+    }
+
+    #[test]
+    fn client_count_is_the_server_count_less_the_kernel_queues() {
+        let r = resume("go-sdk", &[(20, Some(8)), (10, Some(12)), (30, None)]);
+        let client: Vec<Option<u64>> = r.samples.iter().map(|s| s.refetched_client()).collect();
+        // 10 − 12 saturates to 0 (the queue figure may overcount); unread queues: no figure.
+        assert_eq!(client, vec![Some(12 << 20), Some(0), None]);
+        assert_eq!(r.client_mib(), vec![12.0, 0.0]);
+        assert_eq!(r.queued_mib(), vec![8.0, 12.0]);
+        assert_eq!(r.server_mib(), vec![20.0, 10.0, 30.0]);
+    }
+
+    #[test]
+    fn resume_table_reads_the_target_against_the_best_peer_by_client_count() {
+        let rows = vec![
+            // Median client 12 MiB, server 20 MiB.
+            resume("ossget", &[(20, Some(8)), (22, Some(10)), (18, Some(6))]),
+            // Client 24 (best peer), server 30.
+            resume("go-sdk", &[(30, Some(6)), (30, Some(6)), (30, Some(6))]),
+            // Server-counted it looks better than go-sdk (26), client-counted worse (26).
+            resume("aria2c", &[(26, Some(0)), (26, Some(0)), (26, Some(0))]),
+        ];
+        let text = markdown("## t", &[64 << 20], &[], &rows, &[]);
+        assert!(
+            text.contains(
+                "| ossget | 4 | 8MiB | 3/3 | 32 | 52 | 18.0 | 20.0 | 8.0 | 12.0 / 12.0 | 0/3 |"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "| aria2c | 4 | 8MiB | 3/3 | 32 | 58 | 26.0 | 26.0 | 0.0 | 26.0 / 26.0 |"
+            )
+        );
+        assert!(text.contains("best peer by the client-counted median is `go-sdk`, 24.0 MiB"));
+        assert!(
+            text.contains("`ossget` re-fetched 12.0 MiB, **0.50×** of it"),
+            "{text}"
+        );
+        assert!(text.contains("Counted at the server: 20.0 against 30.0 MiB, 0.67×."));
+
+        // No peer figure: no target line, and no division by a peer that saved it all.
+        let text = markdown("## t", &[64 << 20], &[], &rows[..1], &[]);
+        assert!(!text.contains("Target"));
+        let zero = [rows[0].clone(), resume("oss2", &[(4, Some(4))])];
+        let refs: Vec<&ResumeCase> = zero.iter().collect();
+        let lines = resume_target_lines(&refs);
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].contains("`oss2`, 0.0 MiB; `ossget` re-fetched 12.0 MiB, **—**"));
+    }
+
+    #[test]
+    fn resume_json_has_both_counts() {
+        let r = resume("ossget", &[(20, Some(8)), (22, None)]);
+        let text = resume_json(&r, "nginx").to_pretty();
+        assert!(text.contains("\"kernel_queued_at_kill_bytes\": 8388608"));
+        assert!(text.contains("\"kernel_queued_at_kill_bytes\": null"));
+        assert!(text.contains("\"refetched_client_bytes\": 12582912"));
+        assert!(text.contains("\"refetched_client_mib_median\": 12"));
+        assert!(text.contains("\"refetched_mib_median\": 21"));
     }
 
     #[test]
