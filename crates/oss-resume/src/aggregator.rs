@@ -83,7 +83,11 @@ impl Aggregator {
     pub(crate) fn run(mut self, events: Receiver<Event>) -> Outcome {
         let mut fatal: Option<Error> = None;
         let checkpointing = self.file.is_some();
-        let durable = checkpointing && self.durability == Durability::Durable;
+        // Durable mode syncs the data periodically even without a checkpoint: there is no
+        // snapshot to make durable then, but the syncs keep the disk writing while the
+        // download runs, so the final fsync has little left (1 GiB: 0.60-0.63 s instead of
+        // 0.73-0.77 s on this machine's disk).
+        let durable = self.durability == Durability::Durable;
 
         let (sync_tx, sync_rx) = std::sync::mpsc::channel::<SyncDone>();
         let (req_tx, req_rx) = std::sync::mpsc::channel::<SyncJob>();
@@ -137,7 +141,7 @@ impl Aggregator {
                         next_sync = Instant::now() + self.sync_interval;
                         match self.synced(snapshot, result) {
                             // The checkpoint on disk now holds the durable snapshot: have
-                            // it flushed too (checkpointing is on whenever the syncer runs).
+                            // it flushed too (when there is one).
                             Ok(()) => {
                                 if let Some(path) = self.file.as_ref().map(|f| f.path())
                                     && req_tx.send(SyncJob::Checkpoint(path.into())).is_ok()

@@ -101,7 +101,8 @@
 //! Commits: the *latest* snapshot is saved without fsync about every 10 ms
 //! ([`Download::commit_interval`]) — a process kill loses no page cache, so it is safe to
 //! resume from after `kill -9`. In [`Durability::Durable`] mode (the default) a syncer thread
-//! fdatasyncs the data every [`Download::sync_interval`] (100 ms): the snapshot is copied
+//! fdatasyncs the data every [`Download::sync_interval`] (100 ms; with the checkpoint off
+//! too, so the disk keeps writing and the final fsync is short): the snapshot is copied
 //! *before* the sync, becomes the *durable* snapshot after it, is saved into the
 //! checkpoint's durable slots, and the syncer then fsyncs that checkpoint file and its
 //! directory (before the final rename, the checkpoint is saved with its own fdatasync).
