@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::cmd::Cmd;
 use super::data::Object;
-use super::nginx::Nginx;
+use super::nginx::LoggedServer;
 use super::peers::{Builder, Job, Phase, Verify};
 use super::tcp_queues;
 
@@ -49,7 +49,7 @@ pub struct ResumeSample {
     pub killed_at_rchar: u64,
     /// Bytes the client had written (`/proc/PID/io` wchar) when it was killed.
     pub killed_at_wchar: u64,
-    /// Bytes the server sent before the kill (logged twin, `$body_bytes_sent`).
+    /// Bytes the server sent before the kill (the logged server's `$body_bytes_sent`).
     pub served_before: u64,
     /// Bytes the server sent to the resumed run.
     pub served_after: u64,
@@ -156,16 +156,17 @@ impl Runner {
         Ok(sample)
     }
 
-    /// One resume round: start the command on the logged twin, SIGKILL it once it has
-    /// read or written half the object, rerun it to the end (timed), and count what the
-    /// server sent and what was still in the kernel's TCP queues at the kill.
+    /// One resume round: start the command on a logged server (`job.endpoint` must be
+    /// `server`'s: the twin, or its rate-limited copy), SIGKILL it once it has read or
+    /// written half the object, rerun it to the end (timed), and count what the server
+    /// sent and what was still in the kernel's TCP queues at the kill.
     pub fn resume(
         &self,
         tag: &str,
         build: Builder,
         job: &Job<'_>,
         object: &Object,
-        server: &Nginx,
+        server: &LoggedServer,
     ) -> Result<ResumeSample, String> {
         fresh_dir(&job.work)?;
         self.quiet("sync", &Cmd::new("sync"))?;
@@ -210,7 +211,7 @@ impl Runner {
                 // its instant as they can be. Reading them after the kill would see
                 // sockets being reset.
                 let read_started = Instant::now();
-                let queued = tcp_queues::queued_for_port(server.log_port);
+                let queued = tcp_queues::queued_for_port(server.port);
                 let queues_read = read_started.elapsed().as_secs_f64();
                 if let Ok(Some(status)) = child.try_wait() {
                     return Err(format!(

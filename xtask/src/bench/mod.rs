@@ -8,7 +8,8 @@
 //! durable column, then `cmp` against the source (a wrong file is a failure, not a
 //! figure); runs interleaved across rows (ABCABC); min and median; then the resume
 //! scenario (kill -9 at half, rerun, bytes re-sent; less what sat in the kernel's TCP queues
-//! at the kill, for the client-counted figure). Results go to
+//! at the kill, for the client-counted figure), and with `--resume-rate` the same rounds
+//! again against a rate-limited copy of the logged server. Results go to
 //! `target/bench/latest.json` and stdout as Markdown.
 //!
 //! Not part of `cargo xtask ci`: nothing in CI needs nginx or the peers.
@@ -20,6 +21,7 @@ mod measure;
 mod nginx;
 mod options;
 mod peers;
+mod rate_limit;
 mod report;
 mod tcp_queues;
 mod tools;
@@ -32,7 +34,7 @@ use crate::crc64;
 use crate::step::{self, Failure};
 use json::Json;
 use measure::Runner;
-use nginx::Nginx;
+use nginx::{LoggedServer, Nginx};
 use options::{Options, human};
 use peers::{Group, Job, Knob, Need, Phase, ROWS, Row};
 use report::{Case, ResumeCase, Skip};
@@ -149,14 +151,19 @@ impl Bench {
         for &size in &self.opts.sizes {
             objects.push(data::ensure(&data_dir, size).map_err(|e| Failure::new("data", e))?);
         }
-        let server = Nginx::start(&self.dir.join("nginx"), self.opts.port, &data_dir, &objects)
-            .map_err(|e| Failure::new("nginx", e))?;
+        let server = Nginx::start(
+            &self.dir.join("nginx"),
+            self.opts.port,
+            &data_dir,
+            &objects,
+            self.opts.resume_rate,
+        )
+        .map_err(|e| Failure::new("nginx", e))?;
         let server_text = server.describe();
-        let resume_server = format!(
-            "{server_text}; resume runs on its logged twin, 127.0.0.1:{}",
-            server.log_port
-        );
         eprintln!("==> bench: server {server_text}");
+        if let Some(limited) = &server.limited {
+            eprintln!("==> bench: {}", server.describe_logged(limited));
+        }
 
         let modules: Vec<&'static str> = ROWS
             .iter()
@@ -228,28 +235,42 @@ impl Bench {
                     _ => default_knobs.0,
                 };
                 if row.resumes && self.opts.resume_runs > 0 {
-                    let job = self.job(
-                        row,
-                        object,
-                        threads,
-                        default_knobs.1,
-                        server.log_port,
-                        tools,
-                    );
-                    let resume_job = Job {
-                        phase: Phase::Resume,
-                        ..job
-                    };
-                    if let Ok(cmd) = (row.build)(&resume_job) {
-                        resumes.push(ResumeCase {
-                            row,
-                            size: object.size,
-                            threads,
-                            part: default_knobs.1,
-                            command: cmd.shell(),
-                            samples: Vec::new(),
-                            failures: Vec::new(),
-                        });
+                    for logged in std::iter::once(&server.twin).chain(&server.limited) {
+                        // The limit is RATE / N per request for the N every resuming row
+                        // runs at; a row fixed at another N would see another total.
+                        if let Some(rate) = logged.rate
+                            && rate.connections != threads
+                        {
+                            let reason = format!(
+                                "rate-limited resume: runs at N={threads}, the limit is split \
+                                 over N={}",
+                                rate.connections
+                            );
+                            eprintln!("==> bench: SKIP {}: {reason}", row.name);
+                            skips.push(Skip {
+                                name: row.name,
+                                reason,
+                            });
+                            continue;
+                        }
+                        let job =
+                            self.job(row, object, threads, default_knobs.1, logged.port, tools);
+                        let resume_job = Job {
+                            phase: Phase::Resume,
+                            ..job
+                        };
+                        if let Ok(cmd) = (row.build)(&resume_job) {
+                            resumes.push(ResumeCase {
+                                row,
+                                size: object.size,
+                                threads,
+                                part: default_knobs.1,
+                                command: cmd.shell(),
+                                rate: logged.rate,
+                                samples: Vec::new(),
+                                failures: Vec::new(),
+                            });
+                        }
                     }
                 }
             }
@@ -307,40 +328,20 @@ impl Bench {
             }
         }
 
-        // Resume waste, interleaved likewise.
-        for round in 1..=self.opts.resume_runs {
-            for object in &objects {
-                data::warm(&object.path).map_err(|e| Failure::new("data", e))?;
-                for r in resumes.iter_mut().filter(|r| r.size == object.size) {
-                    let job = self.job(r.row, object, r.threads, r.part, server.log_port, tools);
-                    let tag = format!("{}-resume", tag(r.row, object.size, r.threads, r.part));
-                    let result = runner.resume(&tag, r.row.build, &job, object, &server);
-                    let _ = measure::fresh_dir(&job.work);
-                    match result {
-                        Ok(s) => {
-                            eprintln!(
-                                "[resume {round}/{}] {tag}: killed at {:.0} MiB read/written, re-fetched {:.1} MiB \
-                                 ({} MiB in kernel queues at the kill, so {} MiB by the client), rerun {:.2} s ok",
-                                self.opts.resume_runs,
-                                s.killed_at_rchar.max(s.killed_at_wchar) as f64 / 1048576.0,
-                                s.refetched as f64 / 1048576.0,
-                                mib_or_unknown(s.kernel_queued_at_kill),
-                                mib_or_unknown(s.refetched_client()),
-                                s.rerun.wall
-                            );
-                            r.samples.push(s);
-                        }
-                        Err(why) => {
-                            eprintln!(
-                                "[resume {round}/{}] {tag}: FAILED: {why}",
-                                self.opts.resume_runs
-                            );
-                            r.failures.push(why);
-                        }
-                    }
-                }
-            }
+        // Resume waste, interleaved likewise; then, with --resume-rate, a second set of
+        // rounds against the rate-limited server.
+        for logged in std::iter::once(&server.twin).chain(&server.limited) {
+            self.resume_rounds(&runner, logged, &objects, &mut resumes, tools)?;
         }
+        // What served the resume rounds, for the JSON (twin, rate-limited twin).
+        let server_texts = (
+            server.describe_logged(&server.twin),
+            server
+                .limited
+                .as_ref()
+                .map(|l| server.describe_logged(l))
+                .unwrap_or_default(),
+        );
         drop(server);
         let load_after = loadavg();
 
@@ -406,7 +407,13 @@ impl Bench {
                 Json::Arr(
                     resumes
                         .iter()
-                        .map(|r| report::resume_json(r, &resume_server))
+                        .map(|r| {
+                            let logged = match r.rate {
+                                Some(_) => server_texts.1.as_str(),
+                                None => server_texts.0.as_str(),
+                            };
+                            report::resume_json(r, logged)
+                        })
                         .collect(),
                 ),
             ),
@@ -439,7 +446,14 @@ impl Bench {
                 resumes
                     .iter()
                     .filter(|r| r.row.group == Group::Ours && !r.failures.is_empty())
-                    .map(|r| format!("{} (resume)", r.row.name)),
+                    .map(|r| match r.rate {
+                        None => format!("{} (resume)", r.row.name),
+                        Some(rate) => format!(
+                            "{} (resume at {}/s)",
+                            r.row.name,
+                            rate_limit::rate_text(rate.total)
+                        ),
+                    }),
             )
             .collect();
         if ours_failed.is_empty() {
@@ -450,6 +464,63 @@ impl Bench {
                 format!("rows that must not fail did: {}", ours_failed.join(", ")),
             ))
         }
+    }
+
+    /// `--resume-runs` kill-and-resume rounds of every case in `resumes` that runs
+    /// against `logged` (its rate), interleaved across rows.
+    fn resume_rounds(
+        &self,
+        runner: &Runner,
+        logged: &LoggedServer,
+        objects: &[data::Object],
+        resumes: &mut [ResumeCase],
+        tools: &peers::Tools,
+    ) -> Result<(), Failure> {
+        let total = self.opts.resume_runs;
+        let label = match logged.rate {
+            None => "resume".to_string(),
+            Some(rate) => format!("resume at {}/s", rate_limit::rate_text(rate.total)),
+        };
+        let suffix = if logged.rate.is_some() {
+            "-resume-limited"
+        } else {
+            "-resume"
+        };
+        for round in 1..=total {
+            for object in objects {
+                data::warm(&object.path).map_err(|e| Failure::new("data", e))?;
+                for r in resumes
+                    .iter_mut()
+                    .filter(|r| r.size == object.size && r.rate == logged.rate)
+                {
+                    let job = self.job(r.row, object, r.threads, r.part, logged.port, tools);
+                    let tag = format!("{}{suffix}", tag(r.row, object.size, r.threads, r.part));
+                    let result = runner.resume(&tag, r.row.build, &job, object, logged);
+                    let _ = measure::fresh_dir(&job.work);
+                    match result {
+                        Ok(s) => {
+                            eprintln!(
+                                "[{label} {round}/{total}] {tag}: killed at {:.0} MiB read/written \
+                                 after {:.1} s, re-fetched {:.1} MiB ({} MiB in kernel queues at \
+                                 the kill, so {} MiB by the client), rerun {:.2} s ok",
+                                s.killed_at_rchar.max(s.killed_at_wchar) as f64 / 1048576.0,
+                                s.killed_after,
+                                s.refetched as f64 / 1048576.0,
+                                mib_or_unknown(s.kernel_queued_at_kill),
+                                mib_or_unknown(s.refetched_client()),
+                                s.rerun.wall
+                            );
+                            r.samples.push(s);
+                        }
+                        Err(why) => {
+                            eprintln!("[{label} {round}/{total}] {tag}: FAILED: {why}");
+                            r.failures.push(why);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     fn default_part(&self) -> u64 {
@@ -524,6 +595,10 @@ impl Bench {
                 }),
             ),
             ("resume_runs", Json::Int(o.resume_runs as i64)),
+            (
+                "resume_rate_bytes_per_s",
+                Json::opt(o.resume_rate, |r| Json::Int(r.total as i64)),
+            ),
             ("timeout_s", Json::Int(o.timeout_secs as i64)),
             ("quick", Json::Bool(o.quick)),
         ])

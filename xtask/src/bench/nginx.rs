@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::data::Object;
 use super::peers::BUCKET;
+use super::rate_limit::RateLimit;
 
 const TEMPLATE: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -27,32 +28,87 @@ pub struct Nginx {
     child: Option<Child>,
     /// Port of the unlogged server (timed runs).
     pub port: u16,
-    /// Port of the logged twin (resume runs).
-    pub log_port: u16,
+    /// The logged twin (resume runs), on `port + 1`.
+    pub twin: LoggedServer,
+    /// The rate-limited logged twin (`--resume-rate` rounds), on `port + 2`.
+    pub limited: Option<LoggedServer>,
     /// `nginx/1.22.1`.
     pub version: String,
     /// Whether headers-more is loaded and verified (SDK peers need it).
     pub headers_more: bool,
-    /// The `$body_bytes_sent` log of the twin.
+}
+
+/// A server block that logs `$body_bytes_sent` per request, for the resume rounds.
+#[derive(Debug, Clone)]
+pub struct LoggedServer {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// Its `bench_bytes` access log.
     pub bytes_log: PathBuf,
+    /// Its `limit_rate`, when it has one.
+    pub rate: Option<RateLimit>,
+}
+
+impl LoggedServer {
+    /// Current length of the bytes log (a resume run counts the lines after it).
+    pub fn bytes_log_len(&self) -> u64 {
+        fs::metadata(&self.bytes_log).map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Bytes this server sent (`$body_bytes_sent`, summed) in requests logged after
+    /// `offset`, and how many requests that was.
+    pub fn served_since(&self, offset: u64) -> Result<(u64, u64), String> {
+        let text = match fs::read(&self.bytes_log) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(format!("cannot read {}: {e}", self.bytes_log.display())),
+        };
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(text.len());
+        let tail = String::from_utf8_lossy(text.get(start..).unwrap_or_default()).into_owned();
+        Ok(sum_body_bytes(&tail))
+    }
 }
 
 impl Nginx {
     /// Renders the config under `prefix`, starts nginx, and checks that it serves every
-    /// object with its CRC header and ignores the SDKs' conditional headers.
+    /// object with its CRC header and ignores the SDKs' conditional headers. With
+    /// `rate`, a third server on `port + 2` serves like the twin at that limit.
     pub fn start(
         prefix: &Path,
         port: u16,
         data_dir: &Path,
         objects: &[Object],
+        rate: Option<RateLimit>,
     ) -> Result<Nginx, String> {
         let binary = find_nginx().ok_or(
             "nginx is not installed (bash xtask/bench/install-peers.sh installs nginx-light)",
         )?;
-        let log_port = port + 1;
+        let port_after = |n: u16| {
+            port.checked_add(n)
+                .ok_or_else(|| format!("--port {port}: port {port}+{n} does not exist"))
+        };
+        let twin = LoggedServer {
+            port: port_after(1)?,
+            bytes_log: prefix.join("logs/bytes.log"),
+            rate: None,
+        };
+        let limited = match rate {
+            Some(rate) => Some(LoggedServer {
+                port: port_after(2)?,
+                bytes_log: prefix.join("logs/bytes-limited.log"),
+                rate: Some(rate),
+            }),
+            None => None,
+        };
+        let ports: Vec<u16> = [port, twin.port]
+            .into_iter()
+            .chain(limited.as_ref().map(|l| l.port))
+            .collect();
         // A previous bench that died may still hold the ports.
         stop_stale(&binary, prefix);
-        for p in [port, log_port] {
+        for &p in &ports {
             TcpListener::bind(("127.0.0.1", p)).map_err(|e| {
                 format!("port {p} on 127.0.0.1 is taken ({e}); pick others with --port")
             })?;
@@ -66,16 +122,20 @@ impl Nginx {
         let conf = prefix.join("nginx.conf");
         let text = render(
             prefix,
-            port,
-            log_port,
+            Ports {
+                timed: port,
+                twin: twin.port,
+                limited: limited.as_ref().and_then(|l| Some((l.port, l.rate?))),
+            },
             data_dir,
             objects,
             headers_more,
             is_root(),
         )?;
         fs::write(&conf, text).map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
-        let bytes_log = prefix.join("logs/bytes.log");
-        let _ = fs::remove_file(&bytes_log);
+        for logged in std::iter::once(&twin).chain(limited.as_ref()) {
+            let _ = fs::remove_file(&logged.bytes_log);
+        }
 
         let test = Command::new(&binary)
             .args(["-t", "-q", "-e"])
@@ -115,14 +175,14 @@ impl Nginx {
             conf,
             child: Some(child),
             port,
-            log_port,
+            twin,
+            limited,
             version,
             headers_more,
-            bytes_log,
         };
-        server.wait_ready()?;
+        server.wait_ready(&ports)?;
         for object in objects {
-            for p in [port, log_port] {
+            for &p in &ports {
                 server.self_check(p, object)?;
             }
         }
@@ -143,27 +203,24 @@ impl Nginx {
         )
     }
 
-    /// Current length of the bytes log (a resume run counts the lines after it).
-    pub fn bytes_log_len(&self) -> u64 {
-        fs::metadata(&self.bytes_log).map(|m| m.len()).unwrap_or(0)
+    /// The resume servers' line for the report: where `logged` is and what limits it.
+    pub fn describe_logged(&self, logged: &LoggedServer) -> String {
+        match &logged.rate {
+            None => format!(
+                "{}; resume runs on its logged twin, 127.0.0.1:{}",
+                self.describe(),
+                logged.port
+            ),
+            Some(rate) => format!(
+                "{}; rate-limited resume runs on a logged twin at 127.0.0.1:{}, {}",
+                self.describe(),
+                logged.port,
+                rate.describe()
+            ),
+        }
     }
 
-    /// Bytes the logged twin sent (`$body_bytes_sent`, summed) in requests logged after
-    /// `offset`, and how many requests that was.
-    pub fn served_since(&self, offset: u64) -> Result<(u64, u64), String> {
-        let text = match fs::read(&self.bytes_log) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(format!("cannot read {}: {e}", self.bytes_log.display())),
-        };
-        let start = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(text.len());
-        let tail = String::from_utf8_lossy(text.get(start..).unwrap_or_default()).into_owned();
-        Ok(sum_body_bytes(&tail))
-    }
-
-    fn wait_ready(&mut self) -> Result<(), String> {
+    fn wait_ready(&mut self, ports: &[u16]) -> Result<(), String> {
         let started = Instant::now();
         loop {
             if let Some(child) = self.child.as_mut()
@@ -175,7 +232,7 @@ impl Nginx {
                     self.conf.with_file_name("logs/error.log").display()
                 ));
             }
-            let up = [self.port, self.log_port]
+            let up = ports
                 .iter()
                 .all(|p| TcpStream::connect(("127.0.0.1", *p)).is_ok());
             if up {
@@ -267,11 +324,21 @@ impl Drop for Nginx {
     }
 }
 
+/// Where the config's server blocks listen.
+#[derive(Debug, Clone, Copy)]
+pub struct Ports {
+    /// The unlogged server (timed runs).
+    pub timed: u16,
+    /// The logged twin (resume rounds).
+    pub twin: u16,
+    /// The rate-limited logged twin and its rate; `None` leaves that server out.
+    pub limited: Option<(u16, RateLimit)>,
+}
+
 /// The rendered config (pure: no I/O).
 pub fn render(
     prefix: &Path,
-    port: u16,
-    log_port: u16,
+    ports: Ports,
     data_dir: &Path,
     objects: &[Object],
     headers_more: bool,
@@ -305,13 +372,29 @@ pub fn render(
             },
         ),
         ("PREFIX", prefix.display().to_string()),
-        ("PORT", port.to_string()),
-        ("LOG_PORT", log_port.to_string()),
+        ("PORT", ports.timed.to_string()),
+        ("LOG_PORT", ports.twin.to_string()),
         ("BUCKET", BUCKET.to_string()),
         ("DATA_DIR", data_dir.display().to_string()),
         ("CRC_MAP", crc_map.trim_end().to_string()),
+        (
+            "LIMITED_PORT",
+            ports.limited.map_or(String::new(), |(p, _)| p.to_string()),
+        ),
+        (
+            "LIMIT_RATE",
+            ports
+                .limited
+                .map_or(String::new(), |(_, r)| r.per_request.to_string()),
+        ),
+        (
+            "SEND_CHUNK",
+            ports
+                .limited
+                .map_or(String::new(), |(_, r)| r.send_chunk().to_string()),
+        ),
     ];
-    let mut text = TEMPLATE.to_string();
+    let mut text = section(TEMPLATE, "LIMITED", ports.limited.is_some())?;
     for (name, value) in fields {
         text = text.replace(&format!("{{{{{name}}}}}"), &value);
     }
@@ -321,6 +404,20 @@ pub fn render(
         return Err(format!("nginx template field {field}}}}} has no value"));
     }
     Ok(text)
+}
+
+/// Keeps or drops the template lines between `{{#NAME}}` and `{{/NAME}}` (each on a line
+/// of its own); the marker lines go either way.
+fn section(template: &str, name: &str, keep: bool) -> Result<String, String> {
+    let open = format!("{{{{#{name}}}}}\n");
+    let close = format!("{{{{/{name}}}}}\n");
+    let (before, rest) = template
+        .split_once(&open)
+        .ok_or_else(|| format!("nginx template has no {}", open.trim_end()))?;
+    let (inner, after) = rest
+        .split_once(&close)
+        .ok_or_else(|| format!("nginx template has no {}", close.trim_end()))?;
+    Ok(format!("{before}{}{after}", if keep { inner } else { "" }))
 }
 
 /// Sums the `$body_bytes_sent` field (third) of `bench_bytes` log lines.
@@ -405,18 +502,29 @@ fn stop_stale(binary: &Path, prefix: &Path) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn renders_every_field_and_the_crc_map() {
-        let objects = [Object {
+    fn objects() -> [Object; 1] {
+        [Object {
             key: "bench-64MiB.bin".to_string(),
             path: PathBuf::from("/d/bench-64MiB.bin"),
             size: 64 << 20,
             crc64: 42,
-        }];
+        }]
+    }
+
+    fn ports(timed: u16, twin: u16, limited: Option<(u16, RateLimit)>) -> Ports {
+        Ports {
+            timed,
+            twin,
+            limited,
+        }
+    }
+
+    #[test]
+    fn renders_every_field_and_the_crc_map() {
+        let objects = objects();
         let text = render(
             Path::new("/p"),
-            18080,
-            18081,
+            ports(18080, 18081, None),
             Path::new("/d"),
             &objects,
             true,
@@ -431,10 +539,12 @@ mod tests {
         assert!(text.contains("alias /d/;"));
         assert!(text.contains("sendfile on;") && text.contains("worker_processes 2;"));
         assert!(!text.contains("{{"));
+        // No --resume-rate: today's two servers, nothing limited.
+        assert_eq!(text.matches("    server {").count(), 2);
+        assert!(!text.contains("limit_rate") && !text.contains("bytes-limited.log"));
         let without = render(
             Path::new("/p"),
-            1,
-            2,
+            ports(1, 2, None),
             Path::new("/d"),
             &objects,
             false,
@@ -443,6 +553,66 @@ mod tests {
         .unwrap();
         assert!(!without.contains("more_clear_input_headers"));
         assert!(without.contains("user root root;"));
+    }
+
+    /// The `location` block of the server listening on `port` (its body up to the
+    /// server's closing brace).
+    fn location_of(text: &str, port: u16) -> &str {
+        let listen = format!("listen 127.0.0.1:{port};");
+        let server = text.split(&listen).nth(1).unwrap();
+        let location = server.split_once("location ").unwrap().1;
+        location.split("\n    }\n").next().unwrap()
+    }
+
+    #[test]
+    fn renders_the_limited_twin_only_with_a_rate() {
+        let objects = objects();
+        let rate = RateLimit::split(64 << 20, 4).unwrap();
+        for headers_more in [true, false] {
+            let text = render(
+                Path::new("/p"),
+                ports(18080, 18081, Some((18082, rate))),
+                Path::new("/d"),
+                &objects,
+                headers_more,
+                false,
+            )
+            .unwrap();
+            assert!(!text.contains("{{"), "{text}");
+            assert_eq!(text.matches("    server {").count(), 3);
+            let limited = text.split("listen 127.0.0.1:18082;").nth(1).unwrap();
+            // Per request: 64 MiB/s over N=4, from the first byte, logged to its own file
+            // in the twin's format so re-fetched bytes are counted the same way.
+            assert!(limited.contains("        limit_rate 16777216;\n"));
+            assert!(limited.contains("        limit_rate_after 0;\n"));
+            assert!(limited.contains("        sendfile_max_chunk 167773;\n"));
+            assert!(limited.contains("access_log /p/logs/bytes-limited.log bench_bytes;"));
+            // Serves exactly like the twin otherwise; the twin itself stays unlimited.
+            assert_eq!(location_of(&text, 18082), location_of(&text, 18081));
+            let twin = text
+                .split("listen 127.0.0.1:18081;")
+                .nth(1)
+                .unwrap()
+                .split("listen 127.0.0.1:18082;")
+                .next()
+                .unwrap();
+            assert!(
+                !twin
+                    .lines()
+                    .any(|l| l.trim_start().starts_with("limit_rate")),
+                "{twin}"
+            );
+            assert!(twin.contains("access_log /p/logs/bytes.log bench_bytes;"));
+        }
+    }
+
+    #[test]
+    fn sections_keep_or_drop_their_lines() {
+        let t = "a\n{{#X}}\nb\n{{/X}}\nc\n";
+        assert_eq!(section(t, "X", true).unwrap(), "a\nb\nc\n");
+        assert_eq!(section(t, "X", false).unwrap(), "a\nc\n");
+        assert!(section(t, "Y", true).is_err());
+        assert!(section("a\n{{#X}}\nb\n", "X", false).is_err());
     }
 
     #[test]

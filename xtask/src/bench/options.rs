@@ -2,6 +2,8 @@
 
 use std::fmt::Write as _;
 
+use super::rate_limit::RateLimit;
+
 /// The help text of `cargo xtask bench`.
 pub const USAGE: &str = "\
 usage: cargo xtask bench [flags]
@@ -18,8 +20,12 @@ flags:
   --part-size P[,P...]  part size; a list sweeps likewise      (default 8MiB)
   --only NAME[,NAME...] only these rows (see --list); limits always run
   --resume-runs K       kill -9 at 50% + rerun rounds per peer  (default 3, 0 = none)
+  --resume-rate RATE    also K rounds with the server limited to RATE per second in all
+                        (e.g. 100MiB: nginx limit_rate RATE/N per request, on PORT+2;
+                        about SIZE/RATE seconds per round and row)   (default off)
   --timeout SECS        per-command limit (`timeout`)          (default 180)
-  --port PORT           nginx port; PORT+1 serves the logged twin (default 18080)
+  --port PORT           nginx port; PORT+1 serves the logged twin, PORT+2 the
+                        rate-limited one                       (default 18080)
   --no-build            use target/release/ossget as it is, do not build it
   --quick               smoke test: --size 64MiB --runs 3 --resume-runs 1
   --list                print the row table (names, knobs, columns) and exit
@@ -44,9 +50,13 @@ pub struct Options {
     pub only: Option<Vec<String>>,
     /// Kill-and-resume rounds per resumable row.
     pub resume_runs: usize,
+    /// `--resume-rate`: the server rate of a second set of resume rounds, split over the
+    /// first `threads` value; `None` = only the unlimited rounds.
+    pub resume_rate: Option<RateLimit>,
     /// Per-command timeout in seconds.
     pub timeout_secs: u64,
-    /// nginx port for timed runs; `port + 1` is the logged twin.
+    /// nginx port for timed runs; `port + 1` is the logged twin, `port + 2` the
+    /// rate-limited one when `resume_rate` is set.
     pub port: u16,
     /// Do not build ossget; use the binary that is there.
     pub no_build: bool,
@@ -64,6 +74,7 @@ pub fn parse(args: &[String]) -> Result<Option<Options>, String> {
     let mut part_sizes = None;
     let mut only = None;
     let mut resume_runs = None;
+    let mut resume_rate = None;
     let mut timeout_secs = 180;
     let mut port = 18080;
     let mut no_build = false;
@@ -103,6 +114,7 @@ pub fn parse(args: &[String]) -> Result<Option<Options>, String> {
                 )
             }
             "--resume-runs" => resume_runs = Some(parse_count(&value(flag)?, flag, 0)?),
+            "--resume-rate" => resume_rate = Some(parse_rate(&value(flag)?)?),
             "--timeout" => timeout_secs = parse_count(&value(flag)?, flag, 1)? as u64,
             "--port" => {
                 let v = value(flag)?;
@@ -123,13 +135,26 @@ pub fn parse(args: &[String]) -> Result<Option<Options>, String> {
         }
     }
 
+    let sizes = sizes.unwrap_or_else(|| vec![if quick { 64 * MIB } else { GIB }]);
+    let threads = threads.unwrap_or_else(|| vec![4]);
+    let resume_rate = match resume_rate {
+        None => None,
+        Some(total) => {
+            // Every resuming row runs at the first N (see Bench::run).
+            let rate = RateLimit::split(total, threads.first().copied().unwrap_or(4))?;
+            check_rate_fits(&rate, &sizes, timeout_secs, port)?;
+            Some(rate)
+        }
+    };
+
     Ok(Some(Options {
-        sizes: sizes.unwrap_or_else(|| vec![if quick { 64 * MIB } else { GIB }]),
+        sizes,
         runs: runs.unwrap_or(if quick { 3 } else { 5 }),
-        threads: threads.unwrap_or_else(|| vec![4]),
+        threads,
         part_sizes: part_sizes.unwrap_or_else(|| vec![8 * MIB]),
         only,
         resume_runs: resume_runs.unwrap_or(if quick { 1 } else { 3 }),
+        resume_rate,
         timeout_secs,
         port,
         no_build,
@@ -181,6 +206,41 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .checked_mul(scale)
         .filter(|n| *n > 0)
         .ok_or_else(|| format!("size `{text}` is zero or too large"))
+}
+
+/// `--resume-rate`: a size per second, `100MiB` or `100MiB/s`.
+fn parse_rate(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let size = t.strip_suffix("/s").unwrap_or(t);
+    parse_size(size).map_err(|e| format!("--resume-rate: {e}"))
+}
+
+/// The limited rounds must be able to finish: the third server's port exists, and an
+/// object moves at the limit within `--timeout` (the killed run reads half of it, the
+/// rerun the other half plus what it re-fetches; either may be the one that waits).
+fn check_rate_fits(
+    rate: &RateLimit,
+    sizes: &[u64],
+    timeout_secs: u64,
+    port: u16,
+) -> Result<(), String> {
+    if port > u16::MAX - 2 {
+        return Err(format!(
+            "--port {port}: --resume-rate also needs PORT+2; pick a port <= {}",
+            u16::MAX - 2
+        ));
+    }
+    let largest = sizes.iter().copied().max().unwrap_or(0);
+    let secs = largest as f64 / rate.effective_total() as f64;
+    if secs > timeout_secs as f64 {
+        return Err(format!(
+            "--resume-rate {}: a {} object takes about {secs:.0} s at that rate, more than \
+             --timeout {timeout_secs}; raise --timeout or pick a smaller --size",
+            human(rate.total),
+            human(largest)
+        ));
+    }
+    Ok(())
 }
 
 fn parse_size_mib(text: &str) -> Result<u64, String> {
@@ -277,5 +337,49 @@ mod tests {
         assert!(parse(&args(&["--bogus"])).is_err());
         assert!(parse(&args(&["--part-size", "6GiB"])).is_err());
         assert!(parse(&args(&["--help"])).unwrap().is_none());
+    }
+
+    #[test]
+    fn resume_rate_is_off_by_default_and_split_over_the_first_n() {
+        assert_eq!(parse(&[]).unwrap().unwrap().resume_rate, None);
+        let o = parse(&args(&["--resume-rate", "100MiB"])).unwrap().unwrap();
+        assert_eq!(
+            o.resume_rate,
+            Some(RateLimit {
+                total: 100 * MIB,
+                connections: 4,
+                per_request: 25 * MIB
+            })
+        );
+        // `/s` may be spelled; a list of N splits over the first, which the resume rows use.
+        let o = parse(&args(&["--threads", "8,1", "--resume-rate=64MiB/s"]))
+            .unwrap()
+            .unwrap();
+        let rate = o.resume_rate.unwrap();
+        assert_eq!((rate.total, rate.connections), (64 * MIB, 8));
+        assert_eq!(rate.per_request, 8 * MIB);
+        // Flags in any order: the split uses the N given after it too.
+        let o = parse(&args(&["--resume-rate", "64MiB", "--threads", "2"]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.resume_rate.unwrap().per_request, 32 * MIB);
+    }
+
+    #[test]
+    fn resume_rate_errors() {
+        assert!(parse(&args(&["--resume-rate"])).is_err());
+        assert!(parse(&args(&["--resume-rate", "fast"])).is_err());
+        assert!(parse(&args(&["--resume-rate", "0"])).is_err());
+        // Below a byte per second per connection: nginx would not limit at all.
+        assert!(parse(&args(&["--resume-rate", "3"])).is_err());
+        // 1 GiB at 1 MiB/s is ~1024 s, over the default 180 s timeout...
+        let slow = parse(&args(&["--resume-rate", "1MiB"])).unwrap_err();
+        assert!(slow.contains("raise --timeout"), "{slow}");
+        // ...but fine with a smaller object or a longer timeout.
+        assert!(parse(&args(&["--resume-rate", "1MiB", "--size", "64MiB"])).is_ok());
+        assert!(parse(&args(&["--resume-rate", "1MiB", "--timeout", "1100"])).is_ok());
+        // PORT+2 must exist.
+        assert!(parse(&args(&["--resume-rate", "64MiB", "--port", "65534"])).is_err());
+        assert!(parse(&args(&["--port", "65534"])).is_ok());
     }
 }

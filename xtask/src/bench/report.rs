@@ -7,6 +7,7 @@ use super::json::Json;
 use super::measure::{ResumeSample, Sample};
 use super::options::human;
 use super::peers::{Column, Group, Knob, Row};
+use super::rate_limit::{RateLimit, rate_text};
 
 const MIB: f64 = 1024.0 * 1024.0;
 const GIB: f64 = 1024.0 * MIB;
@@ -84,6 +85,8 @@ pub struct ResumeCase {
     pub part: u64,
     /// The command as a shell line (the rerun's; aria2c adds `-c`).
     pub command: String,
+    /// The server's rate limit in these rounds (`--resume-rate`); `None`: unlimited.
+    pub rate: Option<RateLimit>,
     /// Rounds that completed with a correct file.
     pub samples: Vec<ResumeSample>,
     /// Why other rounds failed.
@@ -332,68 +335,19 @@ pub fn markdown(
                 );
             }
         }
-        let resume_rows: Vec<&ResumeCase> = resumes.iter().filter(|r| r.size == size).collect();
-        if !resume_rows.is_empty() {
-            let _ = writeln!(
-                out,
-                "\n### resume waste · {} object (kill -9 once the client has read or written half \
-                 (/proc/PID/io), rerun; re-fetched = bytes the server sent in all − object size; \
-                 by the client = that less what sat in the kernel's TCP queues at the kill, \
-                 /proc/net/tcp: nginx's send queues + the client's receive queues)\n",
-                human(size)
-            );
-            let _ = writeln!(
-                out,
-                "| row | N | part | ok/rounds | killed at MiB read/written | served before kill MiB | re-fetched MiB min | re-fetched MiB median | in kernel queues at kill MiB (median) | re-fetched by the client MiB (min / median) | started over | rerun s median | output |"
-            );
-            let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-            for r in &resume_rows {
-                let mib = |f: fn(&ResumeSample) -> u64| -> Vec<f64> {
-                    r.samples.iter().map(|s| f(s) as f64 / MIB).collect()
-                };
-                let refetched = mib(|s| s.refetched);
-                let client = r.client_mib();
-                let queued = r.queued_mib();
-                let rerun: Vec<f64> = r.samples.iter().map(|s| s.rerun.wall).collect();
-                let output = if r.failures.is_empty() {
-                    "ok".to_string()
-                } else {
-                    let first = r.failures.first().map(String::as_str).unwrap_or("");
-                    let short: String = first.chars().take(90).collect();
-                    format!("**{} failed**: {short}", r.failures.len())
-                };
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {} | {} | {}/{} | {} | {} |",
-                    r.row.name,
-                    r.threads,
-                    human(r.part),
-                    r.samples.len(),
-                    r.samples.len() + r.failures.len(),
-                    median(&mib(|s| s.killed_at_rchar.max(s.killed_at_wchar)))
-                        .map_or("—".to_string(), |v| format!("{v:.0}")),
-                    median(&mib(|s| s.served_before))
-                        .map_or("—".to_string(), |v| format!("{v:.0}")),
-                    refetched
-                        .iter()
-                        .copied()
-                        .reduce(f64::min)
-                        .map_or("—".to_string(), |v| format!("{v:.1}")),
-                    median(&refetched).map_or("—".to_string(), |v| format!("{v:.1}")),
-                    median(&queued).map_or("—".to_string(), |v| format!("{v:.1}")),
-                    match (client.iter().copied().reduce(f64::min), median(&client)) {
-                        (Some(min), Some(med)) => format!("{min:.1} / {med:.1}"),
-                        _ => "—".to_string(),
-                    },
-                    r.samples.iter().filter(|s| s.started_over(r.size)).count(),
-                    r.samples.len(),
-                    cell_secs(median(&rerun)),
-                    output,
-                );
+        // The unlimited rounds first, then those at `--resume-rate`, each its own table.
+        let mut rates: Vec<Option<RateLimit>> = vec![None];
+        for r in resumes.iter().filter(|r| r.size == size) {
+            if !rates.contains(&r.rate) {
+                rates.push(r.rate);
             }
-            for line in resume_target_lines(&resume_rows) {
-                let _ = writeln!(out, "\n{line}");
-            }
+        }
+        for rate in rates {
+            let rows: Vec<&ResumeCase> = resumes
+                .iter()
+                .filter(|r| r.size == size && r.rate == rate)
+                .collect();
+            resume_table(&mut out, size, rate, &rows);
         }
     }
     if cases.iter().any(|c| ratios_marked(c, cases)) {
@@ -410,6 +364,144 @@ pub fn markdown(
         }
     }
     out
+}
+
+/// One resume-waste table (rows of one object size and one server rate) and its target
+/// lines; nothing when there are no rows.
+fn resume_table(out: &mut String, size: u64, rate: Option<RateLimit>, resume_rows: &[&ResumeCase]) {
+    if resume_rows.is_empty() {
+        return;
+    }
+    match rate {
+        None => {
+            let _ = writeln!(
+                out,
+                "\n### resume waste · {} object (kill -9 once the client has read or written half \
+                 (/proc/PID/io), rerun; re-fetched = bytes the server sent in all − object size; \
+                 by the client = that less what sat in the kernel's TCP queues at the kill, \
+                 /proc/net/tcp: nginx's send queues + the client's receive queues)\n",
+                human(size)
+            );
+        }
+        Some(rate) => {
+            let _ = writeln!(
+                out,
+                "\n### resume waste · {} object · server limited to {}/s total ({}, on a \
+                 third logged server; otherwise as above: the waste at a rate like an OSS \
+                 link's, where terms that grow with the rate weigh less)\n",
+                human(size),
+                rate_text(rate.total),
+                rate.nginx_settings()
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "| row | N | part | ok/rounds | killed at MiB read/written | served before kill MiB | re-fetched MiB min | re-fetched MiB median | in kernel queues at kill MiB (median) | re-fetched by the client MiB (min / median) | started over | rerun s median | output |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for r in resume_rows {
+        let mib = |f: fn(&ResumeSample) -> u64| -> Vec<f64> {
+            r.samples.iter().map(|s| f(s) as f64 / MIB).collect()
+        };
+        let refetched = mib(|s| s.refetched);
+        let client = r.client_mib();
+        let queued = r.queued_mib();
+        let rerun: Vec<f64> = r.samples.iter().map(|s| s.rerun.wall).collect();
+        let output = if r.failures.is_empty() {
+            "ok".to_string()
+        } else {
+            let first = r.failures.first().map(String::as_str).unwrap_or("");
+            let short: String = first.chars().take(90).collect();
+            format!("**{} failed**: {short}", r.failures.len())
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {} | {} | {}/{} | {} | {} |",
+            r.row.name,
+            r.threads,
+            human(r.part),
+            r.samples.len(),
+            r.samples.len() + r.failures.len(),
+            median(&mib(|s| s.killed_at_rchar.max(s.killed_at_wchar)))
+                .map_or("—".to_string(), |v| format!("{v:.0}")),
+            median(&mib(|s| s.served_before)).map_or("—".to_string(), |v| format!("{v:.0}")),
+            refetched
+                .iter()
+                .copied()
+                .reduce(f64::min)
+                .map_or("—".to_string(), |v| format!("{v:.1}")),
+            median(&refetched).map_or("—".to_string(), |v| format!("{v:.1}")),
+            median(&queued).map_or("—".to_string(), |v| format!("{v:.1}")),
+            match (client.iter().copied().reduce(f64::min), median(&client)) {
+                (Some(min), Some(med)) => format!("{min:.1} / {med:.1}"),
+                _ => "—".to_string(),
+            },
+            r.samples.iter().filter(|s| s.started_over(r.size)).count(),
+            r.samples.len(),
+            cell_secs(median(&rerun)),
+            output,
+        );
+    }
+    for line in resume_target_lines(resume_rows) {
+        let _ = writeln!(out, "\n{line}");
+    }
+    if let Some(rate) = rate {
+        let _ = writeln!(out, "\n{}", rate_seen_line(rate, resume_rows));
+        if let Some(part) = resume_rows.first().map(|r| r.part) {
+            let _ = writeln!(out, "\n{}", kill_phase_line(size, rate.connections, part));
+        }
+    }
+}
+
+/// Under a limited table: where in a round of N parts the kill at half falls. An even
+/// limit keeps a part-by-part tool's N workers in lockstep (the first trial's nginx log:
+/// all four in-flight parts of every SDK and ossget had sent 0.2-0.7 MiB at the kill),
+/// so the kill's phase in a round, fixed by the size, decides what such a tool loses.
+fn kill_phase_line(size: u64, connections: u32, part: u64) -> String {
+    let round = u64::from(connections) * part;
+    let rounds = (size / 2) as f64 / round.max(1) as f64;
+    let phase = (rounds.fract() * 100.0).round();
+    format!(
+        "Kill phase: an even limit keeps the N workers of a part-by-part tool in lockstep, \
+         finishing rounds of N × part = {} together; half the object is {rounds:.2} rounds, \
+         so the kill comes {phase:.0}% into a round{}.",
+        human(round),
+        if phase == 0.0 || phase == 100.0 {
+            ", when each worker has just begun a part: the least such a tool can lose \
+             (halfway through a round it would be about half a part per worker), whatever \
+             its checkpoint; read this table with that in mind"
+        } else {
+            ""
+        }
+    )
+}
+
+/// Under a limited table: the rate each row saw up to the kill, so a reader can check
+/// the limit held (start-up is in the time, so slow starters read low).
+fn rate_seen_line(rate: RateLimit, rows: &[&ResumeCase]) -> String {
+    let seen: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let mib_s: Vec<f64> = r
+                .samples
+                .iter()
+                .filter(|s| s.killed_after > 0.0)
+                .map(|s| s.served_before as f64 / MIB / s.killed_after)
+                .collect();
+            format!(
+                "{} {}",
+                r.row.name,
+                median(&mib_s).map_or("—".to_string(), |v| format!("{v:.0}"))
+            )
+        })
+        .collect();
+    format!(
+        "Server rate seen up to the kill (MiB served before it ÷ seconds from start to kill, \
+         start-up included; median; asked {:.0}): {}.",
+        rate.total as f64 / MIB,
+        seen.join(", ")
+    )
 }
 
 fn ratios_marked(case: &Case, all: &[Case]) -> bool {
@@ -545,6 +637,19 @@ pub fn resume_json(r: &ResumeCase, server: &str) -> Json {
         ("size_bytes", Json::Int(r.size as i64)),
         ("threads", Json::Int(i64::from(r.threads))),
         ("part_size_bytes", Json::Int(r.part as i64)),
+        (
+            "server_rate_limit",
+            Json::opt(r.rate, |rate| {
+                Json::obj([
+                    ("total_bytes_per_s", Json::Int(rate.total as i64)),
+                    ("connections", Json::Int(i64::from(rate.connections))),
+                    (
+                        "nginx_limit_rate_per_request_bytes_per_s",
+                        Json::Int(rate.per_request as i64),
+                    ),
+                ])
+            }),
+        ),
         (
             "rounds",
             Json::Int((r.samples.len() + r.failures.len()) as i64),
@@ -726,6 +831,7 @@ mod tests {
             threads: 4,
             part: 8 << 20,
             command: name.to_string(),
+            rate: None,
             samples: rounds
                 .iter()
                 .map(|&(server, queued)| ResumeSample {
@@ -792,6 +898,88 @@ mod tests {
         let lines = resume_target_lines(&refs);
         assert_eq!(lines.len(), 1);
         assert!(lines[0].contains("`oss2`, 0.0 MiB; `ossget` re-fetched 12.0 MiB, **—**"));
+    }
+
+    #[test]
+    fn limited_rounds_get_their_own_table_and_target_line() {
+        let rate = RateLimit::split(64 << 20, 4).unwrap();
+        let limited = |mut r: ResumeCase| {
+            r.rate = Some(rate);
+            r
+        };
+        let rows = vec![
+            resume("ossget", &[(20, Some(8)), (22, Some(10)), (18, Some(6))]),
+            resume("go-sdk", &[(30, Some(6)), (30, Some(6)), (30, Some(6))]),
+            // At the limit: ossget 2 MiB by the client, go-sdk 16 (best peer), oss2 20.
+            limited(resume(
+                "ossget",
+                &[(3, Some(1)), (2, Some(0)), (3, Some(1))],
+            )),
+            limited(resume(
+                "go-sdk",
+                &[(16, Some(0)), (17, Some(1)), (16, Some(0))],
+            )),
+            limited(resume(
+                "oss2",
+                &[(20, Some(0)), (20, Some(0)), (20, Some(0))],
+            )),
+        ];
+        let text = markdown("## t", &[64 << 20], &[], &rows, &[]);
+        let (unlimited, limited_text) = text
+            .split_once(
+                "### resume waste · 64MiB object · server limited to 64MiB/s total (nginx \
+                 limit_rate 16MiB/s per request × N=4, limit_rate_after 0, sendfile_max_chunk \
+                 167773, on a third logged server",
+            )
+            .unwrap_or_else(|| panic!("{text}"));
+        // The unlimited table first, as before, with its own target line.
+        assert!(unlimited.contains("### resume waste · 64MiB object (kill -9"));
+        assert!(unlimited.contains("`ossget` re-fetched 12.0 MiB, **0.50×**"));
+        assert!(!unlimited.contains("| oss2 |"));
+        // The limited table: same columns, its rows only, target against its best peer.
+        assert!(limited_text.contains("| row | N | part | ok/rounds | killed at MiB"));
+        assert!(
+            limited_text.contains(
+                "| ossget | 4 | 8MiB | 3/3 | 32 | 35 | 2.0 | 3.0 | 1.0 | 2.0 / 2.0 | 0/3 |"
+            ),
+            "{limited_text}"
+        );
+        assert!(limited_text.contains("| oss2 | 4 | 8MiB | 3/3 |"));
+        assert!(
+            limited_text.contains("best peer by the client-counted median is `go-sdk`, 16.0 MiB")
+        );
+        assert!(limited_text.contains("`ossget` re-fetched 2.0 MiB, **0.12×** of it"));
+        assert!(limited_text.contains("Counted at the server: 3.0 against 16.0 MiB, 0.19×."));
+        assert_eq!(text.matches("Target (DESIGN").count(), 2);
+        // 35 MiB served before a kill 0.5 s in: 70 MiB/s; go-sdk 48: 96; oss2 52: 104.
+        assert!(
+            limited_text
+                .contains("start-up included; median; asked 64): ossget 70, go-sdk 96, oss2 104."),
+            "{limited_text}"
+        );
+        assert!(!unlimited.contains("Server rate seen"));
+        // 32 MiB is exactly one round of 4 × 8 MiB parts: the kill falls on a boundary.
+        assert!(limited_text.contains(
+            "N × part = 32MiB together; half the object is 1.00 rounds, so the kill comes 0% \
+             into a round, when each worker has just begun a part"
+        ));
+        assert!(
+            kill_phase_line(80 << 20, 4, 8 << 20)
+                .ends_with("1.25 rounds, so the kill comes 25% into a round.")
+        );
+
+        // Only unlimited rows: one table, no rate in any title.
+        let text = markdown("## t", &[64 << 20], &[], &rows[..2], &[]);
+        assert!(!text.contains("server limited"));
+        assert_eq!(text.matches("### resume waste").count(), 1);
+
+        // The JSON row carries the rate; an unlimited row carries null.
+        let json = resume_json(&rows[2], "nginx").to_pretty();
+        assert!(json.contains("\"total_bytes_per_s\": 67108864"), "{json}");
+        assert!(json.contains("\"nginx_limit_rate_per_request_bytes_per_s\": 16777216"));
+        assert!(json.contains("\"connections\": 4"));
+        let json = resume_json(&rows[0], "nginx").to_pretty();
+        assert!(json.contains("\"server_rate_limit\": null"));
     }
 
     #[test]
