@@ -158,7 +158,8 @@ impl Runner {
 
     /// One resume round: start the command on a logged server (`job.endpoint` must be
     /// `server`'s: the twin, or its rate-limited copy), SIGKILL it once it has read or
-    /// written half the object, rerun it to the end (timed), and count what the server
+    /// written `kill_at` bytes (half the object, or a point spread over a round of parts
+    /// on the limited server), rerun it to the end (timed), and count what the server
     /// sent and what was still in the kernel's TCP queues at the kill.
     pub fn resume(
         &self,
@@ -167,6 +168,7 @@ impl Runner {
         job: &Job<'_>,
         object: &Object,
         server: &LoggedServer,
+        kill_at: u64,
     ) -> Result<ResumeSample, String> {
         fresh_dir(&job.work)?;
         self.quiet("sync", &Cmd::new("sync"))?;
@@ -178,7 +180,7 @@ impl Runner {
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", cmd.program))?;
         let io_path = format!("/proc/{}/io", child.id());
-        let half = object.size / 2;
+        let half = kill_at.clamp(1, object.size.saturating_sub(1).max(1));
         let deadline = Instant::now() + Duration::from_secs(self.timeout_secs);
         let fd_dir = format!("/proc/{}/fd", child.id());
         let started = Instant::now();
@@ -195,8 +197,9 @@ impl Runner {
         let (rchar, wchar, queued, queues_read) = loop {
             if let Ok(Some(status)) = child.try_wait() {
                 return Err(format!(
-                    "finished ({status}) before it had read half the object; nothing to kill \
-                     (a larger --size gives the poll time)"
+                    "finished ({status}) before it had read {:.0} MiB of the object; nothing to \
+                     kill (a larger --size gives the poll time)",
+                    half as f64 / 1048576.0
                 ));
             }
             let (rchar, wchar) = read_io(&io_path);
@@ -231,7 +234,8 @@ impl Runner {
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(format!(
-                    "did not read half the object in {} s",
+                    "did not read {:.0} MiB of the object in {} s",
+                    half as f64 / 1048576.0,
                     self.timeout_secs
                 ));
             }

@@ -495,7 +495,14 @@ impl Bench {
                 {
                     let job = self.job(r.row, object, r.threads, r.part, logged.port, tools);
                     let tag = format!("{}{suffix}", tag(r.row, object.size, r.threads, r.part));
-                    let result = runner.resume(&tag, r.row.build, &job, object, logged);
+                    let kill_at = kill_point(
+                        object.size,
+                        logged.rate.is_some(),
+                        u64::from(r.threads) * r.part,
+                        round,
+                        total,
+                    );
+                    let result = runner.resume(&tag, r.row.build, &job, object, logged, kill_at);
                     let _ = measure::fresh_dir(&job.work);
                     match result {
                         Ok(s) => {
@@ -606,6 +613,21 @@ impl Bench {
 }
 
 /// A file-name-safe tag for a case: `go-sdk-1GiB-n4-p8MiB`.
+/// Where a resume round kills: at half the object (DESIGN's "kill -9 at 50%") on the
+/// unlimited twin; on the rate-limited server, where an even limit keeps a part-by-part
+/// tool's N workers in lockstep (so the kill's phase within a round of N parts decides what
+/// such a tool loses), at half plus (k - 1/2)/R of a round for round k of R: the rounds
+/// average over the phases a kill at a random instant would hit.
+pub fn kill_point(size: u64, limited: bool, round_bytes: u64, round: usize, rounds: usize) -> u64 {
+    let half = size / 2;
+    if !limited || rounds == 0 {
+        return half;
+    }
+    let offset =
+        round_bytes.saturating_mul((2 * round as u64).saturating_sub(1)) / (2 * rounds as u64);
+    (half + offset).min(size.saturating_sub(1))
+}
+
 fn tag(row: &Row, size: u64, threads: u32, part: u64) -> String {
     format!("{}-{}-n{threads}-p{}", row.name, human(size), human(part))
 }
@@ -688,5 +710,22 @@ mod tests {
         for r in ROWS {
             assert!(text.contains(&format!("| {} |", r.name)));
         }
+    }
+}
+
+#[cfg(test)]
+mod kill_point_tests {
+    use super::kill_point;
+
+    #[test]
+    fn kill_points_spread_over_a_round() {
+        let round = 32u64 << 20;
+        // Unlimited: half, whatever the round.
+        assert_eq!(kill_point(1 << 30, false, round, 2, 3), 512 << 20);
+        // Limited, 3 rounds: 1/6, 1/2 and 5/6 of a round past half.
+        let at = |k| kill_point(1 << 30, true, round, k, 3) - (512 << 20);
+        assert_eq!([at(1), at(2), at(3)], [round / 6, round / 2, round * 5 / 6]);
+        // Never at or past the end.
+        assert_eq!(kill_point(10, true, 1 << 20, 3, 3), 9);
     }
 }

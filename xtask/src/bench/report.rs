@@ -448,32 +448,35 @@ fn resume_table(out: &mut String, size: u64, rate: Option<RateLimit>, resume_row
     }
     if let Some(rate) = rate {
         let _ = writeln!(out, "\n{}", rate_seen_line(rate, resume_rows));
-        if let Some(part) = resume_rows.first().map(|r| r.part) {
-            let _ = writeln!(out, "\n{}", kill_phase_line(size, rate.connections, part));
+        if let Some(r) = resume_rows.first() {
+            let rounds = r.samples.len() + r.failures.len();
+            let _ = writeln!(
+                out,
+                "\n{}",
+                kill_phase_line(rate.connections, r.part, rounds)
+            );
         }
     }
 }
 
-/// Under a limited table: where in a round of N parts the kill at half falls. An even
-/// limit keeps a part-by-part tool's N workers in lockstep (the first trial's nginx log:
-/// all four in-flight parts of every SDK and ossget had sent 0.2-0.7 MiB at the kill),
-/// so the kill's phase in a round, fixed by the size, decides what such a tool loses.
-fn kill_phase_line(size: u64, connections: u32, part: u64) -> String {
+/// Under a limited table: where the kills fall in a round of N parts. An even limit keeps a
+/// part-by-part tool's N workers in lockstep (the first trial's nginx log: all four
+/// in-flight parts of every SDK and ossget had sent 0.2-0.7 MiB at a kill at exactly half
+/// of 256 MiB), so the kill's phase within a round decides what such a tool loses; the
+/// limited rounds spread their kills over a round (`kill_point`).
+fn kill_phase_line(connections: u32, part: u64, rounds: usize) -> String {
     let round = u64::from(connections) * part;
-    let rounds = (size / 2) as f64 / round.max(1) as f64;
-    let phase = (rounds.fract() * 100.0).round();
+    let phases: Vec<String> = (1..=rounds)
+        .map(|k| format!("{:.0}%", (2 * k - 1) as f64 * 100.0 / (2 * rounds) as f64))
+        .collect();
     format!(
-        "Kill phase: an even limit keeps the N workers of a part-by-part tool in lockstep, \
-         finishing rounds of N × part = {} together; half the object is {rounds:.2} rounds, \
-         so the kill comes {phase:.0}% into a round{}.",
+        "Kill points: an even limit keeps the N workers of a part-by-part tool in lockstep, \
+         finishing rounds of N × part = {} together, so where in a round a kill lands decides \
+         what such a tool loses (at a round's start, almost nothing). Round k of {rounds} kills \
+         at half the object plus (k − ½)/{rounds} of a round: {} into a round, an average \
+         over where a kill at a random instant would land.",
         human(round),
-        if phase == 0.0 || phase == 100.0 {
-            ", when each worker has just begun a part: the least such a tool can lose \
-             (halfway through a round it would be about half a part per worker), whatever \
-             its checkpoint; read this table with that in mind"
-        } else {
-            ""
-        }
+        phases.join(", ")
     )
 }
 
@@ -958,15 +961,16 @@ mod tests {
             "{limited_text}"
         );
         assert!(!unlimited.contains("Server rate seen"));
-        // 32 MiB is exactly one round of 4 × 8 MiB parts: the kill falls on a boundary.
-        assert!(limited_text.contains(
-            "N × part = 32MiB together; half the object is 1.00 rounds, so the kill comes 0% \
-             into a round, when each worker has just begun a part"
-        ));
+        // The kill points spread over a round of 4 × 8 MiB parts, one phase per round.
         assert!(
-            kill_phase_line(80 << 20, 4, 8 << 20)
-                .ends_with("1.25 rounds, so the kill comes 25% into a round.")
+            limited_text.contains("N × part = 32MiB together"),
+            "{limited_text}"
         );
+        assert!(
+            kill_phase_line(4, 8 << 20, 3)
+                .contains("(k − ½)/3 of a round: 17%, 50%, 83% into a round")
+        );
+        assert!(kill_phase_line(4, 8 << 20, 1).contains(": 50% into a round"));
 
         // Only unlimited rows: one table, no rate in any title.
         let text = markdown("## t", &[64 << 20], &[], &rows[..2], &[]);
