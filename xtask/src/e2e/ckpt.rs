@@ -352,12 +352,18 @@ fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
 pub mod samples {
     use super::*;
 
-    /// A well-formed version 1 or 2 file around `body`.
-    pub fn single_file(version: u16, body: &[u8]) -> Vec<u8> {
+    /// The first 16 bytes every layout shares: magic, version, reserved, body length.
+    fn header_start(version: u16, body: &[u8]) -> Vec<u8> {
         let mut out = MAGIC.to_vec();
         out.extend_from_slice(&version.to_le_bytes());
         out.extend_from_slice(&[0, 0]);
         out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        out
+    }
+
+    /// A well-formed version 1 or 2 file around `body`.
+    pub fn single_file(version: u16, body: &[u8]) -> Vec<u8> {
+        let mut out = header_start(version, body);
         let mut crc = Crc64::new();
         crc.update(&out);
         crc.update(body);
@@ -368,10 +374,7 @@ pub mod samples {
 
     /// One version 3 slot image (header and body, no stale rest), built field by field.
     pub fn slot_image(version: u16, sequence: u64, slot_len: u32, body: &[u8]) -> Vec<u8> {
-        let mut out = MAGIC.to_vec();
-        out.extend_from_slice(&version.to_le_bytes());
-        out.extend_from_slice(&[0, 0]);
-        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        let mut out = header_start(version, body);
         out.extend_from_slice(&sequence.to_le_bytes());
         out.extend_from_slice(&slot_len.to_le_bytes());
         out.extend_from_slice(&[0, 0, 0, 0]);
