@@ -139,7 +139,7 @@ impl Aggregator {
                 match done {
                     SyncDone::Data(snapshot, result) => {
                         next_sync = Instant::now() + self.sync_interval;
-                        match self.synced(snapshot, result) {
+                        match self.synced(snapshot, result, Save::DurableDeferred) {
                             // The checkpoint on disk now holds the durable snapshot: have
                             // it flushed too (when there is one).
                             Ok(()) => {
@@ -196,7 +196,11 @@ impl Aggregator {
             && fatal.is_none()
         {
             let settled = match done {
-                SyncDone::Data(snapshot, result) => self.synced(snapshot, result),
+                // Saved cheaply: nothing flushes a durable-slot save from here on, and the
+                // engine's final `Durable` save goes to the other durable slot, which holds
+                // the last flushed one; an unflushed save here would leave both durable
+                // slots unflushed while that save is written.
+                SyncDone::Data(snapshot, result) => self.synced(snapshot, result, Save::Cheap),
                 SyncDone::Checkpoint(result) => result,
             };
             if let Err(e) = settled {
@@ -268,8 +272,14 @@ impl Aggregator {
     }
 
     /// A data sync finished: on success `snapshot` becomes the durable one and is saved
-    /// into the durable slots without an fsync (the syncer flushes that save next).
-    fn synced(&mut self, snapshot: Snapshot, result: std::io::Result<()>) -> Result<(), Error> {
+    /// `how`: into the durable slots without an fsync (`DurableDeferred`, when the syncer
+    /// flushes that save next), or cheaply when nothing will flush it.
+    fn synced(
+        &mut self,
+        snapshot: Snapshot,
+        result: std::io::Result<()>,
+        how: Save,
+    ) -> Result<(), Error> {
         if let Err(source) = result {
             return Err(Error::SyncFailed {
                 path: self.temp_path.clone(),
@@ -278,7 +288,7 @@ impl Aggregator {
         }
         failpoint::hit(failpoint::DATA_SYNCED);
         self.ckpt.durable = snapshot;
-        self.save(Save::DurableDeferred)
+        self.save(how)
     }
 
     fn report(&mut self, rate: &mut Rate, now: Instant) {
@@ -390,5 +400,105 @@ fn ckpt_error(path: PathBuf, source: CkptError) -> Error {
             path,
             source: other,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oss_ckpt::{FileIdentity, LocalFiles, ObjectIdentity};
+    use oss_parts::{PartSize, Plan};
+
+    /// The sequence number in each of the checkpoint file's four slot headers.
+    fn slot_sequences(path: &Path) -> Vec<u64> {
+        let bytes = std::fs::read(path).unwrap();
+        let slot_len = bytes.len() / 4;
+        (0..4)
+            .map(|k| {
+                let at = k * slot_len + 16;
+                u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap())
+            })
+            .collect()
+    }
+
+    /// The workers stop while a data sync is in flight: the aggregator settles it, and the
+    /// engine then saves `Durable` (before the final rename). That save overwrites a durable
+    /// slot, so the other one must hold a flushed save — the aggregator must not leave an
+    /// unflushed `DurableDeferred` save there, or a power cut during the final save (both
+    /// durable slots being written, the cheap ones too) leaves no intact slot.
+    #[test]
+    fn final_durable_save_keeps_the_last_flushed_durable_slot() {
+        let dir = std::env::temp_dir().join(format!(
+            "oss-resume-aggregator-final-durable-{}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let temp_path = dir.join("d.bin.tmp");
+        let data = File::create(&temp_path).unwrap();
+        let object = ObjectIdentity {
+            endpoint_host: "h".into(),
+            bucket: "b".into(),
+            key: "k".into(),
+            version_id: None,
+            etag: "e".into(),
+            size: 10,
+            last_modified: "m".into(),
+            crc64: None,
+        };
+        let local = LocalFiles {
+            destination: dir.join("d.bin"),
+            temp_path: temp_path.clone(),
+            temp_file: FileIdentity {
+                device: 1,
+                file_id: 2,
+                len: 10,
+                created: None,
+            },
+        };
+        let plan = Plan::new(10, PartSize::new(5).unwrap()).unwrap();
+        let mut ckpt = Checkpoint::new(object, plan, local, None).unwrap();
+        let mut file = CheckpointFile::with_fs(FailpointFs, dir.join("d.bin.cp"));
+        let path = file.path().to_path_buf();
+        // A whole-file save (slot 0, sequence 1), then a flushed durable one (slot 1, 2).
+        file.save(&ckpt, Save::Cheap).unwrap();
+        ckpt.latest.complete(0, 7).unwrap();
+        ckpt.durable = ckpt.latest.clone();
+        file.save(&ckpt, Save::Durable).unwrap();
+        assert_eq!(slot_sequences(&path)[1], 2);
+
+        // One event, then the workers are gone: with a zero sync interval the data sync
+        // is sent right after the event, and the loop ends with it in flight.
+        let (tx, rx) = std::sync::mpsc::channel();
+        tx.send(Event::PartDone { index: 1, crc: 9 }).unwrap();
+        drop(tx);
+        let outcome = Aggregator {
+            ckpt,
+            file: Some(file),
+            durability: Durability::Durable,
+            commit_interval: Duration::from_secs(3600),
+            sync_interval: Duration::ZERO,
+            data: Arc::new(data),
+            temp_path,
+            fail_sync: false,
+            progress: None,
+            progress_interval: Duration::from_secs(3600),
+            bytes_resumed: 0,
+            retries: Arc::new(AtomicU64::new(0)),
+            cancel: CancellationToken::new(),
+        }
+        .run(rx);
+        assert!(outcome.fatal.is_none());
+        assert_eq!(outcome.ckpt.durable, outcome.ckpt.latest);
+
+        // The engine's final save.
+        let mut file = outcome.file.unwrap();
+        file.save(&outcome.ckpt, Save::Durable).unwrap();
+        let sequences = slot_sequences(&path);
+        assert_eq!(
+            sequences[1], 2,
+            "the final durable save overwrote the last flushed durable slot: {sequences:?}"
+        );
+        file.remove().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
