@@ -528,7 +528,15 @@ impl Job {
         let mut ckpt_file = checkpointing.then(|| self.ckpt_file());
         if let Some(f) = ckpt_file.as_mut() {
             // Record the temp file before the first GET, so a crash from here on is resumable.
-            save_checkpoint(f, &ckpt, Save::Cheap)?;
+            // In durable mode this first save is durable: it replaces any earlier run's
+            // checkpoint by renaming a new file over it, and that rename must not reach the
+            // disk before the new file does (one fsync per run, before any data).
+            let first = if self.options.durability == Durability::Durable {
+                Save::Durable
+            } else {
+                Save::Cheap
+            };
+            save_checkpoint(f, &ckpt, first)?;
         }
         let bytes_resumed = ckpt.latest.bytes_done();
 

@@ -27,11 +27,14 @@
 //!
 //! After a power loss, any subset of the cheap saves' unsynced writes may have reached the
 //! disk, torn anywhere: each such slot is intact or fails its checksum, and the durable
-//! slots hold the last durable save whatever happened to the others. A limit: a whole-file
-//! cheap save (the first of a run that never saves durably) on a filesystem that may
-//! commit a rename before the renamed file's data (ext4 mounted `noauto_da_alloc`, or a
-//! filesystem without ext4's rule) can come back empty after power loss; `load` reports it
-//! as corrupt and the download starts over: never a wrong file.
+//! slots hold the last durable save whatever happened to the others. A save that outgrows
+//! the slots of a file holding durable saves is made durable whatever was asked, so the
+//! new file is on disk before its rename can be. A limit: a whole-file cheap save (the first
+//! of a `CheckpointFile`, when the caller asks for `Cheap`) on a filesystem that may commit
+//! a rename before the renamed file's data (ext4 mounted `noauto_da_alloc`, or a filesystem
+//! without ext4's replace-by-rename rule) can come back empty after power loss, taking the
+//! file it replaced with it; `load` reports it as corrupt and the download starts over:
+//! never a wrong file. (oss-resume makes its first save durable in durable mode.)
 //!
 //! A failed fsync is returned as [`CkptError::SyncFailed`], which is fatal
 //! ([`CkptError::is_fatal`]): see the crate documentation for the ordering contract.
@@ -377,6 +380,9 @@ struct OpenSlots<File> {
     /// Whether the rename that put this file in place has reached the disk (its directory
     /// was fsynced): a whole-file cheap save leaves that to the first durable save.
     name_durable: bool,
+    /// Whether the file holds a save made to be durable (`Durable` or `DurableDeferred`),
+    /// which replacing the file must not lose.
+    holds_durable: bool,
 }
 
 impl<F: Filesystem + std::fmt::Debug> std::fmt::Debug for CheckpointFile<F> {
@@ -478,6 +484,15 @@ impl<F: Filesystem> CheckpointFile<F> {
                 self.save_in_place(open, durability)
             }
             outgrown => {
+                // A file that holds durable saves is replaced by a durable one: the rename
+                // must not reach the disk before the new file's bytes (filesystems without
+                // ext4's replace-by-rename rule, or ext4 mounted `noauto_da_alloc`, may
+                // commit it first), or a power cut would lose the durable saves with the
+                // old file. Rare: only when the image outgrows the slots.
+                let durability = match &outgrown {
+                    Some(old) if old.holds_durable => Durability::Durable,
+                    _ => durability,
+                };
                 // Closed before the new file replaces it (Windows may refuse to replace a
                 // file a handle keeps open).
                 drop(outgrown);
@@ -519,6 +534,7 @@ impl<F: Filesystem> CheckpointFile<F> {
         }
         if durability.durable_slot() {
             open.next_durable ^= 1;
+            open.holds_durable = true;
         } else {
             open.next_cheap ^= 1;
         }
@@ -579,6 +595,7 @@ impl<F: Filesystem> CheckpointFile<F> {
             next_durable: 1,
             next_cheap: 2,
             name_durable: durable,
+            holds_durable: durability.durable_slot(),
         });
         Ok(())
     }

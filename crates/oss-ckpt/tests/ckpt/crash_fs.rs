@@ -174,6 +174,17 @@ impl CrashFs {
         self.crash();
     }
 
+    /// As `crash_keeping`, on a filesystem that committed every rename, create and remove to
+    /// its journal before the files' data (XFS, ext4 mounted `noauto_da_alloc`): the names
+    /// are as the running system saw them, the data as `crash_keeping` leaves it.
+    pub fn crash_keeping_early_renames(&self, seed: u64) {
+        {
+            let mut state = self.state();
+            state.durable_names = state.names.clone();
+        }
+        self.crash_keeping(seed);
+    }
+
     /// A process kill without power loss: the page cache survives, the process restarts.
     pub fn restart(&self) {
         let mut state = self.state();

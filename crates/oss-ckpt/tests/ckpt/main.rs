@@ -425,6 +425,64 @@ fn outgrowing_the_slots_writes_a_larger_file_safely() {
     }
 }
 
+/// On a filesystem that may commit a rename before the renamed file's data, replacing a
+/// checkpoint that holds durable saves must not lose them: a save that outgrows the slots
+/// of such a file is made durable, so after power loss the name holds a complete file.
+#[test]
+fn outgrowing_a_file_with_durable_saves_keeps_them_across_early_renames() {
+    let object = ObjectIdentity {
+        size: 40_000 * 16,
+        ..kill_object()
+    };
+    let plan = Plan::new(object.size, PartSize::new(16).unwrap()).unwrap();
+    let local = LocalFiles {
+        destination: "/dl/g.bin".into(),
+        temp_path: "/dl/g.bin.oss-tmp".into(),
+        temp_file: FileIdentity {
+            device: 1,
+            file_id: 2,
+            len: object.size,
+            created: None,
+        },
+    };
+    let mut ckpt = Checkpoint::new(object, plan, local, None).unwrap();
+    ckpt.latest.complete(0, 0).unwrap();
+    ckpt.durable = ckpt.latest.clone();
+    let durable_state = ckpt.clone();
+    // Then a scattered done set, saved cheaply, outgrows the 4 KiB slots.
+    for k in 0..15_000u64 {
+        let index = 1 + (k * 7919) % 39_999;
+        if !ckpt.latest.done().contains(index) {
+            ckpt.latest.complete(index, index).unwrap();
+        }
+    }
+    for deferred in [false, true] {
+        let fs = CrashFs::default();
+        let mut file = CheckpointFile::with_fs(fs.clone(), CP);
+        file.save(&durable_state, Durability::Cheap).unwrap();
+        if deferred {
+            file.save(&durable_state, Durability::DurableDeferred)
+                .unwrap();
+            fs.flush_path(Path::new(CP));
+        } else {
+            file.save(&durable_state, Durability::Durable).unwrap();
+        }
+        let small = fs.len(Path::new(CP));
+        file.save(&ckpt, Durability::Cheap).unwrap();
+        assert!(fs.len(Path::new(CP)) > small, "the save outgrew the slots");
+        for seed in 0..32 {
+            let copy = fs.snapshot();
+            copy.crash_keeping_early_renames(seed);
+            let loaded =
+                load(&copy).unwrap_or_else(|e| panic!("deferred {deferred}, seed {seed}: {e}"));
+            assert!(
+                loaded == durable_state || loaded == ckpt,
+                "deferred {deferred}, seed {seed}"
+            );
+        }
+    }
+}
+
 #[test]
 fn an_injected_fault_at_any_step_keeps_the_old_checkpoint_and_the_next_save_works() {
     let [old, new, newer] = <[Checkpoint; 3]>::try_from(states(3)).unwrap();
