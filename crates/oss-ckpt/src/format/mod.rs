@@ -101,7 +101,7 @@ pub fn encode(ckpt: &Checkpoint) -> Result<Vec<u8>, CkptError> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn encode_into(ckpt: &Checkpoint, out: &mut Vec<u8>) -> Result<(), CkptError> {
-    slots::encode_file(ckpt, 1, out).map(|_| ())
+    slots::encode_file(ckpt, out)
 }
 
 /// Decodes a checkpoint, or says precisely why the bytes are not one this build can use:
@@ -175,7 +175,6 @@ fn decode_single(bytes: &[u8]) -> Result<Checkpoint, CkptError> {
         return Err(corrupt(Corruption::ReservedNotZero));
     }
     match version {
-        0 => Err(corrupt(Corruption::UnknownVersion)),
         1 => take_body::<BodyV1<'_>>(body)
             .and_then(BodyV1::into_checkpoint)
             .map_err(corrupt),

@@ -75,7 +75,7 @@ pub(crate) fn encode_image(ckpt: &Checkpoint, out: &mut Vec<u8>) -> Result<(), C
 /// The slot length for a new file whose first image is `image_len` bytes: room for the
 /// image to double (a done set in a random pattern grows before it shrinks), whole pages,
 /// at least one page.
-pub(crate) fn slot_len_for(image_len: usize) -> u32 {
+fn slot_len_for(image_len: usize) -> u32 {
     let wanted = (image_len as u64).saturating_mul(2).max(SLOT_ALIGN);
     let rounded = wanted.div_ceil(SLOT_ALIGN) * SLOT_ALIGN;
     // The largest image (40 + MAX_BODY_LEN bytes) doubled is far below u32::MAX.
@@ -100,19 +100,23 @@ pub(crate) fn seal(image: &mut [u8], sequence: u64, slot_len: u32) {
     header[32..40].copy_from_slice(&sum.to_le_bytes());
 }
 
-/// Encodes `ckpt` as a whole new file into `out`: its image in slot 0 with sequence
-/// `sequence`, the other slots zero. Returns the slot length.
-pub(crate) fn encode_file(
-    ckpt: &Checkpoint,
-    sequence: u64,
-    out: &mut Vec<u8>,
-) -> Result<u32, CkptError> {
+/// Seals an image made by [`encode_image`] as slot 0 of a new file: sequence `sequence`,
+/// slots sized by [`slot_len_for`]. Returns the slot length (the file is
+/// [`SLOT_COUNT`] times that; the caller writes zeros after the image).
+pub(crate) fn seal_new_file(image: &mut [u8], sequence: u64) -> u32 {
+    let slot_len = slot_len_for(image.len());
+    seal(image, sequence, slot_len);
+    slot_len
+}
+
+/// Encodes `ckpt` as a whole new file into `out`: its image in slot 0 with sequence 1, the
+/// other slots zero.
+pub(crate) fn encode_file(ckpt: &Checkpoint, out: &mut Vec<u8>) -> Result<(), CkptError> {
     encode_image(ckpt, out)?;
-    let slot_len = slot_len_for(out.len());
-    seal(out, sequence, slot_len);
+    let slot_len = seal_new_file(out, 1);
     let file_len = u64::from(slot_len) * SLOT_COUNT;
     out.resize(usize::try_from(file_len).unwrap_or(usize::MAX), 0);
-    Ok(slot_len)
+    Ok(())
 }
 
 /// One intact slot.

@@ -546,8 +546,7 @@ impl<F: Filesystem> CheckpointFile<F> {
     /// over it.
     fn save_whole(&mut self, durability: Durability) -> Result<(), CkptError> {
         let durable = durability == Durability::Durable;
-        let slot_len = slots::slot_len_for(self.buffer.len());
-        slots::seal(&mut self.buffer, self.sequence, slot_len);
+        let slot_len = slots::seal_new_file(&mut self.buffer, self.sequence);
         let file_len = u64::from(slot_len) * SLOT_COUNT;
         let padding = usize::try_from(file_len).unwrap_or(usize::MAX) - self.buffer.len();
 
