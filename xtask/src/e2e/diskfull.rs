@@ -276,13 +276,7 @@ fn full_then_freed(
         ));
     }
     let resumed = again.number("bytes_resumed").unwrap_or(0);
-    verify::exact(&dest, head)?;
-    let left = verify::side_files(&dest);
-    if !left.is_empty() {
-        return Err(format!(
-            "side files left after a finished download: {left:?}"
-        ));
-    }
+    verify::finished_exactly(&dest, head)?;
     row.fetched += emu.settled_stats()?.relayed - before;
     if resumed == 0 {
         return Err(format!(

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::Ctx;
-use super::emulator::{Emulator, Head, Stats};
+use super::emulator::{Emulator, Stats};
 use super::options::human;
 use super::ossget::{Ossget, Outcome, Run};
 use super::report::Row;
@@ -318,7 +318,7 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
         ));
     }
     let head = emu.head(&key)?;
-    finished_exactly(&dest, &head)?;
+    verify::finished_exactly(&dest, &head)?;
     check(&out, &stats, size, row).map_err(|e| format!("{e} (`{}`)", ossget.shell_line(&run)))?;
     row.passed = 1;
     Ok(())
@@ -347,18 +347,6 @@ fn served_errors(out: &Outcome, st: &Stats, code: &str, row: &mut Row) -> Result
     need_fault(n, code)?;
     need_retries(out)?;
     row.note(format!("{n} × {code}, {} retries", retries(out)));
-    Ok(())
-}
-
-/// The destination is exact and nothing is left beside it.
-fn finished_exactly(dest: &std::path::Path, head: &Head) -> Result<(), String> {
-    verify::exact(dest, head)?;
-    let left = verify::side_files(dest);
-    if !left.is_empty() {
-        return Err(format!(
-            "side files left after a finished download: {left:?}"
-        ));
-    }
     Ok(())
 }
 
@@ -602,7 +590,7 @@ fn replaced(
     if new.etag == old.etag || new.crc64 == old.crc64 {
         return Err("the replacement kept the ETag or the content".into());
     }
-    finished_exactly(dest, &new)?;
+    verify::finished_exactly(dest, &new)?;
     row.note(format!(
         "{note}the new version, exact{}",
         if restart { " (1 restart)" } else { "" }

@@ -438,13 +438,7 @@ fn run_round(
         finished = Some(out);
     };
     let _ = last;
-    verify::exact(dest, head)?;
-    let left = verify::side_files(dest);
-    if !left.is_empty() {
-        return Err(format!(
-            "side files left after a finished download: {left:?}"
-        ));
-    }
+    verify::finished_exactly(dest, head)?;
     let fetched = emu.settled_stats()?.relayed - before;
     let refetched = fetched.saturating_sub(size);
     let bound: u64 = kills

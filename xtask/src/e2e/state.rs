@@ -297,12 +297,7 @@ fn corrupted_without_verify(
         .map_err(|e| e.to_string())?;
     drop(f);
     verify::exact(dest, head).map_err(|e| format!("more than the flipped byte differs: {e}"))?;
-    let left = verify::side_files(dest);
-    if !left.is_empty() {
-        return Err(format!(
-            "side files left after a finished download: {left:?}"
-        ));
-    }
+    verify::no_side_files(dest)?;
     row.fetched = emu.settled_stats()?.relayed;
     row.note(format!(
         "LIMIT (documented in ossget --help): byte {at} flipped in done data is NOT caught without --verify-resume: exit 0, crc64_verified {} (by the CRCs recorded at write time), that byte renamed into place and nothing else differs",
@@ -374,13 +369,7 @@ fn finish(
     row: &mut Row,
     note: &str,
 ) -> Result<(), String> {
-    verify::exact(dest, head)?;
-    let left = verify::side_files(dest);
-    if !left.is_empty() {
-        return Err(format!(
-            "side files left after a finished download: {left:?}"
-        ));
-    }
+    verify::finished_exactly(dest, head)?;
     // Everything relayed, the interrupted run(s) included.
     row.fetched = emu.settled_stats()?.relayed;
     row.note(note);
@@ -448,13 +437,7 @@ fn concurrent(
             stdout.trim()
         ));
     }
-    verify::exact(dest, head)?;
-    let left = verify::side_files(dest);
-    if !left.is_empty() {
-        return Err(format!(
-            "side files left after a finished download: {left:?}"
-        ));
-    }
+    verify::finished_exactly(dest, head)?;
     row.fetched = emu.settled_stats()?.relayed;
     row.note(format!(
         "second run refused naming process {pid} ({}); the first exact",

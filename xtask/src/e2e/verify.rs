@@ -69,6 +69,24 @@ pub fn side_files(dest: &Path) -> Vec<&'static str> {
         .collect()
 }
 
+/// An error naming the side files of a finished download that are still beside `dest`.
+pub fn no_side_files(dest: &Path) -> Result<(), String> {
+    let left = side_files(dest);
+    if !left.is_empty() {
+        return Err(format!(
+            "side files left after a finished download: {left:?}"
+        ));
+    }
+    Ok(())
+}
+
+/// A finished download: `dest` is exactly the object `head` describes and nothing is left
+/// beside it.
+pub fn finished_exactly(dest: &Path, head: &Head) -> Result<(), String> {
+    exact(dest, head)?;
+    no_side_files(dest)
+}
+
 /// Removes DEST and its side files (between rounds).
 pub fn clean(dest: &Path) {
     let _ = std::fs::remove_file(dest);
