@@ -395,16 +395,18 @@ fn failed_as_promised(
     Ok(())
 }
 
-fn refuse_exhausted(
+/// Starts an emulator with `faults`, runs ossget once, and checks the run failed as
+/// promised (see [`failed_as_promised`]); the emulator stays up for the caller's counters.
+fn failing_run(
     ctx: &Ctx,
     object: &super::emulator::ObjectArg,
     dest: &std::path::Path,
     row: &mut Row,
-) -> Result<(), String> {
-    let emu = ctx.start_emulator(
-        std::slice::from_ref(object),
-        &["--refuse".into(), "60".into()],
-    )?;
+    faults: &[&str],
+    (code, says): (Option<&str>, &str),
+) -> Result<(Emulator, Outcome, String), String> {
+    let faults: Vec<String> = faults.iter().map(|s| s.to_string()).collect();
+    let emu = ctx.start_emulator(std::slice::from_ref(object), &faults)?;
     let ossget = Ossget {
         bin: &ctx.ossget,
         emulator: &emu,
@@ -413,7 +415,24 @@ fn refuse_exhausted(
     row.rounds = 1;
     let out = ossget.run(&run)?;
     let repro = ossget.shell_line(&run);
-    failed_as_promised(&out, None, "metadata", dest).map_err(|e| format!("{e} (`{repro}`)"))?;
+    failed_as_promised(&out, code, says, dest).map_err(|e| format!("{e} (`{repro}`)"))?;
+    Ok((emu, out, repro))
+}
+
+fn refuse_exhausted(
+    ctx: &Ctx,
+    object: &super::emulator::ObjectArg,
+    dest: &std::path::Path,
+    row: &mut Row,
+) -> Result<(), String> {
+    let (emu, out, repro) = failing_run(
+        ctx,
+        object,
+        dest,
+        row,
+        &["--refuse", "60"],
+        (None, "metadata"),
+    )?;
     let (stats, ours) = stats_through_refusals(&emu)?;
     row.fetched = stats.relayed;
     let attempts = stats.proxy_fault("refuse").saturating_sub(ours);
@@ -437,28 +456,21 @@ fn exhausted_503(
     dest: &std::path::Path,
     row: &mut Row,
 ) -> Result<(), String> {
-    let faults: Vec<String> = [
-        "--fail-every",
-        "1",
-        "--fail-status",
-        "503",
-        "--fail-code",
-        "ServiceUnavailable",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let emu = ctx.start_emulator(std::slice::from_ref(object), &faults)?;
-    let ossget = Ossget {
-        bin: &ctx.ossget,
-        emulator: &emu,
-    };
-    let run = Run::new(&object.key, dest);
-    row.rounds = 1;
-    let out = ossget.run(&run)?;
-    let repro = ossget.shell_line(&run);
-    failed_as_promised(&out, Some("ServiceUnavailable"), "ServiceUnavailable", dest)
-        .map_err(|e| format!("{e} (`{repro}`)"))?;
+    let (emu, out, repro) = failing_run(
+        ctx,
+        object,
+        dest,
+        row,
+        &[
+            "--fail-every",
+            "1",
+            "--fail-status",
+            "503",
+            "--fail-code",
+            "ServiceUnavailable",
+        ],
+        (Some("ServiceUnavailable"), "ServiceUnavailable"),
+    )?;
     let stats = emu.settled_stats()?;
     row.fetched = stats.relayed;
     let served = stats.error("ServiceUnavailable");
@@ -482,28 +494,21 @@ fn permanent_403(
     dest: &std::path::Path,
     row: &mut Row,
 ) -> Result<(), String> {
-    let faults: Vec<String> = [
-        "--fail-every",
-        "5",
-        "--fail-status",
-        "403",
-        "--fail-code",
-        "AccessDenied",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let emu = ctx.start_emulator(std::slice::from_ref(object), &faults)?;
-    let ossget = Ossget {
-        bin: &ctx.ossget,
-        emulator: &emu,
-    };
-    let run = Run::new(&object.key, dest);
-    row.rounds = 1;
-    let out = ossget.run(&run)?;
-    let repro = ossget.shell_line(&run);
-    failed_as_promised(&out, Some("AccessDenied"), "AccessDenied", dest)
-        .map_err(|e| format!("{e} (`{repro}`)"))?;
+    let (emu, out, repro) = failing_run(
+        ctx,
+        object,
+        dest,
+        row,
+        &[
+            "--fail-every",
+            "5",
+            "--fail-status",
+            "403",
+            "--fail-code",
+            "AccessDenied",
+        ],
+        (Some("AccessDenied"), "AccessDenied"),
+    )?;
     let stats = emu.settled_stats()?;
     row.fetched = stats.relayed;
     if stats.error("AccessDenied") != 1 {
