@@ -88,14 +88,15 @@ fn fast_throttle(attempts: u32) -> ThrottlePolicy {
 
 /// Everything produced, to be scanned once the signatures are known.
 #[derive(Default)]
-struct Outputs(Vec<(String, Vec<u8>)>);
+pub struct Outputs(Vec<(String, Vec<u8>)>);
 
 impl Outputs {
-    fn text(&mut self, place: String, text: String) {
+    pub fn text(&mut self, place: String, text: String) {
         self.0.push((place, text.into_bytes()));
     }
 
-    fn files(&mut self, place: &str, scratch: &Scratch) {
+    /// Every file in `scratch`, each as `{place}: file {name}`.
+    pub fn files(&mut self, place: &str, scratch: &Scratch) {
         for (name, bytes) in scratch.files() {
             self.0.push((format!("{place}: file {name}"), bytes));
         }
@@ -104,6 +105,45 @@ impl Outputs {
     fn error(&mut self, place: String, e: &Error) {
         self.text(place, render_error(e));
     }
+
+    /// Panics naming the first output that holds any of `needles`.
+    pub fn assert_no_secret(&self, needles: &Needles) {
+        for (place, bytes) in &self.0 {
+            needles.assert_absent(place, bytes);
+        }
+    }
+}
+
+/// Proves the secrets really travelled (each of `sent` is in the client's requests) and
+/// OSS's answers really echoed the STS token and the SSE-C key back: without this, "nothing
+/// leaked" could mean "nothing was there to leak". Returns [`needles`] plus every signature
+/// the client sent, which must have been of both kinds (V4 hex and V1 base64).
+pub fn needles_after_checking_the_traffic(relay: &Recorder, sent: &[&str]) -> Needles {
+    let requests = relay.text(true);
+    for secret in sent {
+        assert!(requests.contains(secret), "the client never sent {secret}");
+    }
+    let answers = relay.error_documents();
+    assert!(
+        answers.contains("<StringToSign>"),
+        "no SignatureDoesNotMatch document seen"
+    );
+    let echoed = needles().found_in(answers.as_bytes());
+    assert!(
+        echoed.iter().any(|w| w.starts_with("STS token"))
+            && echoed.iter().any(|w| w.starts_with("SSE-C key")),
+        "the emulator's error documents did not echo the token and SSE-C key: {echoed:?}"
+    );
+    let signatures = relay.signatures();
+    assert!(
+        signatures.iter().any(|s| s.len() == 64) && signatures.iter().any(|s| s.len() == 28),
+        "expected V4 (hex) and V1 (base64) signatures, saw {signatures:?}"
+    );
+    let mut needles = needles();
+    for (i, sig) in signatures.iter().enumerate() {
+        needles.add(&format!("signature #{i}"), sig);
+    }
+    needles
 }
 
 fn builder(
@@ -291,36 +331,8 @@ async fn secrets_never_reach_errors_reports_debug_checkpoints_or_logs() {
         out.files(&format!("{v}: 503 budget exhausted"), &scratch);
     }
 
-    // The secrets really travelled, and OSS's answers really echoed them back: without
-    // this, "nothing leaked" could mean "nothing was there to leak".
-    let sent = relay.text(true);
-    for secret in [TOKEN, WRONG_TOKEN, &ssec_b64()] {
-        assert!(sent.contains(secret), "the client never sent {secret}");
-    }
-    let answers = relay.error_documents();
-    assert!(
-        answers.contains("<StringToSign>"),
-        "no SignatureDoesNotMatch body seen"
-    );
-    let echoed = needles().found_in(answers.as_bytes());
-    assert!(
-        echoed.iter().any(|w| w.starts_with("STS token"))
-            && echoed.iter().any(|w| w.starts_with("SSE-C key")),
-        "the emulator's error documents did not echo the token and SSE-C key: {echoed:?}"
-    );
-    let signatures = relay.signatures();
-    assert!(
-        signatures.iter().any(|s| s.len() == 64) && signatures.iter().any(|s| s.len() == 28),
-        "expected V4 (hex) and V1 (base64) signatures, saw {signatures:?}"
-    );
-
-    let mut needles = needles();
-    for (i, sig) in signatures.iter().enumerate() {
-        needles.add(&format!("signature #{i}"), sig);
-    }
-    for (place, bytes) in &out.0 {
-        needles.assert_absent(place, bytes);
-    }
+    let needles = needles_after_checking_the_traffic(&relay, &[TOKEN, WRONG_TOKEN, &ssec_b64()]);
+    out.assert_no_secret(&needles);
     let log = capture::captured();
     assert!(
         log.contains("retrying"),

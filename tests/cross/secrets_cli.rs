@@ -34,7 +34,10 @@ use http::Method;
 use oss_emulator::{BucketSpec, Emulator, FaultAction, ObjectSpec, ServiceFault};
 use serde_json::Value;
 
-use crate::secrets::{AK, BUCKET, SECRET, TOKEN, WRONG_SECRET, WRONG_TOKEN, needles, ssec_headers};
+use crate::secrets::{
+    AK, BUCKET, Outputs, SECRET, TOKEN, WRONG_SECRET, WRONG_TOKEN,
+    needles_after_checking_the_traffic, ssec_headers,
+};
 use crate::support::recorder::Recorder;
 use crate::support::scratch::{Scratch, ckpt_of};
 
@@ -168,10 +171,10 @@ async fn ossget_at_vvv_prints_and_leaves_no_secret() {
     let server = emu.start_server().await.unwrap();
     let relay = Recorder::start(server.local_addr()).await;
     let endpoint = relay.endpoint();
-    let mut outputs: Vec<(String, Vec<u8>)> = Vec::new();
-    let keep = |outputs: &mut Vec<(String, Vec<u8>)>, place: String, run: &Run| {
-        outputs.push((format!("{place}: stdout"), run.stdout.clone().into_bytes()));
-        outputs.push((format!("{place}: stderr"), run.stderr.clone().into_bytes()));
+    let mut outputs = Outputs::default();
+    let keep = |outputs: &mut Outputs, place: String, run: Run| {
+        outputs.text(format!("{place}: stdout"), run.stdout);
+        outputs.text(format!("{place}: stderr"), run.stderr);
     };
 
     for version in ["1", "4"] {
@@ -200,7 +203,7 @@ async fn ossget_at_vvv_prints_and_leaves_no_secret() {
             "{v}: -vvv logged no debug events, so the scan would prove little:\n{}",
             run.stderr
         );
-        keep(&mut outputs, format!("{v} success"), &run);
+        keep(&mut outputs, format!("{v} success"), run);
 
         // SignatureDoesNotMatch (the error document echoes the token and the SSE-C key).
         let run = ossget_run(
@@ -218,7 +221,7 @@ async fn ossget_at_vvv_prints_and_leaves_no_secret() {
             "{}",
             run.stderr
         );
-        keep(&mut outputs, format!("{v} SignatureDoesNotMatch"), &run);
+        keep(&mut outputs, format!("{v} SignatureDoesNotMatch"), run);
 
         // A wrong STS token.
         let run = ossget_run(
@@ -236,7 +239,7 @@ async fn ossget_at_vvv_prints_and_leaves_no_secret() {
             "{}",
             run.stderr
         );
-        keep(&mut outputs, format!("{v} InvalidSecurityToken"), &run);
+        keep(&mut outputs, format!("{v} InvalidSecurityToken"), run);
 
         // AccessDenied on a part GET after two parts, with --json: the checkpoint stays.
         let denied = emu.add_fault(
@@ -261,36 +264,11 @@ async fn ossget_at_vvv_prints_and_leaves_no_secret() {
             ckpt_of(&scratch.path("denied.bin")).is_file(),
             "{v}: no checkpoint left to scan"
         );
-        keep(&mut outputs, format!("{v} AccessDenied --json"), &run);
-        for (name, bytes) in scratch.files() {
-            outputs.push((format!("{v}: file {name}"), bytes));
-        }
+        keep(&mut outputs, format!("{v} AccessDenied --json"), run);
+        outputs.files(&v, &scratch);
     }
 
     // The secrets did travel (and came back in the error documents).
-    let sent = relay.text(true);
-    assert!(sent.contains(TOKEN) && sent.contains(WRONG_TOKEN));
-    let answers = relay.error_documents();
-    assert!(
-        answers.contains("<StringToSign>"),
-        "no SignatureDoesNotMatch document seen"
-    );
-    let echoed = needles().found_in(answers.as_bytes());
-    assert!(
-        echoed.iter().any(|w| w.starts_with("STS token"))
-            && echoed.iter().any(|w| w.starts_with("SSE-C key")),
-        "the emulator's error documents did not echo the token and SSE-C key: {echoed:?}"
-    );
-    let signatures = relay.signatures();
-    assert!(
-        signatures.iter().any(|s| s.len() == 64) && signatures.iter().any(|s| s.len() == 28),
-        "expected V4 and V1 signatures, saw {signatures:?}"
-    );
-    let mut needles = needles();
-    for (i, sig) in signatures.iter().enumerate() {
-        needles.add(&format!("signature #{i}"), sig);
-    }
-    for (place, bytes) in &outputs {
-        needles.assert_absent(place, bytes);
-    }
+    let needles = needles_after_checking_the_traffic(&relay, &[TOKEN, WRONG_TOKEN]);
+    outputs.assert_no_secret(&needles);
 }
