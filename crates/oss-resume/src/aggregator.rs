@@ -22,8 +22,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use oss_ckpt::fs::{CheckpointFile, Durability as Save, Filesystem, StdFs};
-use oss_ckpt::{Checkpoint, CkptError, Progress as Snapshot};
+use oss_ckpt::fs::{CheckpointFile, Durability as Save, Filesystem, StdFs, file_identity};
+use oss_ckpt::{Checkpoint, CkptError, FileIdentity, Progress as Snapshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::download::{Durability, ProgressFn};
@@ -313,6 +313,8 @@ impl Aggregator {
 
 /// The syncer thread: runs each flush it is asked for, in order.
 fn syncer(data: &File, fail: bool, requests: &Receiver<SyncJob>, replies: &Sender<SyncDone>) {
+    // The checkpoint file whose name the last directory sync made durable.
+    let mut named = None;
     while let Ok(job) = requests.recv() {
         let done = match job {
             SyncJob::Data(snapshot) => {
@@ -323,7 +325,7 @@ fn syncer(data: &File, fail: bool, requests: &Receiver<SyncJob>, replies: &Sende
                 };
                 SyncDone::Data(snapshot, result)
             }
-            SyncJob::Checkpoint(path) => SyncDone::Checkpoint(sync_checkpoint(&path)),
+            SyncJob::Checkpoint(path) => SyncDone::Checkpoint(sync_checkpoint(&path, &mut named)),
         };
         if replies.send(done).is_err() {
             break;
@@ -331,11 +333,14 @@ fn syncer(data: &File, fail: bool, requests: &Receiver<SyncJob>, replies: &Sende
     }
 }
 
-/// fsyncs the checkpoint file at `path` and its directory: the durable slot just written
-/// (`DurableDeferred`) reaches the disk, with the rename that put the file in place. The
-/// next durable-slot save waits for this one (one sync in flight at a time), so it never
-/// overwrites a durable slot before that slot is on disk.
-fn sync_checkpoint(path: &Path) -> Result<(), Error> {
+/// fsyncs the checkpoint file at `path` and, when the file there is not the one `named`
+/// (the one whose rename the last directory sync made durable), its directory: the durable
+/// slot just written (`DurableDeferred`) reaches the disk, with the rename that put the file
+/// in place. Saves in place keep the file, so after the first flush only a save that
+/// outgrew the slots (a new file) needs the directory again. The next durable-slot save
+/// waits for this one (one sync in flight at a time), so it never overwrites a durable slot
+/// before that slot is on disk.
+fn sync_checkpoint(path: &Path, named: &mut Option<FileIdentity>) -> Result<(), Error> {
     let failed = |source| Error::SyncFailed {
         path: path.to_path_buf(),
         source,
@@ -346,9 +351,17 @@ fn sync_checkpoint(path: &Path) -> Result<(), Error> {
         .open(path)
         .map_err(|e| Error::local(LocalOp::Checkpoint, path, e))?;
     file.sync_all().map_err(failed)?;
-    StdFs
-        .sync_dir(&crate::paths::parent_dir(path))
-        .map_err(failed)
+    // Identity without the length (saves in place do not change it; a new file does).
+    let identity = file_identity(&file)
+        .ok()
+        .map(|id| FileIdentity { len: 0, ..id });
+    if identity.is_none() || identity != *named {
+        StdFs
+            .sync_dir(&crate::paths::parent_dir(path))
+            .map_err(failed)?;
+        *named = identity;
+    }
+    Ok(())
 }
 
 /// A transfer rate smoothed over about a second.
