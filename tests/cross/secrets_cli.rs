@@ -205,41 +205,25 @@ async fn ossget_at_vvv_prints_and_leaves_no_secret() {
         );
         keep(&mut outputs, format!("{v} success"), run);
 
-        // SignatureDoesNotMatch (the error document echoes the token and the SSE-C key).
-        let run = ossget_run(
-            scratch.dir(),
-            &endpoint,
-            version,
-            WRONG_SECRET,
-            TOKEN,
-            &["oss://leak-bkt/ok.bin", "again.bin"],
-        )
-        .await;
-        assert_eq!(run.code, Some(1), "{v}: {}", run.stderr);
-        assert!(
-            run.stderr.contains("SignatureDoesNotMatch"),
-            "{}",
-            run.stderr
-        );
-        keep(&mut outputs, format!("{v} SignatureDoesNotMatch"), run);
-
-        // A wrong STS token.
-        let run = ossget_run(
-            scratch.dir(),
-            &endpoint,
-            version,
-            SECRET,
-            WRONG_TOKEN,
-            &["oss://leak-bkt/ok.bin", "again.bin"],
-        )
-        .await;
-        assert_eq!(run.code, Some(1), "{v}: {}", run.stderr);
-        assert!(
-            run.stderr.contains("InvalidSecurityToken"),
-            "{}",
-            run.stderr
-        );
-        keep(&mut outputs, format!("{v} InvalidSecurityToken"), run);
+        // A wrong secret: SignatureDoesNotMatch (the error document echoes the token and
+        // the SSE-C key). A wrong STS token.
+        for (secret, token, code) in [
+            (WRONG_SECRET, TOKEN, "SignatureDoesNotMatch"),
+            (SECRET, WRONG_TOKEN, "InvalidSecurityToken"),
+        ] {
+            let run = ossget_run(
+                scratch.dir(),
+                &endpoint,
+                version,
+                secret,
+                token,
+                &["oss://leak-bkt/ok.bin", "again.bin"],
+            )
+            .await;
+            assert_eq!(run.code, Some(1), "{v}: {}", run.stderr);
+            assert!(run.stderr.contains(code), "{}", run.stderr);
+            keep(&mut outputs, format!("{v} {code}"), run);
+        }
 
         // AccessDenied on a part GET after two parts, with --json: the checkpoint stays.
         let denied = emu.add_fault(
