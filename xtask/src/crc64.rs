@@ -85,6 +85,27 @@ impl Crc64 {
     }
 }
 
+/// Length and CRC-64/XZ of the file at `path`, read in 4 MiB pieces.
+pub fn file_crc(path: &std::path::Path) -> Result<(u64, u64), String> {
+    use std::io::Read as _;
+    let failed = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let mut file = std::fs::File::open(path).map_err(failed)?;
+    let mut crc = Crc64::new();
+    let mut buf = vec![0u8; 4 << 20];
+    let mut len = 0u64;
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return Ok((len, crc.finish())),
+            Ok(n) => {
+                crc.update(buf.get(..n).unwrap_or_default());
+                len += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(failed(e)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Crc64;

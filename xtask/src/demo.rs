@@ -11,7 +11,6 @@
 
 mod emulator;
 
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -265,7 +264,7 @@ fn demo(bins: &Binaries, work: &Path) -> Result<String, Failure> {
     );
     let (want_crc, want_len) = emu.head_crc64(BUCKET, KEY).map_err(fail("verify"))?;
     let dest = work.join(KEY);
-    let (got_crc, got_len) = crc_of(&dest).map_err(fail("verify"))?;
+    let (got_len, got_crc) = crc64::file_crc(&dest).map_err(fail("verify"))?;
     let files = listing(work);
     if got_len != want_len || got_crc != want_crc || files != [KEY] {
         return Err(Failure::new(
@@ -473,24 +472,6 @@ fn listing(dir: &Path) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
-}
-
-/// CRC-64/XZ and length of a file.
-fn crc_of(path: &Path) -> Result<(u64, u64), String> {
-    let mut file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut crc = crc64::Crc64::new();
-    let mut buf = vec![0u8; 4 << 20];
-    let mut len = 0u64;
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        if n == 0 {
-            return Ok((crc.finish(), len));
-        }
-        crc.update(&buf[..n]);
-        len += n as u64;
-    }
 }
 
 /// `1.00 GiB`, `412.3 MiB`, `96 MiB`.

@@ -6,7 +6,6 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, UNIX_EPOCH};
 
-use super::crc64::Crc64;
 use super::options::human;
 
 /// One bench object on disk.
@@ -110,7 +109,7 @@ fn cached_crc(path: &Path, size: u64) -> Result<u64, String> {
         return Ok(crc);
     }
     let started = Instant::now();
-    let crc = crc_of(path)?;
+    let (_, crc) = super::crc64::file_crc(path)?;
     eprintln!(
         "==> bench: CRC-64 of {} is {crc} ({:.1} s)",
         path.display(),
@@ -121,23 +120,10 @@ fn cached_crc(path: &Path, size: u64) -> Result<u64, String> {
     Ok(crc)
 }
 
-fn crc_of(path: &Path) -> Result<u64, String> {
-    let mut file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut crc = Crc64::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => return Ok(crc.finish()),
-            Ok(n) => crc.update(buf.get(..n).unwrap_or_default()),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crc64::Crc64;
 
     #[test]
     fn makes_once_and_caches_the_crc() {

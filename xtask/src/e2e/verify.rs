@@ -2,11 +2,9 @@
 //! CRC-64/XZ, computed here by xtask's own CRC — never a hard-coded value), and the files
 //! ossget keeps beside it.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::crc64::Crc64;
+pub use super::crc64::file_crc;
 use super::emulator::Head;
 
 /// The files ossget keeps beside DEST while a download is unfinished: the checkpoint, the
@@ -19,25 +17,6 @@ pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_os_string();
     s.push(suffix);
     PathBuf::from(s)
-}
-
-/// Size and CRC-64/XZ of a file.
-pub fn file_crc(path: &Path) -> Result<(u64, u64), String> {
-    let mut file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut crc = Crc64::new();
-    let mut buf = vec![0u8; 4 << 20];
-    let mut len = 0u64;
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        crc.update(buf.get(..n).unwrap_or_default());
-        len += n as u64;
-    }
-    Ok((len, crc.finish()))
 }
 
 /// Whether `dest` holds exactly the object `head` describes.
