@@ -19,6 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::Path;
 use std::process::Command;
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -90,7 +91,14 @@ fn host_triple() -> String {
         .to_owned()
 }
 
-fn metadata() -> Metadata {
+/// The workspace's metadata, read once per test process: every test here checks the same
+/// graph, and each `cargo metadata` run costs a resolve.
+fn metadata() -> &'static Metadata {
+    static METADATA: OnceLock<Metadata> = OnceLock::new();
+    METADATA.get_or_init(read_metadata)
+}
+
+fn read_metadata() -> Metadata {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     // --locked: a test must not rewrite Cargo.lock (cargo test has updated it already).
     let out = cargo()
@@ -184,7 +192,7 @@ fn workspace_edges_point_down_the_design_diagram() {
             ));
         }
     }
-    let edges = workspace_edges(&md);
+    let edges = workspace_edges(md);
     for (from, to, kind, optional) in &edges {
         let edge = format!(
             "`{from}` -> `{to}` ({kind}{})",
@@ -338,14 +346,14 @@ fn oss_sign_pulls_in_no_runtime_http_or_tls() {
     let mut banned: Vec<&str> = RUNTIME_OR_NETWORK.to_vec();
     banned.extend(["rustls", "hyper-rustls", "tokio-rustls", "oss-http"]);
     assert_closure_clean(
-        &md,
+        md,
         "oss-sign",
         &banned,
         "any async runtime, HTTP client, TLS stack or socket (DESIGN: another OSS tool can \
          take just this crate)",
     );
     // The closure walk must see oss-sign's real dependencies, or it proves nothing.
-    let seen = banned_paths(&md, "oss-sign", &|n| n == "ring");
+    let seen = banned_paths(md, "oss-sign", &|n| n == "ring");
     assert!(
         !seen.is_empty(),
         "oss-sign's closure has no ring: the walk is broken"
@@ -359,7 +367,7 @@ fn oss_ckpt_and_oss_parts_stay_free_of_networking() {
     banned.extend(["rustls", "hyper-rustls", "tokio-rustls", "oss-http"]);
     for krate in ["oss-ckpt", "oss-parts", "oss-crc"] {
         assert_closure_clean(
-            &md,
+            md,
             krate,
             &banned,
             "networking (DESIGN: oss-parts and oss-ckpt stay free of networking)",
@@ -374,7 +382,7 @@ fn rustls_uses_the_ring_provider_only() {
     // No aws-lc anywhere under a library crate or the CLI: with two providers compiled in,
     // rustls cannot pick a default and panics at run time.
     for krate in ["oss-http", "oss-resume", "ossget", "oss-sign", "oss-ckpt"] {
-        for path in banned_paths(&md, krate, &|n| n.starts_with("aws-lc")) {
+        for path in banned_paths(md, krate, &|n| n.starts_with("aws-lc")) {
             problems.push(format!("aws-lc in the normal dependencies: {path}"));
         }
     }
