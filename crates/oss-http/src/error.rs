@@ -573,10 +573,12 @@ impl fmt::Display for ServiceError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn service(status: u16, code: &str) -> ServiceError {
+    /// An OSS error answer with this status and code, as `GET b/k` (the other modules'
+    /// tests build theirs with it too).
+    pub(crate) fn service(status: u16, code: &str) -> ServiceError {
         ServiceError {
             status: StatusCode::from_u16(status).unwrap(),
             operation: "GET b/k".into(),

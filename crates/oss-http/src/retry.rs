@@ -539,19 +539,9 @@ mod tests {
     }
 
     fn service_error(status: u16, code: &str) -> Error {
-        Error::Service(Box::new(crate::error::ServiceError {
-            status: http::StatusCode::from_u16(status).unwrap(),
-            operation: "GET b/k".into(),
-            code: code.into(),
-            message: "Thread pool is almost full, please retry later".into(),
-            request_id: Some("566B6C0D1790CF586F72240B".into()),
-            host_id: None,
-            ec: None,
-            details: vec![],
-            server_date: None,
-            clock_corrected: false,
-            delete_marker: false,
-        }))
+        let mut answer = crate::error::tests::service(status, code);
+        answer.message = "Thread pool is almost full, please retry later".into();
+        Error::Service(Box::new(answer))
     }
 
     #[test]
