@@ -174,9 +174,9 @@ async fn a_pinned_version_is_read_after_the_key_moves_on() {
     }
 }
 
-#[tokio::test]
-async fn every_request_carries_identity_user_agent_date_and_extra_headers() {
-    // The wiremock front-end records requests, so the headers we send can be read back.
+/// The wiremock front-end (it records requests, so the headers we send can be read back)
+/// over an emulator holding `BUCKET/h.bin`, 100 bytes of `data(100, 0)`.
+async fn recording_emulator() -> oss_emulator::WiremockEmulator {
     let emu = oss_emulator::Emulator::new();
     emu.add_credentials(oss_emulator::Credentials::new(
         crate::common::AK,
@@ -185,7 +185,12 @@ async fn every_request_carries_identity_user_agent_date_and_extra_headers() {
     emu.add_bucket(BucketSpec::new(BUCKET)).unwrap();
     emu.put_object(BUCKET, "h.bin", ObjectSpec::bytes(data(100, 0)))
         .unwrap();
-    let mock = oss_emulator::WiremockEmulator::start(emu).await;
+    oss_emulator::WiremockEmulator::start(emu).await
+}
+
+#[tokio::test]
+async fn every_request_carries_identity_user_agent_date_and_extra_headers() {
+    let mock = recording_emulator().await;
     let port = mock.local_addr().port();
     let client = crate::common::builder_for(port, AddressingStyle::Path, SignatureVersion::V4)
         .header("x-oss-traffic-limit", "819200")
@@ -234,15 +239,7 @@ async fn every_request_carries_identity_user_agent_date_and_extra_headers() {
 /// sign `x-oss-*`), and replace the client's headers of the same name for that request only.
 #[tokio::test]
 async fn request_headers_reach_head_and_get_and_are_signed() {
-    let emu = oss_emulator::Emulator::new();
-    emu.add_credentials(oss_emulator::Credentials::new(
-        crate::common::AK,
-        crate::common::SK,
-    ));
-    emu.add_bucket(BucketSpec::new(BUCKET)).unwrap();
-    emu.put_object(BUCKET, "h.bin", ObjectSpec::bytes(data(100, 0)))
-        .unwrap();
-    let mock = oss_emulator::WiremockEmulator::start(emu).await;
+    let mock = recording_emulator().await;
     let port = mock.local_addr().port();
     let mut own = RequestHeaders::new();
     own.insert("x-oss-traffic-limit", "819200").unwrap();
