@@ -174,7 +174,7 @@ fn demo(bins: &Binaries, work: &Path) -> Result<String, Failure> {
     .map_err(|e| Failure::new("emulator", e))?;
     eprintln!(
         "    emulator: {} (pid {}), bucket `{BUCKET}`, object `{KEY}`",
-        emu.endpoint,
+        emu.endpoint(),
         emu.pid()
     );
     let fail = |step: &'static str| move |e: String| Failure::new(step, e);
@@ -182,7 +182,7 @@ fn demo(bins: &Binaries, work: &Path) -> Result<String, Failure> {
         format!("oss://{BUCKET}/{KEY}"),
         KEY.to_string(),
         "--endpoint".into(),
-        emu.endpoint.clone(),
+        emu.endpoint().to_string(),
         "--region".into(),
         "cn-hangzhou".into(),
         "--checkpoint".into(),

@@ -13,6 +13,7 @@ mod demo;
 mod e2e;
 mod http;
 mod json;
+mod listening;
 mod step;
 
 const USAGE: &str = "\

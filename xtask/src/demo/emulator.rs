@@ -1,22 +1,17 @@
 //! The standalone `oss-emulator`, started as a child process and stopped (by its pid, via
 //! `Child::kill`) when the handle drops, whatever path the demo takes.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
 use super::http;
 use super::json::{self, Value};
+use crate::listening::Listening;
 
 /// A running emulator.
 pub struct Emulator {
-    child: Child,
-    /// `http://127.0.0.1:PORT`.
-    pub endpoint: String,
-    /// `127.0.0.1:PORT`.
-    pub addr: String,
+    process: Listening,
 }
 
 /// The counters the demo reports, from `/-/stats`.
@@ -44,48 +39,26 @@ impl Stats {
 impl Emulator {
     /// Starts `bin ARGS` and waits (up to a minute) for its `listening on URL` line.
     pub fn start(bin: &Path, args: &[String]) -> Result<Self, String> {
-        let mut child = Command::new(bin)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-        let stdout = child.stdout.take().ok_or("no stdout pipe")?;
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let mut emulator = Self {
-            child,
-            endpoint: String::new(),
-            addr: String::new(),
-        };
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .map_err(|_| "the emulator did not say where it listens within 60 s".to_string())?;
-        let endpoint = line
-            .trim()
-            .strip_prefix("listening on ")
-            .ok_or_else(|| format!("unexpected first line from the emulator: {line:?}"))?;
-        emulator.addr = endpoint
-            .strip_prefix("http://")
-            .unwrap_or(endpoint)
-            .to_string();
-        emulator.endpoint = endpoint.to_string();
-        Ok(emulator)
+        let mut cmd = Command::new(bin);
+        cmd.args(args);
+        Ok(Self {
+            process: Listening::start(cmd)?,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> &str {
+        &self.process.endpoint
     }
 
     /// The process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// The counters now.
     pub fn stats(&self) -> Result<Stats, String> {
-        let r = http::request(&self.addr, "GET", "/-/stats")?;
+        let r = http::request(&self.process.addr, "GET", "/-/stats")?;
         if r.status != 200 {
             return Err(format!("/-/stats answered {}", r.status));
         }
@@ -118,7 +91,7 @@ impl Emulator {
     /// `x-oss-hash-crc64ecma` and `content-length` of an object, by an anonymous HEAD
     /// (the demo's bucket is public-read, so this needs no signature).
     pub fn head_crc64(&self, bucket: &str, key: &str) -> Result<(u64, u64), String> {
-        let r = http::request(&self.addr, "HEAD", &format!("/{bucket}/{key}"))?;
+        let r = http::request(&self.process.addr, "HEAD", &format!("/{bucket}/{key}"))?;
         if r.status != 200 {
             return Err(format!("HEAD /{bucket}/{key} answered {}", r.status));
         }
@@ -131,12 +104,5 @@ impl Emulator {
             .and_then(|v| v.parse().ok())
             .ok_or("HEAD gave no content-length")?;
         Ok((crc, len))
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

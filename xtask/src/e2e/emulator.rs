@@ -2,14 +2,13 @@
 //! fault flags, read through `GET /-/stats` and anonymous HEADs, and killed (by its own pid,
 //! via `Child::kill`) when the handle drops, whatever path the scenario takes.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
 use super::http;
 use super::json::{self, Value};
+use crate::listening::Listening;
 
 /// The bucket every scenario uses (public-read, so the harness HEADs without signing).
 pub const BUCKET: &str = "e2e";
@@ -20,13 +19,7 @@ pub const ACCESS_KEY_SECRET: &str = "e2e-access-key-secret";
 
 /// A running emulator (its chaos proxy's endpoint is what clients talk to).
 pub struct Emulator {
-    child: Child,
-    /// `http://127.0.0.1:PORT`.
-    pub endpoint: String,
-    /// `127.0.0.1:PORT`.
-    pub addr: String,
-    /// The proxy's port, to find the client's connections in `/proc/net/tcp`.
-    pub port: u16,
+    process: Listening,
 }
 
 /// An object's identity as HEAD gives it.
@@ -129,49 +122,20 @@ impl Emulator {
             cmd.arg("--object")
                 .arg(format!("{BUCKET}/{}={},seed={}", o.key, o.size, o.seed));
         }
-        cmd.args(faults)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-        let stdout = child.stdout.take().ok_or("no stdout pipe")?;
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let mut emulator = Self {
-            child,
-            endpoint: String::new(),
-            addr: String::new(),
-            port: 0,
-        };
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .map_err(|_| "the emulator did not say where it listens within 60 s".to_string())?;
-        let endpoint = line
-            .trim()
-            .strip_prefix("listening on ")
-            .ok_or_else(|| format!("unexpected first line from the emulator: {line:?}"))?;
-        emulator.addr = endpoint
-            .strip_prefix("http://")
-            .unwrap_or(endpoint)
-            .to_string();
-        emulator.port = emulator
-            .addr
-            .rsplit_once(':')
-            .and_then(|(_, p)| p.parse().ok())
-            .ok_or_else(|| format!("no port in {endpoint}"))?;
-        emulator.endpoint = endpoint.to_string();
-        Ok(emulator)
+        cmd.args(faults);
+        Ok(Self {
+            process: Listening::start(cmd)?,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT` (the chaos proxy).
+    pub fn endpoint(&self) -> &str {
+        &self.process.endpoint
     }
 
     /// The counters now.
     pub fn stats(&self) -> Result<Stats, String> {
-        let r = http::request(&self.addr, "GET", "/-/stats")?;
+        let r = http::request(&self.process.addr, "GET", "/-/stats")?;
         if r.status != 200 {
             return Err(format!("/-/stats answered {}", r.status));
         }
@@ -202,7 +166,7 @@ impl Emulator {
         let path = format!("/{BUCKET}/{key}");
         let mut last = String::new();
         for _ in 0..10 {
-            let r = http::request(&self.addr, "HEAD", &path)?;
+            let r = http::request(&self.process.addr, "HEAD", &path)?;
             if r.status >= 500 || r.status == 429 {
                 last = format!("HEAD {path} answered {}", r.status);
                 continue;
@@ -222,13 +186,6 @@ impl Emulator {
             });
         }
         Err(last)
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

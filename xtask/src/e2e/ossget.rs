@@ -176,7 +176,7 @@ impl Ossget<'_> {
         let mut cmd = Command::new(self.bin);
         cmd.arg(format!("oss://{BUCKET}/{}", run.key))
             .arg(&run.dest)
-            .args(["--endpoint", &self.emulator.endpoint])
+            .args(["--endpoint", self.emulator.endpoint()])
             .args(["--region", REGION])
             .args(["--threads", &THREADS.to_string()])
             .args(["--json", "-q"])
@@ -206,7 +206,7 @@ impl Ossget<'_> {
             self.bin.display(),
             run.key,
             run.dest.display(),
-            self.emulator.endpoint,
+            self.emulator.endpoint(),
             run.args.join(" ")
         )
     }
