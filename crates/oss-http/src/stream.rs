@@ -45,24 +45,26 @@ impl StallClock {
         self.segment_since = now;
     }
 
-    /// When to wake up and check, while waiting (`now` is the current time).
-    pub(crate) fn deadline(&self, now: Instant) -> Instant {
+    /// When to wake up and check, while waiting. `now` reads the current time; it is called
+    /// only when a deadline is past what `Instant` holds (see `later`), so the wait for
+    /// each frame costs no extra clock read.
+    pub(crate) fn deadline(&self, now: impl Fn() -> Instant) -> Instant {
         let idle = self
             .policy
             .idle
-            .map(|idle| later(self.idle_since, idle, now));
+            .map(|idle| later(self.idle_since, idle, &now));
         let window = self.policy.min_rate.map(|rate| {
             later(
                 self.segment_since,
                 rate.window.saturating_sub(self.window_net),
-                now,
+                &now,
             )
         });
         match (idle, window) {
             (Some(a), Some(b)) => a.min(b),
             (Some(a), None) | (None, Some(a)) => a,
             // Validation forbids both off; wake up now and then anyway rather than never.
-            (None, None) => later(self.segment_since, Duration::from_secs(3600), now),
+            (None, None) => later(self.segment_since, Duration::from_secs(3600), &now),
         }
     }
 
@@ -107,10 +109,11 @@ impl StallClock {
 /// `at + after`, or a day after `now` when that overflows: `Instant + Duration` panics on
 /// overflow, and a caller may well configure `Duration::MAX` to mean "never" (the wake-up
 /// then finds nothing due and waits another day).
-fn later(at: Instant, after: Duration, now: Instant) -> Instant {
-    at.checked_add(after)
-        .or_else(|| now.checked_add(Duration::from_secs(86_400)))
-        .unwrap_or(now)
+fn later(at: Instant, after: Duration, now: &impl Fn() -> Instant) -> Instant {
+    at.checked_add(after).unwrap_or_else(|| {
+        let now = now();
+        now.checked_add(Duration::from_secs(86_400)).unwrap_or(now)
+    })
 }
 
 /// What a streaming run needs to know besides the body and the sink.
@@ -147,7 +150,7 @@ where
         if delivered == expected && body.is_end_stream() {
             return Ok(delivered);
         }
-        let deadline = clock.deadline(Instant::now());
+        let deadline = clock.deadline(Instant::now);
         let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
             Err(_elapsed) => match clock.on_wake(Instant::now()) {
                 Some(stall) => {
