@@ -190,9 +190,9 @@ async fn tls_v1_sts_resume_through_cuts_fetches_only_what_is_missing() {
         "the checkpoint holds {latest} bytes but the last progress said {reported} were done"
     );
     // The cancel drains every accepted byte to disk and saves the checkpoint once more, so
-    // only bytes in transit are lost; oss-resume's documented re-fetch bound (crate docs,
-    // "Re-fetch bound", as its crash tests check it: rate x 150 ms + threads x 256 KiB +
-    // 512 KiB) holds with room to spare.
+    // only bytes in transit are lost: within oss-resume's re-fetch bound for a kill (crate
+    // docs, "Re-fetch bound"; its crash tests check rate x 250 ms + threads x 256 KiB +
+    // 512 KiB), held here with the time term at 150 ms, since a cancel saves last.
     // Everything the proxy wrote toward the client, response heads included: an upper bound
     // on the body bytes delivered. (Its body counter is not used here: it skips a piece that
     // a departing client cut short, which is exactly what a cancel does.)
