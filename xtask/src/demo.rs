@@ -59,11 +59,7 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
             }
         }
     }
-    let root = step::workspace_root();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|t| if t.is_absolute() { t } else { root.join(t) })
-        .unwrap_or_else(|| root.join("target"));
+    let target = step::target_dir();
     if build {
         step::run(
             "build",

@@ -55,6 +55,16 @@ pub fn workspace_root() -> PathBuf {
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
 
+/// Cargo's target directory: `CARGO_TARGET_DIR` (a relative one taken from the workspace
+/// root, where [`cargo`] runs), else `target/` under the root.
+pub fn target_dir() -> PathBuf {
+    let root = workspace_root();
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|t| if t.is_absolute() { t } else { root.join(t) })
+        .unwrap_or_else(|| root.join("target"))
+}
+
 /// Runs `cmd` as the step `name`: prints the step and its command line, inherits
 /// stdout/stderr, and turns a non-zero exit into a [`Failure`] naming the step.
 pub fn run(name: &str, cmd: &mut Command) -> Result<(), Failure> {

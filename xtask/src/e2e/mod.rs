@@ -119,14 +119,9 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
         opts.seed,
         if opts.quick { " --quick" } else { "" }
     );
-    let root = step::workspace_root();
-    let base = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|t| if t.is_absolute() { t } else { root.join(t) })
-        .unwrap_or_else(|| root.join("target"));
     // A target dir of its own: the failpoints feature changes oss-resume's fingerprint, and
     // sharing target/release would rebuild ossget back and forth with the demo and bench.
-    let target = base.join("e2e");
+    let target = step::target_dir().join("e2e");
     if !opts.no_build {
         step::run(
             "build",
