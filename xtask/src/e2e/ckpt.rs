@@ -361,15 +361,19 @@ pub mod samples {
         out
     }
 
+    /// `header` then the CRC-64 of header and body, then `body`: how every layout ends.
+    fn sealed(mut header: Vec<u8>, body: &[u8]) -> Vec<u8> {
+        let mut crc = Crc64::new();
+        crc.update(&header);
+        crc.update(body);
+        header.extend_from_slice(&crc.finish().to_le_bytes());
+        header.extend_from_slice(body);
+        header
+    }
+
     /// A well-formed version 1 or 2 file around `body`.
     pub fn single_file(version: u16, body: &[u8]) -> Vec<u8> {
-        let mut out = header_start(version, body);
-        let mut crc = Crc64::new();
-        crc.update(&out);
-        crc.update(body);
-        out.extend_from_slice(&crc.finish().to_le_bytes());
-        out.extend_from_slice(body);
-        out
+        sealed(header_start(version, body), body)
     }
 
     /// One version 3 slot image (header and body, no stale rest), built field by field.
@@ -378,12 +382,7 @@ pub mod samples {
         out.extend_from_slice(&sequence.to_le_bytes());
         out.extend_from_slice(&slot_len.to_le_bytes());
         out.extend_from_slice(&[0, 0, 0, 0]);
-        let mut crc = Crc64::new();
-        crc.update(&out);
-        crc.update(body);
-        out.extend_from_slice(&crc.finish().to_le_bytes());
-        out.extend_from_slice(body);
-        out
+        sealed(out, body)
     }
 
     /// The slot length of the samples (the smallest a writer uses).
