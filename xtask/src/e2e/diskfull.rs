@@ -145,10 +145,7 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
     let key = "full.bin";
     let emu = ctx.start_emulator(&[ctx.object(key, OBJECT)], &[])?;
     let head = emu.head(key)?;
-    let ossget = Ossget {
-        bin: &ctx.ossget,
-        emulator: &emu,
-    };
+    let ossget = ctx.ossget_on(&emu);
     let mut refused = Vec::new();
     for kind in KINDS {
         let mnt = dir.join(kind);

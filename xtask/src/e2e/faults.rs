@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::Ctx;
 use super::emulator::{Emulator, Stats};
 use super::options::human;
-use super::ossget::{Ossget, Outcome, Run};
+use super::ossget::{Outcome, Run};
 use super::report::Row;
 use super::verify::{self, with_suffix};
 
@@ -268,10 +268,7 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
             other => return Err(format!("unknown fault scenario {other}")),
         };
     let emu = ctx.start_emulator(std::slice::from_ref(&object), &faults)?;
-    let ossget = Ossget {
-        bin: &ctx.ossget,
-        emulator: &emu,
-    };
+    let ossget = ctx.ossget_on(&emu);
     let run = Run {
         args,
         ..Run::new(&key, &dest)
@@ -407,10 +404,7 @@ fn failing_run(
 ) -> Result<(Emulator, Outcome, String), String> {
     let faults: Vec<String> = faults.iter().map(|s| s.to_string()).collect();
     let emu = ctx.start_emulator(std::slice::from_ref(object), &faults)?;
-    let ossget = Ossget {
-        bin: &ctx.ossget,
-        emulator: &emu,
-    };
+    let ossget = ctx.ossget_on(&emu);
     let run = Run::new(&object.key, dest);
     row.rounds = 1;
     let out = ossget.run(&run)?;
@@ -548,10 +542,7 @@ fn replaced(
         &["--replace-after".into(), after.to_string()],
     )?;
     let old = emu.head(&object.key)?;
-    let ossget = Ossget {
-        bin: &ctx.ossget,
-        emulator: &emu,
-    };
+    let ossget = ctx.ossget_on(&emu);
     let args: &[&str] = if restart {
         &["--on-change", "restart"]
     } else {

@@ -203,10 +203,7 @@ fn rounds(
     let head = emu.head(key)?;
     let dir = ctx.dir(label)?;
     let dest = dir.join(key);
-    let ossget = Ossget {
-        bin: &ctx.ossget,
-        emulator: &emu,
-    };
+    let ossget = ctx.ossget_on(&emu);
     eprintln!(
         "    bound per kill = rate × (2 × {} ms + {} ms) + in flight at death (relayed to ossget in that run, not yet written by it: the docs' {} × ({} + {}) + socket buffers, measured)",
         bound::COMMIT_INTERVAL.as_millis(),

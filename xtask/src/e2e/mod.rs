@@ -33,6 +33,7 @@ use crate::step::{self, Failure};
 use crate::{crc64, http, json};
 use emulator::{Emulator, ObjectArg};
 use options::{Group, Options, SCENARIOS, Spec, USAGE};
+use ossget::Ossget;
 use report::Row;
 use rng::Rng;
 
@@ -75,6 +76,14 @@ impl Ctx {
         faults: &[String],
     ) -> Result<Emulator, String> {
         Emulator::start(&self.emulator, objects, faults)
+    }
+
+    /// The ossget under test, talking to `emulator`.
+    pub fn ossget_on<'a>(&'a self, emulator: &'a Emulator) -> Ossget<'a> {
+        Ossget {
+            bin: &self.ossget,
+            emulator,
+        }
     }
 
     /// A fresh directory for scenario `name`.

@@ -32,10 +32,7 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
     let head = emu.head(key)?;
     let dir = ctx.dir(name)?;
     let dest = dir.join(key);
-    let ossget = Ossget {
-        bin: &ctx.ossget,
-        emulator: &emu,
-    };
+    let ossget = ctx.ossget_on(&emu);
     let mut rng = ctx.rng(name);
     row.rounds = 1;
     row.needed = size;
