@@ -303,13 +303,7 @@ pub fn markdown(
                 let cpu: Vec<f64> = case.samples.iter().map(|s| s.user + s.sys).collect();
                 let rss = case.samples.iter().map(|s| s.rss_kib).max();
                 let runs = case.samples.len() + case.failures.len();
-                let output = if case.failures.is_empty() {
-                    "ok".to_string()
-                } else {
-                    let first = case.failures.first().map(String::as_str).unwrap_or("");
-                    let short: String = first.chars().take(90).collect();
-                    format!("**{} failed**: {short}", case.failures.len())
-                };
+                let output = output_cell(&case.failures);
                 let _ = writeln!(
                     out,
                     "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -408,13 +402,7 @@ fn resume_table(out: &mut String, size: u64, rate: Option<RateLimit>, resume_row
         let client = r.client_mib();
         let queued = r.queued_mib();
         let rerun: Vec<f64> = r.samples.iter().map(|s| s.rerun.wall).collect();
-        let output = if r.failures.is_empty() {
-            "ok".to_string()
-        } else {
-            let first = r.failures.first().map(String::as_str).unwrap_or("");
-            let short: String = first.chars().take(90).collect();
-            format!("**{} failed**: {short}", r.failures.len())
-        };
+        let output = output_cell(&r.failures);
         let _ = writeln!(
             out,
             "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {} | {} | {}/{} | {} | {} |",
@@ -738,6 +726,18 @@ pub fn resume_json(r: &ResumeCase, server: &str) -> Json {
 
 fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
+}
+
+/// The `output` cell of a row: `ok`, or how many runs failed and the start of the first
+/// failure.
+fn output_cell(failures: &[String]) -> String {
+    match failures.first() {
+        None => "ok".to_string(),
+        Some(first) => {
+            let short: String = first.chars().take(90).collect();
+            format!("**{} failed**: {short}", failures.len())
+        }
+    }
 }
 
 #[cfg(test)]
