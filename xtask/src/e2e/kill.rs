@@ -302,7 +302,7 @@ fn run_round(
     let before = emu.settled_stats()?.relayed;
     let mut kills: Vec<KillRecord> = Vec::new();
     let mut story: Vec<String> = Vec::new();
-    let mut finished: Option<Outcome> = None;
+    let mut finished = false;
     let mut after_failpoint: Option<String> = None;
     for step in plan {
         // What is left, roughly: the object less what was fetched so far this round.
@@ -334,7 +334,7 @@ fn run_round(
                 } else {
                     story.push("finished before the kill".into());
                 }
-                finished = Some(out);
+                finished = true;
                 break;
             }
             (None, Some(SIGKILL)) if out.killed => {
@@ -390,10 +390,7 @@ fn run_round(
         }
     }
     let mut finishing = 0;
-    let last = loop {
-        if let Some(out) = finished.take() {
-            break out;
-        }
+    while !finished {
         if finishing == MAX_FINISHING_RUNS {
             return Err(format!("not done after {MAX_FINISHING_RUNS} plain runs"));
         }
@@ -432,9 +429,8 @@ fn run_round(
                 _ => {}
             }
         }
-        finished = Some(out);
-    };
-    let _ = last;
+        finished = true;
+    }
     verify::finished_exactly(dest, head)?;
     let fetched = emu.settled_stats()?.relayed - before;
     let refetched = fetched.saturating_sub(size);
