@@ -118,10 +118,7 @@ struct Bench {
 impl Bench {
     fn new(opts: Options) -> Result<Self, Failure> {
         let root = step::workspace_root();
-        let dir = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.join("target"))
-            .join("bench");
+        let dir = step::target_dir().join("bench");
         for sub in ["logs", "work", "bin"] {
             fs::create_dir_all(dir.join(sub)).map_err(|e| {
                 Failure::new(

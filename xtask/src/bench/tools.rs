@@ -147,10 +147,7 @@ fn build_go_driver(root: &Path, bench_dir: &Path) -> Result<PathBuf, String> {
 /// `target/release/ossget`, built first when the crate exists (so the bench measures the
 /// code as it is) unless `no_build`.
 fn find_ossget(root: &Path, no_build: bool) -> Result<PathBuf, String> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let bin = target.join("release/ossget");
+    let bin = step::target_dir().join("release/ossget");
     if !no_build {
         if !root.join("crates/ossget/Cargo.toml").is_file() {
             return Err("crates/ossget does not exist yet".to_string());

@@ -201,7 +201,7 @@ fn space_check(
             ossget.shell_line(&run)
         ));
     }
-    let fetched = emu.settled_stats()?.relayed - before;
+    let fetched = emu.settled_stats()?.relayed.saturating_sub(before);
     row.fetched += fetched;
     if fetched != 0 {
         return Err(format!("{fetched} body bytes fetched before refusing"));
@@ -274,7 +274,7 @@ fn full_then_freed(
     }
     let resumed = again.number("bytes_resumed").unwrap_or(0);
     verify::finished_exactly(&dest, head)?;
-    row.fetched += emu.settled_stats()?.relayed - before;
+    row.fetched += emu.settled_stats()?.relayed.saturating_sub(before);
     if resumed == 0 {
         return Err(format!(
             "the rerun started over instead of resuming (checkpoint {:?}, note {:?}; after ENOSPC these were kept: {kept:?})",

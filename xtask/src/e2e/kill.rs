@@ -372,7 +372,7 @@ fn run_round(
                 ));
             }
         }
-        let relayed = emu.settled_stats()?.relayed - run_start;
+        let relayed = emu.settled_stats()?.relayed.saturating_sub(run_start);
         kills.push(KillRecord {
             rate: out.rate,
             in_flight: relayed.saturating_sub(out.written),
@@ -432,7 +432,7 @@ fn run_round(
         finished = true;
     }
     verify::finished_exactly(dest, head)?;
-    let fetched = emu.settled_stats()?.relayed - before;
+    let fetched = emu.settled_stats()?.relayed.saturating_sub(before);
     let refetched = fetched.saturating_sub(size);
     let bound: u64 = kills
         .iter()
