@@ -2,7 +2,7 @@
 
 use crate::step::{self, Failure};
 
-/// Runs formatting, lint and test steps; stops at the first failing step.
+/// Runs formatting, lint, packaging and test steps; stops at the first failing step.
 ///
 /// No step sets `RUSTFLAGS`: changing it between steps would rebuild everything.
 pub fn run(args: &[String]) -> Result<(), Failure> {
@@ -23,6 +23,30 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
             "--",
             "-D",
             "warnings",
+        ]),
+    )?;
+    // The publishable crates as crates.io would receive them: each manifest normalised (path
+    // dependencies become registry ones, dev-dependencies without a version dropped), its
+    // README and metadata, and a lock file resolved against the other packaged crates.
+    // Excluded: the `publish = false` packages (oss-emulator, xtask, the tests crate).
+    // `--no-verify`: the packaged crates are not rebuilt (the next step builds them);
+    // `--offline`: only the index entries the clippy step already fetched, never the network;
+    // `--allow-dirty`: this checks packaging, not whether the work is committed.
+    step::run(
+        "package-dry-run",
+        step::cargo().args([
+            "package",
+            "--workspace",
+            "--exclude",
+            "oss-emulator",
+            "--exclude",
+            "xtask",
+            "--exclude",
+            "oss-resume-tests",
+            "--no-verify",
+            "--locked",
+            "--offline",
+            "--allow-dirty",
         ]),
     )?;
     // Unit, integration and doc tests of every crate (`--all-targets` would skip doctests).
