@@ -16,6 +16,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use oss_crc::Crc64;
+use oss_parts::ByteRange;
 
 use crate::address::{
     AddressingStyle, Endpoint, Target, object_target, validate_bucket_name, validate_key,
@@ -24,7 +25,7 @@ use crate::config::{ClientBuilder, Clock};
 use crate::error::{BoxError, Error, ServiceError};
 use crate::head::{ObjectMeta, ObjectPin, bare_etag, header_text};
 use crate::headers::RequestHeaders;
-use crate::range::{ByteRange, check_partial_response};
+use crate::range::check_partial_response;
 use crate::redact::RedactedHeaders;
 use crate::resolve::{OverrideResolver, ResolveError, ResolveOverride};
 use crate::sign::{RequestSigner, SignContext};
@@ -293,7 +294,7 @@ impl Client {
     ///
     /// On failure, [`Error::delivered`] is exactly the number of bytes the sink accepted (and
     /// `crc`, when given, covers exactly those), so the caller can resume inside the part
-    /// with [`ByteRange::skip`].
+    /// with [`ByteRange::remaining_after`].
     pub async fn get_range<S: ByteSink + ?Sized>(
         &self,
         get: &GetRange<'_>,
@@ -314,7 +315,7 @@ impl Client {
                 pin.size
             )));
         }
-        let operation = format!("GET {bucket}/{key} bytes {range}");
+        let operation = format!("GET {bucket}/{key} {range}");
         let if_match = HeaderValue::from_str(&pin.etag)
             .map_err(|_| Error::invalid_request("the pinned ETag is not a valid header value"))?;
         let (request, target) =
@@ -322,7 +323,7 @@ impl Client {
                 if let Some(extra) = headers {
                     extra.apply(h);
                 }
-                let value = HeaderValue::from_str(&range.header_value())
+                let value = HeaderValue::from_str(&range.to_string())
                     .map_err(|_| Error::invalid_request("range header"))?;
                 h.insert(header::RANGE, value);
                 h.insert(header::IF_MATCH, if_match);

@@ -4,8 +4,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use http::StatusCode;
-
-use crate::range::ByteRange;
+use oss_parts::ByteRange;
 
 /// A boxed error from a lower layer (hyper, rustls, the OS, a caller's sink).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -190,7 +189,7 @@ pub enum Error {
     /// A ranged GET came back `200` (the whole object) instead of `206`: the server ignored the
     /// range. Nothing was written.
     #[error(
-        "asked for bytes {asked} but the server answered {status} (the whole object); nothing was written (request id {})",
+        "asked for {asked} but the server answered {status} (the whole object); nothing was written (request id {})",
         show_id(request_id)
     )]
     RangeIgnored {
@@ -205,7 +204,7 @@ pub enum Error {
     /// A `206` whose `Content-Range` or `Content-Length` does not match the range asked for
     /// and the object's known size (clamped, shifted, a different total). Nothing was written.
     #[error(
-        "asked for bytes {asked} of a {object_size}-byte object but the response says {got}; nothing was written (request id {})",
+        "asked for {asked} of a {object_size}-byte object but the response says {got}; nothing was written (request id {})",
         show_id(request_id)
     )]
     RangeMismatch {

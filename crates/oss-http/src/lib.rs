@@ -50,12 +50,12 @@
 //!     }
 //! });
 //!
-//! let part = ByteRange::inclusive(0, meta.size.min(8 << 20) - 1).ok_or("empty object")?;
+//! let part = ByteRange::new(0, meta.size.min(8 << 20))?; // an empty object is an error
 //! let mut crc = Crc64::new(); // or Crc64::resume(crc, len) from a checkpoint
 //! let mut retry = PartRetry::new(RetryPolicy::default());
 //! let mut rng = JitterRng::from_entropy();
 //! let mut done = 0;
-//! while let Some(rest) = part.skip(done) {
+//! while let Some(rest) = part.remaining_after(done) {
 //!     let get = GetRange::new("examplebucket", "big.bin", &pin, rest);
 //!     match client.get_range(&get, &mut sink, Some(&mut crc)).await {
 //!         Ok(report) => done += report.delivered,
@@ -97,8 +97,8 @@ pub use error::{BoxError, Error, RetryReason, ServiceError, Stall};
 pub use head::{ObjectMeta, ObjectPin, ObjectType, StorageClass};
 pub use headers::RequestHeaders;
 pub use oss_crc::Crc64;
+pub use oss_parts::ByteRange;
 pub use oss_sign::{Credentials, ProvideCredentials, SignError, SignatureVersion};
-pub use range::ByteRange;
 pub use retry::{JitterRng, PartRetry, RetryDecision, RetryPolicy, ThrottlePolicy};
 /// The rustls certificate type used by [`TlsTrust::Only`].
 pub use rustls::pki_types::CertificateDer;
