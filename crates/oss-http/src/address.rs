@@ -19,7 +19,7 @@ use crate::error::Error;
 
 /// `http` or `https`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scheme {
+pub(crate) enum Scheme {
     /// Plain HTTP (tests, or a local proxy).
     Http,
     /// HTTPS (the default when the endpoint has no scheme).

@@ -43,8 +43,8 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 /// Pool idle timeouts above this (a year) keep idle connections open for good.
 const MAX_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(365 * 86_400);
 
-/// Default for [`GetRange::max_chunk`]: 256 KiB.
-pub const DEFAULT_MAX_CHUNK: usize = 256 * 1024;
+/// Default for [`GetRange::max_chunk`]: 256 KiB (its doc states it).
+const DEFAULT_MAX_CHUNK: usize = 256 * 1024;
 
 /// An OSS client: HEAD and streaming ranged GETs over a pool of HTTP/1.1 connections.
 ///
