@@ -1,4 +1,4 @@
-//! Endpoints and the three addressing styles (oss-api-facts §5).
+//! Endpoints and the three addressing styles (`docs/oss-behaviour.md#addressing`).
 //!
 //! - virtual-hosted (the default, and the only style real OSS accepts): `bucket.endpoint/key`;
 //! - CNAME (a custom domain bound to the bucket): `endpoint/key`;

@@ -378,7 +378,7 @@ impl fmt::Display for RetryReason {
     }
 }
 
-/// OSS 503 codes that mean "slow down", not "broken" (oss-api-facts §4).
+/// OSS 503 codes that mean "slow down", not "broken" (`docs/oss-behaviour.md#errors`).
 const THROTTLING_CODES: &[&str] = &[
     "DownloadTrafficRateLimitExceeded",
     "TotalQpsLimitExceeded",

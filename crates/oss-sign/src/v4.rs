@@ -1,6 +1,7 @@
-//! V4 signing steps (`OSS4-HMAC-SHA256`, spec §2), public so a server (the emulator) can
-//! recompute a received request's canonical request, string to sign and signature, and
-//! parse its `Authorization` header or `x-oss-credential`.
+//! V4 signing steps (`OSS4-HMAC-SHA256`, as the official SDKs compute them; their vectors are
+//! in `fixtures/sign/`), public so a server (the emulator) can recompute a received request's
+//! canonical request, string to sign and signature, and parse its `Authorization` header or
+//! `x-oss-credential`.
 //!
 //! ```
 //! use http::{HeaderMap, HeaderValue, Method};

@@ -13,7 +13,7 @@ use oss_sign::{
 };
 use proptest::prelude::*;
 
-/// The spec's rule (§0), written independently of the crate: these bytes stay, `/` stays
+/// OSS's `UriEncode` rule, written independently of the crate: these bytes stay, `/` stays
 /// only when kept, everything else is `%XX` with uppercase hex.
 fn spec_encoding(byte: u8, slash: Slash) -> String {
     const KEPT: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~";
