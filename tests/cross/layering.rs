@@ -29,7 +29,7 @@ use serde_json::Value;
 const DIAGRAM: &[(&str, &[&str])] = &[
     ("ossget", &["oss-resume"]),
     ("oss-resume", &["oss-http", "oss-ckpt", "oss-parts"]),
-    ("oss-http", &["oss-sign", "oss-crc"]),
+    ("oss-http", &["oss-sign", "oss-crc", "oss-parts"]),
     ("oss-ckpt", &["oss-parts", "oss-crc"]),
     ("oss-sign", &[]),
     ("oss-crc", &[]),

@@ -24,7 +24,17 @@
 //! # Ok::<(), oss_crc::CrcError>(())
 //! ```
 //!
-//! No I/O, no allocation, no unsafe code in this crate.
+//! # What this crate promises
+//!
+//! - **OSS's CRC.** Every value is CRC-64/XZ, the function behind `x-oss-hash-crc64ecma`
+//!   (`docs/oss-behaviour.md#crc64`), whichever way it was computed: in one pass, resumed
+//!   from a recorded CRC, combined from pieces or folded from parts in any order.
+//! - **A fold is one number.** [`CrcFold::finish`] is the object's CRC once the folded parts
+//!   cover it exactly once; tracking that coverage is the caller's (it owns the set of done
+//!   parts). A part reaching past the object is a [`CrcError`], and nothing is folded.
+//! - No I/O, no allocation, no unsafe code, no panics.
+//!
+//! The items re-exported here are the whole API.
 
 mod digest;
 mod error;

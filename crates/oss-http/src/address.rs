@@ -1,4 +1,4 @@
-//! Endpoints and the three addressing styles (oss-api-facts §5).
+//! Endpoints and the three addressing styles (`docs/oss-behaviour.md#addressing`).
 //!
 //! - virtual-hosted (the default, and the only style real OSS accepts): `bucket.endpoint/key`;
 //! - CNAME (a custom domain bound to the bucket): `endpoint/key`;
@@ -19,7 +19,7 @@ use crate::error::Error;
 
 /// `http` or `https`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scheme {
+pub(crate) enum Scheme {
     /// Plain HTTP (tests, or a local proxy).
     Http,
     /// HTTPS (the default when the endpoint has no scheme).

@@ -1,6 +1,5 @@
 //! The client: HEAD and ranged GET over a pooled hyper client.
 
-use std::error::Error as StdError;
 use std::fmt;
 use std::io;
 use std::sync::Arc;
@@ -16,15 +15,16 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use oss_crc::Crc64;
+use oss_parts::ByteRange;
 
 use crate::address::{
     AddressingStyle, Endpoint, Target, object_target, validate_bucket_name, validate_key,
 };
 use crate::config::{ClientBuilder, Clock};
-use crate::error::{BoxError, Error, ServiceError};
+use crate::error::{Error, ServiceError, causes};
 use crate::head::{ObjectMeta, ObjectPin, bare_etag, header_text};
 use crate::headers::RequestHeaders;
-use crate::range::{ByteRange, check_partial_response};
+use crate::range::check_partial_response;
 use crate::redact::RedactedHeaders;
 use crate::resolve::{OverrideResolver, ResolveError, ResolveOverride};
 use crate::sign::{RequestSigner, SignContext};
@@ -43,8 +43,8 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 /// Pool idle timeouts above this (a year) keep idle connections open for good.
 const MAX_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(365 * 86_400);
 
-/// Default for [`GetRange::max_chunk`]: 256 KiB.
-pub const DEFAULT_MAX_CHUNK: usize = 256 * 1024;
+/// Default for [`GetRange::max_chunk`]: 256 KiB (its doc states it).
+const DEFAULT_MAX_CHUNK: usize = 256 * 1024;
 
 /// An OSS client: HEAD and streaming ranged GETs over a pool of HTTP/1.1 connections.
 ///
@@ -293,7 +293,7 @@ impl Client {
     ///
     /// On failure, [`Error::delivered`] is exactly the number of bytes the sink accepted (and
     /// `crc`, when given, covers exactly those), so the caller can resume inside the part
-    /// with [`ByteRange::skip`].
+    /// with [`ByteRange::remaining_after`].
     pub async fn get_range<S: ByteSink + ?Sized>(
         &self,
         get: &GetRange<'_>,
@@ -314,7 +314,7 @@ impl Client {
                 pin.size
             )));
         }
-        let operation = format!("GET {bucket}/{key} bytes {range}");
+        let operation = format!("GET {bucket}/{key} {range}");
         let if_match = HeaderValue::from_str(&pin.etag)
             .map_err(|_| Error::invalid_request("the pinned ETag is not a valid header value"))?;
         let (request, target) =
@@ -322,7 +322,7 @@ impl Client {
                 if let Some(extra) = headers {
                     extra.apply(h);
                 }
-                let value = HeaderValue::from_str(&range.header_value())
+                let value = HeaderValue::from_str(&range.to_string())
                     .map_err(|_| Error::invalid_request("range header"))?;
                 h.insert(header::RANGE, value);
                 h.insert(header::IF_MATCH, if_match);
@@ -535,76 +535,32 @@ async fn read_bounded(mut body: Incoming, idle: Option<Duration>) -> Vec<u8> {
     out
 }
 
-/// Every error in a chain, looking inside `io::Error`s (whose `source()` skips the error they
-/// wrap).
-fn error_chain<'a>(top: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'static)> {
-    let mut out = Vec::new();
-    let mut next = Some(top);
-    while let Some(e) = next {
-        if out.len() > 32 {
-            break;
-        }
-        out.push(e);
-        next = match e.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
-            Some(inner) => Some(inner as &(dyn StdError + 'static)),
-            None => e.source(),
-        };
-    }
-    out
-}
-
-/// A plain-text error that keeps a whole chain's story in one message.
-#[derive(Debug)]
-struct Described(String);
-
-impl fmt::Display for Described {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl StdError for Described {}
-
-/// The chain's messages, most specific last, without hyper's generic wrappers.
-fn describe(chain: &[&(dyn StdError + 'static)]) -> BoxError {
-    let mut parts: Vec<String> = Vec::new();
-    for e in chain {
-        let text = e.to_string();
-        if text.starts_with("client error (") || parts.iter().any(|p| p.contains(&text)) {
-            continue;
-        }
-        parts.push(text);
-    }
-    let text = if parts.is_empty() {
-        chain.first().map(|e| e.to_string()).unwrap_or_default()
-    } else {
-        parts.join(": ")
-    };
-    Box::new(Described(text))
-}
-
-/// Classifies a failure to get a response head into the transport variants.
+/// Classifies a failure to get a response head into the transport variants, by the types in
+/// its chain; the client's error itself becomes the variant's source, so the whole typed chain
+/// (and [`Error::io_kind`]) stays available to the caller.
 fn classify_send_error(
     error: hyper_util::client::legacy::Error,
     host: &str,
     connect_timeout: Duration,
 ) -> Error {
-    let chain = error_chain(&error);
     let host = host.to_owned();
-    if let Some(tls) = chain.iter().find_map(|e| e.downcast_ref::<rustls::Error>()) {
+    if let Some(tls) = causes(&error).find_map(|e| e.downcast_ref::<rustls::Error>()) {
         return Error::Tls {
             host,
             source: Box::new(tls.clone()),
         };
     }
-    if let Some(dns) = chain.iter().find_map(|e| e.downcast_ref::<ResolveError>()) {
+    let dns_host = causes(&error)
+        .find_map(|e| e.downcast_ref::<ResolveError>())
+        .map(|dns| dns.host.clone());
+    if let Some(host) = dns_host {
         return Error::Dns {
-            host: dns.host.clone(),
-            source: Box::new(Described(dns.source.to_string())),
+            host,
+            source: Box::new(error),
         };
     }
     if error.is_connect() {
-        let timed_out = chain.iter().any(|e| {
+        let timed_out = causes(&error).any(|e| {
             e.downcast_ref::<io::Error>()
                 .is_some_and(|io| io.kind() == io::ErrorKind::TimedOut)
         });
@@ -616,22 +572,22 @@ fn classify_send_error(
         }
         return Error::Connect {
             host,
-            source: describe(&chain),
+            source: Box::new(error),
         };
     }
-    let closed = chain.iter().any(|e| {
+    let closed = causes(&error).any(|e| {
         e.downcast_ref::<hyper::Error>()
             .is_some_and(|h| h.is_incomplete_message() || h.is_canceled())
     });
     if closed {
         return Error::ClosedBeforeResponse {
             host,
-            source: describe(&chain),
+            source: Box::new(error),
         };
     }
     Error::Transport {
         host,
-        source: describe(&chain),
+        source: Box::new(error),
     }
 }
 
@@ -667,26 +623,10 @@ mod tests {
     }
 
     #[test]
-    fn error_chain_sees_inside_io_errors() {
+    fn causes_see_inside_io_errors() {
         let tls = rustls::Error::General("bad".into());
         let wrapped = io::Error::other(io::Error::new(io::ErrorKind::InvalidData, tls));
-        let chain = error_chain(&wrapped);
-        assert!(
-            chain
-                .iter()
-                .any(|e| e.downcast_ref::<rustls::Error>().is_some())
-        );
-    }
-
-    #[test]
-    fn describe_drops_hyper_wrappers_and_duplicates() {
-        let inner = io::Error::new(io::ErrorKind::ConnectionRefused, "Connection refused");
-        let outer = io::Error::other(Described("tcp connect error".into()));
-        let chain: Vec<&(dyn StdError + 'static)> = vec![&outer, &inner];
-        assert_eq!(
-            describe(&chain).to_string(),
-            "tcp connect error: Connection refused"
-        );
+        assert!(causes(&wrapped).any(|e| e.downcast_ref::<rustls::Error>().is_some()));
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! The crate's one error type, its retry classification, and OSS service errors.
 
+use std::error::Error as StdError;
 use std::fmt;
+use std::io;
 use std::time::{Duration, SystemTime};
 
 use http::StatusCode;
-
-use crate::range::ByteRange;
+use oss_parts::ByteRange;
+use oss_sign::SignError;
 
 /// A boxed error from a lower layer (hyper, rustls, the OS, a caller's sink).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -18,6 +20,11 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// so the caller can resume *inside* the part. No variant carries a secret: credentials,
 /// signatures, tokens and SSE-C keys never reach an error (the OSS error fields that echo them,
 /// such as `SignatureProvided` or `StringToSign`, are redacted when parsed).
+///
+/// A transport failure keeps its cause as a typed [`source`](StdError::source) chain
+/// (hyper-util's error, then hyper's, rustls', the resolver's or the OS's `io::Error`);
+/// [`Error::io_kind`] finds the OS-level kind in it. Each variant's `Display` describes this
+/// layer only and never repeats its source's text: print the chain to see every cause.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -39,32 +46,31 @@ pub enum Error {
     },
 
     /// The request could not be signed (for example the credentials provider failed).
-    #[error("could not sign the request: {message}")]
+    /// Retryable when the signing error is ([`SignError::is_retryable`]: a provider that says
+    /// asking again may work, such as a metadata service hiccup).
+    #[error("could not sign the request")]
     Signing {
-        /// Why (never contains a secret).
-        message: String,
-        /// Whether the provider said asking again may work (a metadata service hiccup).
-        retryable: bool,
+        /// oss-sign's error (never contains a secret).
+        #[source]
+        source: SignError,
     },
 
     /// The host name did not resolve.
-    #[error(
-        "DNS lookup of `{host}` failed: {source}; check the endpoint (and any resolver override)"
-    )]
+    #[error("DNS lookup of `{host}` failed; check the endpoint (and any resolver override)")]
     Dns {
         /// The name that failed.
         host: String,
-        /// The resolver's error.
+        /// The client's error, whose chain holds the resolver's.
         #[source]
         source: BoxError,
     },
 
     /// The TCP connection could not be made (refused, unreachable).
-    #[error("could not connect to `{host}`: {source}; is the endpoint right and the service up?")]
+    #[error("could not connect to `{host}`; is the endpoint right and the service up?")]
     Connect {
         /// The host (and port) we tried.
         host: String,
-        /// The OS error.
+        /// The client's error, whose chain holds the OS error ([`Error::io_kind`]).
         #[source]
         source: BoxError,
     },
@@ -82,9 +88,7 @@ pub enum Error {
 
     /// The TLS handshake failed: a certificate that is not trusted or not for this host, or a
     /// protocol failure.
-    #[error(
-        "TLS with `{host}` failed: {source}; check the endpoint's certificate and the trusted roots"
-    )]
+    #[error("TLS with `{host}` failed; check the endpoint's certificate and the trusted roots")]
     Tls {
         /// The host we tried.
         host: String,
@@ -108,24 +112,24 @@ pub enum Error {
     /// The connection closed before a response came: typically a pooled keep-alive connection
     /// the server had already closed. Safe to retry.
     #[error(
-        "the connection to `{host}` closed before the response arrived ({source}); retrying on a new connection helps"
+        "the connection to `{host}` closed before the response arrived; retrying on a new connection helps"
     )]
     ClosedBeforeResponse {
         /// The host we asked.
         host: String,
-        /// hyper's error.
+        /// The client's error, whose chain holds hyper's.
         #[source]
         source: BoxError,
     },
 
     /// Another transport failure before the response head (reset, broken pipe...).
     #[error(
-        "request to `{host}` failed before a response arrived: {source}; retrying on a new connection usually helps"
+        "request to `{host}` failed before a response arrived; retrying on a new connection usually helps"
     )]
     Transport {
         /// The host we asked.
         host: String,
-        /// The underlying error.
+        /// The client's error, with the underlying one in its chain.
         #[source]
         source: BoxError,
     },
@@ -150,8 +154,7 @@ pub enum Error {
     /// The body ended (closed, reset, cut) before the range was complete. `delivered` bytes
     /// reached the sink; the caller can resume from there.
     #[error(
-        "the response body ended after {delivered} of {expected} bytes{}; resume from byte {delivered} of the range (request id {})",
-        source.as_ref().map(|e| format!(" ({e})")).unwrap_or_default(),
+        "the response body ended after {delivered} of {expected} bytes; resume from byte {delivered} of the range (request id {})",
         show_id(request_id)
     )]
     Truncated {
@@ -160,6 +163,7 @@ pub enum Error {
         /// Bytes the request was for.
         expected: u64,
         /// The body error, when the stream failed rather than ended.
+        #[source]
         source: Option<BoxError>,
         /// OSS request id of the response.
         request_id: Option<String>,
@@ -178,7 +182,7 @@ pub enum Error {
     },
 
     /// The caller's sink failed. `delivered` bytes had been accepted before it.
-    #[error("the sink refused bytes after accepting {delivered}: {source}")]
+    #[error("the sink refused bytes after accepting {delivered}")]
     Sink {
         /// Bytes the sink accepted in this request.
         delivered: u64,
@@ -190,7 +194,7 @@ pub enum Error {
     /// A ranged GET came back `200` (the whole object) instead of `206`: the server ignored the
     /// range. Nothing was written.
     #[error(
-        "asked for bytes {asked} but the server answered {status} (the whole object); nothing was written (request id {})",
+        "asked for {asked} but the server answered {status} (the whole object); nothing was written (request id {})",
         show_id(request_id)
     )]
     RangeIgnored {
@@ -205,7 +209,7 @@ pub enum Error {
     /// A `206` whose `Content-Range` or `Content-Length` does not match the range asked for
     /// and the object's known size (clamped, shifted, a different total). Nothing was written.
     #[error(
-        "asked for bytes {asked} of a {object_size}-byte object but the response says {got}; nothing was written (request id {})",
+        "asked for {asked} of a {object_size}-byte object but the response says {got}; nothing was written (request id {})",
         show_id(request_id)
     )]
     RangeMismatch {
@@ -266,6 +270,27 @@ pub enum Error {
 
 fn show_id(id: &Option<String>) -> &str {
     id.as_deref().unwrap_or("none")
+}
+
+/// `top` and every error beneath it, looking inside `io::Error`s too: an `io::Error`'s own
+/// `source()` skips the error it wraps, which is often the one that says what happened
+/// (rustls' inside hyper's I/O error). Bounded, against a chain that loops.
+pub(crate) fn causes<'a>(
+    top: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    let mut next = Some(top);
+    std::iter::from_fn(move || {
+        let current = next?;
+        next = match current
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::get_ref)
+        {
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => current.source(),
+        };
+        Some(current)
+    })
+    .take(32)
 }
 
 /// How a body stalled.
@@ -353,7 +378,7 @@ impl fmt::Display for RetryReason {
     }
 }
 
-/// OSS 503 codes that mean "slow down", not "broken" (oss-api-facts §4).
+/// OSS 503 codes that mean "slow down", not "broken" (`docs/oss-behaviour.md#errors`).
 const THROTTLING_CODES: &[&str] = &[
     "DownloadTrafficRateLimitExceeded",
     "TotalQpsLimitExceeded",
@@ -375,9 +400,9 @@ impl Error {
             Error::Stall { .. } => Some(RetryReason::Stall),
             Error::Truncated { .. } => Some(RetryReason::Truncated),
             Error::Service(e) => e.retry_reason(),
-            Error::Signing {
-                retryable: true, ..
-            } => Some(RetryReason::CredentialsUnavailable),
+            Error::Signing { source } if source.is_retryable() => {
+                Some(RetryReason::CredentialsUnavailable)
+            }
             Error::Config { .. }
             | Error::InvalidRequest { .. }
             | Error::Signing { .. }
@@ -395,6 +420,33 @@ impl Error {
     /// Whether retrying the same request can help; see [`Error::retry_reason`].
     pub fn is_retryable(&self) -> bool {
         self.retry_reason().is_some()
+    }
+
+    /// The operating system's error kind beneath this error, for a caller that acts on it
+    /// (`ConnectionRefused`, `ConnectionReset`, `TimedOut`, a sink's `StorageFull`...): the
+    /// kind of the innermost `io::Error` in the [`source`](StdError::source) chain, looking
+    /// inside `io::Error`s that wrap another error. The connect and response-head timeouts
+    /// are `TimedOut`. `None` when no `io::Error` is involved (an OSS error answer, a TLS
+    /// certificate problem, a bad response...).
+    ///
+    /// ```
+    /// use std::io;
+    ///
+    /// let e = oss_http::Error::Sink {
+    ///     delivered: 0,
+    ///     source: Box::new(io::Error::from(io::ErrorKind::StorageFull)),
+    /// };
+    /// assert_eq!(e.io_kind(), Some(io::ErrorKind::StorageFull));
+    /// ```
+    pub fn io_kind(&self) -> Option<io::ErrorKind> {
+        if let Error::ConnectTimeout { .. } | Error::HeadTimeout { .. } = self {
+            return Some(io::ErrorKind::TimedOut);
+        }
+        let source = StdError::source(self)?;
+        causes(source)
+            .filter_map(|e| e.downcast_ref::<io::Error>())
+            .last()
+            .map(io::Error::kind)
     }
 
     /// How many bytes reached the sink in the failed request (0 for failures before the body).
@@ -646,6 +698,68 @@ pub(crate) mod tests {
         let e = Error::Service(Box::new(service(412, "PreconditionFailed")));
         assert!(e.is_object_changed());
         assert!(!e.is_retryable());
+    }
+
+    /// Every variant with a source: its text describes this layer only (a chain printer shows
+    /// each cause once), the cause stays reachable and typed, and `io_kind` finds the OS kind.
+    #[test]
+    fn messages_leave_the_cause_to_the_chain() {
+        let refused = || Box::new(io::Error::new(io::ErrorKind::ConnectionRefused, "refused!"));
+        let cases = [
+            Error::Connect {
+                host: "h:1".into(),
+                source: refused(),
+            },
+            Error::Dns {
+                host: "h".into(),
+                source: refused(),
+            },
+            Error::ClosedBeforeResponse {
+                host: "h".into(),
+                source: refused(),
+            },
+            Error::Transport {
+                host: "h".into(),
+                source: refused(),
+            },
+            Error::Tls {
+                host: "h".into(),
+                source: refused(),
+            },
+            Error::Sink {
+                delivered: 3,
+                source: refused(),
+            },
+            Error::Truncated {
+                delivered: 3,
+                expected: 9,
+                // As hyper's body errors carry the OS error: inside another `io::Error`.
+                source: Some(Box::new(io::Error::other(*refused()))),
+                request_id: None,
+            },
+        ];
+        for e in cases {
+            let text = e.to_string();
+            assert!(!text.contains("refused!"), "{text}");
+            let chain: Vec<String> = causes(&e).map(ToString::to_string).collect();
+            assert!(chain.iter().any(|t| t.contains("refused!")), "{chain:?}");
+            assert_eq!(e.io_kind(), Some(io::ErrorKind::ConnectionRefused), "{e:?}");
+        }
+        let signing = Error::Signing {
+            source: SignError::credentials_unavailable("metadata service down", true, None),
+        };
+        assert!(!signing.to_string().contains("metadata service down"));
+        assert!(
+            StdError::source(&signing)
+                .and_then(|s| s.downcast_ref::<SignError>())
+                .is_some()
+        );
+        assert_eq!(signing.io_kind(), None);
+        let timeout = Error::HeadTimeout {
+            host: "h".into(),
+            after: Duration::from_secs(1),
+        };
+        assert_eq!(timeout.io_kind(), Some(io::ErrorKind::TimedOut));
     }
 
     #[test]

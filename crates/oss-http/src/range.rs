@@ -1,87 +1,16 @@
-//! Byte ranges and the strict check of a ranged response's status and headers.
+//! The strict check of a ranged response's status and headers.
 //!
-//! OSS answers a bad range with `200` and the whole object unless asked for standard behaviour,
-//! and under standard behaviour it clamps an over-long end (oss-api-facts §2). Writing such a
-//! body at a part's offset would corrupt the file, so [`check_partial_response`] accepts only a
-//! `206` whose `Content-Range` names exactly the range asked for and the pinned object size, and
-//! whose `Content-Length` (when present) is the range's length. It runs before any byte of the
-//! body is read.
-
-use std::fmt;
+//! OSS answers a range it cannot serve with `200` and the whole object unless asked for
+//! standard behaviour, and under standard behaviour it clamps an over-long end
+//! (`docs/oss-behaviour.md#ranges`). Writing such a body at a part's offset would corrupt the
+//! file, so [`check_partial_response`] accepts only a `206` whose `Content-Range` names exactly
+//! the range asked for and the pinned object size, and whose `Content-Length` (when present) is
+//! the range's length. It runs before any byte of the body is read.
 
 use http::{HeaderMap, StatusCode, header};
+use oss_parts::ByteRange;
 
 use crate::error::Error;
-
-/// A non-empty, inclusive byte range `first..=last` of an object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ByteRange {
-    first: u64,
-    last: u64,
-}
-
-impl ByteRange {
-    /// The range `first..=last`; `None` when `last < first`.
-    pub fn inclusive(first: u64, last: u64) -> Option<Self> {
-        (first <= last).then_some(Self { first, last })
-    }
-
-    /// The `len` bytes from `start`; `None` when `len` is 0 or the end overflows.
-    pub fn from_start_len(start: u64, len: u64) -> Option<Self> {
-        let last = start.checked_add(len.checked_sub(1)?)?;
-        Some(Self { first: start, last })
-    }
-
-    /// The first byte's offset.
-    pub fn first(&self) -> u64 {
-        self.first
-    }
-
-    /// The last byte's offset (inclusive).
-    pub fn last(&self) -> u64 {
-        self.last
-    }
-
-    /// The number of bytes (at least 1).
-    pub fn len(&self) -> u64 {
-        // Cannot overflow unless the range is 0..=u64::MAX, which no object reaches.
-        (self.last - self.first).saturating_add(1)
-    }
-
-    /// Always false: a `ByteRange` has at least one byte.
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
-    /// The rest of this range after its first `done` bytes, or `None` when `done` covers it.
-    ///
-    /// ```
-    /// use oss_http::ByteRange;
-    /// let part = ByteRange::inclusive(100, 199).unwrap();
-    /// assert_eq!(part.skip(40), ByteRange::inclusive(140, 199));
-    /// assert_eq!(part.skip(100), None);
-    /// ```
-    pub fn skip(&self, done: u64) -> Option<Self> {
-        if done >= self.len() {
-            return None;
-        }
-        Some(Self {
-            first: self.first + done,
-            last: self.last,
-        })
-    }
-
-    /// The `Range` header value, `bytes=first-last`.
-    pub fn header_value(&self) -> String {
-        format!("bytes={}-{}", self.first, self.last)
-    }
-}
-
-impl fmt::Display for ByteRange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.first, self.last)
-    }
-}
 
 /// A parsed `Content-Range: bytes first-last/total` (only the satisfied form; `*` totals and
 /// `bytes */N` are refused).
@@ -101,7 +30,7 @@ pub(crate) fn parse_content_range(value: &str) -> Option<ContentRange> {
     let first = parse_u64(first)?;
     let last = parse_u64(last)?;
     let total = parse_u64(total)?;
-    let range = ByteRange::inclusive(first, last)?;
+    let range = ByteRange::inclusive(first, last).ok()?;
     (last < total).then_some(ContentRange { range, total })
 }
 
@@ -179,19 +108,6 @@ mod tests {
 
     fn r(a: u64, b: u64) -> ByteRange {
         ByteRange::inclusive(a, b).unwrap()
-    }
-
-    #[test]
-    fn byte_range_basics() {
-        assert_eq!(ByteRange::inclusive(5, 4), None);
-        assert_eq!(r(0, 0).len(), 1);
-        assert_eq!(ByteRange::from_start_len(10, 0), None);
-        assert_eq!(ByteRange::from_start_len(10, 5), Some(r(10, 14)));
-        assert_eq!(ByteRange::from_start_len(u64::MAX, 2), None);
-        assert_eq!(r(10, 14).header_value(), "bytes=10-14");
-        assert_eq!(r(10, 14).skip(0), Some(r(10, 14)));
-        assert_eq!(r(10, 14).skip(4), Some(r(14, 14)));
-        assert_eq!(r(10, 14).skip(5), None);
     }
 
     #[test]

@@ -66,7 +66,7 @@ impl OverrideResolver {
 
 /// A failed lookup; recognised by the client to report [`crate::Error::Dns`].
 #[derive(Debug, thiserror::Error)]
-#[error("cannot resolve `{host}`: {source}")]
+#[error("cannot resolve `{host}`")]
 pub(crate) struct ResolveError {
     pub(crate) host: String,
     #[source]

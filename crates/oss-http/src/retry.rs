@@ -51,13 +51,12 @@
 //! When one part is throttled the other workers are not paused. A throttled worker sleeps in
 //! its own backoff and starts no other part meanwhile, so when OSS throttles the bucket each
 //! worker that meets the limit backs off by itself within one request, and their independent
-//! full jitter spreads the retries out (a shared pause would line them up again). A shared
-//! pause would also turn every sporadic refusal into a stop of all workers: simulated with 4
-//! workers fetching 128 parts of 8 MiB at 1 GiB/s while a third of the requests are refused
-//! at random, per-part waits add about 10 s to the download and a shared pause about 29 s.
-//! The mechanism that does this right — an adaptive client-side rate
-//! (the AWS SDKs' opt-in "adaptive" mode, a CUBIC-controlled token bucket) — is neither small
-//! nor obviously right for ranged downloads, whose cost is bytes rather than requests.
+//! full jitter spreads the retries out; a shared pause would line them up again and turn every
+//! sporadic refusal into a stop of all workers (simulated, and why the throttling budget
+//! exists at all: `docs/e2e-findings.md`, finding #5). The mechanism that does this right — an
+//! adaptive client-side rate (the AWS SDKs' opt-in "adaptive" mode, a CUBIC-controlled token
+//! bucket) — is neither small nor obviously right for ranged downloads, whose cost is bytes
+//! rather than requests.
 
 use std::time::Duration;
 
@@ -127,29 +126,26 @@ impl RetryPolicy {
 /// These attempts are counted apart from the faults of [`RetryPolicy`]: both budgets refill
 /// when the part makes progress, and the part gives up when either one runs out.
 ///
-/// # Defaults, and why
+/// # Defaults
 ///
-/// - `max_attempts` **16**. OSS throttles when it is busy, so refusals come in numbers: with
-///   the fault budget's 6 attempts, a server refusing one request in three at random ends a
-///   part with probability 3⁻⁶ = 1/729, and a 1 GiB download (128 parts of 8 MiB plus the
-///   HEAD) failed about one run in six. With 16 the probability per part is
-///   3⁻¹⁶ ≈ 2.3 × 10⁻⁸: one run in about 330 000 for 1 GiB, 0.3 % for 1 TiB in 8 MiB parts —
-///   and such a run still resumes from its checkpoint.
+/// - `max_attempts` **16**: OSS throttles when it is busy, so refusals come in numbers, and
+///   the fault budget's 6 attempts ended too many parts against them (the odds, per part and
+///   per run: `docs/e2e-findings.md`, finding #5).
 /// - `initial_backoff` **500 ms**, 2.5 times the fault budget's, the base the AWS SDKs use for
 ///   throttling errors: the first retry of a refused request already leaves the server room.
 /// - `max_backoff` **20 s**: a worker waiting at the cap sends one request per 10 s on
-///   average, a load no throttle notices, and notices the throttle lifting within 20 s.
+///   average, and notices the throttle lifting within 20 s.
 ///
 /// # Bounded
 ///
 /// A server that throttles every request ends a part (or the HEAD) after exactly
 /// `max_attempts` attempts, with the last refusal as the error (its OSS code, message and
-/// request id). The waiting before that is at most [`ThrottlePolicy::worst_case_backoff`]:
-/// with the defaults 0.5 + 1 + 2 + 4 + 8 + 16 + 9 × 20 = **211.5 s** (full jitter waits
-/// 105.75 s on average, and 70–141 s in about 95 % of runs), plus the 16 requests' own time,
-/// each bounded by the client's connect and response-head timeouts. A part whose failures mix
-/// faults and throttling makes at most `RetryPolicy::max_attempts + max_attempts - 1`
-/// attempts (21 by default) and waits at most both worst cases added (217.7 s).
+/// request id). The waiting before that is at most [`ThrottlePolicy::worst_case_backoff`]
+/// (**211.5 s** with the defaults; full jitter waits half of it on average), plus the
+/// requests' own time, each bounded by the client's connect and response-head timeouts. A
+/// part whose failures mix faults and throttling makes at most
+/// `RetryPolicy::max_attempts + max_attempts - 1` attempts (21 by default) and waits at most
+/// both worst cases added (217.7 s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottlePolicy {
     /// Throttled attempts allowed in a row without progress, the first one included (at least

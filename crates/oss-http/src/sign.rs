@@ -68,10 +68,7 @@ impl fmt::Debug for OssSigner {
 
 impl RequestSigner for OssSigner {
     fn sign(&self, parts: &mut http::request::Parts, ctx: &SignContext<'_>) -> Result<(), Error> {
-        let signing = |e: oss_sign::SignError| Error::Signing {
-            retryable: e.is_retryable(),
-            message: e.to_string(),
-        };
+        let signing = |source| Error::Signing { source };
         let credentials = self.provider.provide_credentials().map_err(signing)?;
         let mut query = Query::new();
         if let Some(version) = ctx.version_id {

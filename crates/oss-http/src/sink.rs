@@ -6,15 +6,14 @@
 //! by not completing — TCP flow control then slows the server. A chunk is *delivered* once
 //! `write` returns `Ok`; that is what [`crate::Error::delivered`] counts.
 //!
-//! The intended production shape is [`ChannelSink`]: the network task hands chunks to a bounded
-//! channel, and a writer thread drains it with [`tokio::sync::mpsc::Receiver::blocking_recv`],
-//! coalescing chunks into large positional writes. Memory per worker is then bounded by the
-//! channel's capacity times the largest chunk (see [`crate::GetRange::max_chunk`]).
+//! The caller implements the sink for wherever its bytes go (oss-resume's coalesces chunks into
+//! positional writes on tokio's blocking pool); memory per request is then bounded by what the
+//! sink holds plus the largest chunk (see [`crate::GetRange::max_chunk`]). [`Discard`] and
+//! [`Collect`] are the two sinks this crate ships, for benchmarks and tests.
 
 use std::future::Future;
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
 
 /// The destination of a ranged GET's body.
 pub trait ByteSink: Send {
@@ -40,51 +39,6 @@ impl<S: ByteSink + ?Sized> ByteSink for &mut S {
         chunk: Bytes,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send {
         (**self).write(offset, chunk)
-    }
-}
-
-/// A chunk of a ranged GET's body, as sent through a [`ChannelSink`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Chunk {
-    /// Offset of the first byte in the object.
-    pub offset: u64,
-    /// The bytes.
-    pub bytes: Bytes,
-}
-
-/// A sink that forwards chunks into a bounded tokio channel, for a writer on another task or
-/// thread. A full channel is back-pressure.
-#[derive(Debug, Clone)]
-pub struct ChannelSink {
-    tx: mpsc::Sender<Chunk>,
-}
-
-impl ChannelSink {
-    /// A sink over an existing sender.
-    pub fn new(tx: mpsc::Sender<Chunk>) -> Self {
-        Self { tx }
-    }
-
-    /// A sink and its receiver, with room for `capacity` chunks in flight (at least 1).
-    pub fn channel(capacity: usize) -> (Self, mpsc::Receiver<Chunk>) {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        (Self { tx }, rx)
-    }
-}
-
-/// The receiving end of a [`ChannelSink`] was dropped (the writer stopped).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the sink's receiver is gone (the writer stopped)")]
-pub struct ReceiverGone;
-
-impl ByteSink for ChannelSink {
-    type Error = ReceiverGone;
-
-    async fn write(&mut self, offset: u64, bytes: Bytes) -> Result<(), ReceiverGone> {
-        self.tx
-            .send(Chunk { offset, bytes })
-            .await
-            .map_err(|_| ReceiverGone)
     }
 }
 
@@ -116,7 +70,8 @@ pub struct Collect {
     pub chunk_sizes: Vec<usize>,
 }
 
-/// A [`Collect`] sink received a chunk that does not continue the previous one.
+/// A [`Collect`] sink received a chunk that does not continue the previous one. (Reachable as
+/// `<Collect as ByteSink>::Error` only: a test sink's error is not part of the API.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("chunk at offset {got} does not continue the data, which ends at {expected}")]
 pub struct Gap {
@@ -147,31 +102,6 @@ impl ByteSink for Collect {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn channel_sink_applies_back_pressure_and_reports_a_gone_receiver() {
-        let (mut sink, mut rx) = ChannelSink::channel(1);
-        sink.write(0, Bytes::from_static(b"ab")).await.unwrap();
-        // The channel is full: the second write waits until the receiver takes one.
-        let pending = tokio::time::timeout(
-            std::time::Duration::from_millis(20),
-            sink.write(2, Bytes::from_static(b"cd")),
-        )
-        .await;
-        assert!(pending.is_err(), "a full channel must hold the writer");
-        assert_eq!(
-            rx.recv().await,
-            Some(Chunk {
-                offset: 0,
-                bytes: Bytes::from_static(b"ab")
-            })
-        );
-        drop(rx);
-        assert_eq!(
-            sink.write(4, Bytes::from_static(b"ef")).await,
-            Err(ReceiverGone)
-        );
-    }
 
     #[tokio::test]
     async fn collect_checks_continuity() {

@@ -7,10 +7,10 @@ use bytes::Bytes;
 use http_body::Body;
 use http_body_util::BodyExt as _;
 use oss_crc::Crc64;
+use oss_parts::ByteRange;
 use tokio::time::Instant;
 
 use crate::error::{BoxError, Error, Stall};
-use crate::range::ByteRange;
 use crate::sink::ByteSink;
 use crate::timeouts::StallPolicy;
 
@@ -207,7 +207,7 @@ where
             // A second handle on the same buffer (no copy), hashed once the sink has it.
             let hashed = crc.is_some().then(|| piece.clone());
             let len = piece.len() as u64;
-            sink.write(plan.range.first() + delivered, piece)
+            sink.write(plan.range.start() + delivered, piece)
                 .await
                 .map_err(|e| Error::Sink {
                     delivered,
@@ -306,7 +306,7 @@ pub(crate) mod tests {
 
     fn plan(first: u64, len: u64, stall: StallPolicy) -> StreamPlan<'static> {
         StreamPlan {
-            range: ByteRange::from_start_len(first, len).unwrap(),
+            range: ByteRange::new(first, first + len).unwrap(),
             stall,
             max_chunk: 4,
             request_id: Some("RID"),

@@ -147,7 +147,7 @@ pub(crate) fn parse_x_oss_err(value: &[u8]) -> Option<ErrorDocument> {
 mod tests {
     use super::*;
 
-    /// Decoded from a real `x-oss-err` value (oss-api-facts §4).
+    /// Decoded from a real `x-oss-err` value (`docs/oss-behaviour.md#errors`).
     const NO_SUCH_KEY: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <Error>
   <Code>NoSuchKey</Code>

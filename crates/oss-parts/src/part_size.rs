@@ -38,11 +38,10 @@ impl PartSize {
 
     /// The default: 8 MiB.
     ///
-    /// Why: on this project's reference machine (2 cores, loopback nginx, 1 GiB object) the
-    /// fastest checkpointing peer saturated at 4 connections once parts were >= 4 MiB, and
-    /// 8 MiB at 4 connections was the fastest configuration measured; the official SDKs
-    /// default to 6-10 MiB. Larger parts buy no speed, and smaller ones add a request per
-    /// MiB. 8 MiB also keeps a 10 TiB object at 1.3M parts, well under [`crate::MAX_PARTS`].
+    /// Why: within the official SDKs' 6-10 MiB, and the fastest part size at 4 connections in
+    /// this project's benchmarks (`cargo xtask bench`): larger parts bought no speed, smaller
+    /// ones add a request per MiB. 8 MiB also keeps a 10 TiB object at 1.3M parts, well under
+    /// [`crate::MAX_PARTS`].
     ///
     /// ```
     /// assert_eq!(oss_parts::PartSize::DEFAULT.get(), 8 << 20);

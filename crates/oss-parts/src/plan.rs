@@ -304,8 +304,7 @@ impl Part {
     /// # Ok::<(), oss_parts::PartsError>(())
     /// ```
     pub fn remaining_after(&self, done: u64) -> Option<ByteRange> {
-        let start = self.start.checked_add(done)?;
-        ByteRange::new(start, self.end).ok()
+        self.byte_range().remaining_after(done)
     }
 }
 

@@ -6,16 +6,28 @@ use std::str::FromStr;
 
 use crate::error::PartsError;
 
-/// A non-empty, half-open byte range `[start, end)`, written in a `Range` header as
-/// `bytes=start-(end-1)` (HTTP's end is inclusive).
+/// A non-empty run of an object's bytes, from [`start`](Self::start) up to and including
+/// [`last`](Self::last): the one byte-range type of the workspace (plans make them, the
+/// transport asks for them, error messages show them).
 ///
-/// A part's range comes from [`crate::Part::byte_range`]; resuming inside a part uses
-/// [`crate::Part::remaining_after`]. Parsing the header text gives the same range back.
+/// **Convention.** A range holds its first and last byte, both inclusive, as HTTP writes
+/// them (`Range: bytes=start-last`); that is also what [`Display`](fmt::Display) prints, and
+/// it keeps a range that ends at byte `u64::MAX` representable. The names say which end is
+/// meant: `last` is always the last byte (inclusive), `end` always one past it (exclusive,
+/// as in Rust's `start..end`). Hence two constructors — [`ByteRange::new`]`(start, end)`
+/// for a half-open `start..end`, [`ByteRange::inclusive`]`(start, last)` for an HTTP pair —
+/// and the accessors [`start`](Self::start), [`last`](Self::last), [`end`](Self::end),
+/// [`len`](Self::len) and [`range`](Self::range) (a half-open `Range<u64>`).
+///
+/// A part's range comes from [`crate::Part::byte_range`]; resuming inside a range uses
+/// [`ByteRange::remaining_after`]. Parsing the header text gives the same range back.
 ///
 /// ```
 /// use oss_parts::ByteRange;
 ///
 /// let range = ByteRange::new(0, 500)?;
+/// assert_eq!(range, ByteRange::inclusive(0, 499)?);
+/// assert_eq!((range.start(), range.last(), range.end()), (0, 499, Some(500)));
 /// assert_eq!(range.to_string(), "bytes=0-499");
 /// assert_eq!("bytes=0-499".parse::<ByteRange>()?, range);
 /// assert_eq!(range.len(), 500);
@@ -49,8 +61,9 @@ impl ByteRange {
         })
     }
 
-    /// The range `[first, last]`, both inclusive, or [`PartsError::EmptyRange`] if
-    /// `first > last`. Unlike [`ByteRange::new`], this reaches byte `u64::MAX`.
+    /// The range `first..=last`, both inclusive (HTTP's `bytes=first-last`), or
+    /// [`PartsError::EmptyRange`] if `first > last`. Unlike [`ByteRange::new`], this reaches
+    /// byte `u64::MAX`.
     ///
     /// ```
     /// use oss_parts::ByteRange;
@@ -148,6 +161,28 @@ impl ByteRange {
         self.start..self.last.saturating_add(1)
     }
 
+    /// What is left of the range after its first `done` bytes: the range to ask for when
+    /// resuming inside it, or `None` when `done` covers it all.
+    ///
+    /// ```
+    /// use oss_parts::ByteRange;
+    ///
+    /// let part = ByteRange::inclusive(100, 199)?;
+    /// assert_eq!(part.remaining_after(0), Some(part));
+    /// assert_eq!(part.remaining_after(40), Some(ByteRange::inclusive(140, 199)?));
+    /// assert_eq!(part.remaining_after(99), Some(ByteRange::inclusive(199, 199)?));
+    /// assert_eq!(part.remaining_after(100), None);
+    /// # Ok::<(), oss_parts::PartsError>(())
+    /// ```
+    pub fn remaining_after(&self, done: u64) -> Option<Self> {
+        // Not `done < len()`: `len` saturates for the whole u64 space.
+        let start = self.start.checked_add(done)?;
+        (start <= self.last).then_some(Self {
+            start,
+            last: self.last,
+        })
+    }
+
     /// Parses `Range` header text: exactly `bytes=FIRST-LAST` with decimal numbers and
     /// `FIRST <= LAST` (the unit is case-insensitive, as HTTP says). Open, suffix and
     /// multiple ranges are refused: a part is always one closed range.
@@ -232,6 +267,24 @@ mod tests {
             ByteRange::new(100, 200).unwrap().to_string(),
             "bytes=100-199"
         );
+    }
+
+    /// What oss-http's own (inclusive) range type was tested for before it became this one.
+    #[test]
+    fn inclusive_bounds_and_resuming_inside() {
+        let r = |a, b| ByteRange::inclusive(a, b).unwrap();
+        assert!(ByteRange::inclusive(5, 4).is_err());
+        assert_eq!(r(0, 0).len(), 1);
+        assert!(ByteRange::new(10, 10).is_err());
+        assert_eq!(ByteRange::new(10, 15).unwrap(), r(10, 14));
+        assert_eq!(r(10, 14).to_string(), "bytes=10-14");
+        assert_eq!(r(10, 14).remaining_after(0), Some(r(10, 14)));
+        assert_eq!(r(10, 14).remaining_after(4), Some(r(14, 14)));
+        assert_eq!(r(10, 14).remaining_after(5), None);
+        assert_eq!(r(10, 14).remaining_after(u64::MAX), None);
+        // The whole u64 space has one byte left after u64::MAX of them.
+        let all = r(0, u64::MAX);
+        assert_eq!(all.remaining_after(u64::MAX), Some(r(u64::MAX, u64::MAX)));
     }
 
     #[test]

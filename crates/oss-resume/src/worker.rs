@@ -120,10 +120,7 @@ async fn download_part(
     let mut sink = PartSink::new(ctx, events, part, a.done, Crc64::resume(a.crc, a.done));
     let mut retry = PartRetry::with_throttle(ctx.retry, ctx.throttle);
     while let Some(rest) = part.remaining_after(sink.accepted) {
-        let Some(range) = oss_http::ByteRange::inclusive(rest.start(), rest.last()) else {
-            break;
-        };
-        let get = GetRange::new(&ctx.bucket, &ctx.key, &ctx.pin, range).headers(&ctx.headers);
+        let get = GetRange::new(&ctx.bucket, &ctx.key, &ctx.pin, rest).headers(&ctx.headers);
         // No CRC from oss-http: the sink hashes what reaches the disk (on the writer), which
         // is what a checkpoint may claim, so each byte is hashed once.
         let before = sink.accepted;

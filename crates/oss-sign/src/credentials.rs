@@ -5,6 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use zeroize::Zeroizing;
+
 use crate::SignError;
 
 /// Environment variable holding the access key id.
@@ -57,18 +59,8 @@ struct Keys {
     expiry: Option<SystemTime>,
 }
 
-/// A secret string, zeroed on drop.
-#[derive(Clone)]
-struct Secret(String);
-
-impl Drop for Secret {
-    fn drop(&mut self) {
-        let mut bytes = std::mem::take(&mut self.0).into_bytes();
-        bytes.iter_mut().for_each(|b| *b = 0);
-        // Keep the zeroing from being optimised away as a dead store before the free.
-        std::hint::black_box(&bytes);
-    }
-}
+/// A secret string, zeroed (its whole allocation) on drop.
+type Secret = Zeroizing<String>;
 
 impl Credentials {
     /// A long-term access key.
@@ -93,9 +85,9 @@ impl Credentials {
         access_key_secret: impl Into<String>,
     ) -> Result<Self, SignError> {
         let access_key_id = access_key_id.into();
-        let secret = Secret(access_key_secret.into());
+        let secret = Secret::new(access_key_secret.into());
         validate_access_key_id(&access_key_id)?;
-        if secret.0.is_empty() {
+        if secret.is_empty() {
             return Err(SignError::EmptySecret);
         }
         Ok(Self {
@@ -134,11 +126,11 @@ impl Credentials {
     /// # Ok::<(), oss_sign::SignError>(())
     /// ```
     pub fn with_security_token(self, token: impl Into<String>) -> Result<Self, SignError> {
-        let token = Secret(token.into());
-        if token.0.is_empty() {
+        let token = Secret::new(token.into());
+        if token.is_empty() {
             return Err(SignError::InvalidSecurityToken { reason: "empty" });
         }
-        if !token.0.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        if !token.bytes().all(|b| (0x20..0x7f).contains(&b)) {
             return Err(SignError::InvalidSecurityToken {
                 reason: "not printable ASCII",
             });
@@ -284,7 +276,7 @@ impl Credentials {
     pub(crate) fn keys_for(&self, operation: &'static str) -> Result<(&str, &[u8]), SignError> {
         self.keys
             .as_deref()
-            .map(|k| (k.access_key_id.as_str(), k.secret.0.as_bytes()))
+            .map(|k| (k.access_key_id.as_str(), k.secret.as_bytes()))
             .ok_or(SignError::AnonymousCredentials { operation })
     }
 
@@ -292,7 +284,7 @@ impl Credentials {
         self.keys
             .as_deref()
             .and_then(|k| k.security_token.as_ref())
-            .map(|t| t.0.as_str())
+            .map(|t| t.as_str())
     }
 
     fn map_keys(

@@ -1,4 +1,5 @@
-//! OSS's `UriEncode` (spec §0), lowercase hex, and the query decoding servers apply.
+//! OSS's `UriEncode` (RFC 3986 unreserved bytes kept, everything else `%XX` in uppercase hex,
+//! `/` kept or escaped as asked), lowercase hex, and the query decoding servers apply.
 
 use crate::SignError;
 

@@ -34,12 +34,30 @@
 //! - Signing: [`sign`], [`presign`], [`SigningConfig`], [`SignatureVersion`].
 //! - Credentials: [`Credentials`] (secrets redacted in `Debug`/`Display`, zeroed on drop),
 //!   [`Credentials::from_env`], [`Credentials::anonymous`], [`ProvideCredentials`].
-//! - The steps, public for servers and tests: [`v1`], [`v4`]; verifying received requests:
-//!   [`verify`].
 //! - Encoding: [`uri_encode`] (OSS's `UriEncode`), [`Query`], URL building with
 //!   [`AddressStyle`].
+//! - The steps, public for servers and tests: [`v1`], [`v4`] (canonical request, string to
+//!   sign, signing key, and parsers for what a request carries).
+//! - With the `verify` feature, the `verify` module: parse a received request's
+//!   authentication and recompute the signature it should carry (what the OSS emulator
+//!   does). A client does not need it.
 //!
-//! No `unsafe`, no panics on any input.
+//! # What this crate promises
+//!
+//! - **Byte-exact signatures.** [`sign`] and [`presign`] produce exactly what the official
+//!   SDKs produce for the same inputs (checked against their vectors in `fixtures/sign/`),
+//!   and the addressing style can never change a signature.
+//! - **Pure and deterministic.** No I/O, no async runtime, no HTTP client; time is an input,
+//!   so the same inputs always give the same output. (The system clock is read only by
+//!   [`SigningTime::now`], the environment only by [`Credentials::from_env`].)
+//! - **Secrets stay in.** Access key secrets, security tokens, signing keys and signatures
+//!   never appear in `Debug`/`Display` output or in a [`SignError`]; the secret and token
+//!   are zeroed when the last clone of the [`Credentials`] is dropped.
+//! - **No panics on any input**, and no `unsafe`: bad input is a [`SignError`] that names
+//!   the problem and the fix.
+//!
+//! Everything re-exported at the root, plus the `v1` and `v4` steps, is the contract; with
+//! `verify`, that module too.
 
 mod config;
 mod credentials;
@@ -51,6 +69,7 @@ mod sign;
 mod time;
 pub mod v1;
 pub mod v4;
+#[cfg(feature = "verify")]
 pub mod verify;
 
 pub use config::{ParseSignatureVersionError, SignatureVersion, SigningConfig};

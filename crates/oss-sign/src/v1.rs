@@ -1,5 +1,6 @@
-//! V1 signing steps (HMAC-SHA1, spec §1), public so a server (the emulator) can recompute
-//! a received request's string to sign and signature.
+//! V1 signing steps (HMAC-SHA1, as the official SDKs compute them; their vectors are in
+//! `fixtures/sign/`), public so a server (the emulator) can recompute a received request's
+//! string to sign and signature.
 //!
 //! ```
 //! use http::{HeaderMap, Method};

@@ -1,6 +1,7 @@
-//! V4 signing steps (`OSS4-HMAC-SHA256`, spec §2), public so a server (the emulator) can
-//! recompute a received request's canonical request, string to sign and signature, and
-//! parse its `Authorization` header or `x-oss-credential`.
+//! V4 signing steps (`OSS4-HMAC-SHA256`, as the official SDKs compute them; their vectors are
+//! in `fixtures/sign/`), public so a server (the emulator) can recompute a received request's
+//! canonical request, string to sign and signature, and parse its `Authorization` header or
+//! `x-oss-credential`.
 //!
 //! ```
 //! use http::{HeaderMap, HeaderValue, Method};
@@ -28,6 +29,7 @@ use std::fmt;
 
 use http::HeaderMap;
 use ring::{digest, hmac};
+use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::encode::{Slash, lower_hex, push_uri_encoded};
 use crate::headers::HeaderView;
@@ -669,12 +671,11 @@ impl SigningKey {
     }
 
     pub(crate) fn derive_from_secret(secret: &[u8], scope: &Scope) -> Self {
-        let mut first = Vec::with_capacity(9 + secret.len());
+        // "aliyun_v4" + secret is as secret as the secret: zeroed when dropped here.
+        let mut first = Zeroizing::new(Vec::with_capacity(9 + secret.len()));
         first.extend_from_slice(b"aliyun_v4");
         first.extend_from_slice(secret);
         let mut tag = hmac_sha256(&first, scope.date.as_bytes());
-        first.iter_mut().for_each(|b| *b = 0);
-        std::hint::black_box(&first);
         for part in [
             scope.region.as_bytes(),
             scope.product.as_bytes(),
@@ -725,8 +726,7 @@ impl SigningKey {
 
 impl Drop for SigningKey {
     fn drop(&mut self) {
-        self.bytes = [0; 32];
-        std::hint::black_box(&self.bytes);
+        self.bytes.zeroize();
     }
 }
 

@@ -96,3 +96,15 @@ pub const STYLES: [AddressingStyle; 3] = [
 ];
 
 pub const VERSIONS: [SignatureVersion; 2] = [SignatureVersion::V4, SignatureVersion::V1];
+
+/// An error and every cause beneath it, `: `-separated, as a chain printer shows it.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    text
+}

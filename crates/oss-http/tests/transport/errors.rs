@@ -10,7 +10,7 @@ use oss_http::{
     ThrottlePolicy,
 };
 
-use crate::common::{BUCKET, DOMAIN, Env, LOCALHOST, builder_for};
+use crate::common::{BUCKET, DOMAIN, Env, LOCALHOST, builder_for, chain};
 
 const PATH: AddressingStyle = AddressingStyle::Path;
 const V4: SignatureVersion = SignatureVersion::V4;
@@ -440,7 +440,9 @@ async fn transport_failures_are_distinct_variants() {
     let e = client.head_object(BUCKET, "k", None).await.unwrap_err();
     assert!(matches!(e, Error::Connect { .. }), "{e:?}");
     assert_eq!(e.retry_reason(), Some(RetryReason::Connection));
-    assert!(e.to_string().to_lowercase().contains("refused"), "{e}");
+    // The OS's own words come from the typed cause, which the message leaves to the chain.
+    assert!(chain(&e).to_lowercase().contains("refused"), "{e}");
+    assert_eq!(e.io_kind(), Some(std::io::ErrorKind::ConnectionRefused));
 
     // DNS: `.invalid` never resolves (RFC 6761).
     let client = Client::builder()

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod addressing;
+mod channel_sink;
 mod chaos;
 mod common;
 mod errors;

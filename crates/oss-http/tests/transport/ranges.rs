@@ -6,10 +6,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use oss_emulator::{BucketSpec, FaultAction, ObjectSpec, ServiceFault};
 use oss_http::{
-    AddressingStyle, ByteRange, ByteSink, ChannelSink, Collect, Crc64, Error, GetRange, ObjectPin,
+    AddressingStyle, ByteRange, ByteSink, Collect, Crc64, Error, GetRange, ObjectPin,
     SignatureVersion,
 };
 
+use crate::channel_sink::ChannelSink;
 use crate::common::{BUCKET, Env};
 
 const V4: SignatureVersion = SignatureVersion::V4;

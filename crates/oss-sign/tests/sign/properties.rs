@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
+#[cfg(feature = "verify")]
 use oss_sign::verify::ReceivedAuth;
 use oss_sign::{
     Credentials, Query, Resource, SignableRequest, SigningConfig, SigningTime, Slash, presign,
@@ -12,7 +13,7 @@ use oss_sign::{
 };
 use proptest::prelude::*;
 
-/// The spec's rule (§0), written independently of the crate: these bytes stay, `/` stays
+/// OSS's `UriEncode` rule, written independently of the crate: these bytes stay, `/` stays
 /// only when kept, everything else is `%XX` with uppercase hex.
 fn spec_encoding(byte: u8, slash: Slash) -> String {
     const KEPT: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~";
@@ -191,14 +192,20 @@ proptest! {
         if let Ok(out) = sign(&request, &config, &creds, time) {
             let mut sent = headers.clone();
             out.apply_to(&mut sent);
-            let received = SignableRequest::new(&method, resource, &query, &sent);
-            if let Ok(auth) = ReceivedAuth::from_request(&received) {
-                let _ = auth.expected(&received, &creds);
+            #[cfg(feature = "verify")]
+            {
+                let received = SignableRequest::new(&method, resource, &query, &sent);
+                if let Ok(auth) = ReceivedAuth::from_request(&received) {
+                    let _ = auth.expected(&received, &creds);
+                }
             }
         }
         let _ = presign(&request, &config, &creds, time, Duration::from_secs(w.expires));
-        if let Ok(auth) = ReceivedAuth::from_request(&request) {
-            let _ = auth.expected(&request, &creds);
+        #[cfg(feature = "verify")]
+        {
+            if let Ok(auth) = ReceivedAuth::from_request(&request) {
+                let _ = auth.expected(&request, &creds);
+            }
         }
         let _ = v4::Authorization::parse(&junk);
         let _ = v4::Credential::parse(&junk);
@@ -417,6 +424,7 @@ proptest! {
 
     /// Whatever is signed or presigned verifies, as received, with the same credentials,
     /// and fails with another secret.
+    #[cfg(feature = "verify")]
     #[test]
     fn signed_requests_verify(base in base(), v4 in any::<bool>(), token in proptest::option::of("[!-~]{1,20}"), expires in 1u64..604_800) {
         let config = config(v4.then_some("cn-hangzhou"));
