@@ -19,7 +19,7 @@ use oss_emulator::{BucketSpec, ChaosProxy, CutMode, Emulator, NetFault, ObjectSp
 use oss_http::{ProvideCredentials, TlsTrust};
 use oss_resume::{
     CancellationToken, CheckpointUse, Client, Credentials, Error, RetryPolicy, SignatureVersion,
-    Snapshot,
+    SnapshotKind,
 };
 
 use crate::support::scratch::{Scratch, assert_file, ckpt_of};
@@ -220,11 +220,11 @@ async fn tls_v1_sts_resume_through_cuts_fetches_only_what_is_missing() {
     let run2_bytes = proxy.stats().body_bytes_to_client - run1.body_bytes_to_client;
     let resumed_from = match report.checkpoint {
         CheckpointUse::Resumed {
-            snapshot: Snapshot::Latest,
+            snapshot: SnapshotKind::Latest,
             ..
         } => latest,
         CheckpointUse::Resumed {
-            snapshot: Snapshot::Durable,
+            snapshot: SnapshotKind::Durable,
             ..
         } => durable,
         ref other => panic!("the second run did not resume: {other:?}"),

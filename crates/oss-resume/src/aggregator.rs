@@ -22,8 +22,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use oss_ckpt::fs::{CheckpointFile, Durability as Save, Filesystem, StdFs, file_identity};
-use oss_ckpt::{Checkpoint, CkptError, FileIdentity, Progress as Snapshot};
+use oss_ckpt::fs::{CheckpointFile, Filesystem, SaveKind, StdFs, file_identity};
+use oss_ckpt::{Checkpoint, CkptError, FileIdentity, Snapshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::download::{Durability, ProgressFn};
@@ -139,7 +139,7 @@ impl Aggregator {
                 match done {
                     SyncDone::Data(snapshot, result) => {
                         next_sync = Instant::now() + self.sync_interval;
-                        match self.synced(snapshot, result, Save::DurableDeferred) {
+                        match self.synced(snapshot, result, SaveKind::DurableDeferred) {
                             // The checkpoint on disk now holds the durable snapshot: have
                             // it flushed too (when there is one).
                             Ok(()) => {
@@ -167,7 +167,7 @@ impl Aggregator {
             }
             if now >= next_commit {
                 if checkpointing && dirty {
-                    if let Err(e) = self.save(Save::Cheap) {
+                    if let Err(e) = self.save(SaveKind::Cheap) {
                         self.fail(&mut fatal, e);
                     }
                     dirty = false;
@@ -200,7 +200,7 @@ impl Aggregator {
                 // engine's final `Durable` save goes to the other durable slot, which holds
                 // the last flushed one; an unflushed save here would leave both durable
                 // slots unflushed while that save is written.
-                SyncDone::Data(snapshot, result) => self.synced(snapshot, result, Save::Cheap),
+                SyncDone::Data(snapshot, result) => self.synced(snapshot, result, SaveKind::Cheap),
                 SyncDone::Checkpoint(result) => result,
             };
             if let Err(e) = settled {
@@ -212,7 +212,7 @@ impl Aggregator {
         }
         let mut saved = false;
         if checkpointing && fatal.is_none() {
-            match self.save(Save::Cheap) {
+            match self.save(SaveKind::Cheap) {
                 Ok(()) => saved = true,
                 Err(e) => fatal = Some(e),
             }
@@ -264,7 +264,7 @@ impl Aggregator {
     }
 
     /// Saves the checkpoint (no-op with checkpointing off).
-    fn save(&mut self, how: Save) -> Result<(), Error> {
+    fn save(&mut self, how: SaveKind) -> Result<(), Error> {
         match self.file.as_mut() {
             Some(file) => save_checkpoint(file, &self.ckpt, how),
             None => Ok(()),
@@ -278,7 +278,7 @@ impl Aggregator {
         &mut self,
         snapshot: Snapshot,
         result: std::io::Result<()>,
-        how: Save,
+        how: SaveKind,
     ) -> Result<(), Error> {
         if let Err(source) = result {
             return Err(Error::SyncFailed {
@@ -397,7 +397,7 @@ impl Rate {
 pub(crate) fn save_checkpoint(
     file: &mut CkptFile,
     ckpt: &Checkpoint,
-    how: Save,
+    how: SaveKind,
 ) -> Result<(), Error> {
     let result = file.save(ckpt, how);
     result.map_err(|e| ckpt_error(file.path().to_path_buf(), e))
@@ -473,10 +473,10 @@ mod tests {
         let mut file = CheckpointFile::with_fs(FailpointFs, dir.join("d.bin.cp"));
         let path = file.path().to_path_buf();
         // A whole-file save (slot 0, sequence 1), then a flushed durable one (slot 1, 2).
-        file.save(&ckpt, Save::Cheap).unwrap();
+        file.save(&ckpt, SaveKind::Cheap).unwrap();
         ckpt.latest.complete(0, 7).unwrap();
         ckpt.durable = ckpt.latest.clone();
-        file.save(&ckpt, Save::Durable).unwrap();
+        file.save(&ckpt, SaveKind::Durable).unwrap();
         assert_eq!(slot_sequences(&path)[1], 2);
 
         // One event, then the workers are gone: with a zero sync interval the data sync
@@ -505,7 +505,7 @@ mod tests {
 
         // The engine's final save.
         let mut file = outcome.file.unwrap();
-        file.save(&outcome.ckpt, Save::Durable).unwrap();
+        file.save(&outcome.ckpt, SaveKind::Durable).unwrap();
         let sequences = slot_sequences(&path);
         assert_eq!(
             sequences[1], 2,

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use oss_ckpt::fs::{CheckpointFile, Durability as Save};
+use oss_ckpt::fs::{CheckpointFile, SaveKind};
 use oss_ckpt::{BootId, Checkpoint, Expected, LocalFiles, ObjectIdentity};
 use oss_http::{JitterRng, ObjectMeta, PartRetry, RequestHeaders, RetryDecision};
 use oss_parts::{PartSize, Plan};
@@ -532,9 +532,9 @@ impl Job {
             // checkpoint by renaming a new file over it, and that rename must not reach the
             // disk before the new file does (one fsync per run, before any data).
             let first = if self.options.durability == Durability::Durable {
-                Save::Durable
+                SaveKind::Durable
             } else {
-                Save::Cheap
+                SaveKind::Cheap
             };
             save_checkpoint(f, &ckpt, first)?;
         }
@@ -734,7 +734,7 @@ impl Job {
             failpoint::hit(failpoint::DATA_SYNCED);
             if let Some(f) = ckpt_file.as_mut() {
                 ckpt.durable = snapshot;
-                if let Err(e) = save_checkpoint(f, &ckpt, Save::Durable) {
+                if let Err(e) = save_checkpoint(f, &ckpt, SaveKind::Durable) {
                     // The checkpoint's fsync failed: as in the aggregator, nothing of this
                     // download is trusted any more (and SyncFailed says it was deleted).
                     if matches!(e, Error::SyncFailed { .. }) {

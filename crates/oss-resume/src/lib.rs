@@ -193,5 +193,5 @@ pub use oss_http::{
     TlsTrust,
 };
 pub use paths::TEMP_SUFFIX;
-pub use report::{CheckpointUse, FreshReason, Progress, Report, Snapshot};
+pub use report::{CheckpointUse, FreshReason, Progress, Report, SnapshotKind};
 pub use tokio_util::sync::CancellationToken;

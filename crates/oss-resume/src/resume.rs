@@ -7,7 +7,7 @@ use std::io;
 use std::path::Path;
 
 use oss_ckpt::fs::file_identity;
-use oss_ckpt::{BootId, Checkpoint, CkptError, Expected, Field, Progress, Snapshot};
+use oss_ckpt::{BootId, Checkpoint, CkptError, Expected, Field, Snapshot, SnapshotKind};
 
 use crate::aggregator::CkptFile;
 use crate::error::{Error, LocalOp};
@@ -21,7 +21,7 @@ pub(crate) enum Start {
     Resume {
         ckpt: Box<Checkpoint>,
         file: File,
-        snapshot: Snapshot,
+        snapshot: SnapshotKind,
     },
     /// The stored object differs from the current one (the changed-object policy decides);
     /// `reason` is a [`FreshReason::ObjectChanged`].
@@ -157,7 +157,7 @@ pub(crate) fn decide(
 /// Whether the destination is the checkpoint's temp file, renamed after a complete,
 /// verified download: same device, inode, length and birth time, and the snapshot complete with the
 /// object's CRC.
-fn completed_by_rename(ckpt: &Checkpoint, expected: &Expected<'_>, snapshot: &Progress) -> bool {
+fn completed_by_rename(ckpt: &Checkpoint, expected: &Expected<'_>, snapshot: &Snapshot) -> bool {
     let Ok(dest) = File::open(expected.destination) else {
         return false;
     };
@@ -175,9 +175,9 @@ fn completed_by_rename(ckpt: &Checkpoint, expected: &Expected<'_>, snapshot: &Pr
 
 /// Verify-on-resume: re-reads every byte the snapshot claims and checks it against the
 /// recorded CRCs (the fold of done parts, each in-flight part's running CRC).
-pub(crate) fn verify(file: &File, snapshot: &Progress) -> Result<(), String> {
+pub(crate) fn verify(file: &File, snapshot: &Snapshot) -> Result<(), String> {
     let plan = *snapshot.plan();
-    let mut rebuilt = Progress::new(plan);
+    let mut rebuilt = Snapshot::new(plan);
     let mut buf = vec![0u8; 1 << 20];
     let mut crc_of = |start: u64, len: u64| -> Result<u64, String> {
         let mut crc = oss_crc::Crc64::new();
