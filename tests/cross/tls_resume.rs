@@ -124,13 +124,15 @@ async fn tls_v1_sts_resume_through_cuts_fetches_only_what_is_missing() {
     });
     let client = Client::builder()
         .endpoint(format!("https://{DOMAIN}:{}", front.port()))
-        .resolve(&format!("*.{DOMAIN}"), [IpAddr::V4(Ipv4Addr::LOCALHOST)])
         .signature_version(SignatureVersion::V1)
         .credentials_provider(Provider(Arc::clone(&state)))
-        .tls_trust(TlsTrust::Only(vec![cert.cert.clone()]))
-        .connect_timeout(Duration::from_secs(2))
-        .response_head_timeout(Duration::from_secs(3))
-        .stall_timeout(Duration::from_secs(2))
+        .http(|http| {
+            http.resolve(&format!("*.{DOMAIN}"), [IpAddr::V4(Ipv4Addr::LOCALHOST)])
+                .tls_trust(TlsTrust::Only(vec![cert.cert.clone()]))
+                .connect_timeout(Duration::from_secs(2))
+                .response_head_timeout(Duration::from_secs(3))
+                .stall_timeout(Duration::from_secs(2))
+        })
         .build()
         .unwrap();
     let scratch = Scratch::new("tls-resume");

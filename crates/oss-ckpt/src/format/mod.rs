@@ -27,10 +27,9 @@
 //!
 //! Why CRC-64 rather than a cryptographic hash: the check guards against torn writes,
 //! truncation and bit rot, not against an attacker (who could rewrite the data file as
-//! easily). CRC-64 detects every burst of up to 64 flipped bits and any other error with
-//! probability 1 - 2^-64, runs at several GiB/s (a 1.3 MB checkpoint in ~0.2 ms, inside
-//! the 10 ms save budget), and comes from oss-crc, which this crate needs anyway — no
-//! extra dependency.
+//! easily); it is fast enough for a save every few milliseconds and comes from oss-crc,
+//! which this crate needs anyway. `docs/checkpoint-format.md` gives what it detects and
+//! what it costs.
 
 mod path_bytes;
 pub(crate) mod slots;

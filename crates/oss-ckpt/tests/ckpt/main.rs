@@ -901,7 +901,7 @@ fn sigkill_during_a_save_loop_leaves_a_complete_checkpoint() {
                 "--nocapture",
                 "--test-threads=1",
             ])
-            .env(CHILD_ENV, &dir)
+            .env(CHILD_ENV, dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

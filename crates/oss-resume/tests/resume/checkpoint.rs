@@ -12,7 +12,7 @@ use oss_resume::{
     SnapshotKind,
 };
 
-use crate::common::{BUCKET, Env, Scratch, assert_file, ckpt_of, fast_retry, temp_of};
+use crate::common::{BUCKET, Env, Scratch, assert_file, chain, ckpt_of, fast_retry, temp_of};
 
 const SIZE: u64 = 2 << 20;
 const PART: u64 = 256 * 1024;
@@ -269,7 +269,7 @@ async fn a_foreign_checkpoint_is_refused_not_overwritten() {
         } => {}
         other => panic!("{other}"),
     }
-    assert!(err.to_string().contains("another download"), "{err}");
+    assert!(chain(&err).contains("another download"), "{}", chain(&err));
     assert_eq!(std::fs::read(ckpt_of(&dest)).unwrap(), before);
     assert_eq!(env.emu.counters().requests_for("GET", BUCKET, "mine"), gets);
     // A custom checkpoint path for the other download works, under the same lock.
