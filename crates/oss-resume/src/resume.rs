@@ -101,10 +101,7 @@ fn load(ckpt_file: &CheckpointFile<FailpointFs>) -> Result<Result<Checkpoint, St
         Err(CkptError::Io { source, .. }) => {
             Err(Error::local(LocalOp::Checkpoint, ckpt_path, source))
         }
-        Err(source) => Err(Error::Checkpoint {
-            path: ckpt_path.to_path_buf(),
-            source,
-        }),
+        Err(source) => Err(refused(ckpt_path, source)),
     }
 }
 
@@ -138,10 +135,7 @@ fn check_download(
                 now: expected,
             },
         })),
-        Err(source) => Err(Error::Checkpoint {
-            path: ckpt_path.to_path_buf(),
-            source,
-        }),
+        Err(source) => Err(refused(ckpt_path, source)),
     }
 }
 
@@ -168,10 +162,16 @@ fn check_temp_file(
                 now: expected,
             }),
         })),
-        Err(source) => Err(Error::Checkpoint {
-            path: ckpt_path.to_path_buf(),
-            source,
-        }),
+        Err(source) => Err(refused(ckpt_path, source)),
+    }
+}
+
+/// A checkpoint this download must not use, nor discard silently: another download's, or
+/// a newer format's.
+fn refused(ckpt_path: &Path, source: CkptError) -> Error {
+    Error::Checkpoint {
+        path: ckpt_path.to_path_buf(),
+        source,
     }
 }
 
