@@ -157,8 +157,10 @@ fn builder(
         .region("cn-test")
         .signature_version(version)
         .credentials(sts(secret, token))
-        .connect_timeout(Duration::from_secs(2))
-        .response_head_timeout(Duration::from_secs(3));
+        .http(|http| {
+            http.connect_timeout(Duration::from_secs(2))
+                .response_head_timeout(Duration::from_secs(3))
+        });
     for (name, value) in ssec_headers() {
         b = b.header(name, &value);
     }

@@ -19,7 +19,7 @@ use oss_emulator::{BucketSpec, ChaosProxy, CutMode, Emulator, NetFault, ObjectSp
 use oss_http::{ProvideCredentials, TlsTrust};
 use oss_resume::{
     CancellationToken, CheckpointUse, Client, Credentials, Error, RetryPolicy, SignatureVersion,
-    Snapshot,
+    SnapshotKind,
 };
 
 use crate::support::scratch::{Scratch, assert_file, ckpt_of};
@@ -124,13 +124,15 @@ async fn tls_v1_sts_resume_through_cuts_fetches_only_what_is_missing() {
     });
     let client = Client::builder()
         .endpoint(format!("https://{DOMAIN}:{}", front.port()))
-        .resolve(&format!("*.{DOMAIN}"), [IpAddr::V4(Ipv4Addr::LOCALHOST)])
         .signature_version(SignatureVersion::V1)
         .credentials_provider(Provider(Arc::clone(&state)))
-        .tls_trust(TlsTrust::Only(vec![cert.cert.clone()]))
-        .connect_timeout(Duration::from_secs(2))
-        .response_head_timeout(Duration::from_secs(3))
-        .stall_timeout(Duration::from_secs(2))
+        .http(|http| {
+            http.resolve(&format!("*.{DOMAIN}"), [IpAddr::V4(Ipv4Addr::LOCALHOST)])
+                .tls_trust(TlsTrust::Only(vec![cert.cert.clone()]))
+                .connect_timeout(Duration::from_secs(2))
+                .response_head_timeout(Duration::from_secs(3))
+                .stall_timeout(Duration::from_secs(2))
+        })
         .build()
         .unwrap();
     let scratch = Scratch::new("tls-resume");
@@ -220,11 +222,11 @@ async fn tls_v1_sts_resume_through_cuts_fetches_only_what_is_missing() {
     let run2_bytes = proxy.stats().body_bytes_to_client - run1.body_bytes_to_client;
     let resumed_from = match report.checkpoint {
         CheckpointUse::Resumed {
-            snapshot: Snapshot::Latest,
+            snapshot: SnapshotKind::Latest,
             ..
         } => latest,
         CheckpointUse::Resumed {
-            snapshot: Snapshot::Durable,
+            snapshot: SnapshotKind::Durable,
             ..
         } => durable,
         ref other => panic!("the second run did not resume: {other:?}"),

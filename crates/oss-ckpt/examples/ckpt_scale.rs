@@ -13,7 +13,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use oss_ckpt::fs::{CheckpointFile, Durability};
+use oss_ckpt::fs::{CheckpointFile, SaveKind};
 use oss_ckpt::{Checkpoint, FileIdentity, LocalFiles, ObjectIdentity};
 use oss_parts::{PartSize, Plan};
 
@@ -136,9 +136,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         assert_eq!(oss_ckpt::decode(&buffer)?, ckpt);
 
         let mut file = CheckpointFile::new(dir.join(format!("{name}.bin.cp")));
-        file.save(&ckpt, Durability::Cheap)?; // warm up: the file exists from now on
-        let cheap = time(201, || file.save(&ckpt, Durability::Cheap))?;
-        let durable = time(31, || file.save(&ckpt, Durability::Durable))?;
+        file.save(&ckpt, SaveKind::Cheap)?; // warm up: the file exists from now on
+        let cheap = time(201, || file.save(&ckpt, SaveKind::Cheap))?;
+        let durable = time(31, || file.save(&ckpt, SaveKind::Durable))?;
         let on_disk = std::fs::metadata(file.path())?.len();
         assert_eq!(on_disk as usize, bytes);
         file.remove()?;

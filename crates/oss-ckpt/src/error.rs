@@ -24,7 +24,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum CkptError {
     /// There is no checkpoint at the path: nothing to resume.
-    #[error("no checkpoint at {}: starting from the beginning", path.display())]
+    #[error("no checkpoint at {}", path.display())]
     NotFound {
         /// Where it was looked for.
         path: PathBuf,
@@ -68,8 +68,9 @@ pub enum CkptError {
         reason: String,
     },
 
-    /// A filesystem operation failed (other than a sync).
-    #[error("checkpoint {step} failed for {}: {source}", path.display())]
+    /// A filesystem operation failed (other than a sync). The operating system's error is
+    /// the [`source`](std::error::Error::source), not repeated in the message.
+    #[error("checkpoint {step} failed for {}", path.display())]
     Io {
         /// What was being done.
         step: Step,
@@ -84,8 +85,8 @@ pub enum CkptError {
     /// fsync Linux may drop the dirty pages and a retried fsync can report success for
     /// data that is gone, so nothing written since the last good sync can be trusted.
     #[error(
-        "checkpoint {step} failed for {}: {source}; the disk did not confirm the write, \
-         so this download stops (check the disk, then run again)", path.display()
+        "checkpoint {step} failed for {}: the disk did not confirm the write, so this \
+         download stops (check the disk, then run again)", path.display()
     )]
     SyncFailed {
         /// Which sync.

@@ -14,16 +14,9 @@
 //!   with a typed reason, the default path `{destination}.cp`, the boot id and file
 //!   identities.
 //!
-//! # Size and cost
-//!
-//! A 10 TiB object in 1 MiB parts (10M parts) with half the parts done as a prefix and 16
-//! in flight is a 771-byte image that encodes in about a microsecond (a 16 KiB file: four
-//! 4 KiB slots); half done in a random pattern is one bit per part (1.3 MB, 4 ms; a
-//! 10.5 MB file), because a random half has no shorter description. The durable snapshot
-//! is stored as the parts the latest one adds, so it costs little either way. A cheap save
-//! in place takes 0.002 ms for the prefix and 3.8 ms for the random half; a durable one
-//! 0.08 ms and 4.6 ms on this machine's disk. (`cargo run --release -p oss-ckpt --example
-//! ckpt_scale` measures this.)
+//! The on-disk layout (format 3's four slots, versions 1 and 2, what a reader does with a
+//! torn slot) and the measured cost of saves at scale are in `docs/checkpoint-format.md`;
+//! `cargo run --release -p oss-ckpt --example ckpt_scale` measures them again.
 //!
 //! # The ordering contract (durable mode)
 //!
@@ -34,18 +27,18 @@
 //! 2. fsyncs (fdatasync) the temp data file. **An fsync error is fatal** for this file:
 //!    Linux may have dropped the dirty pages, and a retried fsync can report success for
 //!    data that is gone. Stop; do not save a durable snapshot;
-//! 3. sets `ckpt.durable = snapshot` and saves with [`fs::Durability::Durable`] (the
+//! 3. sets `ckpt.durable = snapshot` and saves with [`fs::SaveKind::Durable`] (the
 //!    checkpoint file and its directory are fsynced; a [`CkptError::SyncFailed`] there is
 //!    fatal too).
 //!
-//! Between those, cheap saves of `latest` every ~10 ms cost about 0.01 ms each. On
+//! Between those, `latest` is saved cheaply (no fsync) as often as the caller likes. On
 //! resume, [`Checkpoint::resume_from`] picks `latest` if the machine has not rebooted
 //! since (same [`fs::boot_id`]) and `durable` otherwise. Finishing order:
 //! fsync data → rename the temp file to the destination → fsync the directory → delete
 //! the checkpoint ([`fs::CheckpointFile::remove`]).
 //!
 //! ```
-//! use oss_ckpt::fs::{CheckpointFile, Durability};
+//! use oss_ckpt::fs::{CheckpointFile, SaveKind};
 //! use oss_ckpt::{Checkpoint, FileIdentity, LocalFiles, ObjectIdentity};
 //! use oss_parts::{Plan, PartSize};
 //!
@@ -70,13 +63,13 @@
 //! // The progress loop: record what the workers report, save cheaply.
 //! ckpt.latest.record(1, 4, oss_crc::checksum(&[0; 4]))?;
 //! ckpt.latest.complete(0, oss_crc::checksum(&[0; 10]))?;
-//! file.save(&ckpt, Durability::Cheap)?;
+//! file.save(&ckpt, SaveKind::Cheap)?;
 //!
 //! // Now and then: snapshot, fsync the data, then save durably.
 //! let snapshot = ckpt.latest.clone();
 //! data.sync_data()?; // an error here stops the download
 //! ckpt.durable = snapshot;
-//! file.save(&ckpt, Durability::Durable)?;
+//! file.save(&ckpt, SaveKind::Durable)?;
 //!
 //! // Next attempt, same boot: resume from the latest snapshot.
 //! let loaded = file.load_any()?;
@@ -95,11 +88,18 @@ pub mod fs;
 mod model;
 
 pub use error::{CkptError, Corruption, Field, Step};
-pub use format::{
-    FORMAT_VERSION, HEADER_LEN, MAGIC, MAX_BODY_LEN, MAX_FILE_LEN, SLOT_COUNT, SLOT_HEADER_LEN,
-    decode, encode, encode_into,
-};
+pub use format::{FORMAT_VERSION, decode, encode, encode_into};
+/// The on-disk layout's constants, for the golden and corruption tests (this crate's, and
+/// oss-resume's) that build or damage files byte by byte. Not part of the API: a reader or
+/// writer of checkpoints goes through [`encode`], [`decode`] and [`fs::CheckpointFile`]. The
+/// layout itself is described in `docs/checkpoint-format.md`.
+#[doc(hidden)]
+pub mod layout {
+    pub use crate::format::{
+        HEADER_LEN, MAGIC, MAX_BODY_LEN, MAX_FILE_LEN, SLOT_COUNT, SLOT_HEADER_LEN,
+    };
+}
 pub use model::{
     BootId, Checkpoint, Expected, FileIdentity, InFlight, LocalFiles, MAX_IN_FLIGHT,
-    ObjectIdentity, Progress, Snapshot,
+    ObjectIdentity, Snapshot, SnapshotKind,
 };

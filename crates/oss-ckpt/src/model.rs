@@ -184,12 +184,12 @@ pub struct InFlight {
 /// within its length; a part is folded into the CRC exactly once.
 ///
 /// ```
-/// use oss_ckpt::Progress;
+/// use oss_ckpt::Snapshot;
 /// use oss_parts::{Plan, PartSize};
 ///
 /// let data = b"hello, checkpoint";
 /// let plan = Plan::new(data.len() as u64, PartSize::new(8)?)?; // 3 parts
-/// let mut progress = Progress::new(plan);
+/// let mut progress = Snapshot::new(plan);
 /// progress.record(1, 3, oss_crc::checksum(&data[8..11]))?; // 3 bytes into part 1
 /// for part in plan.parts() {
 ///     progress.complete(part.index(), oss_crc::checksum(&data[part.start() as usize..part.end() as usize]))?;
@@ -199,7 +199,7 @@ pub struct InFlight {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Progress {
+pub struct Snapshot {
     plan: Plan,
     done: DoneSet,
     /// Sorted by index, no duplicates, none done.
@@ -211,12 +211,12 @@ fn invalid(reason: String) -> CkptError {
     CkptError::Invalid { reason }
 }
 
-impl Progress {
+impl Snapshot {
     /// Nothing done yet.
     ///
     /// ```
     /// # use oss_parts::{Plan, PartSize};
-    /// let progress = oss_ckpt::Progress::new(Plan::new(10, PartSize::new(4)?)?);
+    /// let progress = oss_ckpt::Snapshot::new(Plan::new(10, PartSize::new(4)?)?);
     /// assert_eq!(progress.bytes_done(), 0);
     /// # Ok::<(), oss_parts::PartsError>(())
     /// ```
@@ -270,7 +270,7 @@ impl Progress {
     /// ```
     /// # use oss_parts::{Plan, PartSize};
     /// let plan = Plan::new(10, PartSize::new(4)?)?;
-    /// assert_eq!(oss_ckpt::Progress::new(plan).plan(), &plan);
+    /// assert_eq!(oss_ckpt::Snapshot::new(plan).plan(), &plan);
     /// # Ok::<(), oss_parts::PartsError>(())
     /// ```
     pub fn plan(&self) -> &Plan {
@@ -281,7 +281,7 @@ impl Progress {
     ///
     /// ```
     /// # use oss_parts::{Plan, PartSize};
-    /// let mut progress = oss_ckpt::Progress::new(Plan::new(10, PartSize::new(4)?)?);
+    /// let mut progress = oss_ckpt::Snapshot::new(Plan::new(10, PartSize::new(4)?)?);
     /// progress.complete(2, oss_crc::checksum(b"xy"))?;
     /// assert!(progress.done().contains(2));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -294,7 +294,7 @@ impl Progress {
     ///
     /// ```
     /// # use oss_parts::{Plan, PartSize};
-    /// let mut progress = oss_ckpt::Progress::new(Plan::new(10, PartSize::new(4)?)?);
+    /// let mut progress = oss_ckpt::Snapshot::new(Plan::new(10, PartSize::new(4)?)?);
     /// progress.record(2, 1, oss_crc::checksum(b"x"))?;
     /// progress.record(0, 3, oss_crc::checksum(b"abc"))?;
     /// let indices: Vec<u64> = progress.in_flight().iter().map(|p| p.index).collect();
@@ -309,7 +309,7 @@ impl Progress {
     ///
     /// ```
     /// # use oss_parts::{Plan, PartSize};
-    /// let mut progress = oss_ckpt::Progress::new(Plan::new(10, PartSize::new(4)?)?);
+    /// let mut progress = oss_ckpt::Snapshot::new(Plan::new(10, PartSize::new(4)?)?);
     /// progress.record(1, 2, oss_crc::checksum(b"ab"))?;
     /// assert_eq!(progress.in_flight_part(1).map(|p| p.bytes_done), Some(2));
     /// assert!(progress.in_flight_part(0).is_none());
@@ -327,7 +327,7 @@ impl Progress {
     ///
     /// ```
     /// # use oss_parts::{Plan, PartSize};
-    /// let progress = oss_ckpt::Progress::new(Plan::new(10, PartSize::new(4)?)?);
+    /// let progress = oss_ckpt::Snapshot::new(Plan::new(10, PartSize::new(4)?)?);
     /// assert_eq!(progress.fold().raw(), 0);
     /// # Ok::<(), oss_parts::PartsError>(())
     /// ```
@@ -342,7 +342,7 @@ impl Progress {
     ///
     /// ```
     /// # use oss_parts::{Plan, PartSize};
-    /// let mut progress = oss_ckpt::Progress::new(Plan::new(10, PartSize::new(4)?)?);
+    /// let mut progress = oss_ckpt::Snapshot::new(Plan::new(10, PartSize::new(4)?)?);
     /// progress.record(0, 2, oss_crc::checksum(b"ab"))?;
     /// assert!(progress.record(0, 5, 0).is_err()); // part 0 has 4 bytes
     /// assert!(progress.record(3, 1, 0).is_err()); // no part 3
@@ -386,7 +386,7 @@ impl Progress {
     ///
     /// ```
     /// # use oss_parts::{Plan, PartSize};
-    /// let mut progress = oss_ckpt::Progress::new(Plan::new(10, PartSize::new(4)?)?);
+    /// let mut progress = oss_ckpt::Snapshot::new(Plan::new(10, PartSize::new(4)?)?);
     /// progress.record(1, 2, oss_crc::checksum(b"ab"))?;
     /// progress.forget(1);
     /// assert!(progress.in_flight().is_empty());
@@ -404,7 +404,7 @@ impl Progress {
     ///
     /// ```
     /// # use oss_parts::{Plan, PartSize};
-    /// let mut progress = oss_ckpt::Progress::new(Plan::new(4, PartSize::new(4)?)?);
+    /// let mut progress = oss_ckpt::Snapshot::new(Plan::new(4, PartSize::new(4)?)?);
     /// assert!(progress.complete(0, oss_crc::checksum(b"abcd"))?);
     /// assert!(!progress.complete(0, oss_crc::checksum(b"abcd"))?);
     /// assert_eq!(progress.object_crc(), Some(oss_crc::checksum(b"abcd")));
@@ -434,7 +434,7 @@ impl Progress {
     ///
     /// ```
     /// # use oss_parts::{Plan, PartSize};
-    /// let mut progress = oss_ckpt::Progress::new(Plan::new(10, PartSize::new(4)?)?);
+    /// let mut progress = oss_ckpt::Snapshot::new(Plan::new(10, PartSize::new(4)?)?);
     /// progress.complete(2, oss_crc::checksum(b"ij"))?; // the short last part
     /// progress.record(0, 3, oss_crc::checksum(b"abc"))?;
     /// assert_eq!(progress.bytes_done(), 5);
@@ -457,7 +457,7 @@ impl Progress {
     ///
     /// ```
     /// # use oss_parts::{Plan, PartSize};
-    /// assert!(oss_ckpt::Progress::new(Plan::new(0, PartSize::new(4)?)?).is_complete());
+    /// assert!(oss_ckpt::Snapshot::new(Plan::new(0, PartSize::new(4)?)?).is_complete());
     /// # Ok::<(), oss_parts::PartsError>(())
     /// ```
     pub fn is_complete(&self) -> bool {
@@ -468,7 +468,7 @@ impl Progress {
     ///
     /// ```
     /// # use oss_parts::{Plan, PartSize};
-    /// let mut progress = oss_ckpt::Progress::new(Plan::new(9, PartSize::new(5)?)?);
+    /// let mut progress = oss_ckpt::Snapshot::new(Plan::new(9, PartSize::new(5)?)?);
     /// progress.complete(1, oss_crc::checksum(b"6789"))?;
     /// assert_eq!(progress.object_crc(), None);
     /// progress.complete(0, oss_crc::checksum(b"12345"))?;
@@ -506,10 +506,10 @@ fn in_flight_problem(plan: &Plan, done: &DoneSet, part: &InFlight) -> Option<Str
 /// Which snapshot a resume starts from ([`Checkpoint::resume_from`]).
 ///
 /// ```
-/// assert_ne!(oss_ckpt::Snapshot::Latest, oss_ckpt::Snapshot::Durable);
+/// assert_ne!(oss_ckpt::SnapshotKind::Latest, oss_ckpt::SnapshotKind::Durable);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Snapshot {
+pub enum SnapshotKind {
     /// Same boot: the latest snapshot (unsynced data survives a process kill).
     Latest,
     /// After a reboot, or when either boot id is unknown: the durable snapshot.
@@ -548,7 +548,7 @@ pub struct Expected<'a> {
 /// documentation for the ordering).
 ///
 /// ```
-/// use oss_ckpt::{Checkpoint, FileIdentity, LocalFiles, ObjectIdentity, Snapshot};
+/// use oss_ckpt::{Checkpoint, FileIdentity, LocalFiles, ObjectIdentity, SnapshotKind};
 /// use oss_parts::{Plan, PartSize};
 ///
 /// let object = ObjectIdentity {
@@ -574,7 +574,7 @@ pub struct Expected<'a> {
 /// let back = oss_ckpt::decode(&bytes)?;
 /// assert_eq!(back, ckpt);
 /// // No boot id recorded: a resume cannot rule out a reboot, so it uses the durable one.
-/// assert_eq!(back.resume_from(None).0, Snapshot::Durable);
+/// assert_eq!(back.resume_from(None).0, SnapshotKind::Durable);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -585,10 +585,10 @@ pub struct Checkpoint {
     /// The boot the snapshots were taken in (`None` where the platform gives none).
     pub boot_id: Option<BootId>,
     /// The newest progress: safe to resume from after a process kill.
-    pub latest: Progress,
+    pub latest: Snapshot,
     /// Progress whose data was fsynced before this snapshot was recorded: safe to
     /// resume from after power loss.
-    pub durable: Progress,
+    pub durable: Snapshot,
 }
 
 impl Checkpoint {
@@ -614,8 +614,8 @@ impl Checkpoint {
             plan,
             local,
             boot_id,
-            latest: Progress::new(plan),
-            durable: Progress::new(plan),
+            latest: Snapshot::new(plan),
+            durable: Snapshot::new(plan),
         })
     }
 
@@ -652,10 +652,10 @@ impl Checkpoint {
     /// reboot, or when either boot id is unknown — the durable one.
     ///
     /// See [`Checkpoint`] for an example.
-    pub fn resume_from(&self, current_boot: Option<&BootId>) -> (Snapshot, &Progress) {
+    pub fn resume_from(&self, current_boot: Option<&BootId>) -> (SnapshotKind, &Snapshot) {
         match (current_boot, &self.boot_id) {
-            (Some(now), Some(then)) if now == then => (Snapshot::Latest, &self.latest),
-            _ => (Snapshot::Durable, &self.durable),
+            (Some(now), Some(then)) if now == then => (SnapshotKind::Latest, &self.latest),
+            _ => (SnapshotKind::Durable, &self.durable),
         }
     }
 
@@ -799,8 +799,8 @@ pub(crate) struct CheckpointParts {
     pub(crate) plan: Plan,
     pub(crate) local: LocalFiles,
     pub(crate) boot_id: Option<BootId>,
-    pub(crate) latest: Progress,
-    pub(crate) durable: Progress,
+    pub(crate) latest: Snapshot,
+    pub(crate) durable: Snapshot,
 }
 
 impl From<CheckpointParts> for Checkpoint {
@@ -827,7 +827,7 @@ mod tests {
     #[test]
     fn complete_folds_once_and_clears_in_flight() {
         let data: Vec<u8> = (0..100u8).collect();
-        let mut progress = Progress::new(plan(100, 30));
+        let mut progress = Snapshot::new(plan(100, 30));
         progress
             .record(3, 5, oss_crc::checksum(&data[90..95]))
             .unwrap();
@@ -847,7 +847,7 @@ mod tests {
 
     #[test]
     fn record_refuses_done_parts_and_too_many_in_flight() {
-        let mut progress = Progress::new(plan(10_000, 1));
+        let mut progress = Snapshot::new(plan(10_000, 1));
         progress.complete(5, 0).unwrap();
         assert!(progress.record(5, 1, 0).is_err());
         for index in 0..MAX_IN_FLIGHT as u64 + 1 {
@@ -896,12 +896,18 @@ mod tests {
         )
         .unwrap();
         ckpt.latest.complete(0, 0).unwrap();
-        assert_eq!(ckpt.resume_from(this_boot.as_ref()).0, Snapshot::Latest);
+        assert_eq!(ckpt.resume_from(this_boot.as_ref()).0, SnapshotKind::Latest);
         assert_eq!(ckpt.resume_from(this_boot.as_ref()).1.done().count(), 1);
-        assert_eq!(ckpt.resume_from(other_boot.as_ref()).0, Snapshot::Durable);
-        assert_eq!(ckpt.resume_from(None).0, Snapshot::Durable);
+        assert_eq!(
+            ckpt.resume_from(other_boot.as_ref()).0,
+            SnapshotKind::Durable
+        );
+        assert_eq!(ckpt.resume_from(None).0, SnapshotKind::Durable);
         ckpt.boot_id = None;
-        assert_eq!(ckpt.resume_from(this_boot.as_ref()).0, Snapshot::Durable);
+        assert_eq!(
+            ckpt.resume_from(this_boot.as_ref()).0,
+            SnapshotKind::Durable
+        );
 
         assert!(Checkpoint::new(object, plan(11, 5), local, None).is_err());
     }

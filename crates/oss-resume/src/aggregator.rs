@@ -20,25 +20,24 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use oss_ckpt::fs::{CheckpointFile, Durability as Save, Filesystem, StdFs, file_identity};
-use oss_ckpt::{Checkpoint, CkptError, FileIdentity, Progress as Snapshot};
+use oss_ckpt::fs::{CheckpointFile, Filesystem, SaveKind, StdFs, file_identity};
+use oss_ckpt::{Checkpoint, CkptError, FileIdentity, Snapshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::download::{Durability, ProgressFn};
-use crate::error::{Error, LocalOp};
+use crate::error::{Chain, Error, LocalOp};
 use crate::failpoint::{self, FailpointFs};
+use crate::options::{Durability, ProgressFn};
+use crate::paths::parent_dir;
 use crate::report::Progress;
 use crate::worker::Event;
-
-/// The checkpoint file a download saves through (with the failpoint seams).
-pub(crate) type CkptFile = CheckpointFile<FailpointFs>;
 
 /// The aggregator's settings and state.
 pub(crate) struct Aggregator {
     pub(crate) ckpt: Checkpoint,
-    pub(crate) file: Option<CkptFile>,
+    pub(crate) file: Option<CheckpointFile<FailpointFs>>,
     pub(crate) durability: Durability,
     pub(crate) commit_interval: Duration,
     pub(crate) sync_interval: Duration,
@@ -56,7 +55,7 @@ pub(crate) struct Aggregator {
 /// What the aggregator hands back when the workers are done.
 pub(crate) struct Outcome {
     pub(crate) ckpt: Checkpoint,
-    pub(crate) file: Option<CkptFile>,
+    pub(crate) file: Option<CheckpointFile<FailpointFs>>,
     /// A fatal error it met (checkpoint save, data fsync); it cancelled the workers.
     pub(crate) fatal: Option<Error>,
     /// Whether the final state is in the checkpoint file.
@@ -78,121 +77,206 @@ enum SyncDone {
     Checkpoint(Result<(), Error>),
 }
 
+/// The syncer thread (durable mode only) and the one flush it may have in flight.
+struct Syncer {
+    requests: Sender<SyncJob>,
+    replies: Receiver<SyncDone>,
+    thread: Option<std::io::Result<JoinHandle<()>>>,
+    in_flight: bool,
+}
+
+impl Syncer {
+    /// Starts the thread when `durable` (without it, no request is ever accepted).
+    fn start(data: &Arc<File>, fail: bool, durable: bool) -> Self {
+        let (reply_tx, replies) = std::sync::mpsc::channel::<SyncDone>();
+        let (requests, request_rx) = std::sync::mpsc::channel::<SyncJob>();
+        let thread = durable.then(|| {
+            let data = Arc::clone(data);
+            std::thread::Builder::new()
+                .name("oss-resume-sync".into())
+                .spawn(move || syncer(&data, fail, &request_rx, &reply_tx))
+        });
+        Self {
+            requests,
+            replies,
+            thread,
+            in_flight: false,
+        }
+    }
+
+    /// Hands `job` to the thread (the caller checks none is in flight).
+    fn request(&mut self, job: SyncJob) {
+        if self.requests.send(job).is_ok() {
+            self.in_flight = true;
+        }
+    }
+
+    /// The flush in flight, if it is done.
+    fn poll(&mut self) -> Option<SyncDone> {
+        if !self.in_flight {
+            return None;
+        }
+        let done = self.replies.try_recv().ok()?;
+        self.in_flight = false;
+        Some(done)
+    }
+
+    /// Stops the thread once the flush in flight, if any, is done; returns that flush.
+    fn stop(self) -> Option<SyncDone> {
+        drop(self.requests);
+        let done = if self.in_flight {
+            self.replies.recv().ok()
+        } else {
+            None
+        };
+        if let Some(Ok(handle)) = self.thread {
+            let _ = handle.join();
+        }
+        done
+    }
+}
+
+/// When the loop next commits, asks for a sync, and reports progress.
+struct Timers {
+    next_commit: Instant,
+    next_sync: Instant,
+    next_progress: Instant,
+    progress_interval: Duration,
+}
+
+/// What one wait for worker events brought.
+enum Received {
+    Events,
+    Nothing,
+    WorkersGone,
+}
+
 impl Aggregator {
     /// Runs until every event sender is gone.
     pub(crate) fn run(mut self, events: Receiver<Event>) -> Outcome {
         let mut fatal: Option<Error> = None;
-        let checkpointing = self.file.is_some();
         // Durable mode syncs the data periodically even without a checkpoint: there is no
         // snapshot to make durable then, but the syncs keep the disk writing while the
-        // download runs, so the final fsync has little left (1 GiB: 0.60-0.63 s instead of
-        // 0.73-0.77 s on this machine's disk).
+        // download runs, so the final fsync has little left (`docs/crash-safety.md`).
         let durable = self.durability == Durability::Durable;
-
-        let (sync_tx, sync_rx) = std::sync::mpsc::channel::<SyncDone>();
-        let (req_tx, req_rx) = std::sync::mpsc::channel::<SyncJob>();
-        let syncer = durable.then(|| {
-            let data = Arc::clone(&self.data);
-            let fail = self.fail_sync;
-            std::thread::Builder::new()
-                .name("oss-resume-sync".into())
-                .spawn(move || syncer(&data, fail, &req_rx, &sync_tx))
-        });
-        let mut sync_in_flight = false;
-
+        let mut syncer = Syncer::start(&self.data, self.fail_sync, durable);
         let started = Instant::now();
-        let mut next_commit = started + self.commit_interval;
-        let mut next_sync = started + self.sync_interval;
-        let mut next_progress = started;
-        let progress_interval = if self.progress.is_some() {
-            self.progress_interval
-        } else {
-            Duration::from_secs(3600)
+        let mut timers = Timers {
+            next_commit: started + self.commit_interval,
+            next_sync: started + self.sync_interval,
+            next_progress: started,
+            progress_interval: if self.progress.is_some() {
+                self.progress_interval
+            } else {
+                Duration::from_secs(3600)
+            },
         };
         let mut dirty = false;
         let mut rate = Rate::new(started, self.ckpt.latest.bytes_done());
 
         loop {
-            let now = Instant::now();
-            let wake = next_commit
-                .min(next_progress)
-                .min(now + Duration::from_millis(50));
-            match events.recv_timeout(wake.saturating_duration_since(now)) {
-                Ok(event) => {
-                    if let Err(e) = self.apply(event) {
-                        self.fail(&mut fatal, e);
-                    }
-                    dirty = true;
-                    // Drain what is queued before doing timed work.
-                    while let Ok(event) = events.try_recv() {
-                        if let Err(e) = self.apply(event) {
-                            self.fail(&mut fatal, e);
-                        }
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
+            match self.receive(&events, &timers, &mut fatal) {
+                Received::Events => dirty = true,
+                Received::Nothing => {}
+                Received::WorkersGone => break,
             }
             let now = Instant::now();
-            if sync_in_flight && let Ok(done) = sync_rx.try_recv() {
-                sync_in_flight = false;
-                match done {
-                    SyncDone::Data(snapshot, result) => {
-                        next_sync = Instant::now() + self.sync_interval;
-                        match self.synced(snapshot, result, Save::DurableDeferred) {
-                            // The checkpoint on disk now holds the durable snapshot: have
-                            // it flushed too (when there is one).
-                            Ok(()) => {
-                                if let Some(path) = self.file.as_ref().map(|f| f.path())
-                                    && req_tx.send(SyncJob::Checkpoint(path.into())).is_ok()
-                                {
-                                    sync_in_flight = true;
-                                }
-                            }
-                            Err(e) => self.fail(&mut fatal, e),
-                        }
-                    }
-                    SyncDone::Checkpoint(result) => {
-                        if let Err(e) = result {
-                            self.fail(&mut fatal, e);
-                        }
-                    }
-                }
+            if let Some(done) = syncer.poll() {
+                self.sync_done(done, &mut syncer, &mut timers, &mut fatal);
             }
             if fatal.is_some() {
                 // Keep draining events until the workers stop, without spinning.
-                next_commit = now + self.commit_interval;
-                next_progress = now + progress_interval;
+                timers.next_commit = now + self.commit_interval;
+                timers.next_progress = now + timers.progress_interval;
                 continue;
             }
-            if now >= next_commit {
-                if checkpointing && dirty {
-                    if let Err(e) = self.save(Save::Cheap) {
-                        self.fail(&mut fatal, e);
-                    }
-                    dirty = false;
+            if now >= timers.next_commit {
+                if dirty && let Err(e) = self.save(SaveKind::Cheap) {
+                    self.fail(&mut fatal, e);
                 }
-                next_commit = now + self.commit_interval;
+                dirty = false;
+                timers.next_commit = now + self.commit_interval;
             }
             if durable
-                && !sync_in_flight
-                && now >= next_sync
+                && !syncer.in_flight
+                && now >= timers.next_sync
                 && self.ckpt.latest != self.ckpt.durable
-                && req_tx.send(SyncJob::Data(self.ckpt.latest.clone())).is_ok()
             {
-                sync_in_flight = true;
+                syncer.request(SyncJob::Data(self.ckpt.latest.clone()));
             }
-            if now >= next_progress {
+            if now >= timers.next_progress {
                 self.report(&mut rate, now);
-                next_progress = now + progress_interval;
+                timers.next_progress = now + timers.progress_interval;
             }
         }
+        self.wind_down(syncer, fatal, &mut rate)
+    }
 
-        // The workers are done: settle the sync in flight, then commit the final state
-        // (which holds a durable snapshot that sync made).
-        drop(req_tx);
-        if sync_in_flight
-            && let Ok(done) = sync_rx.recv()
+    /// Waits for worker events until the next timed job is due (at most 50 ms), then
+    /// applies everything queued.
+    fn receive(
+        &mut self,
+        events: &Receiver<Event>,
+        timers: &Timers,
+        fatal: &mut Option<Error>,
+    ) -> Received {
+        let now = Instant::now();
+        let wake = timers
+            .next_commit
+            .min(timers.next_progress)
+            .min(now + Duration::from_millis(50));
+        match events.recv_timeout(wake.saturating_duration_since(now)) {
+            Ok(event) => {
+                if let Err(e) = self.apply(event) {
+                    self.fail(fatal, e);
+                }
+                // Drain what is queued before doing timed work.
+                while let Ok(event) = events.try_recv() {
+                    if let Err(e) = self.apply(event) {
+                        self.fail(fatal, e);
+                    }
+                }
+                Received::Events
+            }
+            Err(RecvTimeoutError::Timeout) => Received::Nothing,
+            Err(RecvTimeoutError::Disconnected) => Received::WorkersGone,
+        }
+    }
+
+    /// A flush finished. After a data sync the checkpoint on disk holds the new durable
+    /// snapshot: have it flushed too (when there is one); the next data sync is due one
+    /// sync interval later.
+    fn sync_done(
+        &mut self,
+        done: SyncDone,
+        syncer: &mut Syncer,
+        timers: &mut Timers,
+        fatal: &mut Option<Error>,
+    ) {
+        match done {
+            SyncDone::Data(snapshot, result) => {
+                timers.next_sync = Instant::now() + self.sync_interval;
+                match self.synced(snapshot, result, SaveKind::DurableDeferred) {
+                    Ok(()) => {
+                        if let Some(path) = self.file.as_ref().map(|f| f.path().to_path_buf()) {
+                            syncer.request(SyncJob::Checkpoint(path));
+                        }
+                    }
+                    Err(e) => self.fail(fatal, e),
+                }
+            }
+            SyncDone::Checkpoint(result) => {
+                if let Err(e) = result {
+                    self.fail(fatal, e);
+                }
+            }
+        }
+    }
+
+    /// The workers are done: settle the sync in flight, then commit the final state
+    /// (which holds a durable snapshot that sync made).
+    fn wind_down(mut self, syncer: Syncer, mut fatal: Option<Error>, rate: &mut Rate) -> Outcome {
+        if let Some(done) = syncer.stop()
             && fatal.is_none()
         {
             let settled = match done {
@@ -200,24 +284,21 @@ impl Aggregator {
                 // engine's final `Durable` save goes to the other durable slot, which holds
                 // the last flushed one; an unflushed save here would leave both durable
                 // slots unflushed while that save is written.
-                SyncDone::Data(snapshot, result) => self.synced(snapshot, result, Save::Cheap),
+                SyncDone::Data(snapshot, result) => self.synced(snapshot, result, SaveKind::Cheap),
                 SyncDone::Checkpoint(result) => result,
             };
             if let Err(e) = settled {
                 fatal = Some(e);
             }
         }
-        if let Some(Ok(handle)) = syncer {
-            let _ = handle.join();
-        }
         let mut saved = false;
-        if checkpointing && fatal.is_none() {
-            match self.save(Save::Cheap) {
+        if self.file.is_some() && fatal.is_none() {
+            match self.save(SaveKind::Cheap) {
                 Ok(()) => saved = true,
                 Err(e) => fatal = Some(e),
             }
         }
-        self.report(&mut rate, Instant::now());
+        self.report(rate, Instant::now());
         Outcome {
             ckpt: self.ckpt,
             file: self.file,
@@ -228,7 +309,7 @@ impl Aggregator {
     }
 
     fn fail(&self, fatal: &mut Option<Error>, e: Error) {
-        tracing::error!("download stopping: {e}");
+        tracing::error!("download stopping: {}", Chain(&e));
         if fatal.is_none() {
             *fatal = Some(e);
         }
@@ -264,7 +345,7 @@ impl Aggregator {
     }
 
     /// Saves the checkpoint (no-op with checkpointing off).
-    fn save(&mut self, how: Save) -> Result<(), Error> {
+    fn save(&mut self, how: SaveKind) -> Result<(), Error> {
         match self.file.as_mut() {
             Some(file) => save_checkpoint(file, &self.ckpt, how),
             None => Ok(()),
@@ -278,7 +359,7 @@ impl Aggregator {
         &mut self,
         snapshot: Snapshot,
         result: std::io::Result<()>,
-        how: Save,
+        how: SaveKind,
     ) -> Result<(), Error> {
         if let Err(source) = result {
             return Err(Error::SyncFailed {
@@ -356,9 +437,7 @@ fn sync_checkpoint(path: &Path, named: &mut Option<FileIdentity>) -> Result<(), 
         .ok()
         .map(|id| FileIdentity { len: 0, ..id });
     if identity.is_none() || identity != *named {
-        StdFs
-            .sync_dir(&crate::paths::parent_dir(path))
-            .map_err(failed)?;
+        StdFs.sync_dir(&parent_dir(path)).map_err(failed)?;
         *named = identity;
     }
     Ok(())
@@ -395,9 +474,9 @@ impl Rate {
 
 /// Saves `ckpt` atomically, cheaply or durably.
 pub(crate) fn save_checkpoint(
-    file: &mut CkptFile,
+    file: &mut CheckpointFile<FailpointFs>,
     ckpt: &Checkpoint,
-    how: Save,
+    how: SaveKind,
 ) -> Result<(), Error> {
     let result = file.save(ckpt, how);
     result.map_err(|e| ckpt_error(file.path().to_path_buf(), e))
@@ -441,11 +520,8 @@ mod tests {
     /// durable slots being written, the cheap ones too) leaves no intact slot.
     #[test]
     fn final_durable_save_keeps_the_last_flushed_durable_slot() {
-        let dir = std::env::temp_dir().join(format!(
-            "oss-resume-aggregator-final-durable-{}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         let temp_path = dir.join("d.bin.tmp");
         let data = File::create(&temp_path).unwrap();
         let object = ObjectIdentity {
@@ -473,10 +549,10 @@ mod tests {
         let mut file = CheckpointFile::with_fs(FailpointFs, dir.join("d.bin.cp"));
         let path = file.path().to_path_buf();
         // A whole-file save (slot 0, sequence 1), then a flushed durable one (slot 1, 2).
-        file.save(&ckpt, Save::Cheap).unwrap();
+        file.save(&ckpt, SaveKind::Cheap).unwrap();
         ckpt.latest.complete(0, 7).unwrap();
         ckpt.durable = ckpt.latest.clone();
-        file.save(&ckpt, Save::Durable).unwrap();
+        file.save(&ckpt, SaveKind::Durable).unwrap();
         assert_eq!(slot_sequences(&path)[1], 2);
 
         // One event, then the workers are gone: with a zero sync interval the data sync
@@ -505,13 +581,12 @@ mod tests {
 
         // The engine's final save.
         let mut file = outcome.file.unwrap();
-        file.save(&outcome.ckpt, Save::Durable).unwrap();
+        file.save(&outcome.ckpt, SaveKind::Durable).unwrap();
         let sequences = slot_sequences(&path);
         assert_eq!(
             sequences[1], 2,
             "the final durable save overwrote the last flushed durable slot: {sequences:?}"
         );
         file.remove().unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,27 +1,35 @@
-//! The client: oss-http's builder behind the same names, and one transport (one connection
-//! pool) shared by every download; a download's own headers travel per request.
+//! The client: the settings every caller names (endpoint, region, credentials, signature
+//! version, headers), oss-http's builder for the rest of the transport, and one transport
+//! (one connection pool) shared by every download; a download's own headers travel per
+//! request.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
 
-use oss_http::{
-    Credentials, ProvideCredentials, SignatureVersion, StallPolicy, Timeouts, TlsTrust,
-};
+use oss_http::{Credentials, ProvideCredentials, SignatureVersion};
 
 use crate::download::Download;
 use crate::error::Error;
 
-/// Builds a [`Client`]: the settings of [`oss_http::ClientBuilder`], same names, same
+/// Builds a [`Client`], checked by [`ClientBuilder::build`].
+///
+/// The contract: this builder names what a download cannot do without — the endpoint, the
+/// region, how to sign (credentials, a credentials provider, or anonymous; signature V1 or
+/// V4) and headers for every request. Everything else about the transport (timeouts, stall
+/// detection, the connection pool, DNS overrides, TLS trust, cname or path-style
+/// addressing, the user agent, the clock) is oss-http's, set on its
+/// [`oss_http::ClientBuilder`] through [`ClientBuilder::http`], with its names and its
 /// defaults (signature V4, HTTPS, virtual-hosted addressing; path style for IP and
-/// `localhost` endpoints), checked by [`ClientBuilder::build`].
+/// `localhost` endpoints). The types those settings take are in [`crate::oss_http`].
 ///
 /// ```
+/// use std::time::Duration;
+///
 /// let client = oss_resume::Client::builder()
 ///     .endpoint("https://oss-cn-hangzhou.aliyuncs.com")
 ///     .region("cn-hangzhou")
 ///     .anonymous()
+///     .http(|http| http.connect_timeout(Duration::from_secs(5)).user_agent("my-app/1.0"))
 ///     .build()?;
 /// # let _ = client;
 /// # Ok::<(), oss_resume::Error>(())
@@ -43,120 +51,56 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    fn with(mut self, f: impl FnOnce(oss_http::ClientBuilder) -> oss_http::ClientBuilder) -> Self {
-        self.http = f(self.http);
-        self
-    }
-
     /// The OSS endpoint (`oss-cn-hangzhou.aliyuncs.com`, `https://...`, or
-    /// `http://127.0.0.1:9000` for a local emulator). Required.
+    /// `http://127.0.0.1:9000` for a local emulator). Required. Set it here rather than
+    /// through [`ClientBuilder::http`]: checkpoints record its host.
     pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
         let endpoint = endpoint.into();
         self.endpoint = Some(endpoint.clone());
-        self.with(|b| b.endpoint(endpoint))
+        self.http(|b| b.endpoint(endpoint))
     }
 
     /// The region, e.g. `cn-hangzhou` (needed by signature V4 unless the endpoint names it).
     pub fn region(self, region: impl Into<String>) -> Self {
-        self.with(|b| b.region(region))
+        self.http(|b| b.region(region))
     }
 
     /// Signature version 1 or 4 (default 4).
     pub fn signature_version(self, version: SignatureVersion) -> Self {
-        self.with(|b| b.signature_version(version))
-    }
-
-    /// The endpoint is a custom domain bound to the bucket (the C SDK's `is_cname`).
-    pub fn cname(self, is_cname: bool) -> Self {
-        self.with(|b| b.cname(is_cname))
-    }
-
-    /// Force path-style addressing.
-    pub fn path_style(self, force: bool) -> Self {
-        self.with(|b| b.path_style(force))
+        self.http(|b| b.signature_version(version))
     }
 
     /// Sign with these credentials (e.g. [`Credentials::from_env`]: `OSS_ACCESS_KEY_ID`,
     /// `OSS_ACCESS_KEY_SECRET`, `OSS_SESSION_TOKEN`).
     pub fn credentials(self, credentials: Credentials) -> Self {
-        self.with(|b| b.credentials(credentials))
+        self.http(|b| b.credentials(credentials))
     }
 
     /// Sign with credentials asked from `provider` for every attempt (refreshed STS tokens).
     pub fn credentials_provider(self, provider: impl ProvideCredentials + 'static) -> Self {
-        self.with(|b| b.credentials_provider(provider))
+        self.http(|b| b.credentials_provider(provider))
     }
 
     /// Unsigned requests (public-read objects).
     pub fn anonymous(self) -> Self {
-        self.with(|b| b.anonymous())
-    }
-
-    /// A product token put before ours in `User-Agent`.
-    pub fn user_agent(self, product: impl Into<String>) -> Self {
-        self.with(|b| b.user_agent(product))
-    }
-
-    /// All timeouts at once (see [`oss_http::Timeouts`]).
-    pub fn timeouts(self, timeouts: Timeouts) -> Self {
-        self.with(|b| b.timeouts(timeouts))
-    }
-
-    /// Limit on making one TCP connection (default 10 s).
-    pub fn connect_timeout(self, timeout: Duration) -> Self {
-        self.with(|b| b.connect_timeout(timeout))
-    }
-
-    /// Limit from sending a request to its response head (default 30 s).
-    pub fn response_head_timeout(self, timeout: Duration) -> Self {
-        self.with(|b| b.response_head_timeout(timeout))
-    }
-
-    /// A body stalls when no byte arrives for this long (default 30 s); the part is then
-    /// retried from the byte it reached.
-    pub fn stall_timeout(self, idle: Duration) -> Self {
-        self.with(|b| b.stall_timeout(idle))
-    }
-
-    /// A body also stalls below `bytes_per_sec` over a whole `window`.
-    pub fn min_rate(self, bytes_per_sec: u64, window: Duration) -> Self {
-        self.with(|b| b.min_rate(bytes_per_sec, window))
-    }
-
-    /// The whole stall policy.
-    pub fn stall_policy(self, policy: StallPolicy) -> Self {
-        self.with(|b| b.stall_policy(policy))
-    }
-
-    /// Idle pooled connections close after this long (default 50 s).
-    pub fn pool_idle_timeout(self, timeout: Duration) -> Self {
-        self.with(|b| b.pool_idle_timeout(timeout))
-    }
-
-    /// At most this many idle connections kept per host (default 64).
-    pub fn pool_max_idle_per_host(self, max: usize) -> Self {
-        self.with(|b| b.pool_max_idle_per_host(max))
-    }
-
-    /// Resolve `host` (or `*.domain`) to `addrs`, like curl's `--resolve`.
-    pub fn resolve(self, host: &str, addrs: impl IntoIterator<Item = IpAddr>) -> Self {
-        self.with(|b| b.resolve(host, addrs))
-    }
-
-    /// Which certificate authorities HTTPS trusts.
-    pub fn tls_trust(self, trust: TlsTrust) -> Self {
-        self.with(|b| b.tls_trust(trust))
+        self.http(|b| b.anonymous())
     }
 
     /// A header sent with every request of every download (see also
     /// [`Download::header`] for one download's headers).
     pub fn header(self, name: &str, value: &str) -> Self {
-        self.with(|b| b.header(name, value))
+        self.http(|b| b.header(name, value))
     }
 
-    /// Where "now" comes from (tests and simulations).
-    pub fn clock(self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        self.with(|b| b.clock(clock))
+    /// Any other transport setting, on oss-http's builder: `configure` gets it and returns
+    /// it (calls compose; a later one sees what earlier ones set). Checked by
+    /// [`ClientBuilder::build`] like the rest.
+    pub fn http(
+        mut self,
+        configure: impl FnOnce(oss_http::ClientBuilder) -> oss_http::ClientBuilder,
+    ) -> Self {
+        self.http = configure(self.http);
+        self
     }
 
     /// Checks the settings and builds the client; errors name the setting and the fix.
@@ -230,17 +174,18 @@ impl Client {
         key: impl Into<String>,
         destination: impl Into<PathBuf>,
     ) -> Download {
-        Download::new(self.clone(), bucket.into(), key.into(), destination.into())
+        Download::new(
+            self.http.clone(),
+            self.endpoint_host.clone(),
+            bucket.into(),
+            key.into(),
+            destination.into(),
+        )
     }
 
     /// The transport.
     pub fn http(&self) -> &oss_http::Client {
         &self.http
-    }
-
-    /// `host[:port]` of the endpoint (recorded in checkpoints).
-    pub(crate) fn endpoint_host(&self) -> &str {
-        &self.endpoint_host
     }
 }
 

@@ -9,121 +9,26 @@ use std::time::Duration;
 use oss_http::{RetryPolicy, ThrottlePolicy};
 use tokio_util::sync::CancellationToken;
 
-use crate::client::Client;
+use crate::engine::{self, Request};
 use crate::error::Error;
+use crate::options::{Durability, OnChange, Options};
 use crate::report::{Progress, Report};
 
-/// What to do when the object changes during the download (or since the checkpoint).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum OnChange {
-    /// Stop with [`Error::ObjectChanged`] (the default). The old version's partial data is
-    /// discarded, so the next call downloads the new version.
-    #[default]
-    Fail,
-    /// Discard what was downloaded and start again on the new version (at most
-    /// [`MAX_RESTARTS`] times in one call).
-    Restart,
-}
-
-/// How many times one call restarts on a changed object under [`OnChange::Restart`].
-pub const MAX_RESTARTS: u32 = 3;
-
-/// How hard the download works to survive power loss (see the crate docs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Durability {
-    /// The default: data is fdatasynced on an interval and before the final rename, and the
-    /// checkpoint keeps a *durable* snapshot taken before each sync. Never a wrong file,
-    /// even after power loss.
-    #[default]
-    Durable,
-    /// Never fsync. A process kill still resumes from the latest snapshot, but after a
-    /// reboot the download starts over, and a power cut right after completion can leave a
-    /// short or zero-filled destination — the risk every official SDK takes silently.
-    Fast,
-}
-
-/// The progress callback's type.
-pub(crate) type ProgressFn = Box<dyn FnMut(&Progress) + Send>;
-
-/// Test-only fault injection (feature `failpoints`).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct TestHooks {
-    /// Data writes fail with ENOSPC once this many bytes were written in this run.
-    pub(crate) enospc_after: Option<u64>,
-    /// Data fdatasync fails with EIO.
-    pub(crate) fail_sync: bool,
-    /// Pretend to run in this boot (a simulated reboot when it differs).
-    pub(crate) boot_id: Option<Option<Vec<u8>>>,
-}
-
-/// Every setting of one download.
-pub(crate) struct Options {
-    pub(crate) part_size: Option<u64>,
-    pub(crate) threads: usize,
-    pub(crate) version_id: Option<String>,
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) bandwidth: Option<u64>,
-    pub(crate) progress: Option<ProgressFn>,
-    pub(crate) progress_interval: Duration,
-    pub(crate) cancel: Option<CancellationToken>,
-    pub(crate) on_change: OnChange,
-    pub(crate) checkpoint: bool,
-    pub(crate) checkpoint_path: Option<PathBuf>,
-    pub(crate) restart: bool,
-    pub(crate) durability: Durability,
-    pub(crate) sync_interval: Duration,
-    pub(crate) commit_interval: Duration,
-    pub(crate) verify_on_resume: bool,
-    pub(crate) preallocate: bool,
-    pub(crate) check_free_space: bool,
-    pub(crate) retry: RetryPolicy,
-    pub(crate) throttle: ThrottlePolicy,
-    pub(crate) hooks: TestHooks,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            part_size: None,
-            threads: 1,
-            version_id: None,
-            headers: Vec::new(),
-            bandwidth: None,
-            progress: None,
-            progress_interval: Duration::from_millis(100),
-            cancel: None,
-            on_change: OnChange::Fail,
-            checkpoint: false,
-            checkpoint_path: None,
-            restart: false,
-            durability: Durability::Durable,
-            sync_interval: Duration::from_millis(100),
-            commit_interval: Duration::from_millis(10),
-            verify_on_resume: false,
-            preallocate: true,
-            check_free_space: true,
-            retry: RetryPolicy::default(),
-            throttle: ThrottlePolicy::default(),
-            hooks: TestHooks::default(),
-        }
-    }
-}
-
 /// One download, described by builder calls and started by `.await` (or
-/// [`Download::blocking`]). Made by [`Client::download`].
+/// [`Download::blocking`]). Made by [`crate::Client::download`].
 ///
 /// Defaults are the C SDK's: one thread, checkpoint off, checkpoint path `{destination}.cp`
 /// when it is turned on; the part size defaults to [`oss_parts::PartSize::DEFAULT`] (8 MiB),
 /// raised only when an object would need more than [`oss_parts::MAX_PARTS`] parts.
 #[must_use = "a download does nothing until it is awaited"]
 pub struct Download {
-    pub(crate) client: Client,
-    pub(crate) bucket: String,
-    pub(crate) key: String,
-    pub(crate) destination: PathBuf,
-    pub(crate) options: Options,
+    /// The client's transport and its endpoint's `host[:port]` (what a checkpoint records).
+    http: oss_http::Client,
+    endpoint_host: String,
+    bucket: String,
+    key: String,
+    destination: PathBuf,
+    options: Options,
 }
 
 impl fmt::Debug for Download {
@@ -142,9 +47,16 @@ impl fmt::Debug for Download {
 }
 
 impl Download {
-    pub(crate) fn new(client: Client, bucket: String, key: String, destination: PathBuf) -> Self {
+    pub(crate) fn new(
+        http: oss_http::Client,
+        endpoint_host: String,
+        bucket: String,
+        key: String,
+        destination: PathBuf,
+    ) -> Self {
         Self {
-            client,
+            http,
+            endpoint_host,
             bucket,
             key,
             destination,
@@ -254,10 +166,9 @@ impl Download {
 
     /// In durable mode, how often the data is fdatasynced and a durable snapshot saved
     /// (default 100 ms; at least 1 ms). Frequent syncs keep the disk writing while the
-    /// download runs, so the final fsync has little left: 1 GiB durable in 0.57-0.64 s
-    /// against 0.74-0.77 s with 1 s (4 threads, loopback, this machine's disk, where `dd
-    /// conv=fdatasync` of the same bytes takes 0.46-0.52 s); and a power cut loses about
-    /// that much less. One sync runs at a time, so a slow disk spaces them out by itself.
+    /// download runs, so the final fsync has little left and a power cut loses less
+    /// (measurements in `docs/crash-safety.md`). One sync runs at a time, so a slow disk
+    /// spaces them out by itself.
     pub fn sync_interval(mut self, interval: Duration) -> Self {
         self.options.sync_interval = interval;
         self
@@ -352,7 +263,8 @@ impl Download {
     /// Testing only (feature `failpoints`): run as if the machine's boot id were `boot`
     /// (`None`: unknown), to simulate a reboot between runs.
     pub fn simulate_boot_id(mut self, boot: Option<&[u8]>) -> Self {
-        self.options.hooks.boot_id = Some(boot.map(<[u8]>::to_vec));
+        let boot = boot.and_then(|id| oss_ckpt::BootId::new(id.to_vec()));
+        self.options.hooks.boot = crate::options::BootIdSource::Simulated(boot);
         self
     }
 }
@@ -362,6 +274,13 @@ impl IntoFuture for Download {
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(crate::engine::run(self))
+        Box::pin(engine::run(Request {
+            http: self.http,
+            endpoint_host: self.endpoint_host,
+            bucket: self.bucket,
+            key: self.key,
+            destination: self.destination,
+            options: self.options,
+        }))
     }
 }

@@ -85,6 +85,11 @@ impl fmt::Display for LocalOp {
 
 /// Everything that can stop a download.
 ///
+/// The message of each variant describes this layer only; the error it comes from (OSS's
+/// answer, the operating system's error, the checkpoint's) is its
+/// [`source`](std::error::Error::source), never repeated in the text, so a printer that
+/// walks the chain shows every cause once.
+///
 /// Each variant is a situation a caller can act on. Remote failures carry the OSS error
 /// (code, message, request id) through [`oss_http::Error`]; local disk failures are
 /// [`Error::LocalIo`], [`Error::InsufficientSpace`] or [`Error::SyncFailed`] and are never
@@ -103,8 +108,8 @@ pub enum Error {
     },
 
     /// The client configuration is unusable (endpoint, credentials, region, a header...).
-    #[error("{0}")]
-    Client(#[source] oss_http::Error),
+    #[error(transparent)]
+    Client(oss_http::Error),
 
     /// Another run is downloading to the same destination. (A run killed with SIGKILL holds
     /// the lock until it has fully exited, which can take a moment when it is blocked in the
@@ -125,7 +130,7 @@ pub enum Error {
     },
 
     /// HEAD of the object failed (no such bucket or key, access denied, ...).
-    #[error("could not read the object's metadata: {source}")]
+    #[error("could not read the object's metadata")]
     Head {
         /// The OSS or transport error (with code and request id when OSS answered).
         #[source]
@@ -133,7 +138,7 @@ pub enum Error {
     },
 
     /// A part failed with a permanent error, or its retry budget ran out.
-    #[error("{part} failed after {attempts} attempt(s) in a row without progress: {source}")]
+    #[error("{part} failed after {attempts} attempt(s) in a row without progress")]
     Part {
         /// The part.
         part: PartRef,
@@ -189,7 +194,7 @@ pub enum Error {
     /// A local filesystem operation failed (disk full, permission denied, I/O error). Never
     /// retried as a network error.
     #[error(
-        "{op}{} failed for {}: {source}",
+        "{op}{} failed for {}",
         part.map(|p| format!(" ({p})")).unwrap_or_default(),
         path.display()
     )]
@@ -224,7 +229,7 @@ pub enum Error {
     /// pages and a retried fsync can report success for lost data, so the temp file was
     /// deleted.
     #[error(
-        "the disk did not confirm writing {}: {source}; the partial data was deleted, check the disk and run again",
+        "the disk did not confirm writing {}; the partial data was deleted, check the disk and run again",
         path.display()
     )]
     SyncFailed {
@@ -237,7 +242,7 @@ pub enum Error {
 
     /// The checkpoint cannot be used or written and must not be discarded silently: it
     /// belongs to another download, or a newer version of this software wrote it.
-    #[error("checkpoint {}: {source}", path.display())]
+    #[error("the checkpoint {} cannot be used or saved", path.display())]
     Checkpoint {
         /// The checkpoint path.
         path: PathBuf,
@@ -261,7 +266,7 @@ pub enum Error {
     InsideRuntime,
 
     /// The blocking wrapper could not start its runtime.
-    #[error("could not start a tokio runtime for the blocking download: {0}")]
+    #[error("could not start a tokio runtime for the blocking download")]
     Runtime(#[source] io::Error),
 }
 
@@ -350,6 +355,22 @@ impl Error {
             part: None,
             source,
         }
+    }
+}
+
+/// Shows an error and every error in its [`source`](std::error::Error::source) chain, each
+/// once, separated by `: ` (for warnings and logs, which are one line of text).
+pub(crate) struct Chain<'a>(pub(crate) &'a dyn std::error::Error);
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
+        }
+        Ok(())
     }
 }
 

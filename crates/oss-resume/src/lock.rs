@@ -23,7 +23,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, LocalOp};
-use crate::paths::with_suffix;
+use crate::paths::lock_path;
 
 /// A held destination lock; released (and its file removed) when dropped.
 #[derive(Debug)]
@@ -40,7 +40,7 @@ impl DestLock {
     /// Takes the lock for `destination`, or says who holds it. The second value is a
     /// warning when the filesystem cannot lock.
     pub(crate) fn acquire(destination: &Path) -> Result<(Self, Option<String>), Error> {
-        let path = with_suffix(destination, ".lock");
+        let path = lock_path(destination);
         let local = |e| Error::local(LocalOp::Lock, &path, e);
         for _ in 0..RELOCK_ATTEMPTS {
             let mut file = OpenOptions::new()
@@ -153,8 +153,8 @@ mod tests {
 
     #[test]
     fn second_lock_is_refused_with_pid_and_released_on_drop() {
-        let dir = std::env::temp_dir().join(format!("oss-resume-lock-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         let dest = dir.join("file.bin");
         let (held, warning) = DestLock::acquire(&dest).unwrap();
         assert!(warning.is_none());
@@ -167,7 +167,6 @@ mod tests {
         let (again, _) = DestLock::acquire(&dest).unwrap();
         drop(again);
         assert!(!dir.join("file.bin.lock").exists());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[cfg(unix)]
@@ -190,12 +189,11 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn the_lock_file_is_never_inherited_by_child_processes() {
-        let dir = std::env::temp_dir().join(format!("oss-resume-cloexec-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         let (held, _) = DestLock::acquire(&dir.join("file.bin")).unwrap();
         let flags = rustix::io::fcntl_getfd(held.file.as_ref().unwrap()).unwrap();
         assert!(flags.contains(rustix::io::FdFlags::CLOEXEC), "{flags:?}");
         drop(held);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

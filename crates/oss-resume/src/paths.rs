@@ -1,22 +1,41 @@
-//! The files a download uses beside its destination.
+//! The files a download keeps beside its destination: the temp data file
+//! `{destination}.oss-tmp`, the lock `{destination}.lock` and, by default, the checkpoint
+//! `{destination}.cp`. Each is the destination's path with a suffix (oss-ckpt's
+//! `with_suffix`, the one helper for it), so all sit in the destination's directory: the
+//! final rename stays on one filesystem, and a crashed run's files are found by the next.
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-/// `path` with `suffix` appended to its file name (`a/b.bin` + `.lock` = `a/b.bin.lock`).
-pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = OsString::from(path.as_os_str());
-    name.push(suffix);
-    PathBuf::from(name)
-}
+use oss_ckpt::fs::with_suffix;
 
 /// The suffix of the temp data file: `{destination}.oss-tmp`.
 pub const TEMP_SUFFIX: &str = ".oss-tmp";
+
+/// The suffix of the lock file: `{destination}.lock`.
+const LOCK_SUFFIX: &str = ".lock";
+
+/// The checkpoint path a download uses unless [`crate::Download::checkpoint_path`] sets
+/// another: `{destination}.cp`, as the C SDK documents. A relative destination gives a
+/// relative path.
+///
+/// ```
+/// use std::path::Path;
+/// let path = oss_resume::default_checkpoint_path("dir/local.bin");
+/// assert_eq!(path, Path::new("dir/local.bin.cp"));
+/// ```
+pub fn default_checkpoint_path(destination: impl AsRef<Path>) -> PathBuf {
+    oss_ckpt::fs::default_path(destination.as_ref())
+}
 
 /// The temp data file for `destination`: one fixed name beside it, so that a crashed run's
 /// temp file is found (under the lock) by the next run and reused or cleaned, never orphaned.
 pub(crate) fn temp_path(destination: &Path) -> PathBuf {
     with_suffix(destination, TEMP_SUFFIX)
+}
+
+/// The lock file for `destination` (the same whatever the checkpoint path).
+pub(crate) fn lock_path(destination: &Path) -> PathBuf {
+    with_suffix(destination, LOCK_SUFFIX)
 }
 
 /// The directory holding `path` (`.` for a bare file name).

@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use oss_ckpt::Snapshot;
+pub use oss_ckpt::SnapshotKind;
 
 /// Progress, as passed to the callback.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -46,7 +46,7 @@ pub enum CheckpointUse {
     /// Resumed from the checkpoint's snapshot.
     Resumed {
         /// Latest (same boot) or durable (after a reboot, or when the boot is unknown).
-        snapshot: Snapshot,
+        snapshot: SnapshotKind,
         /// Whether verify-on-resume re-read and checked the done ranges.
         verified: bool,
     },

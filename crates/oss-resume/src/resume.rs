@@ -6,11 +6,11 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::Path;
 
-use oss_ckpt::fs::file_identity;
-use oss_ckpt::{BootId, Checkpoint, CkptError, Expected, Field, Progress, Snapshot};
+use oss_ckpt::fs::{CheckpointFile, file_identity};
+use oss_ckpt::{BootId, Checkpoint, CkptError, Expected, Field, Snapshot, SnapshotKind};
 
-use crate::aggregator::CkptFile;
 use crate::error::{Error, LocalOp};
+use crate::failpoint::FailpointFs;
 use crate::report::FreshReason;
 
 /// How a download starts.
@@ -21,7 +21,7 @@ pub(crate) enum Start {
     Resume {
         ckpt: Box<Checkpoint>,
         file: File,
-        snapshot: Snapshot,
+        snapshot: SnapshotKind,
     },
     /// The stored object differs from the current one (the changed-object policy decides);
     /// `reason` is a [`FreshReason::ObjectChanged`].
@@ -33,73 +33,21 @@ pub(crate) enum Start {
 
 /// Loads and checks the checkpoint for this download.
 pub(crate) fn decide(
-    ckpt_file: &CkptFile,
+    ckpt_file: &CheckpointFile<FailpointFs>,
     expected: &Expected<'_>,
     temp_path: &Path,
     boot: Option<&BootId>,
 ) -> Result<Start, Error> {
-    let ckpt_path = ckpt_file.path().to_path_buf();
-    let mut ckpt = match ckpt_file.load_any() {
+    let ckpt_path = ckpt_file.path();
+    let mut ckpt = match load(ckpt_file)? {
         Ok(ckpt) => ckpt,
-        Err(CkptError::NotFound { .. }) => return Ok(Start::Fresh { reason: None }),
-        Err(CkptError::Corrupt(why)) => {
-            tracing::warn!(
-                "discarding checkpoint {}: it is corrupt ({why})",
-                ckpt_path.display()
-            );
-            return Ok(Start::Fresh {
-                reason: Some(FreshReason::Corrupt(why)),
-            });
-        }
-        Err(CkptError::Io { source, .. }) => {
-            return Err(Error::local(LocalOp::Checkpoint, ckpt_path, source));
-        }
-        // A newer format: a newer version of this software may still want it.
-        Err(source) => {
-            return Err(Error::Checkpoint {
-                path: ckpt_path,
-                source,
-            });
-        }
+        Err(start) => return Ok(start),
     };
-    match ckpt.check(expected) {
-        Ok(()) => {}
-        Err(CkptError::Mismatch {
-            field: Field::PartSize,
-            ..
-        }) => {
-            return Ok(Start::Fresh {
-                reason: Some(FreshReason::PartSize {
-                    checkpoint: ckpt.plan().part_size().get(),
-                    now: expected.part_size.get(),
-                }),
-            });
-        }
-        Err(CkptError::Mismatch {
-            field,
-            stored,
-            expected,
-        }) if field.is_object_change() => {
-            return Ok(Start::ObjectChanged {
-                reason: FreshReason::ObjectChanged {
-                    field,
-                    checkpoint: stored,
-                    now: expected,
-                },
-            });
-        }
-        // Another download's checkpoint (bucket, key, endpoint, destination): not ours to
-        // overwrite.
-        Err(source) => {
-            return Err(Error::Checkpoint {
-                path: ckpt_path,
-                source,
-            });
-        }
+    if let Some(start) = check_download(&ckpt, expected, ckpt_path)? {
+        return Ok(start);
     }
     let (snapshot, chosen) = ckpt.resume_from(boot);
     let chosen = chosen.clone();
-
     if ckpt.local().temp_path != temp_path {
         return Ok(Start::Fresh {
             reason: Some(FreshReason::TempPathChanged {
@@ -122,29 +70,8 @@ pub(crate) fn decide(
         }
         Err(e) => return Err(Error::local(LocalOp::CreateTemp, temp_path, e)),
     };
-    let identity =
-        file_identity(&file).map_err(|e| Error::local(LocalOp::CreateTemp, temp_path, e))?;
-    match ckpt.check_temp_file(&identity) {
-        Ok(()) => {}
-        Err(CkptError::Mismatch {
-            field,
-            stored,
-            expected,
-        }) => {
-            return Ok(Start::Fresh {
-                reason: Some(FreshReason::TempFileChanged {
-                    field,
-                    checkpoint: stored,
-                    now: expected,
-                }),
-            });
-        }
-        Err(source) => {
-            return Err(Error::Checkpoint {
-                path: ckpt_path,
-                source,
-            });
-        }
+    if let Some(start) = check_temp_file(&ckpt, &file, temp_path, ckpt_path)? {
+        return Ok(start);
     }
     ckpt.latest = chosen;
     Ok(Start::Resume {
@@ -154,10 +81,104 @@ pub(crate) fn decide(
     })
 }
 
+/// Reads the checkpoint: `Ok(Err(start))` when there is none, or it is corrupt (discarded,
+/// with the reason); an I/O error or a newer format is the download's error (a newer version
+/// of this software may still want that checkpoint).
+fn load(ckpt_file: &CheckpointFile<FailpointFs>) -> Result<Result<Checkpoint, Start>, Error> {
+    let ckpt_path = ckpt_file.path();
+    match ckpt_file.load_any() {
+        Ok(ckpt) => Ok(Ok(ckpt)),
+        Err(CkptError::NotFound { .. }) => Ok(Err(Start::Fresh { reason: None })),
+        Err(CkptError::Corrupt(why)) => {
+            tracing::warn!(
+                "discarding checkpoint {}: it is corrupt ({why})",
+                ckpt_path.display()
+            );
+            Ok(Err(Start::Fresh {
+                reason: Some(FreshReason::Corrupt(why)),
+            }))
+        }
+        Err(CkptError::Io { source, .. }) => {
+            Err(Error::local(LocalOp::Checkpoint, ckpt_path, source))
+        }
+        Err(source) => Err(refused(ckpt_path, source)),
+    }
+}
+
+/// Whether the checkpoint is for this download: `Some` start when it is not (another part
+/// size starts fresh, a changed object goes to the policy), an error when it belongs to
+/// another download (bucket, key, endpoint, destination: not ours to overwrite).
+fn check_download(
+    ckpt: &Checkpoint,
+    expected: &Expected<'_>,
+    ckpt_path: &Path,
+) -> Result<Option<Start>, Error> {
+    match ckpt.check(expected) {
+        Ok(()) => Ok(None),
+        Err(CkptError::Mismatch {
+            field: Field::PartSize,
+            ..
+        }) => Ok(Some(Start::Fresh {
+            reason: Some(FreshReason::PartSize {
+                checkpoint: ckpt.plan().part_size().get(),
+                now: expected.part_size.get(),
+            }),
+        })),
+        Err(CkptError::Mismatch {
+            field,
+            stored,
+            expected,
+        }) if field.is_object_change() => Ok(Some(Start::ObjectChanged {
+            reason: FreshReason::ObjectChanged {
+                field,
+                checkpoint: stored,
+                now: expected,
+            },
+        })),
+        Err(source) => Err(refused(ckpt_path, source)),
+    }
+}
+
+/// Whether the open temp file is the one the checkpoint recorded: `Some` fresh start when
+/// it was replaced, resized or moved.
+fn check_temp_file(
+    ckpt: &Checkpoint,
+    file: &File,
+    temp_path: &Path,
+    ckpt_path: &Path,
+) -> Result<Option<Start>, Error> {
+    let identity =
+        file_identity(file).map_err(|e| Error::local(LocalOp::CreateTemp, temp_path, e))?;
+    match ckpt.check_temp_file(&identity) {
+        Ok(()) => Ok(None),
+        Err(CkptError::Mismatch {
+            field,
+            stored,
+            expected,
+        }) => Ok(Some(Start::Fresh {
+            reason: Some(FreshReason::TempFileChanged {
+                field,
+                checkpoint: stored,
+                now: expected,
+            }),
+        })),
+        Err(source) => Err(refused(ckpt_path, source)),
+    }
+}
+
+/// A checkpoint this download must not use, nor discard silently: another download's, or
+/// a newer format's.
+fn refused(ckpt_path: &Path, source: CkptError) -> Error {
+    Error::Checkpoint {
+        path: ckpt_path.to_path_buf(),
+        source,
+    }
+}
+
 /// Whether the destination is the checkpoint's temp file, renamed after a complete,
 /// verified download: same device, inode, length and birth time, and the snapshot complete with the
 /// object's CRC.
-fn completed_by_rename(ckpt: &Checkpoint, expected: &Expected<'_>, snapshot: &Progress) -> bool {
+fn completed_by_rename(ckpt: &Checkpoint, expected: &Expected<'_>, snapshot: &Snapshot) -> bool {
     let Ok(dest) = File::open(expected.destination) else {
         return false;
     };
@@ -175,9 +196,9 @@ fn completed_by_rename(ckpt: &Checkpoint, expected: &Expected<'_>, snapshot: &Pr
 
 /// Verify-on-resume: re-reads every byte the snapshot claims and checks it against the
 /// recorded CRCs (the fold of done parts, each in-flight part's running CRC).
-pub(crate) fn verify(file: &File, snapshot: &Progress) -> Result<(), String> {
+pub(crate) fn verify(file: &File, snapshot: &Snapshot) -> Result<(), String> {
     let plan = *snapshot.plan();
-    let mut rebuilt = Progress::new(plan);
+    let mut rebuilt = Snapshot::new(plan);
     let mut buf = vec![0u8; 1 << 20];
     let mut crc_of = |start: u64, len: u64| -> Result<u64, String> {
         let mut crc = oss_crc::Crc64::new();

@@ -158,14 +158,7 @@ mod tests {
 
     #[test]
     fn vectored_write_lands_every_byte_at_its_offset() {
-        let path = std::env::temp_dir().join(format!("oss-resume-pwritev-{}", std::process::id()));
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .unwrap();
+        let file = tempfile::tempfile().unwrap();
         let chunks: Vec<Bytes> = (0..1000u32)
             .map(|i| Bytes::from(vec![(i % 251) as u8; (i % 7 + 1) as usize]))
             .collect();
@@ -178,6 +171,5 @@ mod tests {
         assert_eq!(file.metadata().unwrap().len(), 1 << 20);
         assert!(allocated(&file).unwrap() >= 1 << 20);
         assert!(free_space(&std::env::temp_dir()).unwrap() > 0);
-        std::fs::remove_file(&path).unwrap();
     }
 }

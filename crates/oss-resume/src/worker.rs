@@ -137,29 +137,13 @@ async fn download_part(
             Some(Ok(_)) => break,
             Some(Err(e)) => e,
         };
-        if let Some(source) = sink.failed.take() {
-            sink.drain().await;
-            return Err(PartFailure::Local {
-                part: part_ref,
-                source,
-            });
-        }
-        if error.is_object_changed() {
-            sink.drain().await;
-            return Err(PartFailure::Changed {
-                part: part_ref,
-                source: error,
-            });
-        }
-        if let Some(service) = error.service()
-            && service.code == "InvalidObjectState"
-        {
-            sink.drain().await;
-            return Err(PartFailure::Archived {
-                code: service.code.clone(),
-                request_id: service.request_id.clone(),
-            });
-        }
+        let error = match beyond_retry(&mut sink, error, part_ref) {
+            Ok(error) => error,
+            Err(failure) => {
+                sink.drain().await;
+                return Err(failure);
+            }
+        };
         if sink.accepted > before {
             retry.on_progress();
         }
@@ -195,6 +179,33 @@ async fn download_part(
         crc,
     });
     Ok(())
+}
+
+/// Splits off the failures no retry can fix: the disk's (kept by the sink), a changed
+/// object, an archived one. Any other error is given back for the retry policy.
+fn beyond_retry(
+    sink: &mut PartSink<'_>,
+    error: oss_http::Error,
+    part: PartRef,
+) -> Result<oss_http::Error, PartFailure> {
+    if let Some(source) = sink.failed.take() {
+        return Err(PartFailure::Local { part, source });
+    }
+    if error.is_object_changed() {
+        return Err(PartFailure::Changed {
+            part,
+            source: error,
+        });
+    }
+    if let Some(service) = error.service()
+        && service.code == "InvalidObjectState"
+    {
+        return Err(PartFailure::Archived {
+            code: service.code.clone(),
+            request_id: service.request_id.clone(),
+        });
+    }
+    Ok(error)
 }
 
 /// The sink's error (the real one is kept in [`PartSink::failed`]).

@@ -138,8 +138,8 @@ mod tests {
 
     #[test]
     fn destinations() {
-        let dir = std::env::temp_dir().join(format!("ossget-dest-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path().to_path_buf();
         assert_eq!(
             resolve_destination(None, "a/b.bin"),
             Ok(PathBuf::from("b.bin"))
@@ -159,6 +159,5 @@ mod tests {
                 .contains("does not exist")
         );
         assert!(resolve_destination(Some(Path::new("")), "k").is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -51,35 +51,46 @@ pub fn describe(error: &Error, source: &ObjectUrl, checkpointing: bool) -> Failu
     }
 }
 
+/// `error` and every cause in its `source()` chain, joined by `: `. The libraries' messages
+/// describe their own layer only (the cause is never repeated in the text), so each cause
+/// shows once.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    std::iter::successors(Some(error), |e| e.source())
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
 /// A failure OSS did not answer with an error document of its own.
 fn other(error: &Error, again: &str) -> (String, Option<String>) {
+    let message = chain(error);
     match error {
         Error::Head { .. } if error.is_retryable() => (
-            error.to_string(),
+            message,
             Some("check --endpoint and the network, then run the same command again".to_owned()),
         ),
         Error::ObjectChanged { .. } => (
-            error.to_string(),
+            message,
             Some("to follow changes automatically, pass --on-change restart".to_owned()),
         ),
         Error::Checkpoint { .. } => (
-            error.to_string(),
+            message,
             Some(
                 "pass --restart to discard that checkpoint and start over, or --checkpoint-path to keep it"
                     .to_owned(),
             ),
         ),
         Error::InsufficientSpace { .. } => (
-            error.to_string(),
+            message,
             Some("--no-space-check skips this check (the download may then fail with ENOSPC)".to_owned()),
         ),
-        Error::Locked { .. } => (error.to_string(), None),
+        Error::Locked { .. } => (message, None),
         e if e.io_kind() == Some(std::io::ErrorKind::StorageFull) => (
-            error.to_string(),
+            message,
             Some(format!("free some space, then {again}")),
         ),
-        e if e.is_retryable() => (error.to_string(), Some(again.to_owned())),
-        _ => (error.to_string(), None),
+        e if e.is_retryable() => (message, Some(again.to_owned())),
+        _ => (message, None),
     }
 }
 
@@ -174,6 +185,15 @@ mod tests {
         assert_eq!(
             f.hint.as_deref(),
             Some("free some space, then run the same command again to resume")
+        );
+
+        // Every cause shows once: the write's failure, then the operating system's.
+        assert_eq!(
+            f.message,
+            format!(
+                "writing the checkpoint failed for k.cp.tmp: {}",
+                std::io::Error::from_raw_os_error(28)
+            )
         );
 
         let locked = Error::Locked {

@@ -3,12 +3,13 @@
 
 use std::ffi::OsString;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use oss_resume::{Client, Credentials, Download, Durability, OnChange, SignatureVersion};
 
 use crate::cli::{Args, DurabilityArg, OnChangeArg, SignatureArg, parse_header};
 use crate::dest::resolve_destination;
+use crate::failure::chain;
 use crate::url::ObjectUrl;
 
 /// The environment variables credentials come from.
@@ -38,12 +39,13 @@ impl Job {
         let checkpoint_path = args.checkpoint_enabled().then(|| {
             args.checkpoint_path
                 .clone()
-                .unwrap_or_else(|| with_suffix(&destination, ".cp"))
+                .unwrap_or_else(|| oss_resume::default_checkpoint_path(&destination))
         });
         let endpoint = endpoint(args)?;
+        let user_agent = format!("ossget/{}", env!("CARGO_PKG_VERSION"));
         let mut builder = Client::builder()
             .endpoint(&endpoint)
-            .user_agent(format!("ossget/{}", env!("CARGO_PKG_VERSION")))
+            .http(|http| http.user_agent(user_agent))
             .signature_version(match args.signature_version {
                 SignatureArg::V1 => SignatureVersion::V1,
                 SignatureArg::V4 => SignatureVersion::V4,
@@ -59,14 +61,14 @@ impl Job {
             ));
         }
         if args.cname {
-            builder = builder.cname(true);
+            builder = builder.http(|http| http.cname(true));
         }
         if args.path_style {
-            builder = builder.path_style(true);
+            builder = builder.http(|http| http.path_style(true));
         }
         for text in &args.resolve {
             let (host, addrs) = parse_resolve(text, endpoint_port(&endpoint))?;
-            builder = builder.resolve(&host, addrs);
+            builder = builder.http(|http| http.resolve(&host, addrs));
         }
         for text in &args.header {
             let (name, value) = parse_header(text)?;
@@ -77,7 +79,7 @@ impl Job {
         } else {
             builder.credentials(credentials(&env)?)
         };
-        let client = builder.build().map_err(|e| e.to_string())?;
+        let client = builder.build().map_err(|e| chain(&e))?;
         Ok(Self {
             source: args.source.clone(),
             destination,
@@ -121,13 +123,6 @@ impl Job {
         }
         d
     }
-}
-
-/// `path` with `suffix` added to its file name (`a/b.bin` -> `a/b.bin.cp`).
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
 }
 
 /// `--endpoint`, `OSS_ENDPOINT`, or the public endpoint of `--region`.

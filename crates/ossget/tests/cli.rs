@@ -24,7 +24,8 @@ const SEED: u64 = 11;
 struct Fixture {
     emu: Emulator,
     server: RunningServer,
-    dir: PathBuf,
+    /// The test's scratch directory, removed when the fixture drops.
+    dir: tempfile::TempDir,
 }
 
 impl Fixture {
@@ -33,9 +34,10 @@ impl Fixture {
         emu.add_credentials(Credentials::new(ID, SECRET));
         emu.add_bucket(BucketSpec::new(BUCKET)).unwrap();
         let server = emu.start_server().await.unwrap();
-        let dir = std::env::temp_dir().join(format!("ossget-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("ossget-{name}-"))
+            .tempdir()
+            .unwrap();
         Self { emu, server, dir }
     }
 
@@ -56,7 +58,7 @@ impl Fixture {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_ossget"));
         cmd.args(args)
             .args(["--endpoint", endpoint, "--region", "cn-hangzhou"])
-            .current_dir(&self.dir)
+            .current_dir(self.dir.path())
             .env_remove("OSS_ENDPOINT")
             .env_remove("OSS_REGION")
             .env_remove("OSS_SESSION_TOKEN")
@@ -74,23 +76,17 @@ impl Fixture {
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
+        self.dir.path().join(name)
     }
 
     /// The files left in the test directory, sorted.
     fn files(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.dir)
+        let mut names: Vec<String> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
         names
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -574,14 +570,14 @@ async fn usage_errors_exit_2_before_any_request() {
     let mut no_endpoint = tokio::process::Command::new(env!("CARGO_BIN_EXE_ossget"));
     no_endpoint
         .args(["oss://bkt/k.bin"])
-        .current_dir(&fx.dir)
+        .current_dir(fx.dir.path())
         .env_remove("OSS_ENDPOINT")
         .env_remove("OSS_REGION");
     Run::from(no_endpoint.output().await.unwrap()).expect(2, &["no endpoint: pass --endpoint URL"]);
     let mut no_region = tokio::process::Command::new(env!("CARGO_BIN_EXE_ossget"));
     no_region
         .args(["oss://bkt/k.bin", "--endpoint", fx.endpoint()])
-        .current_dir(&fx.dir)
+        .current_dir(fx.dir.path())
         .env_remove("OSS_REGION")
         .env("OSS_ACCESS_KEY_ID", ID)
         .env("OSS_ACCESS_KEY_SECRET", SECRET);
@@ -597,7 +593,7 @@ async fn usage_errors_exit_2_before_any_request() {
     let mut from_env = tokio::process::Command::new(env!("CARGO_BIN_EXE_ossget"));
     from_env
         .args(["oss://bkt/k.bin", "env.bin", "-q"])
-        .current_dir(&fx.dir)
+        .current_dir(fx.dir.path())
         .env("OSS_ENDPOINT", fx.endpoint())
         .env("OSS_REGION", "cn-hangzhou")
         .env("OSS_ACCESS_KEY_ID", ID)

@@ -5,7 +5,7 @@
 //! Why: on ext4 a rename over an existing file flushes the new file and waits for the
 //! journal (`auto_da_alloc`), and beside another process that fsyncs, such renames took
 //! 21-258 ms where an overwrite of already-allocated bytes took at most 0.06 ms
-//! (notes/e2e-findings.md #4). Commits that stall let the checkpoint fall behind the disk,
+//! (`docs/e2e-findings.md`). Commits that stall let the checkpoint fall behind the disk,
 //! and a kill then re-fetches what the stall hid.
 //!
 //! ```text

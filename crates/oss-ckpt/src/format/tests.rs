@@ -362,7 +362,7 @@ fn encode_into_reuses_the_buffer_and_is_deterministic() {
 fn a_progress_for_another_plan_is_refused() {
     let mut ckpt = random_checkpoint(8, 10, 50);
     let other = Plan::new(ckpt.plan().object_size() + 1, ckpt.plan().part_size()).unwrap();
-    ckpt.durable = crate::Progress::new(other);
+    ckpt.durable = crate::Snapshot::new(other);
     assert!(matches!(encode(&ckpt), Err(CkptError::Invalid { .. })));
 }
 

@@ -17,7 +17,7 @@ use crate::error::{CkptError, Corruption};
 use crate::format::path_bytes;
 use crate::model::{
     BootId, Checkpoint, CheckpointParts, FileIdentity, InFlight, LocalFiles, MAX_IN_FLIGHT,
-    ObjectIdentity, Progress,
+    ObjectIdentity, Snapshot,
 };
 
 /// The longest string or path kept, in bytes: far above real names (OSS keys are at most
@@ -336,7 +336,7 @@ impl<'a> BodyV1<'a> {
                 })
                 .collect()
         };
-        let latest = Progress::from_parts(
+        let latest = Snapshot::from_parts(
             plan,
             self.latest.done.into_owned(),
             in_flight(self.latest.in_flight),
@@ -354,7 +354,7 @@ impl<'a> BodyV1<'a> {
                 latest.done().difference(&added)
             }
         };
-        let durable = Progress::from_parts(
+        let durable = Snapshot::from_parts(
             plan,
             durable_done,
             in_flight(self.durable.in_flight),

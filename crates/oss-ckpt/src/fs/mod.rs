@@ -11,15 +11,14 @@
 //!   `{path}`; rename replaces a name atomically, so a crash leaves the old file or the new.
 //! - Every later save overwrites one slot of the open file in place (`pwrite` of already
 //!   allocated bytes: no allocation, no rename, so it does not wait for the filesystem's
-//!   journal — measured beside a process that fsyncs, at most 0.06 ms against 21-258 ms
-//!   for a rename). Cheap saves alternate between slots 2 and 3, durable ones between 0
-//!   and 1, so a save never overwrites the newest save of its kind, and a cheap save never
+//!   journal; `docs/checkpoint-format.md` has the measurements). Cheap saves alternate
+//!   between slots 2 and 3, durable ones between 0 and 1, so a save never overwrites the newest save of its kind, and a cheap save never
 //!   overwrites the last durable one. A crash in the middle of a write tears only the slot
 //!   being written; its checksum fails and loading takes the newest intact one.
 //!
-//! - [`Durability::Cheap`]: no fsync. Survives a process kill (which loses no page cache);
-//!   about 0.01 ms for a prefix-shaped checkpoint, so it can run every ~10 ms.
-//! - [`Durability::Durable`]: an in-place save is followed by fdatasync of the file; a
+//! - [`SaveKind::Cheap`]: no fsync. Survives a process kill (which loses no page cache),
+//!   and is cheap enough to run every few milliseconds.
+//! - [`SaveKind::Durable`]: an in-place save is followed by fdatasync of the file; a
 //!   whole-file save fsyncs the temp file, renames it and fsyncs the directory. Survives
 //!   power loss. (Windows has no directory fsync through std: NTFS journals the rename
 //!   itself; a rename that hits a sharing violation — an indexer or antivirus holding the
@@ -257,13 +256,15 @@ fn rename_retrying(from: &Path, to: &Path) -> io::Result<()> {
     std::fs::rename(from, to)
 }
 
-/// How hard a save works to reach the disk.
+/// Which kind of save [`CheckpointFile::save`] makes: which slots it writes and whether it
+/// flushes them to disk before returning. (A download's own durability mode — whether it
+/// fsyncs at all — is the caller's idea; this names one save.)
 ///
 /// ```
-/// assert_ne!(oss_ckpt::fs::Durability::Cheap, oss_ckpt::fs::Durability::Durable);
+/// assert_ne!(oss_ckpt::fs::SaveKind::Cheap, oss_ckpt::fs::SaveKind::Durable);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durability {
+pub enum SaveKind {
     /// No fsync: survives a process kill, not power loss.
     Cheap,
     /// fsync before returning: survives power loss.
@@ -276,7 +277,7 @@ pub enum Durability {
     DurableDeferred,
 }
 
-impl Durability {
+impl SaveKind {
     /// Whether the save goes to the durable slots (`Durable`, `DurableDeferred`).
     fn durable_slot(self) -> bool {
         self != Self::Cheap
@@ -317,7 +318,17 @@ fn write_zeros(file: &mut impl Write, mut len: usize) -> io::Result<()> {
     Ok(())
 }
 
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+/// `path` with `suffix` appended to its file name (`a/b.bin` + `.cp` = `a/b.bin.cp`): how the
+/// files kept beside a destination or a checkpoint are named (the checkpoint
+/// `{destination}.cp`, a save's `{checkpoint}.tmp`; oss-resume names its temp data file and
+/// its lock the same way).
+///
+/// ```
+/// use std::path::Path;
+/// let lock = oss_ckpt::fs::with_suffix(Path::new("dir/b.bin"), ".lock");
+/// assert_eq!(lock, Path::new("dir/b.bin.lock"));
+/// ```
+pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = OsString::from(path.as_os_str());
     name.push(suffix);
     PathBuf::from(name)
@@ -330,7 +341,7 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// ```
 /// # use oss_ckpt::*;
 /// # use oss_parts::{Plan, PartSize};
-/// use oss_ckpt::fs::{CheckpointFile, Durability};
+/// use oss_ckpt::fs::{CheckpointFile, SaveKind};
 ///
 /// let dir = std::env::temp_dir().join(format!("oss-ckpt-doc-file-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir)?;
@@ -345,7 +356,7 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// let mut file = CheckpointFile::for_destination(&destination);
 /// assert!(matches!(file.load_any(), Err(CkptError::NotFound { .. })));
 /// ckpt.latest.complete(0, oss_crc::checksum(b"01234"))?;
-/// file.save(&ckpt, Durability::Cheap)?;
+/// file.save(&ckpt, SaveKind::Cheap)?;
 ///
 /// let expected = Expected {
 ///     object: &object,
@@ -476,12 +487,12 @@ impl<F: Filesystem> CheckpointFile<F> {
     /// but may not survive power loss; the next save writes a whole new file.
     ///
     /// See [`CheckpointFile`] for an example.
-    pub fn save(&mut self, ckpt: &Checkpoint, durability: Durability) -> Result<(), CkptError> {
+    pub fn save(&mut self, ckpt: &Checkpoint, kind: SaveKind) -> Result<(), CkptError> {
         slots::encode_image(ckpt, &mut self.buffer)?;
         self.sequence += 1;
         let result = match self.open.take() {
             Some(open) if self.buffer.len() <= open.slot_len as usize => {
-                self.save_in_place(open, durability)
+                self.save_in_place(open, kind)
             }
             outgrown => {
                 // A file that holds durable saves is replaced by a durable one: the rename
@@ -489,14 +500,14 @@ impl<F: Filesystem> CheckpointFile<F> {
                 // ext4's replace-by-rename rule, or ext4 mounted `noauto_da_alloc`, may
                 // commit it first), or a power cut would lose the durable saves with the
                 // old file. Rare: only when the image outgrows the slots.
-                let durability = match &outgrown {
-                    Some(old) if old.holds_durable => Durability::Durable,
-                    _ => durability,
+                let kind = match &outgrown {
+                    Some(old) if old.holds_durable => SaveKind::Durable,
+                    _ => kind,
                 };
                 // Closed before the new file replaces it (Windows may refuse to replace a
                 // file a handle keeps open).
                 drop(outgrown);
-                self.save_whole(durability)
+                self.save_whole(kind)
             }
         };
         // After an error `open` stays `None` (the file's state is uncertain), so the next
@@ -504,14 +515,14 @@ impl<F: Filesystem> CheckpointFile<F> {
         result
     }
 
-    /// Overwrites the next slot of `durability`'s pair in the open file.
+    /// Overwrites the next slot of `kind`'s pair in the open file.
     fn save_in_place(
         &mut self,
         mut open: OpenSlots<F::File>,
-        durability: Durability,
+        kind: SaveKind,
     ) -> Result<(), CkptError> {
-        let durable = durability == Durability::Durable;
-        let slot = if durability.durable_slot() {
+        let durable = kind == SaveKind::Durable;
+        let slot = if kind.durable_slot() {
             open.next_durable
         } else {
             open.next_cheap
@@ -532,7 +543,7 @@ impl<F: Filesystem> CheckpointFile<F> {
                 open.name_durable = true;
             }
         }
-        if durability.durable_slot() {
+        if kind.durable_slot() {
             open.next_durable ^= 1;
             open.holds_durable = true;
         } else {
@@ -544,8 +555,8 @@ impl<F: Filesystem> CheckpointFile<F> {
 
     /// Writes a whole new file (the image in slot 0) beside the checkpoint and renames it
     /// over it.
-    fn save_whole(&mut self, durability: Durability) -> Result<(), CkptError> {
-        let durable = durability == Durability::Durable;
+    fn save_whole(&mut self, kind: SaveKind) -> Result<(), CkptError> {
+        let durable = kind == SaveKind::Durable;
         let slot_len = slots::seal_new_file(&mut self.buffer, self.sequence);
         let file_len = u64::from(slot_len) * SLOT_COUNT;
         let padding = usize::try_from(file_len).unwrap_or(usize::MAX) - self.buffer.len();
@@ -594,7 +605,7 @@ impl<F: Filesystem> CheckpointFile<F> {
             next_durable: 1,
             next_cheap: 2,
             name_durable: durable,
-            holds_durable: durability.durable_slot(),
+            holds_durable: kind.durable_slot(),
         });
         Ok(())
     }

@@ -91,7 +91,7 @@ impl CrashFs {
     }
 
     /// fsync of `path` and of its directory through another handle (what a caller of
-    /// `Durability::DurableDeferred` does).
+    /// `SaveKind::DurableDeferred` does).
     pub fn flush_path(&self, path: &Path) {
         let mut state = self.state();
         if let Some(&inode) = state.names.get(path) {

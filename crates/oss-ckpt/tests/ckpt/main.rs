@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use oss_ckpt::fs::{CheckpointFile, Durability};
+use oss_ckpt::fs::{CheckpointFile, SaveKind};
 use oss_ckpt::{
     Checkpoint, CkptError, Expected, Field, FileIdentity, LocalFiles, ObjectIdentity, Step,
 };
@@ -24,13 +24,13 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A fresh directory for one test under cargo's per-target temp dir.
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("oss-ckpt-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh directory for one test under cargo's per-target temp dir (on the target
+/// directory's filesystem), removed when the returned value drops.
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("oss-ckpt-{name}-"))
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -39,7 +39,7 @@ fn scratch(name: &str) -> PathBuf {
 #[test]
 fn golden_v1_file_still_reads() {
     let bytes = std::fs::read(fixture("v1-small.cp")).expect("fixtures/ckpt/v1-small.cp");
-    assert_eq!(&bytes[..8], &oss_ckpt::MAGIC);
+    assert_eq!(&bytes[..8], &oss_ckpt::layout::MAGIC);
     assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 1);
     let decoded = oss_ckpt::decode(&bytes).unwrap();
     let expected = golden_checkpoint();
@@ -64,20 +64,20 @@ fn golden_v1_file_still_reads() {
         u16::from_le_bytes([again[8], again[9]]),
         oss_ckpt::FORMAT_VERSION
     );
-    let v1_body = &bytes[oss_ckpt::HEADER_LEN..];
+    let v1_body = &bytes[oss_ckpt::layout::HEADER_LEN..];
     assert_eq!(slot0_body(&again), [v1_body, &[0]].concat());
 }
 
 /// The body in slot 0 of a version 3 file.
 fn slot0_body(file: &[u8]) -> &[u8] {
     let len = u32::from_le_bytes(file[12..16].try_into().unwrap()) as usize;
-    &file[oss_ckpt::SLOT_HEADER_LEN..oss_ckpt::SLOT_HEADER_LEN + len]
+    &file[oss_ckpt::layout::SLOT_HEADER_LEN..oss_ckpt::layout::SLOT_HEADER_LEN + len]
 }
 
 #[test]
 fn golden_v2_file_still_reads_and_version_3_keeps_its_body() {
     let bytes = std::fs::read(fixture("v2-small.cp")).expect("fixtures/ckpt/v2-small.cp");
-    assert_eq!(&bytes[..8], &oss_ckpt::MAGIC);
+    assert_eq!(&bytes[..8], &oss_ckpt::layout::MAGIC);
     assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 2);
     let decoded = oss_ckpt::decode(&bytes).unwrap();
     let expected = golden_checkpoint_v2();
@@ -89,13 +89,13 @@ fn golden_v2_file_still_reads_and_version_3_keeps_its_body() {
     assert_eq!(decoded.latest.done().count(), 304);
     // Version 3 puts version 2's body, unchanged, in its slots.
     let again = oss_ckpt::encode(&expected).unwrap();
-    assert_eq!(slot0_body(&again), &bytes[oss_ckpt::HEADER_LEN..]);
+    assert_eq!(slot0_body(&again), &bytes[oss_ckpt::layout::HEADER_LEN..]);
 }
 
 #[test]
 fn golden_v3_file_still_reads_and_the_encoder_still_writes_it() {
     let bytes = std::fs::read(fixture("v3-small.cp")).expect("fixtures/ckpt/v3-small.cp");
-    assert_eq!(&bytes[..8], &oss_ckpt::MAGIC);
+    assert_eq!(&bytes[..8], &oss_ckpt::layout::MAGIC);
     assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 3);
     assert_eq!(bytes.len(), 4 * 4096);
     let expected = golden_checkpoint_v2();
@@ -135,9 +135,9 @@ fn durable_save_survives_power_loss_at_every_step() {
     for die_at in 0.. {
         let fs = CrashFs::default();
         let mut file = CheckpointFile::with_fs(fs.clone(), CP);
-        file.save(&old, Durability::Durable).unwrap();
+        file.save(&old, SaveKind::Durable).unwrap();
         fs.arm(Some(die_at), Vec::new());
-        let result = file.save(&new, Durability::Durable);
+        let result = file.save(&new, SaveKind::Durable);
         let finished = result.is_ok();
         fs.crash();
         let loaded = load(&fs).unwrap_or_else(|e| panic!("died at op {die_at}: {e}"));
@@ -159,9 +159,9 @@ fn cheap_save_survives_a_process_kill_at_every_step() {
     for die_at in 0.. {
         let fs = CrashFs::default();
         let mut file = CheckpointFile::with_fs(fs.clone(), CP);
-        file.save(&old, Durability::Durable).unwrap();
+        file.save(&old, SaveKind::Durable).unwrap();
         fs.arm(Some(die_at), Vec::new());
-        let finished = file.save(&new, Durability::Cheap).is_ok();
+        let finished = file.save(&new, SaveKind::Cheap).is_ok();
 
         // A kill keeps the page cache: old or new, and new once the save returned.
         fs.restart();
@@ -188,12 +188,12 @@ fn cheap_save_survives_a_process_kill_at_every_step() {
 fn power_loss_anywhere_in_a_sequence_of_saves_loads_a_complete_checkpoint() {
     let all = states(6);
     let plan = [
-        Durability::Cheap,
-        Durability::Durable,
-        Durability::Cheap,
-        Durability::Cheap,
-        Durability::Durable,
-        Durability::Cheap,
+        SaveKind::Cheap,
+        SaveKind::Durable,
+        SaveKind::Cheap,
+        SaveKind::Cheap,
+        SaveKind::Durable,
+        SaveKind::Cheap,
     ];
     let mut total_ops = None;
     for die_at in 0.. {
@@ -205,7 +205,7 @@ fn power_loss_anywhere_in_a_sequence_of_saves_loads_a_complete_checkpoint() {
             if file.save(ckpt, durability).is_err() {
                 break;
             }
-            if durability == Durability::Durable {
+            if durability == SaveKind::Durable {
                 last_durable = Some(ckpt);
             }
         }
@@ -257,14 +257,14 @@ fn power_loss_keeping_any_unsynced_sectors_loads_a_state_no_older_than_the_last_
         })
         .collect();
     let plan = [
-        Durability::Durable,
-        Durability::Cheap,
-        Durability::Durable,
-        Durability::Cheap,
-        Durability::Cheap,
-        Durability::Cheap,
-        Durability::Durable,
-        Durability::Cheap,
+        SaveKind::Durable,
+        SaveKind::Cheap,
+        SaveKind::Durable,
+        SaveKind::Cheap,
+        SaveKind::Cheap,
+        SaveKind::Cheap,
+        SaveKind::Durable,
+        SaveKind::Cheap,
     ];
     let mut checked = 0;
     for die_at in (0..).step_by(3) {
@@ -276,7 +276,7 @@ fn power_loss_keeping_any_unsynced_sectors_loads_a_state_no_older_than_the_last_
             if file.save(state, durability).is_err() {
                 break;
             }
-            if durability == Durability::Durable {
+            if durability == SaveKind::Durable {
                 floor = Some(at);
             }
         }
@@ -315,22 +315,22 @@ fn power_loss_keeping_any_unsynced_sectors_loads_a_state_no_older_than_the_last_
 fn a_flushed_deferred_save_survives_power_loss_and_the_cheap_saves_after_it() {
     let all = states(7);
     for first in [
-        Durability::Cheap,
-        Durability::Durable,
-        Durability::DurableDeferred,
+        SaveKind::Cheap,
+        SaveKind::Durable,
+        SaveKind::DurableDeferred,
     ] {
         for flushed in [false, true] {
             let fs = CrashFs::default();
             let mut file = CheckpointFile::with_fs(fs.clone(), CP);
             file.save(&all[0], first).unwrap();
-            file.save(&all[1], Durability::Durable).unwrap();
-            file.save(&all[2], Durability::Cheap).unwrap();
-            file.save(&all[3], Durability::DurableDeferred).unwrap();
+            file.save(&all[1], SaveKind::Durable).unwrap();
+            file.save(&all[2], SaveKind::Cheap).unwrap();
+            file.save(&all[3], SaveKind::DurableDeferred).unwrap();
             if flushed {
                 fs.flush_path(Path::new(CP));
             }
             for state in &all[4..] {
-                file.save(state, Durability::Cheap).unwrap();
+                file.save(state, SaveKind::Cheap).unwrap();
             }
             let floor = if flushed { 3 } else { 1 };
             for seed in 0..64 {
@@ -387,7 +387,7 @@ fn outgrowing_the_slots_writes_a_larger_file_safely() {
     let mut file = CheckpointFile::with_fs(fs.clone(), CP);
     let mut lengths = Vec::new();
     for state in &all {
-        file.save(state, Durability::Durable).unwrap();
+        file.save(state, SaveKind::Durable).unwrap();
         assert_eq!(&load(&fs).unwrap(), state);
         lengths.push(fs.len(Path::new(CP)));
     }
@@ -402,7 +402,7 @@ fn outgrowing_the_slots_writes_a_larger_file_safely() {
         let mut file = CheckpointFile::with_fs(fs.clone(), CP);
         let mut floor = None;
         for (at, state) in all.iter().enumerate() {
-            if file.save(state, Durability::Durable).is_err() {
+            if file.save(state, SaveKind::Durable).is_err() {
                 break;
             }
             floor = Some(at);
@@ -459,16 +459,16 @@ fn outgrowing_a_file_with_durable_saves_keeps_them_across_early_renames() {
     for deferred in [false, true] {
         let fs = CrashFs::default();
         let mut file = CheckpointFile::with_fs(fs.clone(), CP);
-        file.save(&durable_state, Durability::Cheap).unwrap();
+        file.save(&durable_state, SaveKind::Cheap).unwrap();
         if deferred {
-            file.save(&durable_state, Durability::DurableDeferred)
+            file.save(&durable_state, SaveKind::DurableDeferred)
                 .unwrap();
             fs.flush_path(Path::new(CP));
         } else {
-            file.save(&durable_state, Durability::Durable).unwrap();
+            file.save(&durable_state, SaveKind::Durable).unwrap();
         }
         let small = fs.len(Path::new(CP));
-        file.save(&ckpt, Durability::Cheap).unwrap();
+        file.save(&ckpt, SaveKind::Cheap).unwrap();
         assert!(fs.len(Path::new(CP)) > small, "the save outgrew the slots");
         for seed in 0..32 {
             let copy = fs.snapshot();
@@ -489,9 +489,9 @@ fn an_injected_fault_at_any_step_keeps_the_old_checkpoint_and_the_next_save_work
     for fail_at in 0.. {
         let fs = CrashFs::default();
         let mut file = CheckpointFile::with_fs(fs.clone(), CP);
-        file.save(&old, Durability::Durable).unwrap();
+        file.save(&old, SaveKind::Durable).unwrap();
         fs.arm(None, vec![fail_at]);
-        let result = file.save(&new, Durability::Durable);
+        let result = file.save(&new, SaveKind::Durable);
         let Err(err) = result else {
             // The fault landed after the last step: nothing left to test.
             break;
@@ -515,7 +515,7 @@ fn an_injected_fault_at_any_step_keeps_the_old_checkpoint_and_the_next_save_work
             assert_eq!(loaded, old, "fault at op {fail_at}: {err}");
         }
         // The fault was transient: the next save goes through and leaves no temp file.
-        file.save(&newer, Durability::Durable).unwrap();
+        file.save(&newer, SaveKind::Durable).unwrap();
         assert_eq!(load(&fs).unwrap(), newer);
         assert_eq!(fs.names(), [PathBuf::from(CP)]);
     }
@@ -526,7 +526,8 @@ fn an_injected_fault_at_any_step_keeps_the_old_checkpoint_and_the_next_save_work
 
 #[test]
 fn real_files_round_trip_and_leave_no_temp_file() {
-    let dir = scratch("real");
+    let scratch = scratch("real");
+    let dir = scratch.path();
     let destination = dir.join("weights.bin");
     let mut file = CheckpointFile::for_destination(&destination);
     assert_eq!(file.path(), dir.join("weights.bin.cp"));
@@ -535,9 +536,9 @@ fn real_files_round_trip_and_leave_no_temp_file() {
         Err(CkptError::NotFound { path }) if path == dir.join("weights.bin.cp")
     ));
     let all = states(3);
-    for (ckpt, durability) in
-        all.iter()
-            .zip([Durability::Cheap, Durability::Durable, Durability::Cheap])
+    for (ckpt, durability) in all
+        .iter()
+        .zip([SaveKind::Cheap, SaveKind::Durable, SaveKind::Cheap])
     {
         file.save(ckpt, durability).unwrap();
         assert_eq!(&file.load_any().unwrap(), ckpt);
@@ -556,12 +557,12 @@ fn real_files_round_trip_and_leave_no_temp_file() {
     let err = file.load_any().unwrap_err();
     assert!(err.can_start_over() && !err.is_fatal(), "{err}");
     assert!(err.to_string().contains("wrong magic"), "{err}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn a_replaced_or_truncated_temp_file_is_noticed() {
-    let dir = scratch("temp-identity");
+    let scratch = scratch("temp-identity");
+    let dir = scratch.path();
     let temp = dir.join("weights.bin.tmp");
     let data = std::fs::File::create(&temp).unwrap();
     data.set_len(4096).unwrap();
@@ -641,15 +642,15 @@ fn a_replaced_or_truncated_temp_file_is_noticed() {
             "{err}"
         );
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn every_recorded_field_is_checked_and_named_with_both_values() {
-    let dir = scratch("mismatch");
+    let scratch = scratch("mismatch");
+    let dir = scratch.path();
     let ckpt = golden_checkpoint();
     let mut file = CheckpointFile::new(dir.join("weights.bin.cp"));
-    file.save(&ckpt, Durability::Cheap).unwrap();
+    file.save(&ckpt, SaveKind::Cheap).unwrap();
     let object = ckpt.object().clone();
     let part_size = ckpt.plan().part_size();
     let destination = ckpt.local().destination.clone();
@@ -807,7 +808,6 @@ fn every_recorded_field_is_checked_and_named_with_both_values() {
             "{err}"
         );
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -829,14 +829,16 @@ fn kill_object() -> ObjectIdentity {
     }
 }
 
-/// The child's entry point; a no-op unless the parent started this binary with
-/// `OSS_CKPT_KILL_CHILD_DIR` set. It resumes from the checkpoint if there is one and saves
-/// progress in a loop (cheap saves, a durable one every 32) until it is killed.
+/// The child's entry point, not a test of its own: `sigkill_during_a_save_loop_...` runs
+/// this binary as `--ignored --exact sigkill_child` with `OSS_CKPT_KILL_CHILD_DIR` set. It
+/// resumes from the checkpoint if there is one and saves progress in a loop (cheap saves, a
+/// durable one every 32) until it is killed. Ignored so that a normal run neither counts it
+/// as a passing test nor runs it without its directory.
 #[test]
+#[ignore = "the SIGKILL test's child process; started by that test"]
 fn sigkill_child() {
-    let Some(dir) = std::env::var_os(CHILD_ENV) else {
-        return;
-    };
+    let dir = std::env::var_os(CHILD_ENV)
+        .expect("sigkill_child is the SIGKILL test's child: it needs OSS_CKPT_KILL_CHILD_DIR");
     let destination = PathBuf::from(dir).join("kill.bin");
     let mut file = CheckpointFile::for_destination(&destination);
     let mut ckpt = match file.load_any() {
@@ -876,28 +878,30 @@ fn sigkill_child() {
         saves += 1;
         if saves.is_multiple_of(32) {
             ckpt.durable = ckpt.latest.clone();
-            file.save(&ckpt, Durability::Durable).unwrap();
+            file.save(&ckpt, SaveKind::Durable).unwrap();
         } else {
-            file.save(&ckpt, Durability::Cheap).unwrap();
+            file.save(&ckpt, SaveKind::Cheap).unwrap();
         }
     }
 }
 
 #[test]
 fn sigkill_during_a_save_loop_leaves_a_complete_checkpoint() {
-    let dir = scratch("sigkill");
+    let scratch = scratch("sigkill");
+    let dir = scratch.path();
     let file = CheckpointFile::for_destination(&dir.join("kill.bin"));
     let exe = std::env::current_exe().unwrap();
     let mut done_before = 0;
     for round in 0..4u64 {
         let mut child = Command::new(&exe)
             .args([
+                "--ignored",
                 "--exact",
                 "sigkill_child",
                 "--nocapture",
                 "--test-threads=1",
             ])
-            .env(CHILD_ENV, &dir)
+            .env(CHILD_ENV, dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -935,5 +939,4 @@ fn sigkill_during_a_save_loop_leaves_a_complete_checkpoint() {
         assert_eq!(ckpt.object(), &kill_object());
         done_before = done;
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }

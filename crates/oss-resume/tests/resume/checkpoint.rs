@@ -9,10 +9,10 @@ use oss_ckpt::{Checkpoint, CkptError, Field};
 use oss_emulator::{FaultAction, ServiceFault};
 use oss_resume::{
     CancellationToken, CheckpointUse, Client, Download, Durability, Error, FreshReason, OnChange,
-    Snapshot,
+    SnapshotKind,
 };
 
-use crate::common::{BUCKET, Env, Scratch, assert_file, ckpt_of, fast_retry, temp_of};
+use crate::common::{BUCKET, Env, Scratch, assert_file, chain, ckpt_of, fast_retry, temp_of};
 
 const SIZE: u64 = 2 << 20;
 const PART: u64 = 256 * 1024;
@@ -70,7 +70,7 @@ async fn cancel_at(d: Download, fraction: f64) {
 /// Runs `edit` on each of the four slots of a format 3 checkpoint file.
 fn for_each_slot(bytes: &mut [u8], mut edit: impl FnMut(&mut [u8])) {
     assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 3);
-    let slot_len = bytes.len() / oss_ckpt::SLOT_COUNT as usize;
+    let slot_len = bytes.len() / oss_ckpt::layout::SLOT_COUNT as usize;
     for slot in bytes.chunks_mut(slot_len) {
         edit(slot);
     }
@@ -104,7 +104,7 @@ async fn a_cancelled_download_resumes_where_it_stopped_and_cleans_up() {
     assert_eq!(
         report.checkpoint,
         CheckpointUse::Resumed {
-            snapshot: Snapshot::Latest,
+            snapshot: SnapshotKind::Latest,
             verified: false
         }
     );
@@ -196,7 +196,9 @@ async fn sdk_c_w_c2_a_corrupt_or_truncated_checkpoint_is_never_trusted() {
         match damage {
             // A bit of every slot's body: no intact slot left. (One slot alone would fall
             // back to an older slot, as a torn write does.)
-            "flip" => for_each_slot(&mut bytes, |slot| slot[oss_ckpt::SLOT_HEADER_LEN] ^= 0x40),
+            "flip" => for_each_slot(&mut bytes, |slot| {
+                slot[oss_ckpt::layout::SLOT_HEADER_LEN] ^= 0x40
+            }),
             "truncate" => bytes.truncate(bytes.len() / 2),
             _ => bytes = b"<Checkpoint><MD5/></Checkpoint>".to_vec(),
         }
@@ -223,7 +225,7 @@ async fn a_future_version_checkpoint_is_refused_not_destroyed() {
     // Every written slot claims the next version, its checksum recomputed: an intact file
     // from a newer writer.
     for_each_slot(&mut bytes, |slot| {
-        if slot[..8] != oss_ckpt::MAGIC {
+        if slot[..8] != oss_ckpt::layout::MAGIC {
             return;
         }
         slot[8..10].copy_from_slice(&future.to_le_bytes());
@@ -267,7 +269,7 @@ async fn a_foreign_checkpoint_is_refused_not_overwritten() {
         } => {}
         other => panic!("{other}"),
     }
-    assert!(err.to_string().contains("another download"), "{err}");
+    assert!(chain(&err).contains("another download"), "{}", chain(&err));
     assert_eq!(std::fs::read(ckpt_of(&dest)).unwrap(), before);
     assert_eq!(env.emu.counters().requests_for("GET", BUCKET, "mine"), gets);
     // A custom checkpoint path for the other download works, under the same lock.
@@ -475,7 +477,7 @@ async fn a_simulated_reboot_resumes_from_the_durable_snapshot() {
     assert_eq!(
         report.checkpoint,
         CheckpointUse::Resumed {
-            snapshot: Snapshot::Durable,
+            snapshot: SnapshotKind::Durable,
             verified: false
         }
     );
@@ -570,7 +572,7 @@ async fn verify_on_resume_checks_the_bytes_on_disk() {
     assert_eq!(
         report.checkpoint,
         CheckpointUse::Resumed {
-            snapshot: Snapshot::Latest,
+            snapshot: SnapshotKind::Latest,
             verified: true
         }
     );

@@ -2,7 +2,6 @@
 //! streaming server; clients; scratch directories; expected bytes.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use oss_emulator::{
@@ -71,9 +70,11 @@ pub fn builder_for(endpoint: &str, version: SignatureVersion) -> oss_resume::Cli
         .region("cn-test")
         .credentials(Credentials::new(AK, SK).unwrap())
         .signature_version(version)
-        .connect_timeout(Duration::from_secs(2))
-        .response_head_timeout(Duration::from_secs(3))
-        .stall_timeout(Duration::from_millis(800))
+        .http(|http| {
+            http.connect_timeout(Duration::from_secs(2))
+                .response_head_timeout(Duration::from_secs(3))
+                .stall_timeout(Duration::from_millis(800))
+        })
 }
 
 pub fn client_for(endpoint: &str, version: SignatureVersion) -> Client {
@@ -98,40 +99,35 @@ pub fn fast_throttle() -> ThrottlePolicy {
     }
 }
 
-/// A fresh scratch directory, removed on drop.
-pub struct Scratch(pub PathBuf);
+/// A fresh scratch directory (tempfile's), removed on drop.
+pub struct Scratch(tempfile::TempDir);
 
 impl Scratch {
     pub fn new(name: &str) -> Self {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "oss-resume-test-{}-{name}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("oss-resume-test-{name}-"))
+            .tempdir()
+            .unwrap();
         Self(dir)
     }
 
+    /// The directory itself.
+    pub fn root(&self) -> &Path {
+        self.0.path()
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
+        self.0.path().join(name)
     }
 
     /// File names in the directory, sorted.
     pub fn names(&self) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(&self.0)
+        let mut v: Vec<String> = std::fs::read_dir(self.0.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         v.sort();
         v
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -149,6 +145,19 @@ pub fn temp_of(dest: &Path) -> PathBuf {
     PathBuf::from(format!("{}{}", dest.display(), oss_resume::TEMP_SUFFIX))
 }
 
+/// The default checkpoint of a destination.
 pub fn ckpt_of(dest: &Path) -> PathBuf {
-    PathBuf::from(format!("{}.cp", dest.display()))
+    oss_resume::default_checkpoint_path(dest)
+}
+
+/// An error and every cause in its `source()` chain, one per line.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push('\n');
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
 }

@@ -26,15 +26,17 @@ const CHILD_DEST: &str = "OSS_RESUME_TEST_CHILD_DEST";
 /// Set (to anything): the child downloads with the checkpoint off.
 const CHILD_NO_CHECKPOINT: &str = "OSS_RESUME_TEST_CHILD_NO_CHECKPOINT";
 
-/// The child's side. Run by the crash tests as `<this binary> crash::child_process_entry
-/// --exact`, with the endpoint and destination in the environment; in a normal test run
-/// (no such environment) it has nothing to do and returns.
+/// The child's side, not a test of its own: the crash tests run this binary as
+/// `--ignored --exact crash::child_process_entry` with the endpoint and destination in the
+/// environment. Ignored so that a normal run neither counts it as a passing test nor runs
+/// it without them.
 #[test]
+#[ignore = "the crash tests' child process; started by those tests"]
 fn child_process_entry() {
-    let (Ok(endpoint), Ok(dest)) = (std::env::var(CHILD_ENDPOINT), std::env::var(CHILD_DEST))
-    else {
-        return;
-    };
+    let endpoint = std::env::var(CHILD_ENDPOINT)
+        .expect("child_process_entry is the crash tests' child: it needs its endpoint");
+    let dest = std::env::var(CHILD_DEST)
+        .expect("child_process_entry is the crash tests' child: it needs its destination");
     let result = child_download(&endpoint).download(BUCKET, "crash", &dest);
     let result = result
         .checkpoint(std::env::var_os(CHILD_NO_CHECKPOINT).is_none())
@@ -68,8 +70,9 @@ fn spawn_child_with(
 ) -> Child {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.args([
-        "crash::child_process_entry",
+        "--ignored",
         "--exact",
+        "crash::child_process_entry",
         "--nocapture",
         "--test-threads=1",
     ])

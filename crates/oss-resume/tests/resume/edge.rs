@@ -248,13 +248,13 @@ async fn bad_arguments_fail_before_any_request() {
         (dl().threads(0), "threads"),
         (dl().threads(5000), "threads"),
         (dl().bandwidth_limit(0), "bandwidth_limit"),
-        (client.download(BUCKET, "obj", &dir.0), "destination"),
+        (client.download(BUCKET, "obj", dir.root()), "destination"),
         (
             client.download(BUCKET, "obj", dir.path("no/such/dir/file")),
             "destination",
         ),
         (
-            dl().checkpoint(true).checkpoint_path(&dir.0),
+            dl().checkpoint(true).checkpoint_path(dir.root()),
             "checkpoint_path",
         ),
         (

@@ -8,7 +8,7 @@ use oss_emulator::{CutMode, FaultAction, NetFault, ServiceFault};
 use oss_resume::{Error, SignatureVersion, ThrottlePolicy};
 
 use crate::common::{
-    BUCKET, Env, Scratch, assert_file, builder_for, fast_retry, fast_throttle, temp_of,
+    BUCKET, Env, Scratch, assert_file, builder_for, chain, fast_retry, fast_throttle, temp_of,
 };
 
 const SIZE: u64 = 1 << 20;
@@ -22,8 +22,10 @@ async fn through_proxy(name: &str, faults: Vec<NetFault>) -> oss_resume::Report 
     let dir = Scratch::new(name);
     let dest = dir.path("obj.bin");
     let client = builder_for(&proxy.endpoint(), SignatureVersion::V4)
-        .connect_timeout(Duration::from_millis(300))
-        .response_head_timeout(Duration::from_millis(600))
+        .http(|http| {
+            http.connect_timeout(Duration::from_millis(300))
+                .response_head_timeout(Duration::from_millis(600))
+        })
         .build()
         .unwrap();
     let report = client
@@ -192,8 +194,10 @@ async fn a_slow_first_byte_times_out_and_is_retried() {
     let dir = Scratch::new("ttfb");
     let dest = dir.path("obj.bin");
     let report = builder_for(env.server.endpoint(), SignatureVersion::V4)
-        .connect_timeout(Duration::from_millis(300))
-        .response_head_timeout(Duration::from_millis(400))
+        .http(|http| {
+            http.connect_timeout(Duration::from_millis(300))
+                .response_head_timeout(Duration::from_millis(400))
+        })
         .build()
         .unwrap()
         .download(BUCKET, "obj", &dest)
@@ -213,7 +217,7 @@ async fn a_skewed_clock_is_corrected_and_retried() {
     let dir = Scratch::new("skew");
     let dest = dir.path("obj.bin");
     let report = builder_for(env.server.endpoint(), SignatureVersion::V4)
-        .clock(|| SystemTime::now() + Duration::from_secs(20 * 60))
+        .http(|http| http.clock(|| SystemTime::now() + Duration::from_secs(20 * 60)))
         .build()
         .unwrap()
         .download(BUCKET, "obj", &dest)
@@ -283,7 +287,7 @@ async fn an_exhausted_retry_budget_fails_naming_the_part_and_the_oss_error() {
             "{code}"
         );
         assert!(err.request_id().is_some());
-        let text = err.to_string();
+        let text = chain(&err);
         assert!(
             text.contains("part 0 (bytes 0-262143)") && text.contains("request id"),
             "{text}"

@@ -6,6 +6,7 @@ mod checkpoint;
 mod common;
 mod crash;
 mod edge;
+mod errors;
 mod faults;
 mod matrix;
 mod sdk_bugs;

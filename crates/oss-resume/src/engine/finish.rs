@@ -1,0 +1,169 @@
+//! The finish: every part is on disk. Check the CRC-64, make the data durable, rename the
+//! temp file onto the destination (the only time the destination is touched), delete the
+//! checkpoint, report.
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use oss_ckpt::Checkpoint;
+use oss_ckpt::fs::{CheckpointFile, SaveKind};
+use oss_http::ObjectMeta;
+use oss_parts::Plan;
+
+use super::transfer::Transferred;
+use super::{Job, Stop};
+use crate::aggregator::save_checkpoint;
+use crate::error::{Chain, Error, LocalOp};
+use crate::failpoint::{self, FailpointFs};
+use crate::options::Durability;
+use crate::paths::parent_dir;
+use crate::report::{CheckpointUse, Report};
+
+impl Job {
+    /// Verifies, syncs and renames the complete temp file, then deletes the checkpoint.
+    pub(super) fn finish(
+        &mut self,
+        meta: ObjectMeta,
+        file: Arc<File>,
+        transferred: Transferred,
+        bytes_resumed: u64,
+        ckpt_use: CheckpointUse,
+    ) -> Result<Report, Stop> {
+        failpoint::hit(failpoint::PARTS_DONE);
+        let Transferred {
+            mut ckpt,
+            mut ckpt_file,
+            retries,
+            received,
+        } = transferred;
+        let actual = ckpt.latest.object_crc().unwrap_or(0);
+        if let Some(expected) = meta.crc64
+            && expected != actual
+        {
+            // Delete both, so a retry can neither loop on nor accept the bad bytes.
+            self.discard();
+            return Err(Error::CrcMismatch { expected, actual }.into());
+        }
+        let durable = self.options.durability == Durability::Durable;
+        if durable {
+            self.make_durable(&file, &mut ckpt, ckpt_file.as_mut())?;
+        }
+        drop(file);
+        std::fs::rename(&self.temp_path, &self.destination)
+            .map_err(|e| Error::local(LocalOp::Rename, &self.destination, e))?;
+        if durable {
+            sync_dir(&parent_dir(&self.destination))?;
+        }
+        failpoint::hit(failpoint::DEST_RENAMED);
+        if let Some(f) = ckpt_file.as_mut() {
+            self.remove_checkpoint(f);
+        }
+        let plan = *ckpt.latest.plan();
+        Ok(self.report(meta, &plan, received, bytes_resumed, retries, ckpt_use))
+    }
+
+    /// fdatasync of the data, then (with the checkpoint on) the complete snapshot saved as
+    /// the durable one, before the rename. A failed fsync deletes the download's files:
+    /// the kernel may have dropped the pages it could not write.
+    fn make_durable(
+        &self,
+        file: &File,
+        ckpt: &mut Checkpoint,
+        ckpt_file: Option<&mut CheckpointFile<FailpointFs>>,
+    ) -> Result<(), Error> {
+        let snapshot = ckpt.latest.clone();
+        let synced = if self.options.hooks.fail_sync {
+            Err(std::io::Error::from_raw_os_error(5)) // EIO, injected
+        } else {
+            file.sync_data()
+        };
+        if let Err(source) = synced {
+            self.discard();
+            return Err(Error::SyncFailed {
+                path: self.temp_path.clone(),
+                source,
+            });
+        }
+        failpoint::hit(failpoint::DATA_SYNCED);
+        if let Some(f) = ckpt_file {
+            ckpt.durable = snapshot;
+            if let Err(e) = save_checkpoint(f, ckpt, SaveKind::Durable) {
+                // The checkpoint's fsync failed: as in the aggregator, nothing of this
+                // download is trusted any more (and SyncFailed says it was deleted).
+                if matches!(e, Error::SyncFailed { .. }) {
+                    self.discard();
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the checkpoint of a complete download; a failure is only a warning (the
+    /// next call finds the destination complete, [`CheckpointUse::AlreadyComplete`]).
+    fn remove_checkpoint(&mut self, file: &mut CheckpointFile<FailpointFs>) {
+        if let Err(e) = file.remove() {
+            self.warnings.push(format!(
+                "the download is complete but deleting its checkpoint failed: {}",
+                Chain(&e)
+            ));
+        }
+    }
+
+    /// The previous run finished everything but deleting the checkpoint.
+    pub(super) fn already_complete(
+        &mut self,
+        meta: ObjectMeta,
+        plan: Plan,
+    ) -> Result<Report, Error> {
+        if self.options.durability == Durability::Durable {
+            sync_dir(&parent_dir(&self.destination))?;
+        }
+        self.remove_checkpoint(&mut self.ckpt_file());
+        let size = meta.size;
+        Ok(self.report(meta, &plan, 0, size, 0, CheckpointUse::AlreadyComplete))
+    }
+
+    fn report(
+        &mut self,
+        object: ObjectMeta,
+        plan: &Plan,
+        transferred: u64,
+        resumed: u64,
+        retries: u64,
+        checkpoint: CheckpointUse,
+    ) -> Report {
+        Report {
+            bytes_total: object.size,
+            crc64_verified: object.crc64.is_some(),
+            object,
+            bytes_transferred: transferred,
+            bytes_resumed: resumed,
+            retries,
+            restarts: self.restarts,
+            parts_total: plan.len(),
+            part_size: plan.part_size().get(),
+            checkpoint,
+            warnings: std::mem::take(&mut self.warnings),
+            elapsed: self.started.elapsed(),
+        }
+    }
+}
+
+/// fsync of the destination's directory, so the rename in it survives power loss. Runs
+/// after the rename: a failure is not [`Error::SyncFailed`] (nothing is deleted, the file
+/// is in place) but [`LocalOp::SyncDirectory`], and the checkpoint is kept so the next call
+/// finishes the job ([`CheckpointUse::AlreadyComplete`]).
+fn sync_dir(dir: &Path) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        let result = File::open(dir).and_then(|d| d.sync_all());
+        result.map_err(|source| Error::local(LocalOp::SyncDirectory, dir, source))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}

@@ -1,0 +1,277 @@
+//! The transfer: a fixed pool of workers fetching the missing parts into the temp file,
+//! the aggregator thread recording their progress, and how it all ended.
+
+use std::fs::File;
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+
+use oss_ckpt::Checkpoint;
+use oss_ckpt::fs::CheckpointFile;
+use oss_http::ObjectMeta;
+use tokio::sync::oneshot;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::{Job, Stop};
+use crate::aggregator::{Aggregator, Outcome};
+use crate::error::{Error, LocalOp};
+use crate::failpoint::FailpointFs;
+use crate::ratelimit::TokenBucket;
+use crate::scheduler::Scheduler;
+use crate::worker::{Ctx, Event, PartFailure, run_worker};
+
+/// How the workers and the aggregator ended.
+pub(super) struct Ended {
+    /// The aggregator's final state.
+    outcome: Outcome,
+    /// The first part failure (it cancelled the others).
+    failure: Option<PartFailure>,
+    /// A worker's panic message.
+    panicked: Option<String>,
+    /// Part requests retried.
+    retries: u64,
+    /// Body bytes received in this attempt.
+    received: u64,
+}
+
+/// A transfer that got every part onto the disk.
+pub(super) struct Transferred {
+    pub(super) ckpt: Checkpoint,
+    pub(super) ckpt_file: Option<CheckpointFile<FailpointFs>>,
+    pub(super) retries: u64,
+    pub(super) received: u64,
+}
+
+impl Job {
+    /// Runs the workers and the aggregator until every part is on disk or something stops
+    /// them (a part's failure, a fatal local error, the token).
+    pub(super) async fn transfer(
+        &mut self,
+        meta: &ObjectMeta,
+        ckpt: Checkpoint,
+        ckpt_file: Option<CheckpointFile<FailpointFs>>,
+        file: &Arc<File>,
+        bytes_resumed: u64,
+        cancel: CancellationToken,
+    ) -> Result<Ended, Error> {
+        let plan = *ckpt.latest.plan();
+        let missing = plan.len() - ckpt.latest.done().count();
+        let workers = usize::try_from(missing)
+            .unwrap_or(usize::MAX)
+            .min(self.options.threads);
+        let retries = Arc::new(AtomicU64::new(0));
+        let ctx = Arc::new(self.worker_ctx(meta, &ckpt, file, bytes_resumed, &retries, &cancel));
+        let aggregator = Aggregator {
+            ckpt,
+            file: ckpt_file,
+            durability: self.options.durability,
+            commit_interval: self.options.commit_interval,
+            sync_interval: self.options.sync_interval,
+            data: Arc::clone(file),
+            temp_path: self.temp_path.clone(),
+            fail_sync: self.options.hooks.fail_sync,
+            progress: self.options.progress.take(),
+            progress_interval: self.options.progress_interval,
+            bytes_resumed,
+            retries: Arc::clone(&retries),
+            cancel: cancel.clone(),
+        };
+        let (events, done) = self.spawn_aggregator(aggregator)?;
+        let (failure, panicked) = join_workers(&ctx, workers, events, &cancel).await;
+        let mut outcome = done.await.map_err(|_| {
+            self.local(
+                LocalOp::Checkpoint,
+                io::Error::other("the progress thread stopped unexpectedly"),
+            )
+        })?;
+        // Let the progress callback survive into a restart.
+        self.options.progress = outcome.progress.take();
+        Ok(Ended {
+            outcome,
+            failure,
+            panicked,
+            retries: retries.load(Ordering::Relaxed),
+            received: ctx.received.load(Ordering::Relaxed),
+        })
+    }
+
+    /// Everything the workers share.
+    fn worker_ctx(
+        &self,
+        meta: &ObjectMeta,
+        ckpt: &Checkpoint,
+        file: &Arc<File>,
+        bytes_resumed: u64,
+        retries: &Arc<AtomicU64>,
+        cancel: &CancellationToken,
+    ) -> Ctx {
+        let latest = &ckpt.latest;
+        // One block per worker in flight: 16 MiB spread over the threads, 256 KiB ..= 1 MiB.
+        let block = (16usize << 20)
+            .checked_div(self.options.threads)
+            .unwrap_or(1 << 20)
+            .clamp(256 << 10, 1 << 20);
+        Ctx {
+            http: self.http.clone(),
+            headers: Arc::clone(&self.headers),
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            pin: meta.pin(),
+            file: Arc::clone(file),
+            object_size: meta.size,
+            scheduler: Mutex::new(Scheduler::new(
+                *latest.plan(),
+                latest.done().clone(),
+                latest.in_flight(),
+            )),
+            cancel: cancel.clone(),
+            limiter: self.options.bandwidth.map(TokenBucket::new),
+            retry: self.options.retry,
+            throttle: self.options.throttle,
+            block,
+            flush_age: self.options.commit_interval,
+            retries: Arc::clone(retries),
+            received: AtomicU64::new(0),
+            on_disk: AtomicU64::new(bytes_resumed),
+            written_run: AtomicU64::new(0),
+            enospc_after: self.options.hooks.enospc_after,
+            mid_part_fired: AtomicBool::new(false),
+        }
+    }
+
+    /// Starts the aggregator on its own thread; returns the workers' event sender and the
+    /// channel its [`Outcome`] arrives on.
+    fn spawn_aggregator(
+        &self,
+        aggregator: Aggregator,
+    ) -> Result<(Sender<Event>, oneshot::Receiver<Outcome>), Error> {
+        let (events_tx, events_rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = oneshot::channel::<Outcome>();
+        let lock = Arc::clone(&self.lock);
+        std::thread::Builder::new()
+            .name("oss-resume-progress".into())
+            .spawn(move || {
+                let outcome = aggregator.run(events_rx);
+                // Let go of the lock before reporting: the job must be its last holder
+                // whenever it is still waiting for this.
+                drop(lock);
+                let _ = done_tx.send(outcome);
+            })
+            .map_err(|e| self.local(LocalOp::Checkpoint, e))?;
+        Ok((events_tx, done_rx))
+    }
+
+    /// How the transfer ended, as this attempt's result: a fatal error, a panicked worker,
+    /// a part's failure or a cancellation stop the attempt (cleaning up as each requires);
+    /// otherwise every part is on disk.
+    pub(super) fn settle(&mut self, ended: Ended) -> Result<Transferred, Stop> {
+        let Ended {
+            outcome,
+            failure,
+            panicked,
+            retries,
+            received,
+        } = ended;
+        if let Some(fatal) = outcome.fatal {
+            if matches!(fatal, Error::SyncFailed { .. }) {
+                // Dirty pages may be gone: nothing in this file can be trusted.
+                self.discard();
+            } else {
+                self.clean_after_failure();
+            }
+            return Err(fatal.into());
+        }
+        if let Some(message) = panicked {
+            self.clean_after_failure();
+            let panic = io::Error::other(format!("a worker panicked: {message}"));
+            return Err(self.local(LocalOp::Write, panic).into());
+        }
+        if let Some(stop) = failure.and_then(|f| self.part_failed(f)) {
+            return Err(stop);
+        }
+        if !outcome.ckpt.latest.is_complete() {
+            self.clean_after_failure();
+            return Err(Error::Cancelled {
+                checkpoint_saved: outcome.saved,
+            }
+            .into());
+        }
+        Ok(Transferred {
+            ckpt: outcome.ckpt,
+            ckpt_file: outcome.file,
+            retries,
+            received,
+        })
+    }
+
+    /// A part's failure as the attempt's stop (`None` for a cancellation, which the caller
+    /// reports once it knows whether the checkpoint was saved).
+    fn part_failed(&self, failure: PartFailure) -> Option<Stop> {
+        let error = match failure {
+            PartFailure::Cancelled => return None,
+            PartFailure::Changed { part, source } => {
+                return Some(Stop::Changed {
+                    detail: source.to_string(),
+                    part: Some(part),
+                    request_id: source.request_id().map(str::to_owned),
+                });
+            }
+            PartFailure::Archived { code, request_id } => {
+                Error::ObjectArchived { code, request_id }
+            }
+            PartFailure::Remote {
+                part,
+                attempts,
+                source,
+            } => Error::Part {
+                part,
+                attempts,
+                source,
+            },
+            PartFailure::Local { part, source } => Error::LocalIo {
+                op: LocalOp::Write,
+                path: self.temp_path.clone(),
+                part: Some(part),
+                source,
+            },
+        };
+        self.clean_after_failure();
+        Some(Stop::Error(error))
+    }
+}
+
+/// Runs `workers` workers to completion. The first part failure, or a panic, cancels the
+/// others at once; returns the first failure and the first panic.
+async fn join_workers(
+    ctx: &Arc<Ctx>,
+    workers: usize,
+    events: Sender<Event>,
+    cancel: &CancellationToken,
+) -> (Option<PartFailure>, Option<String>) {
+    let mut set = JoinSet::new();
+    for _ in 0..workers {
+        set.spawn(run_worker(Arc::clone(ctx), events.clone()));
+    }
+    // The aggregator stops when the last sender (the workers') is gone.
+    drop(events);
+    let mut failure: Option<PartFailure> = None;
+    let mut panicked: Option<String> = None;
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(Ok(())) | Ok(Err(PartFailure::Cancelled)) => {}
+            Ok(Err(f)) => {
+                if failure.is_none() {
+                    failure = Some(f);
+                }
+                cancel.cancel();
+            }
+            Err(e) => {
+                panicked.get_or_insert_with(|| e.to_string());
+                cancel.cancel();
+            }
+        }
+    }
+    (failure, panicked)
+}
