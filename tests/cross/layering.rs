@@ -34,8 +34,9 @@ const DIAGRAM: &[(&str, &[&str])] = &[
     ("oss-sign", &[]),
     ("oss-crc", &[]),
     ("oss-parts", &[]),
-    // Dev/test only; it uses oss-sign (signature verification) and oss-crc.
-    ("oss-emulator", &["oss-sign", "oss-crc"]),
+    // Dev/test only; it uses oss-sign (signature verification), oss-crc and oss-parts
+    // (human sizes on its command line).
+    ("oss-emulator", &["oss-sign", "oss-crc", "oss-parts"]),
     // Runs cargo and the built binaries; depends on no workspace crate at all.
     ("xtask", &[]),
     // This crate: dev-dependencies only.

@@ -51,7 +51,6 @@ mod range;
 mod request;
 mod response;
 pub mod server;
-mod size;
 pub mod wiremock_front;
 
 pub use auth::Credentials;
@@ -67,5 +66,4 @@ pub use proxy::{ChaosProxy, CutMode, FiredFault, NetFault, ProxyStats};
 pub use request::RequestParts;
 pub use response::{BodyChunks, CHUNK_SIZE, ModelResponse, ResponseBody};
 pub use server::RunningServer;
-pub use size::parse_size;
 pub use wiremock_front::{EmulatorResponder, WiremockEmulator};

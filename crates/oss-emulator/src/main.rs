@@ -10,8 +10,9 @@ use std::time::Duration;
 use clap::Parser;
 use oss_emulator::{
     BucketSpec, ChaosProxy, CrcMode, Credentials, CutMode, Emulator, EmulatorError, FaultAction,
-    NetFault, ObjectSpec, ServiceFault, Versioning, parse_size,
+    NetFault, ObjectSpec, ServiceFault, Versioning,
 };
+use oss_parts::parse_size;
 
 const FAULT_HELP: &str = "\
 FAULTS (fixed meanings; body bytes are response-body payload bytes, /-/stats excluded):
@@ -282,8 +283,21 @@ fn main() -> ExitCode {
     match rt.block_on(run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("oss-emulator: {e}");
+            eprintln!("oss-emulator: {}", chain(&e));
             ExitCode::from(if e.is_usage_error() { 2 } else { 1 })
         }
     }
+}
+
+/// `error: cause: cause`, each layer's text once (an error's message never repeats its
+/// source's; see the error-chain convention in `EmulatorError`).
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    text
 }

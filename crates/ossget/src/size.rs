@@ -2,71 +2,14 @@
 //! (`1.00 GiB`, `412 MiB/s`).
 
 /// The smallest part size OSS ranges allow (one byte).
-pub const MIN_PART_SIZE: u64 = 1;
+pub const MIN_PART_SIZE: u64 = oss_parts::PartSize::MIN.get();
 /// The largest part size (5 GiB), as the C SDK and oss-resume accept.
-pub const MAX_PART_SIZE: u64 = 5 << 30;
+pub const MAX_PART_SIZE: u64 = oss_parts::PartSize::MAX.get();
 
-/// Parses a size: a number (a fraction is allowed with a unit) and an optional unit.
-///
-/// Units are case-insensitive: none or `B` (bytes); `K`/`KiB`, `M`/`MiB`, `G`/`GiB`,
-/// `T`/`TiB` (powers of 1024, as curl and aria2 read `K` and `M`); `KB`, `MB`, `GB`, `TB`
-/// (powers of 1000). A space may separate number and unit. Fractions are rounded down to a
-/// whole byte.
+/// Parses a size (`100KiB`, `8MiB`, `1.5GiB`, `1048576`): [`oss_parts::parse_size`], the
+/// one parser the workspace's command lines share, with its message as the CLI's error.
 pub fn parse_size(text: &str) -> Result<u64, String> {
-    let trimmed = text.trim();
-    let split = trimmed
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(trimmed.len());
-    let (number, unit) = trimmed.split_at(split);
-    let unit = unit.trim_start();
-    let bad =
-        || format!("`{trimmed}` is not a size; write a byte count or e.g. 100KiB, 8MiB, 1.5GiB");
-    let multiplier: u64 = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kib" => 1 << 10,
-        "m" | "mib" => 1 << 20,
-        "g" | "gib" => 1 << 30,
-        "t" | "tib" => 1 << 40,
-        "kb" => 1_000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        "tb" => 1_000_000_000_000,
-        _ => return Err(bad()),
-    };
-    let (whole, fraction) = match number.split_once('.') {
-        Some((w, f)) => (w, f),
-        None => (number, ""),
-    };
-    if whole.is_empty() && fraction.is_empty() {
-        return Err(bad());
-    }
-    if !fraction.is_empty() && multiplier == 1 {
-        return Err(format!(
-            "`{trimmed}` is a fraction of a byte; give whole bytes or a unit (e.g. 1.5MiB)"
-        ));
-    }
-    // Digits only (the split above let through dots: a second dot lands here).
-    if !whole.bytes().all(|b| b.is_ascii_digit())
-        || !fraction.bytes().all(|b| b.is_ascii_digit())
-        || fraction.len() > 18
-    {
-        return Err(bad());
-    }
-    let too_large = || format!("`{trimmed}` is too large");
-    // A whole part over u64 is too large whatever the unit; within it, u128 arithmetic
-    // cannot overflow (2^64 x 2^40, plus a fraction of one unit).
-    let whole: u64 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().map_err(|_| too_large())?
-    };
-    let mut bytes = u128::from(whole) * u128::from(multiplier);
-    if !fraction.is_empty() {
-        let digits: u128 = fraction.parse().map_err(|_| bad())?;
-        let scale = 10u128.pow(u32::try_from(fraction.len()).map_err(|_| bad())?);
-        bytes += digits * u128::from(multiplier) / scale;
-    }
-    u64::try_from(bytes).map_err(|_| too_large())
+    oss_parts::parse_size(text).map_err(|e| e.to_string())
 }
 
 /// `--part-size`: a size within 1 B ..= 5 GiB; the error names the limit.
@@ -97,32 +40,8 @@ pub fn parse_rate(text: &str) -> Result<u64, String> {
     }
 }
 
-/// `bytes` for people: `512 B`, `8 MiB`, `1.50 GiB`, `412 MiB` (three significant digits,
-/// exact multiples without decimals).
-pub fn format_size(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut unit = 0;
-    let mut scale: u64 = 1024;
-    while unit + 1 < UNITS.len() && bytes / scale >= 1024 {
-        scale <<= 10;
-        unit += 1;
-    }
-    let name = UNITS.get(unit).copied().unwrap_or("EiB");
-    if bytes.is_multiple_of(scale) {
-        return format!("{} {name}", bytes / scale);
-    }
-    let value = bytes as f64 / scale as f64;
-    if value < 10.0 {
-        format!("{value:.2} {name}")
-    } else if value < 100.0 {
-        format!("{value:.1} {name}")
-    } else {
-        format!("{value:.0} {name}")
-    }
-}
+/// `bytes` for people (`512 B`, `8 MiB`, `1.50 GiB`): [`oss_parts::format_size`].
+pub use oss_parts::format_size;
 
 /// A rate for people: `412 MiB/s`.
 pub fn format_rate(bytes_per_sec: f64) -> String {
