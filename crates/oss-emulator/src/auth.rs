@@ -228,7 +228,7 @@ pub(crate) fn authenticate(
     if let Some(token) = &account.security_token {
         match auth.security_token() {
             None => return Err(invalid_access_key_id(&ak)),
-            // The fact sheet has no code for a wrong token (I): OSS's code list has
+            // docs/oss-behaviour.md#errors has no code for a wrong token (I): OSS's code list has
             // InvalidSecurityToken.
             Some(t) if t != token => {
                 return Err(OssError::new(
