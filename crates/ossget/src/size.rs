@@ -74,58 +74,25 @@ pub fn format_duration(secs: f64) -> String {
 mod tests {
     use super::*;
 
+    // The parsing rules are oss_parts::parse_size's and tested there; what ossget adds is
+    // that its error text reaches the command line unchanged.
     #[test]
-    fn parses_the_documented_forms() {
+    fn reads_the_forms_help_shows_and_words_errors_for_the_cli() {
         assert_eq!(parse_size("100KiB"), Ok(100 * 1024));
         assert_eq!(parse_size("8MiB"), Ok(8 << 20));
         assert_eq!(parse_size("1.5GiB"), Ok(3 << 29));
         assert_eq!(parse_size("1048576"), Ok(1 << 20));
-        assert_eq!(parse_size("0"), Ok(0));
-        assert_eq!(parse_size("8M"), Ok(8 << 20));
-        assert_eq!(parse_size("8 mib"), Ok(8 << 20));
-        assert_eq!(parse_size(" 2k "), Ok(2048));
-        assert_eq!(parse_size("512B"), Ok(512));
-        assert_eq!(parse_size("1TiB"), Ok(1 << 40));
-        assert_eq!(parse_size("50MB"), Ok(50_000_000));
-        assert_eq!(parse_size("1.5KB"), Ok(1500));
-        assert_eq!(parse_size(".5KiB"), Ok(512));
-        assert_eq!(parse_size("0.1KiB"), Ok(102)); // rounded down
-    }
-
-    #[test]
-    fn rejects_what_is_not_a_size() {
-        for bad in [
-            "", "MiB", "abc", "8XB", "1.2.3MiB", "-1", "8 MiB/s", "1e6", ".",
-        ] {
-            let e = parse_size(bad).unwrap_err();
-            assert!(e.contains("not a size"), "{bad}: {e}");
-        }
-        assert!(
-            parse_size("1.5")
-                .unwrap_err()
-                .contains("fraction of a byte")
+        assert_eq!(
+            parse_size(" 8XB ").unwrap_err(),
+            "`8XB` is not a size; write a byte count or e.g. 100KiB, 8MiB, 1.5GiB"
         );
-        assert!(
-            parse_size("99999999999999999999")
-                .unwrap_err()
-                .contains("too large")
+        assert_eq!(
+            parse_size("1.5").unwrap_err(),
+            "`1.5` is a fraction of a byte; give whole bytes or a unit (e.g. 1.5MiB)"
         );
-        assert!(
-            parse_size("17179869184GiB")
-                .unwrap_err()
-                .contains("too large")
-        );
-        // A whole part just under u128::MAX / 1000 plus a fraction used to overflow the
-        // sum (a panic in debug builds, a wrapped small size in release).
-        assert!(
-            parse_size("340282366920938463463374607431768211.999KB")
-                .unwrap_err()
-                .contains("too large")
-        );
-        assert!(
-            parse_size("18446744073709551615.9KiB")
-                .unwrap_err()
-                .contains("too large")
+        assert_eq!(
+            parse_size("17179869184GiB").unwrap_err(),
+            "`17179869184GiB` is too large"
         );
     }
 
@@ -156,13 +123,7 @@ mod tests {
 
     #[test]
     fn formats_for_people() {
-        assert_eq!(format_size(0), "0 B");
-        assert_eq!(format_size(1023), "1023 B");
-        assert_eq!(format_size(1024), "1 KiB");
-        assert_eq!(format_size(8 << 20), "8 MiB");
         assert_eq!(format_size(3 << 29), "1.50 GiB");
-        assert_eq!(format_size(412 * (1 << 20) + 3), "412 MiB");
-        assert_eq!(format_size(40 * (1 << 20) + (1 << 19)), "40.5 MiB");
         assert_eq!(format_rate(1.5 * (1u64 << 20) as f64), "1.50 MiB/s");
         assert_eq!(format_rate(0.0), "0 B/s");
         assert_eq!(format_duration(0.25), "250 ms");
