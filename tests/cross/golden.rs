@@ -1,6 +1,6 @@
 //! The golden-data guard: every file under `fixtures/` (README.md files excepted) has the
 //! SHA-256 recorded in `tests/fixtures.sha256`, and no golden file is missing or
-//! unrecorded. Golden data is never regenerated (DESIGN, "Testing"): a test or a tool that
+//! unrecorded. Golden data is never regenerated (docs/architecture.md, "Testing layers"): a test or a tool that
 //! rewrites a signing vector or a checkpoint file would otherwise change the very thing the
 //! crate tests compare against, and CI would stay green.
 

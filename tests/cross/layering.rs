@@ -1,6 +1,7 @@
-//! The design card's layering, checked on `cargo metadata`: dependency edges between
-//! workspace crates point down the DESIGN diagram, the pure crates stay pure, rustls has
-//! the ring provider only, and xtask depends on no workspace crate.
+//! The workspace's layering (docs/architecture.md, "The arrows"), checked on `cargo
+//! metadata`: dependency edges between workspace crates point down the layers, the pure
+//! crates stay pure, rustls has the ring provider only, and xtask depends on no workspace
+//! crate.
 //!
 //! Two sources, each used where it is exact:
 //! - edges between workspace crates and "zero dependencies" come from each package's
@@ -23,7 +24,8 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-/// The DESIGN diagram: each workspace crate and the crates its arrows point to. A normal
+/// The layers (docs/architecture.md, "The crates"; this table is the authority and that
+/// page's table copies it): each workspace crate and the crates its arrows point to. A normal
 /// dependency A -> B is allowed when B is reachable from A along these arrows (pointing
 /// down, possibly skipping a layer, as oss-resume -> oss-crc does).
 const DIAGRAM: &[(&str, &[&str])] = &[
@@ -34,8 +36,9 @@ const DIAGRAM: &[(&str, &[&str])] = &[
     ("oss-sign", &[]),
     ("oss-crc", &[]),
     ("oss-parts", &[]),
-    // Dev/test only; it uses oss-sign (signature verification) and oss-crc.
-    ("oss-emulator", &["oss-sign", "oss-crc"]),
+    // Dev/test only; it uses oss-sign (signature verification), oss-crc and oss-parts
+    // (human sizes on its command line).
+    ("oss-emulator", &["oss-sign", "oss-crc", "oss-parts"]),
     // Runs cargo and the built binaries; depends on no workspace crate at all.
     ("xtask", &[]),
     // This crate: dev-dependencies only.
@@ -192,8 +195,9 @@ fn workspace_edges_point_down_the_design_diagram() {
     for name in md.members.keys() {
         if !known.contains(name.as_str()) {
             problems.push(format!(
-                "workspace crate `{name}` is not in the DESIGN diagram: place it in a layer \
-                 (DESIGN.md \"The crates\") and add it to DIAGRAM in tests/cross/layering.rs"
+                "workspace crate `{name}` is not in the layering diagram: place it in a layer \
+                 (docs/architecture.md, \"The crates\") and add it to DIAGRAM in \
+                 tests/cross/layering.rs"
             ));
         }
     }
@@ -229,7 +233,7 @@ fn workspace_edges_point_down_the_design_diagram() {
             ));
         } else if !down {
             problems.push(format!(
-                "{edge}: not an arrow of the DESIGN diagram; `{from}` may depend on {:?} only",
+                "{edge}: not an arrow of the layering diagram; `{from}` may depend on {:?} only",
                 reachable(from)
             ));
         }
@@ -250,7 +254,7 @@ fn workspace_edges_point_down_the_design_diagram() {
     }
     assert!(
         problems.is_empty(),
-        "layering violations (DESIGN.md: arrows only point down the layers):\n  {}",
+        "layering violations (docs/architecture.md: arrows only point down the layers):\n  {}",
         problems.join("\n  ")
     );
 }
@@ -352,8 +356,8 @@ fn oss_sign_pulls_in_no_runtime_http_or_tls() {
         md,
         "oss-sign",
         RUNTIME_OR_NETWORK,
-        "any async runtime, HTTP client, TLS stack or socket (DESIGN: another OSS tool can \
-         take just this crate)",
+        "any async runtime, HTTP client, TLS stack or socket (another OSS tool can take \
+         just this crate)",
     );
     // The closure walk must see oss-sign's real dependencies, or it proves nothing.
     let seen = banned_paths(md, "oss-sign", &|n| n == "ring");
@@ -371,7 +375,7 @@ fn oss_ckpt_and_oss_parts_stay_free_of_networking() {
             md,
             krate,
             RUNTIME_OR_NETWORK,
-            "networking (DESIGN: oss-parts and oss-ckpt stay free of networking)",
+            "networking (oss-parts and oss-ckpt stay free of networking)",
         );
     }
 }

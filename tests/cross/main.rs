@@ -1,9 +1,9 @@
-//! Cross-crate and process-level tests of the oss-resume workspace (DESIGN, "Testing":
-//! cross-crate tests live in the top-level `tests/` crate). One test binary, so the
+//! Cross-crate and process-level tests of the oss-resume workspace (docs/architecture.md,
+//! "Testing layers": cross-crate tests live in the top-level `tests/` crate). One test binary, so the
 //! workspace links one more executable, not one per file. Each module holds checks that
 //! only make sense across crates:
 //!
-//! - [`layering`]: the design card's dependency rules, on `cargo metadata`;
+//! - [`layering`]: the dependency rules of docs/architecture.md, on `cargo metadata`;
 //! - [`secrets`]: keys, STS tokens, signatures and SSE-C keys never reach errors, `Debug`,
 //!   reports, checkpoints or logs — oss-sign, oss-http, oss-ckpt and oss-resume together,
 //!   against the emulator; [`secrets_cli`] does the same for the `ossget` process at -vvv;

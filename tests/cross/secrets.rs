@@ -1,6 +1,7 @@
-//! DESIGN, "Semantics users rely on" 9: keys, tokens, signatures and SSE-C keys never reach
-//! logs, errors, `Debug`, the checkpoint or the CLI's output — checked end to end through
-//! oss-resume, oss-http, oss-sign and oss-ckpt against the emulator, for V1 and V4.
+//! Promise 11 of docs/crash-safety.md ("Secrets stay secret"): keys, tokens, signatures and
+//! SSE-C keys never reach logs, errors, `Debug`, the checkpoint or the CLI's output —
+//! checked end to end through oss-resume, oss-http, oss-sign and oss-ckpt against the
+//! emulator, for V1 and V4.
 //!
 //! The downloads succeed (through a retried 503), fail with `SignatureDoesNotMatch` on HEAD
 //! (the error document base64 in `x-oss-err`) and on a part GET (in the body), fail with a

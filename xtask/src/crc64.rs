@@ -1,8 +1,11 @@
 //! CRC-64/XZ (what OSS calls crc64ecma), table-driven, slicing-by-8.
 //!
-//! xtask depends on no workspace crate, so it cannot use `oss-crc`. One module for every
-//! task: the bench hashes each data file once (cached beside it), the demo and e2e check
-//! downloaded files against `x-oss-hash-crc64ecma`; ~1 s/GiB is fine for all of them.
+//! An oracle, kept on purpose: demo and e2e judge a download by this CRC against the
+//! emulator's `x-oss-hash-crc64ecma`, and it shares no code with `oss-crc` (SIMD folding,
+//! which ossget itself uses to verify), so a bug there cannot make a wrong file look right
+//! here. (It also keeps xtask free of workspace crates.) Do not replace it with oss-crc.
+//! One module for every task: the bench hashes each data file once (cached beside it),
+//! the demo and e2e check downloaded files; ~1 s/GiB at xtask's opt-level 2 is plenty.
 //! Parameters: poly 0x42F0E1EBA9EA3693 (reflected 0xC96C5795D7870F42), init and xorout
 //! all ones, reflected in and out. Check value of `123456789`: 0x995DC9BBDF1939FA.
 

@@ -9,17 +9,16 @@
 //! Like every xtask task it depends on no workspace crate: it builds the binaries with
 //! cargo and drives them as a user would.
 
-mod emulator;
-
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::crc64;
+use crate::emulator::{Emulator, ObjectArg, Setup, Stats};
+use crate::ossget_json::Summary;
+use crate::size::human;
 use crate::step::{self, Failure};
-use crate::{crc64, http, json};
-use emulator::{Emulator, Stats};
-use json::Value;
 
 const USAGE: &str = "\
 usage: cargo xtask demo [--no-build]
@@ -133,7 +132,7 @@ impl Drop for WorkDir {
 /// One ossget run as the demo saw it.
 struct RunResult {
     code: Option<i32>,
-    json: Value,
+    json: Summary,
     wall: Duration,
     stats: Stats,
 }
@@ -144,30 +143,27 @@ fn demo(bins: &Binaries, work: &Path) -> Result<String, Failure> {
         .map_or(1, |d| d.as_secs() % 1_000_000);
     banner(&format!(
         "a {} synthetic object (seed {seed}, CRC-64 on) on a local OSS emulator whose proxy cuts every connection (RST) after {} of body, so ossget has to reconnect and resume parts",
-        size(OBJECT_SIZE),
-        size(CUT_AFTER)
+        human(OBJECT_SIZE),
+        human(CUT_AFTER)
     ));
-    let emu = Emulator::start(
-        &bins.emulator,
-        &[
-            "--listen".into(),
-            "127.0.0.1:0".into(),
-            "--access-key-id".into(),
-            ACCESS_KEY_ID.into(),
-            "--access-key-secret".into(),
-            ACCESS_KEY_SECRET.into(),
-            "--object".into(),
-            format!("{BUCKET}/{KEY}={OBJECT_SIZE},seed={seed}"),
-            "--crc64".into(),
-            // Anonymous HEAD for the verification below; ossget still signs (V4).
-            "--public-read".into(),
+    // Public-read for the anonymous HEAD of the verification below; ossget still signs (V4).
+    let setup = Setup {
+        bucket: BUCKET,
+        access_key_id: ACCESS_KEY_ID,
+        access_key_secret: ACCESS_KEY_SECRET,
+        objects: &[ObjectArg {
+            key: KEY.to_string(),
+            size: OBJECT_SIZE,
+            seed,
+        }],
+        flags: &[
             "--cut-every-connection-after".into(),
             CUT_AFTER.to_string(),
             "--cut-mode".into(),
             "rst".into(),
         ],
-    )
-    .map_err(|e| Failure::new("emulator", e))?;
+    };
+    let emu = Emulator::start(&bins.emulator, &setup).map_err(|e| Failure::new("emulator", e))?;
     eprintln!(
         "    emulator: {} (pid {}), bucket `{BUCKET}`, object `{KEY}`",
         emu.endpoint(),
@@ -193,19 +189,19 @@ fn demo(bins: &Binaries, work: &Path) -> Result<String, Failure> {
     ));
     eprintln!("$ {shown}");
     let before = emu.settled_stats().map_err(fail("run 1"))?;
-    let run1 = interrupted_run(bins, work, &ossget_args, &emu, before).map_err(fail("run 1"))?;
+    let run1 = interrupted_run(bins, work, &ossget_args, &emu, &before).map_err(fail("run 1"))?;
     if run1.code != Some(130) {
         return Err(Failure::new(
             "run 1",
             format!("ossget exited with {:?}, expected 130 (SIGINT)", run1.code),
         ));
     }
-    let saved = field_u64(&run1.json, "bytes_done").map_err(fail("run 1"))?;
+    let saved = required(run1.json.bytes_done, "bytes_done").map_err(fail("run 1"))?;
     let left: Vec<String> = listing(work)
         .into_iter()
         .map(|name| {
             let len = std::fs::metadata(work.join(&name)).map_or(0, |m| m.len());
-            format!("{name} ({})", size(len))
+            format!("{name} ({})", human(len))
         })
         .collect();
     eprintln!("    left on disk for the next run: {}", left.join(", "));
@@ -220,17 +216,14 @@ fn demo(bins: &Binaries, work: &Path) -> Result<String, Failure> {
             format!("ossget exited with {:?}, expected 0", run2.code),
         ));
     }
-    let resumed = field_u64(&run2.json, "bytes_resumed").map_err(fail("run 2"))?;
-    let fetched = field_u64(&run2.json, "bytes_transferred").map_err(fail("run 2"))?;
-    let retries = field_u64(&run2.json, "retries").map_err(fail("run 2"))?;
-    let elapsed2 = run2
-        .json
-        .get("elapsed_secs")
-        .and_then(Value::as_f64)
-        .unwrap_or(run2.wall.as_secs_f64());
+    let resumed = required(run2.json.bytes_resumed, "bytes_resumed").map_err(fail("run 2"))?;
+    let fetched =
+        required(run2.json.bytes_transferred, "bytes_transferred").map_err(fail("run 2"))?;
+    let retries = required(run2.json.retries, "retries").map_err(fail("run 2"))?;
+    let elapsed2 = run2.json.elapsed_secs.unwrap_or(run2.wall.as_secs_f64());
     let checks = [
         (
-            run2.json.get("checkpoint").and_then(Value::as_str) == Some("resumed"),
+            run2.json.checkpoint.as_deref() == Some("resumed"),
             "run 2 resumed from the checkpoint",
         ),
         (resumed == saved, "run 2 resumed exactly what run 1 saved"),
@@ -239,7 +232,7 @@ fn demo(bins: &Binaries, work: &Path) -> Result<String, Failure> {
             "run 2 fetched exactly the rest",
         ),
         (
-            run2.json.get("crc64_verified") == Some(&Value::Bool(true)),
+            run2.json.crc64_verified == Some(true),
             "ossget checked the CRC-64 itself",
         ),
     ];
@@ -258,7 +251,8 @@ fn demo(bins: &Binaries, work: &Path) -> Result<String, Failure> {
     banner(
         "verify: CRC-64/XZ of the file, computed here, against the object's x-oss-hash-crc64ecma",
     );
-    let (want_crc, want_len) = emu.head_crc64(BUCKET, KEY).map_err(fail("verify"))?;
+    let head = emu.head(KEY).map_err(fail("verify"))?;
+    let (want_crc, want_len) = (head.crc64, head.size);
     let dest = work.join(KEY);
     let (got_len, got_crc) = crc64::file_crc(&dest).map_err(fail("verify"))?;
     let files = listing(work);
@@ -276,31 +270,31 @@ fn demo(bins: &Binaries, work: &Path) -> Result<String, Failure> {
         files.join(", ")
     );
 
-    let total = run1.stats.served + run2.stats.served;
+    let total = run1.stats.relayed + run2.stats.relayed;
     let refetched = total.saturating_sub(OBJECT_SIZE);
     let rows = [
         format!(
             "  run 1         SIGINT after {:.2} s: served {} through {} connection cuts; {} saved in the checkpoint",
             run1.wall.as_secs_f64(),
-            size(run1.stats.served),
-            run1.stats.cuts,
-            size(saved)
+            human(run1.stats.relayed),
+            run1.stats.proxy_fault("cut"),
+            human(saved)
         ),
         format!(
             "  run 2         resumed {}, fetched {} in {:.2} s ({}/s); served {} through {} cuts, {} part retries",
-            size(resumed),
-            size(fetched),
+            human(resumed),
+            human(fetched),
             elapsed2,
-            size((fetched as f64 / elapsed2.max(1e-3)) as u64),
-            size(run2.stats.served),
-            run2.stats.cuts,
+            human((fetched as f64 / elapsed2.max(1e-3)) as u64),
+            human(run2.stats.relayed),
+            run2.stats.proxy_fault("cut"),
             retries
         ),
         format!(
             "  served        {} in all for a {} object: {} ({:.2}%) fetched twice, what was in flight at the SIGINT",
-            size(total),
-            size(OBJECT_SIZE),
-            size(refetched),
+            human(total),
+            human(OBJECT_SIZE),
+            human(refetched),
             refetched as f64 * 100.0 / OBJECT_SIZE as f64
         ),
         format!(
@@ -336,7 +330,7 @@ fn interrupted_run(
     work: &Path,
     args: &[String],
     emu: &Emulator,
-    before: Stats,
+    before: &Stats,
 ) -> Result<RunResult, String> {
     let threshold = (OBJECT_SIZE as f64 * INTERRUPT_AT) as u64;
     let started = Instant::now();
@@ -364,7 +358,7 @@ fn interrupted_run(
 fn signal_at(
     child: &mut Child,
     emu: &Emulator,
-    before: Stats,
+    before: &Stats,
     threshold: u64,
     started: Instant,
 ) -> Result<(), String> {
@@ -374,7 +368,7 @@ fn signal_at(
                 "ossget ended ({status}) before the demo could interrupt it"
             ));
         }
-        if emu.stats()?.since(before).served >= threshold {
+        if emu.stats()?.since(before).relayed >= threshold {
             break;
         }
         if started.elapsed() > Duration::from_secs(120) {
@@ -436,7 +430,7 @@ fn plain_run(
         .map_err(|e| format!("cannot run ossget: {e}"))?;
     let (code, stdout) = wait_limited(child, Duration::from_secs(120))?;
     let wall = started.elapsed();
-    let stats = emu.settled_stats()?.since(before);
+    let stats = emu.settled_stats()?.since(&before);
     Ok(RunResult {
         code,
         json: json_line(&stdout)?,
@@ -445,15 +439,13 @@ fn plain_run(
     })
 }
 
-fn json_line(stdout: &[u8]) -> Result<Value, String> {
+fn json_line(stdout: &[u8]) -> Result<Summary, String> {
     let text = String::from_utf8_lossy(stdout);
-    json::parse(text.trim()).map_err(|e| format!("ossget --json printed {text:?}: {e}"))
+    Summary::parse(&text).map_err(|e| format!("ossget --json printed {text:?}: {e}"))
 }
 
-fn field_u64(v: &Value, name: &str) -> Result<u64, String> {
-    v.get(name)
-        .and_then(Value::as_u64)
-        .ok_or_else(|| format!("ossget --json has no `{name}`"))
+fn required(value: Option<u64>, name: &str) -> Result<u64, String> {
+    value.ok_or_else(|| format!("ossget --json has no `{name}`"))
 }
 
 /// The names in `dir`, sorted.
@@ -468,37 +460,4 @@ fn listing(dir: &Path) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
-}
-
-/// `1.00 GiB`, `412.3 MiB`, `96 MiB`.
-fn size(bytes: u64) -> String {
-    const MIB: f64 = (1u64 << 20) as f64;
-    let b = bytes as f64;
-    if bytes >= 1 << 30 {
-        format!("{:.2} GiB", b / (MIB * 1024.0))
-    } else if bytes >= 1 << 20 {
-        if bytes.is_multiple_of(1 << 20) {
-            format!("{} MiB", bytes >> 20)
-        } else {
-            format!("{:.1} MiB", b / MIB)
-        }
-    } else if bytes >= 1 << 10 {
-        format!("{:.1} KiB", b / 1024.0)
-    } else {
-        format!("{bytes} B")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_read_well() {
-        assert_eq!(size(1 << 30), "1.00 GiB");
-        assert_eq!(size(96 << 20), "96 MiB");
-        assert_eq!(size((412 << 20) + (300 << 10)), "412.3 MiB");
-        assert_eq!(size(2048), "2.0 KiB");
-        assert_eq!(size(5), "5 B");
-    }
 }

@@ -2,7 +2,10 @@
 //!
 //! It depends on no workspace crate on purpose: it only runs cargo and the binaries
 //! cargo builds, so it keeps working — and names the step that failed — when a
-//! library crate does not compile.
+//! library crate does not compile. (Registry crates are fine: serde_json reads ossget's
+//! `--json` and the emulator's `/-/stats` and writes the bench's results.) Where it does
+//! the same job as a workspace crate — its CRC-64 ([`crc64`]) and its checkpoint reader
+//! (`e2e::ckpt`) — the second implementation is an oracle that checks ours.
 
 use std::process::ExitCode;
 
@@ -11,9 +14,12 @@ mod ci;
 mod crc64;
 mod demo;
 mod e2e;
+mod emulator;
 mod http;
-mod json;
 mod listening;
+mod ossget_json;
+mod paths;
+mod size;
 mod step;
 
 const USAGE: &str = "\

@@ -8,7 +8,8 @@
 //! killed. wiremock buffers and copies whole bodies, so expect memory of a few times the
 //! largest response.
 
-use oss_emulator::{BucketSpec, CrcMode, Emulator, ObjectSpec, WiremockEmulator, parse_size};
+use oss_emulator::{BucketSpec, CrcMode, Emulator, ObjectSpec, WiremockEmulator};
+use oss_parts::parse_size;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,6 +1,6 @@
-//! Conditional requests (fact sheet section 3), in RFC 7232 order: If-Match, then
-//! If-Unmodified-Since only when If-Match is absent, then If-None-Match, then
-//! If-Modified-Since only when If-None-Match is absent. OSS's precedence between mixed
+//! Conditional requests (docs/oss-behaviour.md#conditional-requests), in RFC 7232 order:
+//! If-Match, then If-Unmodified-Since only when If-Match is absent, then If-None-Match,
+//! then If-Modified-Since only when If-None-Match is absent. OSS's precedence between mixed
 //! conditions is undocumented; this is the RFC's.
 
 use std::time::SystemTime;

@@ -1,5 +1,8 @@
 //! The crate's one error type (for the library API; OSS errors sent to clients are
 //! [`crate::OssError`] responses, not this).
+//!
+//! A message describes its own layer only; the cause is reached through `source()` (the
+//! binary prints the whole chain), so no cause is printed twice.
 
 /// What went wrong when a test drove the emulator.
 #[derive(Debug, thiserror::Error)]
@@ -32,8 +35,12 @@ pub enum EmulatorError {
     /// A command-line or API argument could not be understood.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A size on the command line (`--object b/k=1GiB`, a fault's byte offset) that is not a
+    /// size; the message names the text and the forms that work.
+    #[error(transparent)]
+    InvalidSize(#[from] oss_parts::PartsError),
     /// Binding, accepting or serving failed at the socket level.
-    #[error("emulator I/O failed: {0}; check the listen address and that the port is free")]
+    #[error("emulator I/O failed; check the listen address and that the port is free")]
     Io(#[from] std::io::Error),
 }
 

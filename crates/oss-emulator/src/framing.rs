@@ -85,142 +85,34 @@ impl Framer {
     /// once per final response, whether the matching request was a HEAD (no body).
     pub(crate) fn next_span(&mut self, data: &[u8], bodyless: &mut dyn FnMut() -> bool) -> Span {
         match &mut self.state {
-            State::Head => {
-                // Find the end of the head, looking back over what is buffered.
-                let already = self.head.len();
-                let mut take = data.len();
-                let mut done = false;
-                for (i, _) in data.iter().enumerate() {
-                    let total = already + i + 1;
-                    let ends = total >= 4 && {
-                        let get = |j: usize| -> u8 {
-                            if j < already {
-                                self.head.get(j).copied().unwrap_or(0)
-                            } else {
-                                data.get(j - already).copied().unwrap_or(0)
-                            }
-                        };
-                        get(total - 4) == b'\r'
-                            && get(total - 3) == b'\n'
-                            && get(total - 2) == b'\r'
-                            && get(total - 1) == b'\n'
-                    };
-                    // Leading CRLFs between messages are allowed (RFC 7230 3.5).
-                    if ends {
-                        take = i + 1;
-                        done = true;
-                        break;
-                    }
-                }
-                self.head
-                    .extend_from_slice(data.get(..take).unwrap_or_default());
-                if !done {
-                    if self.head.len() > 64 * 1024 {
-                        self.state = State::Broken;
-                    }
-                    return Span::Head {
-                        len: take,
-                        complete: None,
-                    };
-                }
-                let raw = std::mem::take(&mut self.head);
-                let Some(head) = parse_head(self.side, &raw) else {
-                    self.state = State::Broken;
-                    return Span::Head {
-                        len: take,
-                        complete: Some(Head::default()),
-                    };
-                };
-                if self.side == Side::Response && (100..200).contains(&head.status) {
-                    // Interim response: another head follows.
-                    return Span::Head {
-                        len: take,
-                        complete: Some(head),
-                    };
-                }
-                self.messages += 1;
-                self.body_offset = 0;
-                let no_body = match self.side {
-                    Side::Response => {
-                        let was_head = bodyless();
-                        was_head || head.status == 204 || head.status == 304
-                    }
-                    Side::Request => !head.chunked && head.content_length.unwrap_or(0) == 0,
-                };
-                self.state = if no_body {
-                    State::Head
-                } else if head.chunked {
-                    State::ChunkSize { line: Vec::new() }
-                } else if let Some(n) = head.content_length {
-                    if n == 0 {
-                        State::Head
-                    } else {
-                        State::Length { remaining: n }
-                    }
-                } else {
-                    State::UntilClose
-                };
-                Span::Head {
-                    len: take,
-                    complete: Some(head),
-                }
-            }
+            State::Head => self.head_span(data, bodyless),
             State::Length { remaining } => {
                 let n = (*remaining).min(data.len() as u64);
                 *remaining -= n;
-                let offset = self.body_offset;
-                self.body_offset += n;
                 if *remaining == 0 {
                     self.state = State::Head;
                 }
-                Span::Body {
-                    len: n as usize,
-                    offset,
-                }
+                self.body_span(n)
             }
-            State::UntilClose => {
-                let offset = self.body_offset;
-                self.body_offset += data.len() as u64;
-                Span::Body {
-                    len: data.len(),
-                    offset,
-                }
-            }
+            State::UntilClose => self.body_span(data.len() as u64),
             State::ChunkSize { line } => {
-                let (take, complete) = match data.iter().position(|&b| b == b'\n') {
-                    Some(p) => (p + 1, true),
-                    None => (data.len(), false),
-                };
-                line.extend_from_slice(data.get(..take).unwrap_or_default());
+                let (take, complete) = take_line(line, data);
                 if complete {
-                    let text = String::from_utf8_lossy(line);
-                    let size_hex = text
-                        .trim()
-                        .split(';')
-                        .next()
-                        .unwrap_or_default()
-                        .trim()
-                        .to_owned();
-                    match u64::from_str_radix(&size_hex, 16) {
-                        Ok(0) => self.state = State::Trailer { line: Vec::new() },
-                        Ok(n) => self.state = State::ChunkData { remaining: n },
-                        Err(_) => self.state = State::Broken,
-                    }
+                    self.state = match chunk_size(line) {
+                        Some(0) => State::Trailer { line: Vec::new() },
+                        Some(n) => State::ChunkData { remaining: n },
+                        None => State::Broken,
+                    };
                 }
                 Span::Framing { len: take }
             }
             State::ChunkData { remaining } => {
                 let n = (*remaining).min(data.len() as u64);
                 *remaining -= n;
-                let offset = self.body_offset;
-                self.body_offset += n;
                 if *remaining == 0 {
                     self.state = State::ChunkDataEnd { remaining: 2 };
                 }
-                Span::Body {
-                    len: n as usize,
-                    offset,
-                }
+                self.body_span(n)
             }
             State::ChunkDataEnd { remaining } => {
                 let n = usize::from(*remaining).min(data.len());
@@ -231,12 +123,9 @@ impl Framer {
                 Span::Framing { len: n }
             }
             State::Trailer { line } => {
-                let (take, complete) = match data.iter().position(|&b| b == b'\n') {
-                    Some(p) => (p + 1, true),
-                    None => (data.len(), false),
-                };
-                line.extend_from_slice(data.get(..take).unwrap_or_default());
+                let (take, complete) = take_line(line, data);
                 if complete {
+                    // An empty line ends the trailer (and the message).
                     if line.as_slice() == b"\r\n" || line.as_slice() == b"\n" {
                         self.state = State::Head;
                     } else {
@@ -248,6 +137,121 @@ impl Framer {
             State::Broken => Span::Unframed { len: data.len() },
         }
     }
+
+    /// `len` payload bytes at the current body offset, which moves past them.
+    fn body_span(&mut self, len: u64) -> Span {
+        let offset = self.body_offset;
+        self.body_offset += len;
+        Span::Body {
+            len: len as usize,
+            offset,
+        }
+    }
+
+    /// In `State::Head`: buffers head bytes up to the blank line; once it is there, parses
+    /// the head and moves to the state its body framing calls for.
+    fn head_span(&mut self, data: &[u8], bodyless: &mut dyn FnMut() -> bool) -> Span {
+        let end = self.head_end(data);
+        let take = end.unwrap_or(data.len());
+        self.head
+            .extend_from_slice(data.get(..take).unwrap_or_default());
+        if end.is_none() {
+            if self.head.len() > 64 * 1024 {
+                self.state = State::Broken;
+            }
+            return Span::Head {
+                len: take,
+                complete: None,
+            };
+        }
+        let raw = std::mem::take(&mut self.head);
+        let Some(head) = parse_head(self.side, &raw) else {
+            self.state = State::Broken;
+            return Span::Head {
+                len: take,
+                complete: Some(Head::default()),
+            };
+        };
+        if self.side == Side::Response && (100..200).contains(&head.status) {
+            // Interim response: another head follows.
+            return Span::Head {
+                len: take,
+                complete: Some(head),
+            };
+        }
+        self.messages += 1;
+        self.body_offset = 0;
+        self.state = self.body_state(&head, bodyless);
+        Span::Head {
+            len: take,
+            complete: Some(head),
+        }
+    }
+
+    /// How many bytes of `data` complete the head (through its `\r\n\r\n`), looking back
+    /// over what is buffered; `None` when the head goes on past `data`.
+    fn head_end(&self, data: &[u8]) -> Option<usize> {
+        let already = self.head.len();
+        let get = |j: usize| -> u8 {
+            if j < already {
+                self.head.get(j).copied().unwrap_or(0)
+            } else {
+                data.get(j - already).copied().unwrap_or(0)
+            }
+        };
+        // Leading CRLFs between messages are allowed (RFC 7230 3.5).
+        (0..data.len())
+            .find(|i| {
+                let total = already + i + 1;
+                total >= 4
+                    && get(total - 4) == b'\r'
+                    && get(total - 3) == b'\n'
+                    && get(total - 2) == b'\r'
+                    && get(total - 1) == b'\n'
+            })
+            .map(|i| i + 1)
+    }
+
+    /// The state after a final head: its body framed by length or chunks, read until
+    /// close, or no body at all (HEAD, 204, 304, a request without a body).
+    fn body_state(&self, head: &Head, bodyless: &mut dyn FnMut() -> bool) -> State {
+        let no_body = match self.side {
+            Side::Response => {
+                let was_head = bodyless();
+                was_head || head.status == 204 || head.status == 304
+            }
+            Side::Request => !head.chunked && head.content_length.unwrap_or(0) == 0,
+        };
+        if no_body {
+            State::Head
+        } else if head.chunked {
+            State::ChunkSize { line: Vec::new() }
+        } else {
+            match head.content_length {
+                Some(0) => State::Head,
+                Some(n) => State::Length { remaining: n },
+                None => State::UntilClose,
+            }
+        }
+    }
+}
+
+/// Appends `data` up to and including its first `\n` to `line`: how many bytes that took,
+/// and whether the line is now complete.
+fn take_line(line: &mut Vec<u8>, data: &[u8]) -> (usize, bool) {
+    let (take, complete) = match data.iter().position(|&b| b == b'\n') {
+        Some(p) => (p + 1, true),
+        None => (data.len(), false),
+    };
+    line.extend_from_slice(data.get(..take).unwrap_or_default());
+    (take, complete)
+}
+
+/// A chunk-size line's size (extensions after `;` ignored), or `None` when it is not hex.
+fn chunk_size(line: &[u8]) -> Option<u64> {
+    let text = String::from_utf8_lossy(line);
+    let size_hex = text.trim().split(';').next().unwrap_or_default().trim();
+    u64::from_str_radix(size_hex, 16).ok()
 }
 
 fn parse_head(side: Side, raw: &[u8]) -> Option<Head> {

@@ -17,8 +17,9 @@
 //! `SignatureDoesNotMatch` carries OSS's `StringToSign`; the tests also replay the official
 //! SDKs' signing vectors against it.
 //!
-//! How OSS answers is specified in the project's `reference/oss-api-facts.md`; where that
-//! sheet marks a behaviour unknown, the code says which RFC behaviour it picked.
+//! How OSS answers a downloader is specified in `docs/oss-behaviour.md`, the emulator's
+//! specification; where it marks a behaviour unknown, the code says which behaviour it
+//! picked and tags the spot `(I)` (inferred: not observed on OSS).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), oss_emulator::EmulatorError> {
@@ -51,7 +52,6 @@ mod range;
 mod request;
 mod response;
 pub mod server;
-mod size;
 pub mod wiremock_front;
 
 pub use auth::Credentials;
@@ -67,5 +67,4 @@ pub use proxy::{ChaosProxy, CutMode, FiredFault, NetFault, ProxyStats};
 pub use request::RequestParts;
 pub use response::{BodyChunks, CHUNK_SIZE, ModelResponse, ResponseBody};
 pub use server::RunningServer;
-pub use size::parse_size;
 pub use wiremock_front::{EmulatorResponder, WiremockEmulator};

@@ -10,8 +10,9 @@ use std::time::Duration;
 use clap::Parser;
 use oss_emulator::{
     BucketSpec, ChaosProxy, CrcMode, Credentials, CutMode, Emulator, EmulatorError, FaultAction,
-    NetFault, ObjectSpec, ServiceFault, Versioning, parse_size,
+    NetFault, ObjectSpec, ServiceFault, Versioning,
 };
+use oss_parts::parse_size;
 
 const FAULT_HELP: &str = "\
 FAULTS (fixed meanings; body bytes are response-body payload bytes, /-/stats excluded):
@@ -155,12 +156,54 @@ async fn run(args: Args) -> Result<(), EmulatorError> {
             None => Credentials::new(id, secret),
         });
     }
+    let objects = load_objects(&emu, &args).await?;
+    emu.set_gzip_quirk(args.gzip_quirk);
+    emu.set_region(args.region.as_deref());
+    emu.set_request_log(args.verbose);
+    add_service_faults(&emu, &args, &objects);
+    let faults = net_faults(&args)?;
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+    });
+    let server = emu.start_server().await?;
+    let proxy = ChaosProxy::start_on(args.listen, server.local_addr(), faults, seed).await?;
+    emu.add_stats_section("proxy", proxy.stats_hook());
+    // The seed is told (on stderr: stdout carries only the ready line) whenever a random
+    // variant uses it, so a failing run can be replayed with --seed.
+    if args.verbose || args.random_cut.is_some() {
+        eprintln!("oss-emulator: seed {seed}");
+    }
+    if args.verbose {
+        eprintln!(
+            "oss-emulator: model server {} behind proxy {}",
+            server.endpoint(),
+            proxy.endpoint()
+        );
+    }
+    println!("listening on {}", proxy.endpoint());
+    let _ = tokio::signal::ctrl_c().await;
+    proxy.shutdown().await;
+    server.shutdown().await;
+    Ok(())
+}
+
+/// Puts every `--object` (each in its bucket, made as the flags say) and waits for their
+/// CRCs, computed in parallel on background threads, when `--crc64` asks for them.
+async fn load_objects(emu: &Emulator, args: &Args) -> Result<Vec<ObjectArg>, EmulatorError> {
     let objects: Vec<ObjectArg> = args
         .objects
         .iter()
         .enumerate()
         .map(|(i, o)| parse_object(o, i))
         .collect::<Result<_, _>>()?;
+    let crc = if args.crc64 {
+        CrcMode::Background
+    } else {
+        CrcMode::Off
+    };
     for o in &objects {
         let mut b = BucketSpec::new(&o.bucket);
         if args.public_read {
@@ -170,32 +213,27 @@ async fn run(args: Args) -> Result<(), EmulatorError> {
             b = b.versioning(Versioning::Enabled);
         }
         emu.add_bucket(b)?;
-        let crc = if args.crc64 {
-            CrcMode::Background
-        } else {
-            CrcMode::Off
-        };
         emu.put_object(
             &o.bucket,
             &o.key,
             ObjectSpec::synthetic(o.size, o.seed).crc64(crc),
         )?;
     }
-    // CRCs of all objects are computed in parallel on background threads; wait for them.
     for o in &objects {
         emu.wait_crc_ready(&o.bucket, &o.key).await?;
     }
-    emu.set_gzip_quirk(args.gzip_quirk);
-    emu.set_region(args.region.as_deref());
-    emu.set_request_log(args.verbose);
-    // Service faults.
+    Ok(objects)
+}
+
+/// `--fail-every` and `--replace-after`: faults the model plays.
+fn add_service_faults(emu: &Emulator, args: &Args, objects: &[ObjectArg]) {
     if let (Some(n), Some(status), Some(code)) =
         (args.fail_every, args.fail_status, &args.fail_code)
     {
         emu.add_fault(ServiceFault::new(FaultAction::error_for_code(status, code)).every(n));
     }
     if let Some(n) = args.replace_after {
-        for o in &objects {
+        for o in objects {
             emu.add_fault(
                 ServiceFault::new(FaultAction::ReplaceObject(None))
                     .key(&o.bucket, &o.key)
@@ -203,7 +241,10 @@ async fn run(args: Args) -> Result<(), EmulatorError> {
             );
         }
     }
-    // Network faults.
+}
+
+/// The cut, stall, throttle, refuse and random-cut flags: faults the chaos proxy plays.
+fn net_faults(args: &Args) -> Result<Vec<NetFault>, EmulatorError> {
     let mode = cut_mode(&args.cut_mode)?;
     let mut faults = Vec::new();
     if let Some(n) = &args.cut_every_connection_after {
@@ -239,32 +280,7 @@ async fn run(args: Args) -> Result<(), EmulatorError> {
             mode,
         });
     }
-    let seed = args.seed.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(1)
-    });
-    let server = emu.start_server().await?;
-    let proxy = ChaosProxy::start_on(args.listen, server.local_addr(), faults, seed).await?;
-    emu.add_stats_section("proxy", proxy.stats_hook());
-    // The seed is told (on stderr: stdout carries only the ready line) whenever a random
-    // variant uses it, so a failing run can be replayed with --seed.
-    if args.verbose || args.random_cut.is_some() {
-        eprintln!("oss-emulator: seed {seed}");
-    }
-    if args.verbose {
-        eprintln!(
-            "oss-emulator: model server {} behind proxy {}",
-            server.endpoint(),
-            proxy.endpoint()
-        );
-    }
-    println!("listening on {}", proxy.endpoint());
-    let _ = tokio::signal::ctrl_c().await;
-    proxy.shutdown().await;
-    server.shutdown().await;
-    Ok(())
+    Ok(faults)
 }
 
 fn main() -> ExitCode {
@@ -282,8 +298,21 @@ fn main() -> ExitCode {
     match rt.block_on(run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("oss-emulator: {e}");
+            eprintln!("oss-emulator: {}", chain(&e));
             ExitCode::from(if e.is_usage_error() { 2 } else { 1 })
         }
     }
+}
+
+/// `error: cause: cause`, each layer's text once (an error's message never repeats its
+/// source's; see the error-chain convention in `EmulatorError`).
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    text
 }

@@ -124,7 +124,7 @@ pub(crate) fn xml_escape(v: &str) -> String {
     out
 }
 
-// The errors of the fact sheet (section 4), with OSS's messages and ECs.
+// The errors of docs/oss-behaviour.md#errors, with OSS's messages and ECs.
 
 pub(crate) fn no_such_bucket(bucket: &str) -> OssError {
     OssError::new(404, "NoSuchBucket", "The specified bucket does not exist.")

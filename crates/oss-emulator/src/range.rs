@@ -1,4 +1,4 @@
-//! OSS's Range rules (fact sheet section 2): the legacy rules by default, RFC-like rules
+//! OSS's Range rules (docs/oss-behaviour.md#ranges): the legacy rules by default, RFC-like rules
 //! with `x-oss-range-behavior: standard`.
 
 /// What to send for a request's `Range` header.

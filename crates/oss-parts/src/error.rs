@@ -8,7 +8,8 @@ use std::fmt;
 use crate::part_size::PartSize;
 use crate::plan::MAX_PARTS;
 
-/// What can go wrong when planning parts, parsing a `Range` header or decoding a done set.
+/// What can go wrong when planning parts, parsing a `Range` header or a human size, or
+/// decoding a done set.
 ///
 /// ```
 /// use oss_parts::{PartSize, PartsError};
@@ -59,6 +60,22 @@ pub enum PartsError {
     CorruptDoneSet {
         /// What exactly is wrong with them.
         reason: &'static str,
+    },
+    /// Text [`crate::parse_size`] cannot read as a size: write a byte count or a number
+    /// with a unit (`100KiB`, `8MiB`, `1.5GiB`, `10MB`).
+    NotASize {
+        /// The text, trimmed.
+        text: String,
+    },
+    /// A fraction of a byte (`1.5` with no unit): give whole bytes or a unit.
+    FractionOfAByte {
+        /// The text, trimmed.
+        text: String,
+    },
+    /// A size past `u64::MAX` bytes.
+    SizeTooLarge {
+        /// The text, trimmed.
+        text: String,
     },
 }
 
@@ -145,6 +162,15 @@ impl fmt::Display for PartsError {
                 f,
                 "the stored set of done parts is corrupt ({reason}); discard it and start over"
             ),
+            Self::NotASize { text } => write!(
+                f,
+                "`{text}` is not a size; write a byte count or e.g. 100KiB, 8MiB, 1.5GiB"
+            ),
+            Self::FractionOfAByte { text } => write!(
+                f,
+                "`{text}` is a fraction of a byte; give whole bytes or a unit (e.g. 1.5MiB)"
+            ),
+            Self::SizeTooLarge { text } => write!(f, "`{text}` is too large"),
         }
     }
 }

@@ -8,6 +8,7 @@
 //!   [`ByteRange::parse_header`], and what is left of it after a number of bytes.
 //! - [`DoneSet`]: which parts are done, at most one bit per part and a few bytes when a
 //!   prefix is done, with a frozen byte encoding for checkpoints.
+//! - [`parse_size`] / [`format_size`]: sizes as people write them (`8MiB`, `1.5GiB`).
 //!
 //! ```
 //! use oss_parts::{DoneSet, Plan, PartSize};
@@ -46,6 +47,7 @@ mod done_set;
 #[cfg(test)]
 mod done_tests;
 mod error;
+mod human_size;
 mod part_size;
 mod plan;
 mod range;
@@ -54,6 +56,7 @@ mod serde_impls;
 
 pub use done_set::{DoneSet, Runs};
 pub use error::PartsError;
+pub use human_size::{format_size, parse_size};
 pub use part_size::PartSize;
 pub use plan::{MAX_PARTS, Part, Parts, Plan};
 pub use range::ByteRange;

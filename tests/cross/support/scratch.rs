@@ -1,35 +1,32 @@
 //! Scratch directories and file helpers.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
-/// A fresh directory under the system temp dir, removed on drop.
-pub struct Scratch(PathBuf);
+/// A fresh directory under the system temp dir (a [`tempfile::TempDir`], so unique and
+/// removed on drop even when the test panics), named after the test for whoever finds
+/// one left by a killed run.
+pub struct Scratch(tempfile::TempDir);
 
 impl Scratch {
     pub fn new(name: &str) -> Self {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "oss-resume-tests-{}-{name}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("oss-resume-tests-{name}-"))
+            .tempdir()
+            .unwrap();
         Self(dir)
     }
 
     pub fn dir(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
+        self.0.path().join(name)
     }
 
     /// Every regular file in the directory with its bytes, sorted by name.
     pub fn files(&self) -> Vec<(String, Vec<u8>)> {
-        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&self.0)
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(self.0.path())
             .unwrap()
             .filter_map(|e| {
                 let e = e.ok()?;
@@ -39,12 +36,6 @@ impl Scratch {
             .collect();
         files.sort();
         files
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -59,5 +50,7 @@ pub fn assert_file(path: &Path, want: &[u8]) {
 
 /// `{dest}.cp`, the default checkpoint path.
 pub fn ckpt_of(dest: &Path) -> PathBuf {
-    PathBuf::from(format!("{}.cp", dest.display()))
+    let mut name = dest.as_os_str().to_os_string();
+    name.push(".cp");
+    PathBuf::from(name)
 }

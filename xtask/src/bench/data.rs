@@ -6,7 +6,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, UNIX_EPOCH};
 
-use super::options::human;
+use crate::size::exact;
 
 /// One bench object on disk.
 #[derive(Debug, Clone)]
@@ -24,7 +24,7 @@ pub struct Object {
 /// Makes (once) and describes the object of `size` bytes in `dir`.
 pub fn ensure(dir: &Path, size: u64) -> Result<Object, String> {
     fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let key = format!("bench-{}.bin", human(size));
+    let key = format!("bench-{}.bin", exact(size));
     let path = dir.join(&key);
     let fits = fs::metadata(&path)
         .map(|m| m.len() == size)
@@ -58,7 +58,7 @@ pub fn warm(path: &Path) -> Result<(), String> {
 fn make_random(path: &Path, size: u64) -> Result<(), String> {
     eprintln!(
         "==> bench: making {} of random data at {}",
-        human(size),
+        exact(size),
         path.display()
     );
     let started = Instant::now();

@@ -72,7 +72,7 @@ impl ResumeSample {
         self.served_after >= size / 10 * 9
     }
 
-    /// Re-fetched bytes as the client counts them (what DESIGN's target is about): the
+    /// Re-fetched bytes as the client counts them (what the resume target is about): the
     /// server-counted figure minus what sat in the kernel's queues at the kill, which the
     /// client never received. `None` when the queues could not be read.
     ///

@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: ossget against its peers on one nginx on loopback.
 //!
-//! The harness (`../shared/reference/peers-bench.md` part A3): nginx from apt with a config
+//! The harness (xtask/bench/README.md says what each figure means): nginx from apt with a config
 //! rendered from `xtask/bench/nginx.conf.template`; random objects made once under
 //! `target/bench/data/` and warmed into the page cache; every row (the peer table in
 //! [`peers::ROWS`]) with the same N and part size; each run cleans its directory, runs
@@ -16,12 +16,12 @@
 
 mod cmd;
 mod data;
-mod json;
 mod measure;
 mod nginx;
 mod options;
 mod peers;
 mod rate_limit;
+mod record;
 mod report;
 mod tcp_queues;
 mod tools;
@@ -31,12 +31,13 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::crc64;
+use crate::size::exact;
 use crate::step::{self, Failure};
-use json::Json;
 use measure::Runner;
 use nginx::{LoggedServer, Nginx};
-use options::{Options, human};
+use options::Options;
 use peers::{Group, Job, Knob, Need, Phase, ROWS, Row};
+use record::{Machine, ObjectRecord, OptionsRecord, Record, Skipped};
 use report::{Case, ResumeCase, Skip};
 
 /// Runs the bench with the arguments after `bench`.
@@ -214,7 +215,7 @@ impl Bench {
                             failures: Vec::new(),
                         }),
                         Err(reason) => {
-                            let reason = format!("N={threads} part={}: {reason}", human(part));
+                            let reason = format!("N={threads} part={}: {reason}", exact(part));
                             eprintln!("==> bench: SKIP {}: {reason}", row.name);
                             skips.push(Skip {
                                 name: row.name,
@@ -359,7 +360,7 @@ impl Bench {
                 .map(|n| n.get())
                 .unwrap_or(0),
             self.opts.threads.first().copied().unwrap_or(4),
-            human(self.default_part()),
+            exact(self.default_part()),
             self.opts.runs,
         );
         let text = report::markdown(&header, &self.opts.sizes, &cases, &resumes, &skips);
@@ -369,68 +370,45 @@ impl Bench {
             "sync; /usr/bin/time -f '%e %U %S %M' timeout -k 5 {} COMMAND; [sync OUT]; cmp OUT SOURCE",
             self.opts.timeout_secs
         );
-        let json = Json::obj([
-            ("started_unix", Json::Int(started_secs as i64)),
-            ("started_utc", Json::str(utc(started_secs))),
-            ("machine", machine_json(&load_before, &load_after)),
-            ("server", Json::str(server_text.clone())),
-            ("options", self.options_json()),
-            (
-                "objects",
-                Json::Arr(
-                    objects
-                        .iter()
-                        .map(|o| {
-                            Json::obj([
-                                ("key", Json::str(o.key.clone())),
-                                ("size_bytes", Json::Int(o.size as i64)),
-                                ("crc64ecma", Json::str(o.crc64.to_string())),
-                            ])
-                        })
-                        .collect(),
-                ),
-            ),
-            (
-                "rows",
-                Json::Arr(
-                    cases
-                        .iter()
-                        .flat_map(|c| report::case_json(c, &cases, &server_text, &wrapper))
-                        .collect(),
-                ),
-            ),
-            (
-                "resume",
-                Json::Arr(
-                    resumes
-                        .iter()
-                        .map(|r| {
-                            let logged = match r.rate {
-                                Some(_) => server_texts.1.as_str(),
-                                None => server_texts.0.as_str(),
-                            };
-                            report::resume_json(r, logged)
-                        })
-                        .collect(),
-                ),
-            ),
-            (
-                "skipped",
-                Json::Arr(
-                    skips
-                        .iter()
-                        .map(|s| {
-                            Json::obj([
-                                ("name", Json::str(s.name)),
-                                ("reason", Json::str(s.reason.clone())),
-                            ])
-                        })
-                        .collect(),
-                ),
-            ),
-        ]);
+        let record = Record {
+            started_unix: started_secs,
+            started_utc: utc(started_secs),
+            machine: machine(&load_before, &load_after),
+            server: &server_text,
+            options: self.options_record(),
+            objects: objects
+                .iter()
+                .map(|o| ObjectRecord {
+                    key: &o.key,
+                    size_bytes: o.size,
+                    crc64ecma: o.crc64.to_string(),
+                })
+                .collect(),
+            rows: cases
+                .iter()
+                .flat_map(|c| record::case_rows(c, &cases, &server_text, &wrapper))
+                .collect(),
+            resume: resumes
+                .iter()
+                .map(|r| {
+                    let logged = match r.rate {
+                        Some(_) => server_texts.1.as_str(),
+                        None => server_texts.0.as_str(),
+                    };
+                    record::resume_row(r, logged)
+                })
+                .collect(),
+            skipped: skips
+                .iter()
+                .map(|s| Skipped {
+                    name: s.name,
+                    reason: &s.reason,
+                })
+                .collect(),
+        };
+        let json = record.to_pretty().map_err(|e| Failure::new("report", e))?;
         let path = self.dir.join("latest.json");
-        fs::write(&path, json.to_pretty())
+        fs::write(&path, json)
             .map_err(|e| Failure::new("report", format!("cannot write {}: {e}", path.display())))?;
         eprintln!("==> bench: wrote {}", path.display());
 
@@ -576,45 +554,29 @@ impl Bench {
         }
     }
 
-    fn options_json(&self) -> Json {
+    fn options_record(&self) -> OptionsRecord<'_> {
         let o = &self.opts;
-        Json::obj([
-            (
-                "sizes_bytes",
-                Json::Arr(o.sizes.iter().map(|s| Json::Int(*s as i64)).collect()),
-            ),
-            ("runs", Json::Int(o.runs as i64)),
-            (
-                "threads",
-                Json::Arr(o.threads.iter().map(|t| Json::Int(i64::from(*t))).collect()),
-            ),
-            (
-                "part_sizes_bytes",
-                Json::Arr(o.part_sizes.iter().map(|p| Json::Int(*p as i64)).collect()),
-            ),
-            (
-                "only",
-                Json::opt(o.only.as_ref(), |v| {
-                    Json::Arr(v.iter().map(|s| Json::str(s.clone())).collect())
-                }),
-            ),
-            ("resume_runs", Json::Int(o.resume_runs as i64)),
-            (
-                "resume_rate_bytes_per_s",
-                Json::opt(o.resume_rate, |r| Json::Int(r.total as i64)),
-            ),
-            ("timeout_s", Json::Int(o.timeout_secs as i64)),
-            ("quick", Json::Bool(o.quick)),
-        ])
+        OptionsRecord {
+            sizes_bytes: &o.sizes,
+            runs: o.runs,
+            threads: &o.threads,
+            part_sizes_bytes: &o.part_sizes,
+            only: o.only.as_deref(),
+            resume_runs: o.resume_runs,
+            resume_rate_bytes_per_s: o.resume_rate.map(|r| r.total),
+            timeout_s: o.timeout_secs,
+            quick: o.quick,
+        }
     }
 }
 
 /// A file-name-safe tag for a case: `go-sdk-1GiB-n4-p8MiB`.
-/// Where a resume round kills: at half the object (DESIGN's "kill -9 at 50%") on the
-/// unlimited twin; on the rate-limited server, where an even limit keeps a part-by-part
-/// tool's N workers in lockstep (so the kill's phase within a round of N parts decides what
-/// such a tool loses), at half plus (k - 1/2)/R of a round for round k of R: the rounds
-/// average over the phases a kill at a random instant would hit.
+/// Where a resume round kills: at half the object (the resume target's "kill -9 at 50%";
+/// docs/architecture.md#targets) on the unlimited twin; on the rate-limited server,
+/// where an even limit keeps a part-by-part tool's N workers in lockstep (so the kill's
+/// phase within a round of N parts decides what such a tool loses), at half plus
+/// (k - 1/2)/R of a round for round k of R: the rounds average over the phases a kill at a
+/// random instant would hit.
 pub fn kill_point(size: u64, limited: bool, round_bytes: u64, round: usize, rounds: usize) -> u64 {
     let half = size / 2;
     if !limited || rounds == 0 {
@@ -626,7 +588,7 @@ pub fn kill_point(size: u64, limited: bool, round_bytes: u64, round: usize, roun
 }
 
 fn tag(row: &Row, size: u64, threads: u32, part: u64) -> String {
-    format!("{}-{}-n{threads}-p{}", row.name, human(size), human(part))
+    format!("{}-{}-n{threads}-p{}", row.name, exact(size), exact(part))
 }
 
 /// `12.3` (MiB, one decimal) or `?` when the figure is missing.
@@ -641,7 +603,7 @@ fn loadavg() -> String {
         .unwrap_or_else(|| "?".to_string())
 }
 
-fn machine_json(load_before: &str, load_after: &str) -> Json {
+fn machine(load_before: &str, load_after: &str) -> Machine {
     let read = |p: &str| {
         fs::read_to_string(p)
             .map(|s| s.trim().to_string())
@@ -654,20 +616,15 @@ fn machine_json(load_before: &str, load_after: &str) -> Json {
                 .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
         })
         .unwrap_or_default();
-    Json::obj([
-        (
-            "cores",
-            Json::Int(
-                std::thread::available_parallelism()
-                    .map(|n| n.get() as i64)
-                    .unwrap_or(0),
-            ),
-        ),
-        ("cpu", Json::str(cpu)),
-        ("kernel", Json::str(read("/proc/sys/kernel/osrelease"))),
-        ("loadavg_before", Json::str(load_before)),
-        ("loadavg_after", Json::str(load_after)),
-    ])
+    Machine {
+        cores: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        cpu,
+        kernel: read("/proc/sys/kernel/osrelease"),
+        loadavg_before: load_before.to_string(),
+        loadavg_after: load_after.to_string(),
+    }
 }
 
 /// `YYYY-MM-DD HH:MM UTC` from Unix seconds (civil-from-days, proleptic Gregorian).

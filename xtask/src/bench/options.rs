@@ -1,8 +1,7 @@
-//! `cargo xtask bench` flags, and human sizes (`8MiB`, `1GiB`).
-
-use std::fmt::Write as _;
+//! `cargo xtask bench` flags.
 
 use super::rate_limit::RateLimit;
+use crate::size::{GIB, MIB, exact, parse_size};
 
 /// The help text of `cargo xtask bench`.
 pub const USAGE: &str = "\
@@ -30,10 +29,6 @@ flags:
   --quick               smoke test: --size 64MiB --runs 3 --resume-runs 1
   --list                print the row table (names, knobs, columns) and exit
 ";
-
-const KIB: u64 = 1024;
-const MIB: u64 = 1024 * KIB;
-const GIB: u64 = 1024 * MIB;
 
 /// The resolved options of one bench run.
 #[derive(Debug, Clone)]
@@ -183,36 +178,22 @@ fn parse_count(text: &str, flag: &str, min: usize) -> Result<usize, String> {
         .ok_or_else(|| format!("{flag} {text}: expected a whole number >= {min}"))
 }
 
-/// Parses `123`, `64KiB`, `8MiB`, `8M`, `1GiB`, `1G` (binary units; `K`/`KB` too).
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (digits, unit) = t.split_at(split);
-    let number: u64 = digits.parse().map_err(|_| {
-        format!("size `{text}`: expected a number with an optional unit, e.g. 8MiB")
-    })?;
-    let scale = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => KIB,
-        "m" | "mb" | "mib" => MIB,
-        "g" | "gb" | "gib" => GIB,
-        _ => {
-            return Err(format!(
-                "size `{text}`: unknown unit `{unit}` (use B, KiB, MiB or GiB)"
-            ));
-        }
-    };
-    number
-        .checked_mul(scale)
-        .filter(|n| *n > 0)
-        .ok_or_else(|| format!("size `{text}` is zero or too large"))
+/// A size that is not zero (object sizes, part sizes, rates): [`parse_size`] and a check.
+fn positive_size(text: &str) -> Result<u64, String> {
+    match parse_size(text)? {
+        0 => Err(format!(
+            "size `{}` is zero; give a positive size",
+            text.trim()
+        )),
+        n => Ok(n),
+    }
 }
 
 /// `--resume-rate`: a size per second, `100MiB` or `100MiB/s`.
 fn parse_rate(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let size = t.strip_suffix("/s").unwrap_or(t);
-    parse_size(size).map_err(|e| format!("--resume-rate: {e}"))
+    positive_size(size).map_err(|e| format!("--resume-rate: {e}"))
 }
 
 /// The limited rounds must be able to finish: the third server's port exists, and an
@@ -236,15 +217,15 @@ fn check_rate_fits(
         return Err(format!(
             "--resume-rate {}: a {} object takes about {secs:.0} s at that rate, more than \
              --timeout {timeout_secs}; raise --timeout or pick a smaller --size",
-            human(rate.total),
-            human(largest)
+            exact(rate.total),
+            exact(largest)
         ));
     }
     Ok(())
 }
 
 fn parse_size_mib(text: &str) -> Result<u64, String> {
-    let size = parse_size(text)?;
+    let size = positive_size(text)?;
     if !size.is_multiple_of(MIB) {
         return Err(format!(
             "--size {text}: must be a whole number of MiB (the dd reference row writes 1 MiB blocks)"
@@ -254,26 +235,11 @@ fn parse_size_mib(text: &str) -> Result<u64, String> {
 }
 
 fn parse_part_size(text: &str) -> Result<u64, String> {
-    let size = parse_size(text)?;
+    let size = positive_size(text)?;
     if size > 5 * GIB {
         return Err(format!("--part-size {text}: OSS parts are at most 5 GiB"));
     }
     Ok(size)
-}
-
-/// `8MiB`, `1GiB`, `64KiB` or plain bytes: the shortest exact spelling.
-pub fn human(bytes: u64) -> String {
-    let mut out = String::new();
-    if bytes >= GIB && bytes.is_multiple_of(GIB) {
-        let _ = write!(out, "{}GiB", bytes / GIB);
-    } else if bytes >= MIB && bytes.is_multiple_of(MIB) {
-        let _ = write!(out, "{}MiB", bytes / MIB);
-    } else if bytes >= KIB && bytes.is_multiple_of(KIB) {
-        let _ = write!(out, "{}KiB", bytes / KIB);
-    } else {
-        let _ = write!(out, "{bytes}");
-    }
-    out
 }
 
 #[cfg(test)]
@@ -286,22 +252,21 @@ mod tests {
 
     #[test]
     fn sizes_parse_in_binary_units() {
-        assert_eq!(parse_size("8MiB").unwrap(), 8 * MIB);
-        assert_eq!(parse_size("8M").unwrap(), 8 * MIB);
-        assert_eq!(parse_size("1GiB").unwrap(), GIB);
-        assert_eq!(parse_size("4096").unwrap(), 4096);
-        assert!(parse_size("0").is_err());
-        assert!(parse_size("8XB").is_err());
-        assert!(parse_size("MiB").is_err());
+        assert_eq!(positive_size("8MiB").unwrap(), 8 * MIB);
+        assert_eq!(positive_size("8M").unwrap(), 8 * MIB);
+        assert_eq!(positive_size("1GiB").unwrap(), GIB);
+        assert_eq!(positive_size("4096").unwrap(), 4096);
+        assert!(positive_size("0").is_err());
+        assert!(positive_size("8XB").is_err());
+        assert!(positive_size("MiB").is_err());
     }
 
     #[test]
-    fn human_round_trips() {
-        for n in [1, 1000, 64 * KIB, 8 * MIB, 1536 * MIB, GIB, 4 * GIB] {
-            assert_eq!(parse_size(&human(n)).unwrap(), n);
+    fn exact_sizes_round_trip() {
+        for n in [1, 1000, 8 * MIB, 1536 * MIB, GIB, 4 * GIB] {
+            assert_eq!(positive_size(&exact(n)).unwrap(), n);
         }
-        assert_eq!(human(8 * MIB), "8MiB");
-        assert_eq!(human(1536 * MIB), "1536MiB");
+        assert_eq!(exact(1536 * MIB), "1536MiB");
     }
 
     #[test]

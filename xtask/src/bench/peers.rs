@@ -5,10 +5,11 @@
 //! To add a row: add a [`Row`] to [`ROWS`] and a command builder below. Rows of the
 //! [`Group::Ours`] kind are ossget; they run only when `target/release/ossget` exists.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::cmd::Cmd;
-use super::options::human;
+use crate::paths::with_suffix;
+use crate::size::exact;
 
 /// The bucket name every row addresses (nginx serves `/{BUCKET}/{key}`).
 pub const BUCKET: &str = "bench";
@@ -356,7 +357,7 @@ pub const ROWS: &[Row] = &[
             if !j.part.is_multiple_of(MIB) {
                 return Err(format!(
                     "s5cmd spells the part size in whole MiB; cannot say {}",
-                    human(j.part)
+                    exact(j.part)
                 ));
             }
             // This environment's AWS_CA_BUNDLE points the AWS SDK at a bundle it then
@@ -414,7 +415,7 @@ pub const ROWS: &[Row] = &[
                 ));
             }
             if j.part < 1024 * 1024 {
-                return Err(format!("aria2c's -k is at least 1M, not {}", human(j.part)));
+                return Err(format!("aria2c's -k is at least 1M, not {}", exact(j.part)));
             }
             let name = j
                 .out
@@ -440,7 +441,7 @@ pub const ROWS: &[Row] = &[
                 .args(["-o".to_string(), name, j.url()]))
         },
     },
-    // ---- ossget: the rows the targets in DESIGN.md are about ----------------------------
+    // ---- ossget: the rows the speed and resume targets are about ------------------------
     Row {
         name: "ossget",
         group: Group::Ours,
@@ -538,7 +539,7 @@ fn ossget(j: &Job<'_>, extra: &[&str]) -> Result<Cmd, String> {
         .path(&j.out)
         .args(["--endpoint", j.endpoint.as_str(), "--region", "cn-hangzhou"])
         .args(["--threads".to_string(), j.threads.to_string()])
-        .args(["--part-size".to_string(), human(j.part)])
+        .args(["--part-size".to_string(), exact(j.part)])
         .args(extra)
         .args(checkpoint_off))
 }
@@ -557,12 +558,6 @@ fn python_driver(j: &Job<'_>, script: &str, state: &str) -> Result<Cmd, String> 
 fn tool<'a>(path: &'a Option<PathBuf>, what: &str) -> Result<&'a PathBuf, String> {
     path.as_ref()
         .ok_or_else(|| format!("{what} is not available"))
-}
-
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut text = path.as_os_str().to_owned();
-    text.push(suffix);
-    PathBuf::from(text)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use super::options::human;
+use crate::size::exact;
 
 /// How long nginx pauses after each send of a limited request, milliseconds.
 const TICK_MS: u64 = 10;
@@ -91,11 +91,11 @@ impl RateLimit {
     }
 }
 
-/// A rate's bytes as `human` writes them when exact in KiB (`16MiB`), else in MiB with
+/// A rate's bytes as `exact` writes them when exact in KiB (`16MiB`), else in MiB with
 /// two decimals (`33.33MiB`) or plain bytes below 1 KiB.
 pub fn rate_text(bytes: u64) -> String {
     if bytes < 1024 || bytes.is_multiple_of(1024) {
-        return human(bytes);
+        return exact(bytes);
     }
     let mut out = String::new();
     if bytes >= 1 << 20 {

@@ -3,11 +3,10 @@
 
 use std::fmt::Write as _;
 
-use super::json::Json;
 use super::measure::{ResumeSample, Sample};
-use super::options::human;
 use super::peers::{Column, Group, Knob, Row};
 use super::rate_limit::{RateLimit, rate_text};
+use crate::size::exact;
 
 const MIB: f64 = 1024.0 * 1024.0;
 const GIB: f64 = 1024.0 * MIB;
@@ -95,7 +94,7 @@ pub struct ResumeCase {
 
 impl ResumeCase {
     /// Re-fetched MiB per round, counted at the server.
-    fn server_mib(&self) -> Vec<f64> {
+    pub fn server_mib(&self) -> Vec<f64> {
         self.samples
             .iter()
             .map(|s| s.refetched as f64 / MIB)
@@ -103,7 +102,7 @@ impl ResumeCase {
     }
 
     /// MiB in the kernel's TCP queues at the kill, per round whose queues were read.
-    fn queued_mib(&self) -> Vec<f64> {
+    pub fn queued_mib(&self) -> Vec<f64> {
         self.samples
             .iter()
             .filter_map(|s| s.kernel_queued_at_kill)
@@ -113,7 +112,7 @@ impl ResumeCase {
 
     /// Re-fetched MiB per round, counted by the client (rounds whose kernel queues could
     /// not be read are left out).
-    fn client_mib(&self) -> Vec<f64> {
+    pub fn client_mib(&self) -> Vec<f64> {
         self.samples
             .iter()
             .filter_map(|s| s.refetched_client())
@@ -122,9 +121,11 @@ impl ResumeCase {
     }
 }
 
-/// The lines under a resume table that read DESIGN's target off it: for each of our
-/// rows, the best peer by client-counted median re-fetch, our ratio to it, and the same
-/// ratio counted at the server. Empty when there is no ossget row or no peer figure.
+/// The lines under a resume table that read the resume target off it (after a kill -9 at
+/// half the object, ossget re-fetches at most half of what the best peer re-fetches,
+/// counted by the client; docs/architecture.md#targets): for each of our rows, the
+/// best peer by client-counted median re-fetch, our ratio to it, and the same ratio
+/// counted at the server. Empty when there is no ossget row or no peer figure.
 fn resume_target_lines(rows: &[&ResumeCase]) -> Vec<String> {
     let best = rows
         .iter()
@@ -146,8 +147,8 @@ fn resume_target_lines(rows: &[&ResumeCase]) -> Vec<String> {
             let client = median(&ours.client_mib());
             let server = median(&ours.server_mib());
             format!(
-                "Target (DESIGN: re-fetched bytes, counted by the client, at most half of the \
-                 best peer's): best peer by the client-counted median is `{}`, {} MiB; `{}` \
+                "Target (re-fetched bytes, counted by the client, at most half of the best \
+                 peer's): best peer by the client-counted median is `{}`, {} MiB; `{}` \
                  re-fetched {} MiB, **{}** of it (target ≤ 0.50×). Counted at the server: {} \
                  against {} MiB, {}.",
                 peer.row.name,
@@ -289,7 +290,7 @@ pub fn markdown(
                 out,
                 "\n### {} · {} object ({how}; × limit: against the fastest limit row here, {limit})\n",
                 column.name(),
-                human(size),
+                exact(size),
             );
             let _ = writeln!(
                 out,
@@ -309,7 +310,7 @@ pub fn markdown(
                     "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {} | {} | {} | {} |",
                     case.label(),
                     cell_opt(case.n()),
-                    cell_opt(case.part_size().map(human)),
+                    cell_opt(case.part_size().map(exact)),
                     case.samples.len(),
                     runs,
                     cell_secs(min),
@@ -374,7 +375,7 @@ fn resume_table(out: &mut String, size: u64, rate: Option<RateLimit>, resume_row
                  (/proc/PID/io), rerun; re-fetched = bytes the server sent in all − object size; \
                  by the client = that less what sat in the kernel's TCP queues at the kill, \
                  /proc/net/tcp: nginx's send queues + the client's receive queues)\n",
-                human(size)
+                exact(size)
             );
         }
         Some(rate) => {
@@ -383,7 +384,7 @@ fn resume_table(out: &mut String, size: u64, rate: Option<RateLimit>, resume_row
                 "\n### resume waste · {} object · server limited to {}/s total ({}, on a \
                  third logged server; otherwise as above: the waste at a rate like an OSS \
                  link's, where terms that grow with the rate weigh less)\n",
-                human(size),
+                exact(size),
                 rate_text(rate.total),
                 rate.nginx_settings()
             );
@@ -408,7 +409,7 @@ fn resume_table(out: &mut String, size: u64, rate: Option<RateLimit>, resume_row
             "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {} | {} | {}/{} | {} | {} |",
             r.row.name,
             r.threads,
-            human(r.part),
+            exact(r.part),
             r.samples.len(),
             r.samples.len() + r.failures.len(),
             median(&mib(|s| s.killed_at_rchar.max(s.killed_at_wchar)))
@@ -463,7 +464,7 @@ fn kill_phase_line(connections: u32, part: u64, rounds: usize) -> String {
          what such a tool loses (at a round's start, almost nothing). Round k of {rounds} kills \
          at half the object plus (k − ½)/{rounds} of a round: {} into a round, an average \
          over where a kill at a random instant would land.",
-        human(round),
+        exact(round),
         phases.join(", ")
     )
 }
@@ -503,231 +504,6 @@ fn ratios_marked(case: &Case, all: &[Case]) -> bool {
         .any(|&col| ratios(case, col, all).part_unmatched)
 }
 
-/// The JSON rows of one case: one per column it yields.
-pub fn case_json(case: &Case, all: &[Case], server: &str, wrapper: &str) -> Vec<Json> {
-    case.row
-        .columns
-        .list()
-        .iter()
-        .map(|&column| {
-            let times = case.times(column);
-            let r = ratios(case, column, all);
-            let cpu_user: Vec<f64> = case.samples.iter().map(|s| s.user).collect();
-            let cpu_sys: Vec<f64> = case.samples.iter().map(|s| s.sys).collect();
-            let cpu: Vec<f64> = case.samples.iter().map(|s| s.user + s.sys).collect();
-            let command = if case.row.columns.syncs() && column == Column::Durable {
-                format!("{} && {}", case.command, case.sync_command)
-            } else {
-                case.command.clone()
-            };
-            let min = case.min(column);
-            Json::obj([
-                ("name", Json::str(case.row.name)),
-                (
-                    "group",
-                    Json::str(match case.row.group {
-                        Group::Limit => "limit",
-                        Group::Peer => "peer",
-                        Group::Ours => "ossget",
-                    }),
-                ),
-                ("column", Json::str(column.name())),
-                ("about", Json::str(case.row.about)),
-                ("command", Json::str(command)),
-                ("wrapper", Json::str(wrapper)),
-                ("server", Json::str(server)),
-                ("size_bytes", Json::Int(case.size as i64)),
-                ("threads", Json::opt(case.n(), |n| Json::Int(i64::from(n)))),
-                (
-                    "part_size_bytes",
-                    Json::opt(case.part_size(), |p| Json::Int(p as i64)),
-                ),
-                (
-                    "runs",
-                    Json::Int((case.samples.len() + case.failures.len()) as i64),
-                ),
-                ("runs_ok", Json::Int(case.samples.len() as i64)),
-                (
-                    "seconds",
-                    Json::Arr(times.iter().map(|t| Json::Num(round3(*t))).collect()),
-                ),
-                ("min_s", Json::opt(min, |v| Json::Num(round3(v)))),
-                (
-                    "median_s",
-                    Json::opt(median(&times), |v| Json::Num(round3(v))),
-                ),
-                (
-                    "mib_per_s_at_min",
-                    Json::opt(min, |m| Json::Num(round3(case.size as f64 / MIB / m))),
-                ),
-                (
-                    "cpu_user_s_median",
-                    Json::opt(median(&cpu_user), |v| Json::Num(round3(v))),
-                ),
-                (
-                    "cpu_sys_s_median",
-                    Json::opt(median(&cpu_sys), |v| Json::Num(round3(v))),
-                ),
-                (
-                    "cpu_s_per_gib_median",
-                    Json::opt(median(&cpu), |v| {
-                        Json::Num(round3(v / (case.size as f64 / GIB)))
-                    }),
-                ),
-                (
-                    "peak_rss_kib",
-                    Json::opt(case.samples.iter().map(|s| s.rss_kib).max(), |k| {
-                        Json::Int(k as i64)
-                    }),
-                ),
-                (
-                    "cmp",
-                    Json::str(if case.failures.is_empty() {
-                        "ok".to_string()
-                    } else {
-                        format!(
-                            "{} of {} runs failed",
-                            case.failures.len(),
-                            case.samples.len() + case.failures.len()
-                        )
-                    }),
-                ),
-                (
-                    "failures",
-                    Json::Arr(case.failures.iter().map(|f| Json::str(f.clone())).collect()),
-                ),
-                (
-                    "limit_row",
-                    Json::opt(limit_of(column, case.size, all), |(name, _)| {
-                        Json::str(name)
-                    }),
-                ),
-                (
-                    "ratio_to_limit",
-                    Json::opt(r.to_limit, |v| Json::Num(round3(v))),
-                ),
-                (
-                    "ratio_to_ossget",
-                    Json::opt(r.to_ossget, |v| Json::Num(round3(v))),
-                ),
-                ("ratio_ignores_part_size", Json::Bool(r.part_unmatched)),
-            ])
-        })
-        .collect()
-}
-
-/// The JSON of a resume row.
-pub fn resume_json(r: &ResumeCase, server: &str) -> Json {
-    let refetched = r.server_mib();
-    let client = r.client_mib();
-    let queued = r.queued_mib();
-    Json::obj([
-        ("name", Json::str(r.row.name)),
-        ("command", Json::str(r.command.clone())),
-        ("server", Json::str(server)),
-        ("size_bytes", Json::Int(r.size as i64)),
-        ("threads", Json::Int(i64::from(r.threads))),
-        ("part_size_bytes", Json::Int(r.part as i64)),
-        (
-            "server_rate_limit",
-            Json::opt(r.rate, |rate| {
-                Json::obj([
-                    ("total_bytes_per_s", Json::Int(rate.total as i64)),
-                    ("connections", Json::Int(i64::from(rate.connections))),
-                    (
-                        "nginx_limit_rate_per_request_bytes_per_s",
-                        Json::Int(rate.per_request as i64),
-                    ),
-                ])
-            }),
-        ),
-        (
-            "rounds",
-            Json::Int((r.samples.len() + r.failures.len()) as i64),
-        ),
-        ("rounds_ok", Json::Int(r.samples.len() as i64)),
-        (
-            "samples",
-            Json::Arr(
-                r.samples
-                    .iter()
-                    .map(|s| {
-                        Json::obj([
-                            ("killed_after_s", Json::Num(round3(s.killed_after))),
-                            ("killed_at_read_bytes", Json::Int(s.killed_at_rchar as i64)),
-                            (
-                                "killed_at_written_bytes",
-                                Json::Int(s.killed_at_wchar as i64),
-                            ),
-                            (
-                                "served_before_kill_bytes",
-                                Json::Int(s.served_before as i64),
-                            ),
-                            ("served_to_rerun_bytes", Json::Int(s.served_after as i64)),
-                            ("refetched_bytes", Json::Int(s.refetched as i64)),
-                            (
-                                "kernel_queued_at_kill_bytes",
-                                Json::opt(s.kernel_queued_at_kill, |b| Json::Int(b as i64)),
-                            ),
-                            (
-                                "kernel_queues_read_ms",
-                                Json::Num(round3(s.queues_read * 1000.0)),
-                            ),
-                            (
-                                "refetched_client_bytes",
-                                Json::opt(s.refetched_client(), |b| Json::Int(b as i64)),
-                            ),
-                            ("started_over", Json::Bool(s.started_over(r.size))),
-                            ("rerun_wall_s", Json::Num(round3(s.rerun.wall))),
-                            ("rerun_peak_rss_kib", Json::Int(s.rerun.rss_kib as i64)),
-                        ])
-                    })
-                    .collect(),
-            ),
-        ),
-        (
-            "refetched_mib_min",
-            Json::opt(refetched.iter().copied().reduce(f64::min), |v| {
-                Json::Num(round3(v))
-            }),
-        ),
-        (
-            "refetched_mib_median",
-            Json::opt(median(&refetched), |v| Json::Num(round3(v))),
-        ),
-        (
-            "kernel_queued_at_kill_mib_median",
-            Json::opt(median(&queued), |v| Json::Num(round3(v))),
-        ),
-        (
-            "refetched_client_mib_min",
-            Json::opt(client.iter().copied().reduce(f64::min), |v| {
-                Json::Num(round3(v))
-            }),
-        ),
-        (
-            "refetched_client_mib_median",
-            Json::opt(median(&client), |v| Json::Num(round3(v))),
-        ),
-        (
-            "cmp",
-            Json::str(if r.failures.is_empty() {
-                "ok"
-            } else {
-                "failed"
-            }),
-        ),
-        (
-            "failures",
-            Json::Arr(r.failures.iter().map(|f| Json::str(f.clone())).collect()),
-        ),
-    ])
-}
-
-fn round3(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
-}
-
 /// The `output` cell of a row: `ok`, or how many runs failed and the start of the first
 /// failure.
 fn output_cell(failures: &[String]) -> String {
@@ -744,6 +520,7 @@ fn output_cell(failures: &[String]) -> String {
 mod tests {
     use super::*;
     use crate::bench::peers::by_name;
+    use crate::bench::record::{resume_row, to_pretty};
 
     fn case(name: &str, threads: u32, part: u64, walls: &[f64]) -> Case {
         Case {
@@ -953,7 +730,7 @@ mod tests {
         );
         assert!(limited_text.contains("`ossget` re-fetched 2.0 MiB, **0.12×** of it"));
         assert!(limited_text.contains("Counted at the server: 3.0 against 16.0 MiB, 0.19×."));
-        assert_eq!(text.matches("Target (DESIGN").count(), 2);
+        assert_eq!(text.matches("Target (re-fetched bytes").count(), 2);
         // 35 MiB served before a kill 0.5 s in: 70 MiB/s; go-sdk 48: 96; oss2 52: 104.
         assert!(
             limited_text
@@ -978,18 +755,18 @@ mod tests {
         assert_eq!(text.matches("### resume waste").count(), 1);
 
         // The JSON row carries the rate; an unlimited row carries null.
-        let json = resume_json(&rows[2], "nginx").to_pretty();
+        let json = to_pretty(&resume_row(&rows[2], "nginx")).unwrap();
         assert!(json.contains("\"total_bytes_per_s\": 67108864"), "{json}");
         assert!(json.contains("\"nginx_limit_rate_per_request_bytes_per_s\": 16777216"));
         assert!(json.contains("\"connections\": 4"));
-        let json = resume_json(&rows[0], "nginx").to_pretty();
+        let json = to_pretty(&resume_row(&rows[0], "nginx")).unwrap();
         assert!(json.contains("\"server_rate_limit\": null"));
     }
 
     #[test]
     fn resume_json_has_both_counts() {
         let r = resume("ossget", &[(20, Some(8)), (22, None)]);
-        let text = resume_json(&r, "nginx").to_pretty();
+        let text = to_pretty(&resume_row(&r, "nginx")).unwrap();
         assert!(text.contains("\"kernel_queued_at_kill_bytes\": 8388608"));
         assert!(text.contains("\"kernel_queued_at_kill_bytes\": null"));
         assert!(text.contains("\"refetched_client_bytes\": 12582912"));

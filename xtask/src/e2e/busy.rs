@@ -3,7 +3,8 @@
 //! does), until dropped. On ext4 every such sync forces a journal commit, and metadata
 //! operations of other processes on the filesystem wait for it — renames over an existing
 //! file above all, which is how ossget committed checkpoints before format version 3
-//! (notes/e2e-findings.md #4); version 3 commits by writing in place instead.
+//! (docs/e2e-findings.md#finding-4); version 3 commits by writing in place
+//! instead.
 
 use std::fs::File;
 use std::io::Write;

@@ -1,6 +1,11 @@
 //! Checkpoint files as e2e reads and damages them: an independent reading of oss-ckpt's
-//! documented format (crates/oss-ckpt/src/format, notes/ckpt-v3.md), since xtask depends
-//! on no workspace crate. All integers little-endian.
+//! documented format (docs/checkpoint-format.md). All integers little-endian.
+//!
+//! An oracle, kept on purpose: this is a second implementation written from the format's
+//! description, not from oss-ckpt's code, so when e2e checks what ossget committed (which
+//! sequence, which parts) a bug in oss-ckpt's reader cannot hide itself by agreeing with
+//! itself. (It also keeps xtask free of workspace crates, so `cargo xtask ci` still builds
+//! when one is broken.) Do not replace it with oss-ckpt.
 //!
 //! Versions 1 and 2 are one image, the file exactly header + body long:
 //!
@@ -36,8 +41,8 @@
 //! the file reads as corrupt only when no slot is intact. Integrity comes before the
 //! version: only an intact image claiming a newer version reads as "newer format".
 
-use super::crc64::Crc64;
 use super::rng::Rng;
+use crate::crc64::Crc64;
 
 const MAGIC: &[u8; 8] = b"\x89OSSCKPT";
 /// The header of a version 1 or 2 file.

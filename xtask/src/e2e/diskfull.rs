@@ -11,12 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::Ctx;
-use super::options::human;
 use super::ossget::{Ossget, Run};
 use super::report::Row;
 use super::verify;
+use crate::size::{MIB, human};
 
-const MIB: u64 = 1 << 20;
 /// The object: bigger than the free space left, small enough for any scratch disk.
 const OBJECT: u64 = 96 * MIB;
 /// The filesystem's size.
@@ -102,7 +101,7 @@ fn mount_small(kind: &str, dir: &Path) -> Result<Mount, String> {
     }
 }
 
-/// Free bytes on the filesystem of `dir` (`df`: xtask stays std-only, so no statvfs).
+/// Free bytes on the filesystem of `dir` (`df`: one statvfs is not worth a syscall crate in xtask).
 fn available(dir: &Path) -> Result<u64, String> {
     let out = Command::new("df")
         .args(["-B1", "--output=avail"])
@@ -182,7 +181,7 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
 /// Default flags with too little space: refused before any body byte.
 fn space_check(
     ossget: &Ossget<'_>,
-    emu: &super::emulator::Emulator,
+    emu: &crate::emulator::Emulator,
     mnt: &Path,
     kind: &str,
     row: &mut Row,
@@ -221,8 +220,8 @@ fn space_check(
 /// ENOSPC mid-download, then space freed: the same command resumes to the exact file.
 fn full_then_freed(
     ossget: &Ossget<'_>,
-    emu: &super::emulator::Emulator,
-    head: &super::emulator::Head,
+    emu: &crate::emulator::Emulator,
+    head: &crate::emulator::Head,
     mnt: &Path,
     kind: &str,
     row: &mut Row,
@@ -236,7 +235,7 @@ fn full_then_freed(
     let run = Run::new(key, &dest).args(["--no-preallocate", "--no-space-check"]);
     let repro = ossget.shell_line(&run);
     let out = ossget.run(&run)?;
-    if out.code() != Some(1) || out.field("status") != Some("failed") {
+    if out.code() != Some(1) || out.json.status.as_deref() != Some("failed") {
         return Err(format!(
             "expected exit 1 on a full disk, got {} (`{repro}`)",
             out.describe()
@@ -251,13 +250,7 @@ fn full_then_freed(
     if dest.exists() {
         return Err(format!("{} exists after ENOSPC", dest.display()));
     }
-    let hint = out
-        .json
-        .as_ref()
-        .and_then(|j| j.at(&["error", "hint"]))
-        .and_then(|h| h.as_str())
-        .unwrap_or_default()
-        .to_string();
+    let hint = out.json.error_hint().unwrap_or_default().to_string();
     if !hint.contains("free some space") {
         return Err(format!(
             "no hint to free space after ENOSPC: {hint:?} (`{repro}`)"
@@ -272,14 +265,14 @@ fn full_then_freed(
             again.describe()
         ));
     }
-    let resumed = again.number("bytes_resumed").unwrap_or(0);
+    let resumed = again.json.bytes_resumed.unwrap_or(0);
     verify::finished_exactly(&dest, head)?;
     row.fetched += emu.settled_stats()?.relayed.saturating_sub(before);
     if resumed == 0 {
         return Err(format!(
             "the rerun started over instead of resuming (checkpoint {:?}, note {:?}; after ENOSPC these were kept: {kept:?})",
-            again.field("checkpoint"),
-            again.field("checkpoint_note")
+            again.json.checkpoint.as_deref(),
+            again.json.checkpoint_note.as_deref()
         ));
     }
     let what = message

@@ -5,11 +5,12 @@
 use std::time::Duration;
 
 use super::Ctx;
-use super::emulator::{Emulator, Stats};
-use super::options::human;
 use super::ossget::{Outcome, Run};
 use super::report::Row;
-use super::verify::{self, with_suffix};
+use super::verify;
+use crate::emulator::{Emulator, Stats};
+use crate::paths::with_suffix;
+use crate::size::human;
 
 /// oss-http's default body-stall timeout (no byte for 30 s), which ossget does not expose.
 const STALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -290,10 +291,10 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
             .map_err(|e| format!("{e} (`{}`)", ossget.shell_line(&run)))?;
         ran_out += 1;
         out = ossget.run(&run)?;
-        if out.done() && out.number("bytes_resumed").unwrap_or(0) == 0 {
+        if out.done() && out.json.bytes_resumed.unwrap_or(0) == 0 {
             return Err(format!(
                 "the run after retries ran out started over (checkpoint {:?}) (`{}`)",
-                out.field("checkpoint"),
+                out.json.checkpoint.as_deref(),
                 ossget.shell_line(&run)
             ));
         }
@@ -322,7 +323,7 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
 }
 
 fn retries(out: &Outcome) -> u64 {
-    out.number("retries").unwrap_or(0)
+    out.json.retries.unwrap_or(0)
 }
 
 fn need_retries(out: &Outcome) -> Result<(), String> {
@@ -367,7 +368,7 @@ fn failed_as_promised(
     says: &str,
     dest: &std::path::Path,
 ) -> Result<(), String> {
-    if out.code() != Some(1) || out.field("status") != Some("failed") {
+    if out.code() != Some(1) || out.json.status.as_deref() != Some("failed") {
         return Err(format!(
             "expected exit 1 and status failed, got {}",
             out.describe()
@@ -396,7 +397,7 @@ fn failed_as_promised(
 /// promised (see [`failed_as_promised`]); the emulator stays up for the caller's counters.
 fn failing_run(
     ctx: &Ctx,
-    object: &super::emulator::ObjectArg,
+    object: &crate::emulator::ObjectArg,
     dest: &std::path::Path,
     row: &mut Row,
     faults: &[&str],
@@ -415,7 +416,7 @@ fn failing_run(
 
 fn refuse_exhausted(
     ctx: &Ctx,
-    object: &super::emulator::ObjectArg,
+    object: &crate::emulator::ObjectArg,
     dest: &std::path::Path,
     row: &mut Row,
 ) -> Result<(), String> {
@@ -446,7 +447,7 @@ fn refuse_exhausted(
 
 fn exhausted_503(
     ctx: &Ctx,
-    object: &super::emulator::ObjectArg,
+    object: &crate::emulator::ObjectArg,
     dest: &std::path::Path,
     row: &mut Row,
 ) -> Result<(), String> {
@@ -484,7 +485,7 @@ fn exhausted_503(
 
 fn permanent_403(
     ctx: &Ctx,
-    object: &super::emulator::ObjectArg,
+    object: &crate::emulator::ObjectArg,
     dest: &std::path::Path,
     row: &mut Row,
 ) -> Result<(), String> {
@@ -529,7 +530,7 @@ fn permanent_403(
 fn replaced(
     ctx: &Ctx,
     restart: bool,
-    object: &super::emulator::ObjectArg,
+    object: &crate::emulator::ObjectArg,
     dest: &std::path::Path,
     row: &mut Row,
 ) -> Result<(), String> {
@@ -574,8 +575,8 @@ fn replaced(
         }
     } else if !out.done() {
         return Err(format!("did not complete ({}) (`{repro}`)", out.describe()));
-    } else if out.number("restarts") != Some(1) {
-        return Err(format!("restarts {:?}, expected 1", out.number("restarts")));
+    } else if out.json.restarts != Some(1) {
+        return Err(format!("restarts {:?}, expected 1", out.json.restarts));
     }
     let stats = emu.settled_stats()?;
     row.fetched = stats.relayed;

@@ -13,12 +13,13 @@ use super::Ctx;
 use super::bound;
 use super::busy::BusyDisk;
 use super::ckpt;
-use super::emulator::{Emulator, Head};
-use super::options::human;
 use super::ossget::{Kill, Ossget, Outcome, Run, THREADS};
 use super::report::Row;
 use super::rng::Rng;
-use super::verify::{self, with_suffix};
+use super::verify;
+use crate::emulator::{Emulator, Head};
+use crate::paths::with_suffix;
+use crate::size::human;
 
 /// oss-resume's failpoints, in the order a durable download reaches them (crates/oss-resume
 /// `failpoint::ALL`, checkpoint format version 3).
@@ -411,19 +412,19 @@ fn run_round(
         // What the run right after a late failpoint must (not) fetch.
         if finishing == 1 {
             match after_failpoint.as_deref() {
-                Some("dest-renamed") if out.field("checkpoint") != Some("already-complete") => {
+                Some("dest-renamed")
+                    if out.json.checkpoint.as_deref() != Some("already-complete") =>
+                {
                     return Err(format!(
                         "after an abort at dest-renamed the rerun said checkpoint {:?}, not already-complete",
-                        out.field("checkpoint")
+                        out.json.checkpoint.as_deref()
                     ));
                 }
-                Some("parts-done" | "dest-renamed")
-                    if out.number("bytes_transferred") != Some(0) =>
-                {
+                Some("parts-done" | "dest-renamed") if out.json.bytes_transferred != Some(0) => {
                     return Err(format!(
                         "after an abort at {} the rerun fetched {:?} bytes (everything was on disk)",
                         after_failpoint.unwrap_or_default(),
-                        out.number("bytes_transferred")
+                        out.json.bytes_transferred
                     ));
                 }
                 _ => {}

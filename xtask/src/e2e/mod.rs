@@ -14,7 +14,6 @@ mod bound;
 mod busy;
 mod ckpt;
 mod diskfull;
-mod emulator;
 mod faults;
 mod kill;
 mod options;
@@ -28,14 +27,19 @@ mod verify;
 use std::path::PathBuf;
 use std::time::Instant;
 
-// xtask's CRC-64/XZ (submodules reach it as `super::crc64`).
+use crate::emulator::{Emulator, ObjectArg, Setup};
 use crate::step::{self, Failure};
-use crate::{crc64, http, json};
-use emulator::{Emulator, ObjectArg};
 use options::{Group, Options, SCENARIOS, Spec, USAGE};
 use ossget::Ossget;
 use report::Row;
 use rng::Rng;
+
+/// The bucket every scenario uses (public-read, so the harness HEADs without signing).
+pub const BUCKET: &str = "e2e";
+/// The credentials the emulator accepts and ossget signs with.
+pub const ACCESS_KEY_ID: &str = "e2e-access-key-id";
+/// See [`ACCESS_KEY_ID`].
+pub const ACCESS_KEY_SECRET: &str = "e2e-access-key-secret";
 
 /// What every scenario gets: the options, the binaries and a scratch directory.
 pub struct Ctx {
@@ -75,7 +79,14 @@ impl Ctx {
         objects: &[ObjectArg],
         faults: &[String],
     ) -> Result<Emulator, String> {
-        Emulator::start(&self.emulator, objects, faults)
+        let setup = Setup {
+            bucket: BUCKET,
+            access_key_id: ACCESS_KEY_ID,
+            access_key_secret: ACCESS_KEY_SECRET,
+            objects,
+            flags: faults,
+        };
+        Emulator::start(&self.emulator, &setup)
     }
 
     /// The ossget under test, talking to `emulator`.
@@ -123,7 +134,7 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
         "e2e: seed {} ({} scenario(s), object {}, {} kill rounds); replay with `cargo xtask e2e --seed {}{}`",
         opts.seed,
         selected.len(),
-        options::human(opts.size),
+        crate::size::human(opts.size),
         opts.rounds,
         opts.seed,
         if opts.quick { " --quick" } else { "" }

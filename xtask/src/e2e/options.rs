@@ -23,9 +23,7 @@ flags:
   --list              print the scenarios and what each proves, and exit
 ";
 
-const KIB: u64 = 1024;
-const MIB: u64 = 1024 * KIB;
-const GIB: u64 = 1024 * MIB;
+use crate::size::{GIB, MIB, parse_size};
 
 /// A scenario group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -316,7 +314,7 @@ pub fn parse(args: &[String]) -> Result<Option<Options>, String> {
                         .ok_or_else(|| format!("--rounds {v}: expected a number from 1"))?,
                 );
             }
-            "--size" => size = Some(parse_size(&value("--size")?)?),
+            "--size" => size = Some(object_size(&value("--size")?)?),
             "--only" => {
                 let v = value("--only")?;
                 for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
@@ -358,51 +356,14 @@ fn clock_seed() -> u64 {
         .unwrap_or(1)
 }
 
-/// `1GiB`, `256MiB`, `64KiB`, `1048576`: a size of at least 16 MiB (smaller objects have
-/// too few parts for kills and faults to land inside the download).
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (digits, unit) = t.split_at(split);
-    let number: u64 = digits
-        .parse()
-        .map_err(|_| format!("--size {text}: expected a number with a unit, e.g. 256MiB"))?;
-    let scale = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kib" => KIB,
-        "m" | "mib" => MIB,
-        "g" | "gib" => GIB,
-        _ => return Err(format!("--size {text}: use B, KiB, MiB or GiB")),
-    };
-    let size = number
-        .checked_mul(scale)
-        .ok_or_else(|| format!("--size {text}: too large"))?;
+/// `--size`: `1GiB`, `256MiB`, `16777216`; at least 16 MiB (smaller objects have too few
+/// parts for kills and faults to land inside the download).
+fn object_size(text: &str) -> Result<u64, String> {
+    let size = parse_size(text).map_err(|e| format!("--size {e}"))?;
     if size < 16 * MIB {
         return Err(format!("--size {text}: use at least 16MiB"));
     }
     Ok(size)
-}
-
-/// `1GiB`, `96MiB`, `1.5GiB`: a short human size.
-pub fn human(bytes: u64) -> String {
-    let b = bytes as f64;
-    if bytes >= GIB {
-        trim(format!("{:.2}", b / GIB as f64)) + "GiB"
-    } else if bytes >= MIB {
-        trim(format!("{:.1}", b / MIB as f64)) + "MiB"
-    } else if bytes >= KIB {
-        trim(format!("{:.1}", b / KIB as f64)) + "KiB"
-    } else {
-        format!("{bytes}B")
-    }
-}
-
-fn trim(s: String) -> String {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
 }
 
 #[cfg(test)]
@@ -482,17 +443,12 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(parse_size("1GiB"), Ok(GIB));
-        assert_eq!(parse_size("256mib"), Ok(256 * MIB));
-        assert_eq!(parse_size("16777216"), Ok(16 * MIB));
-        assert!(parse_size("1MiB").is_err());
-        assert!(parse_size("12XB").is_err());
-        assert!(parse_size("GiB").is_err());
-        assert_eq!(human(GIB), "1GiB");
-        assert_eq!(human(1_610_612_736), "1.5GiB");
-        assert_eq!(human(96 * MIB), "96MiB");
-        assert_eq!(human(1536), "1.5KiB");
-        assert_eq!(human(12), "12B");
+        assert_eq!(object_size("1GiB"), Ok(GIB));
+        assert_eq!(object_size("256mib"), Ok(256 * MIB));
+        assert_eq!(object_size("16777216"), Ok(16 * MIB));
+        assert!(object_size("1MiB").is_err());
+        assert!(object_size("12XB").is_err());
+        assert!(object_size("GiB").is_err());
     }
 
     #[test]

@@ -13,10 +13,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::ckpt;
-use super::emulator::{ACCESS_KEY_ID, ACCESS_KEY_SECRET, BUCKET, Emulator};
-use super::json::{self, Value};
 use super::procfs;
-use super::verify::with_suffix;
+use super::{ACCESS_KEY_ID, ACCESS_KEY_SECRET, BUCKET};
+use crate::emulator::Emulator;
+use crate::ossget_json::Summary;
+use crate::paths::with_suffix;
 
 /// The failpoint variable oss-resume reads (crates/oss-resume, "Failpoints").
 pub const FAILPOINT_ENV: &str = "OSS_RESUME_FAILPOINT";
@@ -88,8 +89,8 @@ impl Run {
 pub struct Outcome {
     /// The exit status.
     pub status: ExitStatus,
-    /// The `--json` object, when ossget printed one.
-    pub json: Option<Value>,
+    /// The `--json` object (every member `None` when ossget printed none).
+    pub json: Summary,
     /// stderr.
     pub stderr: String,
     /// Wall time.
@@ -119,34 +120,22 @@ impl Outcome {
         self.status.signal()
     }
 
-    /// A string member of the JSON (`status`, `checkpoint`...).
-    pub fn field(&self, key: &str) -> Option<&str> {
-        self.json.as_ref()?.get(key)?.as_str()
-    }
-
-    /// A number member of the JSON.
-    pub fn number(&self, key: &str) -> Option<u64> {
-        self.json.as_ref()?.get(key)?.as_u64()
-    }
-
     /// `error.message` (the one-line error), else stderr.
     pub fn message(&self) -> String {
         self.json
-            .as_ref()
-            .and_then(|j| j.at(&["error", "message"]))
-            .and_then(Value::as_str)
+            .error_message()
             .map(str::to_string)
             .unwrap_or_else(|| self.stderr.trim().to_string())
     }
 
     /// `error.oss_code`.
     pub fn oss_code(&self) -> Option<&str> {
-        self.json.as_ref()?.at(&["error", "oss_code"])?.as_str()
+        self.json.oss_code()
     }
 
     /// Whether it exited 0 with `"status": "done"`.
     pub fn done(&self) -> bool {
-        self.code() == Some(0) && self.field("status") == Some("done")
+        self.code() == Some(0) && self.json.status.as_deref() == Some("done")
     }
 
     /// One line for a failure message: exit, status, error.
@@ -309,11 +298,7 @@ impl Ossget<'_> {
         // A SIGKILL at the moment the process exited on its own is not a kill.
         let killed = killed && status.signal() == Some(9);
         let (stdout, stderr) = running.collect();
-        let json = stdout
-            .lines()
-            .rev()
-            .find(|l| l.trim_start().starts_with('{'))
-            .and_then(|l| json::parse(l).ok());
+        let json = Summary::last_in(&stdout).unwrap_or_default();
         Ok(Outcome {
             status,
             json,

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::options::human;
+use crate::size::human;
 
 /// What one scenario did.
 #[derive(Debug, Clone, Default)]

@@ -12,11 +12,12 @@ use std::time::{Duration, Instant};
 
 use super::Ctx;
 use super::ckpt;
-use super::emulator::{Emulator, Head};
 use super::ossget::{Ossget, Outcome, Run};
 use super::procfs;
 use super::report::Row;
-use super::verify::{self, with_suffix};
+use super::verify;
+use crate::emulator::{Emulator, Head};
+use crate::paths::with_suffix;
 
 /// The part size ossget uses (the first part is surely done at the mid-part failpoint).
 const PART: u64 = 8 << 20;
@@ -108,12 +109,7 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
                     ossget.shell_line(&plain)
                 ));
             }
-            let hint = out
-                .json
-                .as_ref()
-                .and_then(|j| j.at(&["error", "hint"]))
-                .and_then(|h| h.as_str())
-                .unwrap_or_default();
+            let hint = out.json.error_hint().unwrap_or_default();
             if !hint.contains("--restart") {
                 return Err(format!(
                     "the refusal's hint does not mention --restart: {hint:?}"
@@ -174,7 +170,12 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
             let verify_run = Run::new(key, &dest).args(["--verify-resume"]);
             let out = ossget.run(&verify_run)?;
             expect_fresh(&ossget, &verify_run, &out, true)?;
-            let why = out.field("checkpoint_note").unwrap_or_default().to_string();
+            let why = out
+                .json
+                .checkpoint_note
+                .as_deref()
+                .unwrap_or_default()
+                .to_string();
             if !why.contains("verify") {
                 return Err(format!(
                     "started over, but not because of the verification: {why}"
@@ -192,7 +193,7 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
     };
     let out = ossget.run(&plain)?;
     expect_fresh(&ossget, &plain, &out, true)?;
-    let full_note = out.field("checkpoint_note").unwrap_or_default();
+    let full_note = out.json.checkpoint_note.as_deref().unwrap_or_default();
     if name.starts_with("ckpt-bitflip") && !full_note.to_ascii_lowercase().contains("corrupt") {
         return Err(format!(
             "started over, but the note does not say the checkpoint was corrupt: {full_note:?}"
@@ -222,17 +223,17 @@ fn resumed_or_fresh(
 ) -> Result<(), String> {
     let plain = Run::new("state.bin", dest);
     let out = ossget.run(&plain)?;
-    let outcome = match out.field("checkpoint") {
+    let outcome = match out.json.checkpoint.as_deref() {
         Some("resumed") if out.done() => format!(
             "resumed from the older {} ({} bytes resumed)",
             ckpt::slot_name(older),
-            out.number("bytes_resumed").unwrap_or(0)
+            out.json.bytes_resumed.unwrap_or(0)
         ),
         _ => {
             expect_fresh(ossget, &plain, &out, true)?;
             format!(
                 "started over ({}) although {} was intact",
-                first_clause(out.field("checkpoint_note").unwrap_or_default()),
+                first_clause(out.json.checkpoint_note.as_deref().unwrap_or_default()),
                 ckpt::slot_name(older)
             )
         }
@@ -274,7 +275,7 @@ fn corrupted_without_verify(
             &format!("byte {at} flipped: caught by the final CRC-64 check (exit 1); rerun exact"),
         );
     }
-    if !out.done() || out.field("checkpoint") != Some("resumed") {
+    if !out.done() || out.json.checkpoint.as_deref() != Some("resumed") {
         return Err(format!(
             "expected a resumed run, got {} (`{repro}`)",
             out.describe()
@@ -298,9 +299,9 @@ fn corrupted_without_verify(
     row.fetched = emu.settled_stats()?.relayed;
     row.note(format!(
         "LIMIT (documented in ossget --help): byte {at} flipped in done data is NOT caught without --verify-resume: exit 0, crc64_verified {} (by the CRCs recorded at write time), that byte renamed into place and nothing else differs",
-        match out.json.as_ref().and_then(|j| j.get("crc64_verified")) {
-            Some(super::json::Value::Bool(b)) => b.to_string(),
-            _ => "?".to_string(),
+        match out.json.crc64_verified {
+            Some(b) => b.to_string(),
+            None => "?".to_string(),
         }
     ));
     row.passed = 1;
@@ -344,15 +345,21 @@ fn expect_fresh(
             ossget.shell_line(run)
         ));
     }
-    if out.field("checkpoint") != Some("fresh") || out.number("bytes_resumed") != Some(0) {
+    if out.json.checkpoint.as_deref() != Some("fresh") || out.json.bytes_resumed != Some(0) {
         return Err(format!(
             "expected a fresh start, got checkpoint {:?} with {:?} bytes resumed (`{}`)",
-            out.field("checkpoint"),
-            out.number("bytes_resumed"),
+            out.json.checkpoint.as_deref(),
+            out.json.bytes_resumed,
             ossget.shell_line(run)
         ));
     }
-    if with_note && out.field("checkpoint_note").is_none_or(str::is_empty) {
+    if with_note
+        && out
+            .json
+            .checkpoint_note
+            .as_deref()
+            .is_none_or(str::is_empty)
+    {
         return Err("started over without saying why (checkpoint_note empty)".into());
     }
     Ok(())

@@ -2,22 +2,16 @@
 //! CRC-64/XZ, computed here by xtask's own CRC — never a hard-coded value), and the files
 //! ossget keeps beside it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-pub use super::crc64::file_crc;
-use super::emulator::Head;
+pub use crate::crc64::file_crc;
+use crate::emulator::Head;
+use crate::paths::with_suffix;
 
 /// The files ossget keeps beside DEST while a download is unfinished: the checkpoint, the
 /// temp file of a whole-file checkpoint save (left by a death between its write and its
 /// rename; later saves write in place), the data temp file, the lock.
 pub const SIDE_FILES: [&str; 4] = [".cp", ".cp.tmp", ".oss-tmp", ".lock"];
-
-/// `path` with `suffix` appended to its file name (`out.bin` + `.cp` -> `out.bin.cp`).
-pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_os_string();
-    s.push(suffix);
-    PathBuf::from(s)
-}
 
 /// Whether `dest` holds exactly the object `head` describes.
 pub fn exact(dest: &Path, head: &Head) -> Result<(), String> {

@@ -38,31 +38,9 @@ fn record(
 /// Runs one accepted connection to its end.
 pub(crate) async fn run(shared: Arc<ProxyShared>, client: TcpStream, conn: u64) {
     let _ = client.set_nodelay(true);
-    let action = shared
-        .faults
-        .lock()
-        .map(|mut f| f.on_accept())
-        .unwrap_or(OnAccept::Proceed);
-    match action {
-        OnAccept::Refuse => {
-            record(&shared, "refuse", conn, 0, 0, "reset at accept".into());
-            let _ = client.set_zero_linger();
-            drop(client);
-            return;
-        }
-        OnAccept::Close => {
-            record(
-                &shared,
-                "accept_close",
-                conn,
-                0,
-                0,
-                "closed at accept".into(),
-            );
-            drop(client);
-            return;
-        }
-        OnAccept::Proceed => {}
+    if !accepted(&shared, &client, conn) {
+        drop(client);
+        return;
     }
     let Ok(upstream) = TcpStream::connect(shared.upstream).await else {
         let _ = client.set_zero_linger();
@@ -95,7 +73,42 @@ pub(crate) async fn run(shared: Arc<ProxyShared>, client: TcpStream, conn: u64) 
         head: Vec::new(),
     };
     let end = relay.run(up_r).await;
-    let ServerToClient { mut client_w, .. } = relay;
+    let ServerToClient { client_w, .. } = relay;
+    finish(end, client_w, c2s).await;
+}
+
+/// Whether the accept-time faults let the connection through; a refused one is set to
+/// reset (linger 0) when the caller drops it, a closed one to close normally.
+fn accepted(shared: &ProxyShared, client: &TcpStream, conn: u64) -> bool {
+    let action = shared
+        .faults
+        .lock()
+        .map(|mut f| f.on_accept())
+        .unwrap_or(OnAccept::Proceed);
+    match action {
+        OnAccept::Refuse => {
+            record(shared, "refuse", conn, 0, 0, "reset at accept".into());
+            let _ = client.set_zero_linger();
+            false
+        }
+        OnAccept::Close => {
+            record(
+                shared,
+                "accept_close",
+                conn,
+                0,
+                0,
+                "closed at accept".into(),
+            );
+            false
+        }
+        OnAccept::Proceed => true,
+    }
+}
+
+/// Ends the connection the way the relay ended: FIN, RST after a short drain, or nothing
+/// when the client is gone; the client-to-server task stops either way.
+async fn finish(end: End, mut client_w: OwnedWriteHalf, c2s: tokio::task::JoinHandle<()>) {
     match end {
         End::Cut(CutMode::Fin) | End::Eof => {
             let _ = client_w.shutdown().await;
@@ -391,53 +404,7 @@ impl ServerToClient {
         }
         let mut sent = 0usize;
         while sent < data.len() {
-            let len = (data.len() - sent) as u64;
-            let at = offset + sent as u64;
-            let mut limit = len;
-            let mut cut: Option<(CutMode, &'static str)> = None;
-            let mut stall: Option<(u64, Option<Duration>)> = None;
-            if let Some((o, mode, why)) = self.plan.cut_at
-                && o >= at
-                && o - at <= limit
-            {
-                limit = o - at;
-                cut = Some((mode, why));
-            }
-            let (conn_cut, stalls) = self
-                .shared
-                .faults
-                .lock()
-                .map(|f| f.connection_rules(self.conn))
-                .unwrap_or_default();
-            if let Some((bytes, mode)) = conn_cut {
-                let remaining = bytes.saturating_sub(self.conn_body);
-                if remaining <= limit {
-                    limit = remaining;
-                    cut = Some((mode, "cut_every_connection"));
-                }
-            }
-            for (bytes, duration) in stalls {
-                if self.stalls_done.contains(&bytes) {
-                    continue;
-                }
-                let remaining = bytes.saturating_sub(self.conn_body);
-                if remaining < limit {
-                    limit = remaining;
-                    cut = None;
-                    stall = Some((bytes, duration));
-                }
-            }
-            let (allowed, total_cut) = self
-                .shared
-                .faults
-                .lock()
-                .map(|mut f| f.reserve_total(limit))
-                .unwrap_or((limit, None));
-            if allowed < limit || total_cut.is_some() {
-                limit = allowed;
-                stall = None;
-                cut = total_cut.map(|m| (m, "cut_once_at_total"));
-            }
+            let (limit, stop) = self.next_stop(offset + sent as u64, (data.len() - sent) as u64);
             let piece = data.get(sent..sent + limit as usize).unwrap_or_default();
             if !piece.is_empty() {
                 if !self.write_body(piece).await {
@@ -446,35 +413,84 @@ impl ServerToClient {
                 self.conn_body += limit;
                 sent += limit as usize;
             }
-            if let Some((mode, why)) = cut {
-                record(
-                    &self.shared,
-                    "cut",
-                    self.conn,
-                    self.response,
-                    offset + sent as u64,
-                    format!("{why} {mode:?}"),
-                );
-                return Err(End::Cut(mode));
-            }
-            if let Some((bytes, duration)) = stall {
-                self.stalls_done.push(bytes);
-                record(
-                    &self.shared,
-                    "stall",
-                    self.conn,
-                    self.response,
-                    offset + sent as u64,
-                    format!("{duration:?}"),
-                );
-                if !self.stall(duration).await {
-                    return Err(End::ClientGone);
+            let at = offset + sent as u64;
+            match stop {
+                None => {}
+                Some(Stop::Cut(mode, why)) => {
+                    let detail = format!("{why} {mode:?}");
+                    record(&self.shared, "cut", self.conn, self.response, at, detail);
+                    return Err(End::Cut(mode));
                 }
-                continue;
+                Some(Stop::Stall(bytes, duration)) => {
+                    self.stalls_done.push(bytes);
+                    let detail = format!("{duration:?}");
+                    record(&self.shared, "stall", self.conn, self.response, at, detail);
+                    if !self.stall(duration).await {
+                        return Err(End::ClientGone);
+                    }
+                }
             }
         }
         Ok(())
     }
+
+    /// How many of the `len` body bytes at response offset `at` may go before a fault
+    /// acts, and which fault: the response's planned cut, the connection's cut or stalls
+    /// (by bytes relayed on this connection), or the proxy-wide cut-once-at-total budget,
+    /// whichever comes first.
+    fn next_stop(&self, at: u64, len: u64) -> (u64, Option<Stop>) {
+        let mut limit = len;
+        let mut stop = None;
+        if let Some((o, mode, why)) = self.plan.cut_at
+            && o >= at
+            && o - at <= limit
+        {
+            limit = o - at;
+            stop = Some(Stop::Cut(mode, why));
+        }
+        let (conn_cut, stalls) = self
+            .shared
+            .faults
+            .lock()
+            .map(|f| f.connection_rules(self.conn))
+            .unwrap_or_default();
+        if let Some((bytes, mode)) = conn_cut {
+            let remaining = bytes.saturating_sub(self.conn_body);
+            if remaining <= limit {
+                limit = remaining;
+                stop = Some(Stop::Cut(mode, "cut_every_connection"));
+            }
+        }
+        for (bytes, duration) in stalls {
+            if self.stalls_done.contains(&bytes) {
+                continue;
+            }
+            let remaining = bytes.saturating_sub(self.conn_body);
+            if remaining < limit {
+                limit = remaining;
+                stop = Some(Stop::Stall(bytes, duration));
+            }
+        }
+        let (allowed, total_cut) = self
+            .shared
+            .faults
+            .lock()
+            .map(|mut f| f.reserve_total(limit))
+            .unwrap_or((limit, None));
+        if allowed < limit || total_cut.is_some() {
+            limit = allowed;
+            stop = total_cut.map(|m| Stop::Cut(m, "cut_once_at_total"));
+        }
+        (limit, stop)
+    }
+}
+
+/// What stops a run of body bytes.
+enum Stop {
+    /// Cut the connection (how, and which fault).
+    Cut(CutMode, &'static str),
+    /// Stall once at this connection byte count, for this long (`None`: until closed).
+    Stall(u64, Option<Duration>),
 }
 
 /// Replaces the Content-Length value in a raw response head.

@@ -357,26 +357,75 @@ async fn sdk_vectors_replayed(f: &Front) {
             ));
             continue;
         };
-        let time: SystemTime = SigningTime::parse_iso8601(inp["datetime"].as_str().unwrap())
-            .unwrap()
-            .to_system_time();
-        f.emu.set_clock(Clock::Fixed(time));
-        let ak = inp["access_key_id"].as_str().unwrap();
-        let secret = inp["access_key_secret"].as_str().unwrap();
-        f.emu.add_credentials(match inp["security_token"].as_str() {
-            Some(t) => Credentials::sts(ak, secret, t),
-            None => Credentials::new(ak, secret),
-        });
-        f.emu.add_bucket(BucketSpec::new(bucket)).unwrap();
+        install_vector(f, inp, bucket);
+        let request = VectorRequest::new(f, inp, out);
+        // Authentication errors all have ECs 0002-*; anything after auth (405 for PUT,
+        // 404, NotImplemented for bucket operations) means the signature verified.
+        let r = request
+            .build(f, &request.path_and_query, &request.headers)
+            .send()
+            .await;
+        let ec = r.h("x-oss-ec").unwrap_or_default().to_owned();
+        assert!(
+            !ec.starts_with("0002-"),
+            "vector {name}: {} {ec}\n{}",
+            r.status,
+            r.error_xml()
+        );
+        // The same request with one signature character changed must be refused.
+        let r = request.tampered(f).send().await;
+        assert_eq!(
+            r.code().as_deref(),
+            Some("SignatureDoesNotMatch"),
+            "vector {name} tampered"
+        );
+        // The string to sign we report is the SDK's.
+        assert_eq!(
+            crate::common::element(&r.error_xml(), "StringToSign")
+                .map(|s| s.replace("&#xA;", "\n")),
+            Some(xml_escape(out["string_to_sign"].as_str().unwrap())),
+            "vector {name}"
+        );
+        replayed += 1;
+    }
+    assert!(replayed >= 40, "replayed {replayed}, skipped {skipped:?}");
+    assert_eq!(skipped.len(), 3, "{skipped:?}");
+}
+
+/// The model as the vector's signer saw the world: its time, its credentials, its bucket
+/// (and CNAME).
+fn install_vector(f: &Front, inp: &serde_json::Value, bucket: &str) {
+    let time: SystemTime = SigningTime::parse_iso8601(inp["datetime"].as_str().unwrap())
+        .unwrap()
+        .to_system_time();
+    f.emu.set_clock(Clock::Fixed(time));
+    let ak = inp["access_key_id"].as_str().unwrap();
+    let secret = inp["access_key_secret"].as_str().unwrap();
+    f.emu.add_credentials(match inp["security_token"].as_str() {
+        Some(t) => Credentials::sts(ak, secret, t),
+        None => Credentials::new(ak, secret),
+    });
+    f.emu.add_bucket(BucketSpec::new(bucket)).unwrap();
+    if inp["address_style"].as_str() == Some("cname") {
+        f.emu.add_cname(inp["host"].as_str().unwrap(), bucket);
+    }
+}
+
+/// A vector's request exactly as the SDK built it, aimed at this front-end.
+struct VectorRequest {
+    method: Method,
+    path_and_query: String,
+    host_header: String,
+    headers: Vec<(String, String)>,
+}
+
+impl VectorRequest {
+    fn new(f: &Front, inp: &serde_json::Value, out: &serde_json::Value) -> Self {
         let host = inp["host"].as_str().unwrap();
         let style = inp["address_style"].as_str().unwrap();
-        if style == "cname" {
-            f.emu.add_cname(host, bucket);
-        }
         let url = out["request_url"].as_str().or(out["url"].as_str()).unwrap();
         let path_and_query = &url[url.find("://").unwrap() + 3..];
         let path_and_query = &path_and_query[path_and_query.find('/').unwrap()..];
-        let method: Method = inp["method"].as_str().unwrap().parse().unwrap();
         // Path style on a public endpoint is refused by OSS before auth; send it to the IP.
         let signs_host = inp["additional_headers"]
             .as_array()
@@ -399,34 +448,36 @@ async fn sdk_vectors_replayed(f: &Front) {
                 headers.push((k.clone(), val.as_str().unwrap().to_owned()));
             }
         }
-        let build = |path: &str, headers: &[(String, String)]| {
-            let mut req = f.req(method.clone(), path).host(&host_header);
-            for (k, val) in headers {
-                req = req.header(k, val);
-            }
-            req
-        };
-        // Authentication errors all have ECs 0002-*; anything after auth (405 for PUT,
-        // 404, NotImplemented for bucket operations) means the signature verified.
-        let r = build(path_and_query, &headers).send().await;
-        let ec = r.h("x-oss-ec").unwrap_or_default().to_owned();
-        assert!(
-            !ec.starts_with("0002-"),
-            "vector {name}: {} {ec}\n{}",
-            r.status,
-            r.error_xml()
-        );
-        // The same request with one signature character changed must be refused.
+        Self {
+            method: inp["method"].as_str().unwrap().parse().unwrap(),
+            path_and_query: path_and_query.to_owned(),
+            host_header,
+            headers,
+        }
+    }
+
+    fn build(&self, f: &Front, path: &str, headers: &[(String, String)]) -> Req {
+        let mut req = f.req(self.method.clone(), path).host(&self.host_header);
+        for (k, val) in headers {
+            req = req.header(k, val);
+        }
+        req
+    }
+
+    /// The same request with one character of its signature (header or query) changed.
+    fn tampered(&self, f: &Front) -> Req {
         let flip = |c: char| if c == '0' { '1' } else { '0' };
-        let tampered = if let Some(i) = headers
+        let path_and_query = self.path_and_query.as_str();
+        if let Some(i) = self
+            .headers
             .iter()
             .position(|(k, _)| k.eq_ignore_ascii_case("authorization"))
         {
-            let mut h = headers.clone();
+            let mut h = self.headers.clone();
             let v = h[i].1.clone();
             let last = v.chars().last().unwrap();
             h[i].1 = format!("{}{}", &v[..v.len() - 1], flip(last));
-            build(path_and_query, &h)
+            self.build(f, path_and_query, &h)
         } else {
             let marker = if path_and_query.contains("x-oss-signature=") {
                 "x-oss-signature="
@@ -441,25 +492,9 @@ async fn sdk_vectors_replayed(f: &Front) {
                 flip(c),
                 &path_and_query[at + 1..]
             );
-            build(&p, &headers)
-        };
-        let r = tampered.send().await;
-        assert_eq!(
-            r.code().as_deref(),
-            Some("SignatureDoesNotMatch"),
-            "vector {name} tampered"
-        );
-        // The string to sign we report is the SDK's.
-        assert_eq!(
-            crate::common::element(&r.error_xml(), "StringToSign")
-                .map(|s| s.replace("&#xA;", "\n")),
-            Some(xml_escape(out["string_to_sign"].as_str().unwrap())),
-            "vector {name}"
-        );
-        replayed += 1;
+            self.build(f, &p, &self.headers)
+        }
     }
-    assert!(replayed >= 40, "replayed {replayed}, skipped {skipped:?}");
-    assert_eq!(skipped.len(), 3, "{skipped:?}");
 }
 both!(sdk_vectors_replayed);
 
