@@ -456,7 +456,12 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
 
 /// An error about a file without its `checkpoint PATH: ` prefix.
 fn after_path(message: &str) -> &str {
-    match message.split_once(".cp: ") {
+    // The cause follows the first `: ` after the checkpoint's path ("the checkpoint P.cp cannot
+    // be used or saved: <cause>"; older wording "checkpoint P.cp: <cause>").
+    let Some(at) = message.find(".cp") else {
+        return message;
+    };
+    match message[at..].split_once(": ") {
         Some((_, rest)) => rest,
         None => message,
     }
@@ -484,6 +489,10 @@ mod tests {
         assert_eq!(
             after_path("checkpoint /d/state.bin.cp: the checkpoint has format version 2"),
             "the checkpoint has format version 2"
+        );
+        assert_eq!(
+            after_path("the checkpoint /d/s.bin.cp cannot be used or saved: it is for another key"),
+            "it is for another key"
         );
         assert_eq!(after_path("other"), "other");
     }
