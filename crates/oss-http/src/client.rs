@@ -32,13 +32,19 @@ use crate::sink::ByteSink;
 use crate::stream::{StreamPlan, stream_body};
 use crate::timeouts::Timeouts;
 use crate::xml::{ErrorDocument, parse_error_document, parse_x_oss_err};
-use oss_sign::SignatureVersion;
+use oss_sign::{SignatureVersion, SigningTime};
 
 type Connector = HttpsConnector<HttpConnector<OverrideResolver>>;
 type HyperClient = hyper_util::client::legacy::Client<Connector, Empty<Bytes>>;
 
 /// Largest error body we read (OSS error documents are well under 1 KiB).
 const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// The largest clock correction a `RequestTimeTooSkewed` answer may make: a day. OSS allows
+/// 15 minutes of skew, so a real clock that is off is off by minutes or hours; a server
+/// `Date` further away than this (a hostile or broken server sending year 9999, or 1970) is
+/// refused as a clock error rather than taken as the new time.
+pub const MAX_CLOCK_CORRECTION: Duration = Duration::from_secs(24 * 3600);
 
 /// Pool idle timeouts above this (a year) keep idle connections open for good.
 const MAX_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(365 * 86_400);
@@ -229,7 +235,9 @@ impl Client {
 
     /// How many milliseconds the server's clock is ahead of ours (negative: behind), as
     /// learned from a `RequestTimeTooSkewed` answer's `Date`; 0 until then. Every request is
-    /// dated and signed with the local clock plus this offset.
+    /// dated and signed with the local clock plus this offset. A `Date` more than
+    /// [`MAX_CLOCK_CORRECTION`] away is not applied: that answer stays a permanent error
+    /// naming the server's `Date`.
     pub fn clock_offset_ms(&self) -> i64 {
         self.inner.skew_ms.load(Ordering::Relaxed)
     }
@@ -387,8 +395,7 @@ impl Client {
             HeaderValue::from_static("identity"),
         );
         h.insert(header::USER_AGENT, inner.user_agent.clone());
-        let date = HeaderValue::from_str(&httpdate::fmt_http_date(now))
-            .map_err(|_| Error::invalid_request("the date is not a valid header value"))?;
+        let date = http_date(now, self.clock_offset_ms())?;
         h.insert(header::DATE, date);
         for (name, value) in &inner.extra_headers {
             h.append(name.clone(), value.clone());
@@ -448,13 +455,8 @@ impl Client {
             ec,
             details,
         } = doc;
-        let mut clock_corrected = false;
-        if code == "RequestTimeTooSkewed"
-            && let Some(server) = server_date
-        {
-            self.correct_clock(server);
-            clock_corrected = true;
-        }
+        let clock_corrected = code == "RequestTimeTooSkewed"
+            && server_date.is_some_and(|server| self.correct_clock(server));
         Error::Service(Box::new(ServiceError {
             status: parts.status,
             operation,
@@ -472,14 +474,38 @@ impl Client {
         }))
     }
 
-    fn correct_clock(&self, server: SystemTime) {
+    /// Takes the server's clock as ours, when it is at most [`MAX_CLOCK_CORRECTION`] away;
+    /// returns whether it did.
+    fn correct_clock(&self, server: SystemTime) -> bool {
         let local = (self.inner.clock)();
-        let ms = match server.duration_since(local) {
-            Ok(ahead) => i64::try_from(ahead.as_millis()).unwrap_or(i64::MAX),
-            Err(behind) => -i64::try_from(behind.duration().as_millis()).unwrap_or(i64::MAX),
+        let (distance, ahead) = match server.duration_since(local) {
+            Ok(ahead) => (ahead, true),
+            Err(behind) => (behind.duration(), false),
         };
+        if distance > MAX_CLOCK_CORRECTION {
+            return false;
+        }
+        // At most a day in milliseconds: far inside i64.
+        let ms = i64::try_from(distance.as_millis()).unwrap_or(i64::MAX);
+        let ms = if ahead { ms } else { -ms };
         self.inner.skew_ms.store(ms, Ordering::Relaxed);
+        true
     }
+}
+
+/// The `Date` header for a request made at `now`, in the one text form OSS takes. Total: a
+/// time outside 1970..=9999 (a clock that is wildly off, or off by the server's `offset_ms`)
+/// is an error naming the problem, never a panic.
+fn http_date(now: SystemTime, offset_ms: i64) -> Result<HeaderValue, Error> {
+    let text = SigningTime::from_system_time(now)
+        .map_err(|_| {
+            Error::invalid_request(format!(
+                "the clock (corrected by {offset_ms} ms from the server's Date) is outside the years 1970-9999 a request can be dated in; fix the system clock"
+            ))
+        })?
+        .rfc1123();
+    HeaderValue::from_str(&text)
+        .map_err(|_| Error::invalid_request("the date is not a valid header value"))
 }
 
 /// The response must describe the pinned object: same ETag, same version, no transcoding.

@@ -589,6 +589,9 @@ impl ServiceError {
             "RequestTimeTooSkewed" if self.clock_corrected => {
                 "the local clock is off; the client corrected its offset and will sign retries with the server's time"
             }
+            "RequestTimeTooSkewed" if self.server_date.is_some() => {
+                "the server's Date is more than 24 h from the local clock, too far to be a clock that is merely off, so the client did not take it: check the system clock and that the endpoint is OSS"
+            }
             "RequestTimeTooSkewed" => "the local clock is off by more than 15 minutes: fix it",
             "SecondLevelDomainForbidden" => {
                 "OSS requires virtual-hosted addressing: do not force path style"
@@ -616,6 +619,15 @@ impl fmt::Display for ServiceError {
             write!(f, ": {}", self.message)?;
         }
         write!(f, " ({}", self.advice())?;
+        if self.code == "RequestTimeTooSkewed"
+            && let Some(date) = self.server_date
+        {
+            // Formatted totally: `server_date` was parsed from a four-digit year, but a
+            // printer must not be the place a hostile date panics.
+            let shown = oss_sign::SigningTime::from_system_time(date)
+                .map_or_else(|_| "out of range".to_owned(), |t| t.rfc1123());
+            write!(f, "; server Date {shown}")?;
+        }
         write!(f, "; request id {}", show_id(&self.request_id))?;
         if let Some(ec) = &self.ec {
             write!(f, ", EC {ec}")?;

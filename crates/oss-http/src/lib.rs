@@ -129,7 +129,7 @@ mod xml;
 pub use address::{AddressingStyle, validate_bucket_name};
 /// The chunk type a [`ByteSink`] receives.
 pub use bytes::Bytes;
-pub use client::{Client, GetRange, RangeReport};
+pub use client::{Client, GetRange, MAX_CLOCK_CORRECTION, RangeReport};
 pub use config::ClientBuilder;
 pub use error::{BoxError, Error, RetryReason, ServiceError, Stall};
 pub use head::{ObjectMeta, ObjectPin, ObjectType, StorageClass};

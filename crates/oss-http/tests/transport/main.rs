@@ -7,6 +7,7 @@ mod channel_sink;
 mod chaos;
 mod common;
 mod errors;
+mod hostile;
 mod pool;
 mod ranges;
 mod tls;

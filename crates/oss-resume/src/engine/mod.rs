@@ -225,10 +225,7 @@ impl Job {
             version_id: meta.version_id.clone(),
             etag: meta.etag.clone(),
             size: meta.size,
-            last_modified: meta
-                .last_modified
-                .map(httpdate::fmt_http_date)
-                .unwrap_or_default(),
+            last_modified: meta.last_modified.map(http_date).unwrap_or_default(),
             crc64: meta.crc64,
         }
     }
@@ -274,6 +271,18 @@ impl Job {
     /// A local I/O error on the temp data file.
     fn local(&self, op: LocalOp, e: io::Error) -> Error {
         Error::local(op, &self.temp_path, e)
+    }
+}
+
+/// `time` as an HTTP date, as the checkpoint records `Last-Modified`. Total: httpdate's
+/// formatter panics past year 9999, which a parsed header never reaches, but a formatter
+/// must not be where a hostile value could panic; such a time is recorded as its seconds.
+fn http_date(time: std::time::SystemTime) -> String {
+    const LAST_FOUR_DIGIT_YEAR: u64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    match time.duration_since(std::time::UNIX_EPOCH) {
+        Ok(since) if since.as_secs() <= LAST_FOUR_DIGIT_YEAR => httpdate::fmt_http_date(time),
+        Ok(since) => format!("@{}", since.as_secs()),
+        Err(_) => String::new(),
     }
 }
 
