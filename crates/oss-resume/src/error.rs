@@ -259,6 +259,16 @@ pub enum Error {
         checkpoint_saved: bool,
     },
 
+    /// A task of the download panicked: a bug — in this crate, or in code it ran for the
+    /// caller (a credentials provider, the progress callback) — not a disk or network
+    /// failure, and never reported as one. With the checkpoint on, it holds what the last
+    /// save recorded, so the next call resumes from there.
+    #[error("internal error: {detail}; this is a bug, not a disk or network failure")]
+    Internal {
+        /// What panicked, and its message.
+        detail: String,
+    },
+
     /// The blocking wrapper was called on a thread that runs a tokio runtime.
     #[error(
         "download().blocking() was called inside a tokio runtime, where blocking would stall it; `.await` the download instead"

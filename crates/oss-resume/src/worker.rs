@@ -208,6 +208,12 @@ fn beyond_retry(
     Ok(error)
 }
 
+/// A write task that panicked (or was aborted): carried inside the sink's `io::Error` so the
+/// engine reports it as an internal error, not as the disk's.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Panicked(pub(crate) String);
+
 /// The sink's error (the real one is kept in [`PartSink::failed`]).
 #[derive(Debug, thiserror::Error)]
 #[error("writing the temp data file failed")]
@@ -265,7 +271,8 @@ impl<'a> PartSink<'a> {
         // so a later drain still accounts for the write.
         let joined = handle.await;
         self.pending = None;
-        let (result, crc) = joined.map_err(|e| io::Error::other(format!("writer task: {e}")))?;
+        let (result, crc) =
+            joined.map_err(|e| io::Error::other(Panicked(format!("writer task: {e}"))))?;
         result?;
         self.written += len;
         let crc_value = crc.value();

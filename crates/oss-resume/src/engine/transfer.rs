@@ -2,7 +2,6 @@
 //! the aggregator thread recording their progress, and how it all ended.
 
 use std::fs::File;
-use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
@@ -20,7 +19,7 @@ use crate::error::{Error, LocalOp};
 use crate::failpoint::FailpointFs;
 use crate::ratelimit::TokenBucket;
 use crate::scheduler::Scheduler;
-use crate::worker::{Ctx, Event, PartFailure, run_worker};
+use crate::worker::{Ctx, Event, Panicked, PartFailure, run_worker};
 
 /// How the workers and the aggregator ended.
 pub(super) struct Ended {
@@ -80,12 +79,20 @@ impl Job {
         };
         let (events, done) = self.spawn_aggregator(aggregator)?;
         let (failure, panicked) = join_workers(&ctx, workers, events, &cancel).await;
-        let mut outcome = done.await.map_err(|_| {
-            self.local(
-                LocalOp::Checkpoint,
-                io::Error::other("the progress thread stopped unexpectedly"),
-            )
-        })?;
+        let mut outcome = match done.await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(panic)) => {
+                self.clean_after_failure();
+                return Err(Error::Internal {
+                    detail: format!("the progress thread panicked: {panic}"),
+                });
+            }
+            Err(_) => {
+                return Err(Error::Internal {
+                    detail: "the progress thread stopped without a result".to_owned(),
+                });
+            }
+        };
         // Let the progress callback survive into a restart.
         self.options.progress = outcome.progress.take();
         Ok(Ended {
@@ -146,14 +153,19 @@ impl Job {
     fn spawn_aggregator(
         &self,
         aggregator: Aggregator,
-    ) -> Result<(Sender<Event>, oneshot::Receiver<Outcome>), Error> {
+    ) -> Result<(Sender<Event>, oneshot::Receiver<Result<Outcome, String>>), Error> {
         let (events_tx, events_rx) = std::sync::mpsc::channel();
-        let (done_tx, done_rx) = oneshot::channel::<Outcome>();
+        let (done_tx, done_rx) = oneshot::channel::<Result<Outcome, String>>();
         let lock = Arc::clone(&self.lock);
         std::thread::Builder::new()
             .name("oss-resume-progress".into())
             .spawn(move || {
-                let outcome = aggregator.run(events_rx);
+                // A panic here (the caller's progress callback, or a bug) is reported as
+                // one, not as a vanished thread.
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    aggregator.run(events_rx)
+                }))
+                .map_err(|payload| panic_message(payload.as_ref()));
                 // Let go of the lock before reporting: the job must be its last holder
                 // whenever it is still waiting for this.
                 drop(lock);
@@ -185,8 +197,10 @@ impl Job {
         }
         if let Some(message) = panicked {
             self.clean_after_failure();
-            let panic = io::Error::other(format!("a worker panicked: {message}"));
-            return Err(self.local(LocalOp::Write, panic).into());
+            return Err(Error::Internal {
+                detail: format!("a worker panicked: {message}"),
+            }
+            .into());
         }
         if let Some(stop) = failure.and_then(|f| self.part_failed(f)) {
             return Err(stop);
@@ -230,6 +244,13 @@ impl Job {
                 attempts,
                 source,
             },
+            PartFailure::Local { source, .. }
+                if source.get_ref().is_some_and(|e| e.is::<Panicked>()) =>
+            {
+                Error::Internal {
+                    detail: source.to_string(),
+                }
+            }
             PartFailure::Local { part, source } => Error::LocalIo {
                 op: LocalOp::Write,
                 path: self.temp_path.clone(),
@@ -240,6 +261,15 @@ impl Job {
         self.clean_after_failure();
         Some(Stop::Error(error))
     }
+}
+
+/// A panic's message, when it has one.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 /// Runs `workers` workers to completion. The first part failure, or a panic, cancels the

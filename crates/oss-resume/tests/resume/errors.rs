@@ -80,3 +80,87 @@ async fn a_rendered_chain_shows_every_cause_once() {
     assert_each_cause_once(&foreign);
     assert!(chain(&foreign).contains("theirs"), "{}", chain(&foreign));
 }
+
+/// Through the transport: a refused connection under HEAD renders as the download's layer,
+/// oss-http's, hyper's and the operating system's, each once.
+#[tokio::test]
+async fn a_chain_through_the_transport_shows_each_cause_once() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = Scratch::new("chain-http");
+    let client = crate::common::client_for(
+        &format!("http://127.0.0.1:{port}"),
+        oss_resume::SignatureVersion::V4,
+    );
+    let refused = client
+        .download(BUCKET, "k", dir.path("k.bin"))
+        .retry_policy(oss_resume::RetryPolicy {
+            max_attempts: 1,
+            ..fast_retry()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, Error::Head { .. }), "{refused:?}");
+    let layers = layers(&refused);
+    assert!(layers.len() >= 3, "{layers:?}");
+    assert_each_cause_once(&refused);
+    let rendered = chain(&refused);
+    assert!(rendered.contains("could not connect"), "{rendered}");
+    let os = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+    assert!(
+        rendered.to_lowercase().contains("refused"),
+        "the OS's words: {rendered} ({os})"
+    );
+}
+
+/// A panic in code a download runs — a credentials provider on a worker's GET, the
+/// caller's progress callback on the aggregator thread — is `Error::Internal`, never
+/// blamed on the disk (it was `LocalIo` "writing the temp data file failed").
+#[tokio::test]
+async fn a_panic_in_a_task_is_internal_not_a_disk_error() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let env = Env::start().await;
+    env.put("p", 1 << 20, 83);
+    let dir = Scratch::new("panic");
+
+    // The provider answers HEAD's signing, then panics on the first part GET's.
+    let calls = Arc::new(AtomicU64::new(0));
+    let seen = Arc::clone(&calls);
+    let provider = move || -> Result<oss_resume::Credentials, oss_resume::SignError> {
+        if seen.fetch_add(1, Ordering::SeqCst) >= 1 {
+            panic!("provider bug");
+        }
+        oss_resume::Credentials::new(crate::common::AK, crate::common::SK)
+    };
+    let client = oss_resume::Client::builder()
+        .endpoint(env.server.endpoint())
+        .region("cn-test")
+        .credentials_provider(provider)
+        .build()
+        .unwrap();
+    let dest = dir.path("worker.bin");
+    let e = client
+        .download(BUCKET, "p", &dest)
+        .checkpoint(true)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Internal { .. }), "{e:?}");
+    assert!(!e.is_local(), "{e}");
+    assert!(chain(&e).contains("provider bug"), "{}", chain(&e));
+    assert!(!chain(&e).contains("temp data file"), "{}", chain(&e));
+
+    // The progress callback panics on the aggregator thread.
+    let e = env
+        .client()
+        .download(BUCKET, "p", dir.path("callback.bin"))
+        .on_progress(|_| panic!("callback bug"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Internal { .. }), "{e:?}");
+    assert!(!e.is_local(), "{e}");
+    assert!(chain(&e).contains("callback bug"), "{}", chain(&e));
+}
