@@ -61,6 +61,20 @@ pub enum CkptError {
         expected: String,
     },
 
+    /// The file at the checkpoint's path is not a checkpoint and never was one (no
+    /// checkpoint header anywhere in it), or not a regular file (a link, a FIFO, a
+    /// directory...). It is not this software's to discard: it was left as it is.
+    #[error(
+        "{} is not a checkpoint ({found}); it was left as it is: move it away, or discard it to start over",
+        path.display()
+    )]
+    NotACheckpoint {
+        /// The path.
+        path: PathBuf,
+        /// What is there instead.
+        found: String,
+    },
+
     /// A checkpoint could not be encoded: the state breaks a rule (a bug in the caller).
     #[error("cannot save this checkpoint: {reason}")]
     Invalid {

@@ -129,6 +129,21 @@ pub enum Error {
         pid: Option<u32>,
     },
 
+    /// Something that this download did not make sits at one of its side files' names (the
+    /// lock `{destination}.lock`: a symbolic link, a FIFO, a directory, or a file that holds
+    /// no process id). It was left as it is; nothing was requested. Move it away, or
+    /// restart the download ([`crate::Download::restart`]), which removes it.
+    #[error(
+        "{} is in the way: it is {found}, which this download did not make, so it was left as it is; move it away, or restart the download to remove it",
+        path.display()
+    )]
+    ForeignFile {
+        /// The path.
+        path: PathBuf,
+        /// What is there.
+        found: String,
+    },
+
     /// HEAD of the object failed (no such bucket or key, access denied, ...).
     #[error("could not read the object's metadata")]
     Head {

@@ -8,6 +8,13 @@
 //! unlink race). A filesystem without locks (ENOLCK, e.g. some NFS setups) gets a warning and
 //! the run goes on unlocked.
 //!
+//! The lock file is a side file like the others (oss-ckpt's `open_side_file`): never opened
+//! through a symbolic link, never blocking on a FIFO, only a regular file. And it is ours
+//! only if it holds nothing but a pid line (or nothing: a run killed between creating and
+//! writing it): any other file at that name is refused ([`Error::ForeignFile`]) rather than
+//! truncated and, at the end of the run, deleted — unless the caller asked to restart,
+//! which removes it.
+//!
 //! The lock belongs to the open file, so it goes when the holder's last descriptor closes:
 //! at exit, however the process dies (every file here is opened close-on-exec, so no child
 //! keeps it). A process killed with SIGKILL still holds it until it has *finished* dying,
@@ -18,9 +25,11 @@
 //! the next one must wait for the killed process to exit (`wait`, `waitpid`) first, or it
 //! gets [`Error::Locked`] naming the killed process.
 
-use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{self, Read, Write};
+use std::fs::{File, TryLockError};
+use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
+
+use oss_ckpt::fs::{NotRegularFile, SideOpen, open_side_file};
 
 use crate::error::{Error, LocalOp};
 use crate::paths::lock_path;
@@ -38,18 +47,35 @@ const RELOCK_ATTEMPTS: usize = 8;
 
 impl DestLock {
     /// Takes the lock for `destination`, or says who holds it. The second value is a
-    /// warning when the filesystem cannot lock.
-    pub(crate) fn acquire(destination: &Path) -> Result<(Self, Option<String>), Error> {
+    /// warning when the filesystem cannot lock. With `restart`, something that is not a
+    /// lock file at the lock's name is removed instead of refused.
+    pub(crate) fn acquire(
+        destination: &Path,
+        restart: bool,
+    ) -> Result<(Self, Option<String>), Error> {
         let path = lock_path(destination);
         let local = |e| Error::local(LocalOp::Lock, &path, e);
         for _ in 0..RELOCK_ATTEMPTS {
-            let mut file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)
-                .map_err(local)?;
+            let mut file = match open_side_file(&path, SideOpen::OpenOrCreate) {
+                Ok(file) => file,
+                Err(e) => match NotRegularFile::find(&e) {
+                    Some(found) if restart => {
+                        tracing::info!("restart: removing {}", found);
+                        remove_in_the_way(&path).map_err(local)?;
+                        continue;
+                    }
+                    Some(found) => return Err(foreign(&path, found.kind.to_string())),
+                    None => return Err(local(e)),
+                },
+            };
+            // Checked before locking, so a filesystem without locks is covered too (and
+            // nothing of it is truncated or, at the end, deleted).
+            if !restart && !holds_a_pid(&mut file) {
+                return Err(foreign(
+                    &path,
+                    "a file that is not a lock file (it holds no process id)".to_owned(),
+                ));
+            }
             match file.try_lock() {
                 Ok(()) => {}
                 Err(TryLockError::WouldBlock) => {
@@ -121,6 +147,39 @@ fn locks_unsupported(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::Unsupported
 }
 
+/// `Error::ForeignFile` for the lock's name.
+fn foreign(path: &Path, found: String) -> Error {
+    Error::ForeignFile {
+        path: path.to_path_buf(),
+        found,
+    }
+}
+
+/// Removes what is at the lock's name (a link is removed, never its target; a directory
+/// only when empty).
+fn remove_in_the_way(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() == io::ErrorKind::IsADirectory || path.is_dir() => {
+            std::fs::remove_dir(path)
+        }
+        other => other,
+    }
+}
+
+/// Whether the (locked) file is a lock file of ours: empty (a run killed between creating
+/// it and writing its pid), or one pid line.
+fn holds_a_pid(file: &mut File) -> bool {
+    let mut text = String::new();
+    let mut limited = Read::take(&mut *file, 64);
+    if limited.read_to_string(&mut text).is_err() {
+        return false;
+    }
+    let _ = file.rewind();
+    let line = text.strip_suffix('\n').unwrap_or(&text);
+    text.is_empty()
+        || (!line.is_empty() && line.len() <= 20 && line.bytes().all(|b| b.is_ascii_digit()))
+}
+
 fn read_pid(file: &mut File) -> Option<u32> {
     let mut text = String::new();
     file.read_to_string(&mut text).ok()?;
@@ -156,15 +215,15 @@ mod tests {
         let scratch = tempfile::tempdir().unwrap();
         let dir = scratch.path();
         let dest = dir.join("file.bin");
-        let (held, warning) = DestLock::acquire(&dest).unwrap();
+        let (held, warning) = DestLock::acquire(&dest, false).unwrap();
         assert!(warning.is_none());
-        match DestLock::acquire(&dest) {
+        match DestLock::acquire(&dest, false) {
             Err(Error::Locked { pid, .. }) => assert_eq!(pid, Some(std::process::id())),
             other => panic!("{other:?}"),
         }
         drop(held);
         assert!(!dir.join("file.bin.lock").exists());
-        let (again, _) = DestLock::acquire(&dest).unwrap();
+        let (again, _) = DestLock::acquire(&dest, false).unwrap();
         drop(again);
         assert!(!dir.join("file.bin.lock").exists());
     }
@@ -191,7 +250,7 @@ mod tests {
     fn the_lock_file_is_never_inherited_by_child_processes() {
         let scratch = tempfile::tempdir().unwrap();
         let dir = scratch.path();
-        let (held, _) = DestLock::acquire(&dir.join("file.bin")).unwrap();
+        let (held, _) = DestLock::acquire(&dir.join("file.bin"), false).unwrap();
         let flags = rustix::io::fcntl_getfd(held.file.as_ref().unwrap()).unwrap();
         assert!(flags.contains(rustix::io::FdFlags::CLOEXEC), "{flags:?}");
         drop(held);

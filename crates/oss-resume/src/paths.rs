@@ -3,6 +3,12 @@
 //! `{destination}.cp`. Each is the destination's path with a suffix (oss-ckpt's
 //! `with_suffix`, the one helper for it), so all sit in the destination's directory: the
 //! final rename stays on one filesystem, and a crashed run's files are found by the next.
+//!
+//! A destination whose name is too long for a suffix (248-255 bytes) gets side files named
+//! `{prefix}~{16 hex digits}{suffix}`: the longest prefix of its name that keeps the whole
+//! within 255 bytes, and the CRC-64 of the name (`oss_ckpt::fs::with_suffix`), the same in
+//! every run. All of them are opened as side files (`oss_ckpt::fs::open_side_file`): never
+//! through a link, never blocking on a FIFO, regular files only.
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +22,10 @@ const LOCK_SUFFIX: &str = ".lock";
 
 /// The checkpoint path a download uses unless [`crate::Download::checkpoint_path`] sets
 /// another: `{destination}.cp`, as the C SDK documents. A relative destination gives a
-/// relative path.
+/// relative path. When the destination's file name is longer than 252 bytes, so that the
+/// suffix would push it past the 255-byte limit, the name is shortened with a hash of it
+/// instead: `{prefix}~{CRC-64 of the name, 16 hex digits}.cp`, 255 bytes, the same for
+/// every run.
 ///
 /// ```
 /// use std::path::Path;

@@ -2,11 +2,13 @@
 //! plan and this temp file; otherwise say why and start clean — or refuse, when discarding it
 //! would destroy someone else's progress.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::path::Path;
 
-use oss_ckpt::fs::{CheckpointFile, file_identity};
+use oss_ckpt::fs::{
+    CheckpointFile, NotRegularFile, SideOpen, file_identity, open_read, open_side_file,
+};
 use oss_ckpt::{BootId, Checkpoint, CkptError, Expected, Field, Snapshot, SnapshotKind};
 
 use crate::error::{Error, LocalOp};
@@ -56,8 +58,17 @@ pub(crate) fn decide(
             }),
         });
     }
-    let file = match OpenOptions::new().read(true).write(true).open(temp_path) {
+    let file = match open_side_file(temp_path, SideOpen::Existing) {
         Ok(file) => file,
+        // Not a regular file any more (a FIFO, a link planted there): as good as gone; the
+        // fresh start unlinks the name and creates a new file.
+        Err(e) if NotRegularFile::find(&e).is_some() => {
+            return Ok(Start::Fresh {
+                reason: Some(FreshReason::TempFileGone {
+                    path: temp_path.to_path_buf(),
+                }),
+            });
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             if completed_by_rename(&ckpt, expected, &chosen) {
                 return Ok(Start::AlreadyComplete);
@@ -179,7 +190,8 @@ fn refused(ckpt_path: &Path, source: CkptError) -> Error {
 /// verified download: same device, inode, length and birth time, and the snapshot complete with the
 /// object's CRC.
 fn completed_by_rename(ckpt: &Checkpoint, expected: &Expected<'_>, snapshot: &Snapshot) -> bool {
-    let Ok(dest) = File::open(expected.destination) else {
+    // Not blocking on a FIFO, nor following a link, at the destination.
+    let Ok(dest) = open_read(expected.destination) else {
         return false;
     };
     let Ok(identity) = file_identity(&dest) else {

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use oss_ckpt::fs::CheckpointFile;
+use oss_ckpt::fs::{CheckpointFile, FileKind, MAX_NAME_BYTES};
 use oss_http::RequestHeaders;
 use oss_parts::PartSize;
 
@@ -37,6 +37,7 @@ pub(crate) fn validate(
     check_object(bucket, key)?;
     check_settings(options)?;
     let destination = checked_file_path("destination", destination)?;
+    check_destination(&destination)?;
     let checkpoint_path = match &options.checkpoint_path {
         Some(p) => checked_file_path("checkpoint_path", p)?,
         None => default_checkpoint_path(&destination),
@@ -146,6 +147,36 @@ fn request_headers(headers: &[(String, String)]) -> Result<RequestHeaders, Error
         })?;
     }
     Ok(out)
+}
+
+/// The destination is replaced by the final rename, so it must be a regular file or nothing
+/// yet: a FIFO, socket or device there is refused (as root, `/dev/null` would otherwise
+/// become a regular file). A symbolic link is allowed: the rename replaces the link itself,
+/// never writing to its target. Its name must fit the filesystem's limit (its side files
+/// always do: `oss_ckpt::fs::with_suffix` shortens theirs).
+fn check_destination(destination: &Path) -> Result<(), Error> {
+    match FileKind::at(destination) {
+        None | Some(FileKind::Symlink) => {}
+        Some(kind) => {
+            return Err(Error::invalid(
+                "destination",
+                format!(
+                    "`{}` is {kind}; a download writes a temp file and renames it into place, which would replace it with a regular file, so give the path of a regular file instead",
+                    destination.display()
+                ),
+            ));
+        }
+    }
+    let name_len = destination.file_name().map_or(0, |n| n.len());
+    if cfg!(unix) && name_len > MAX_NAME_BYTES {
+        return Err(Error::invalid(
+            "destination",
+            format!(
+                "its file name is {name_len} bytes, over the {MAX_NAME_BYTES}-byte limit of the filesystem; choose a shorter name"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A path a file can be created at: not a directory, in an existing, writable directory.

@@ -133,6 +133,15 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CkptError> {
     }
 }
 
+/// Whether bytes that do not decode could still be a checkpoint that was damaged — rather
+/// than some other file at a checkpoint's path, which is not ours to discard. A checkpoint
+/// is either empty or all zeros (a power cut took its blocks), or holds the magic at the
+/// start of some slot (the whole-file save writes slot 0 with its header; a torn or
+/// bit-flipped slot leaves the magic of the others). Anything else never was one.
+pub(crate) fn could_be_ours(bytes: &[u8]) -> bool {
+    bytes.iter().all(|b| *b == 0) || bytes.windows(MAGIC.len()).any(|w| w == MAGIC)
+}
+
 /// Decodes a version 1 or 2 file: one header, one body, nothing after it.
 fn decode_single(bytes: &[u8]) -> Result<Checkpoint, CkptError> {
     let corrupt = CkptError::Corrupt;

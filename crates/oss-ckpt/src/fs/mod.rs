@@ -47,6 +47,7 @@
 
 mod boot;
 mod identity;
+mod side;
 
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
@@ -54,6 +55,7 @@ use std::path::{Path, PathBuf};
 
 pub use boot::boot_id;
 pub use identity::file_identity;
+pub use side::{FileKind, NotRegularFile, SideOpen, open_read, open_side_file};
 
 use crate::error::{CkptError, Step};
 use crate::format::{self, MAX_FILE_LEN, SLOT_COUNT, slots};
@@ -90,7 +92,8 @@ pub trait Filesystem {
     /// An open file being written.
     type File: Write;
 
-    /// Creates `path` for reading and writing, truncating it if it exists.
+    /// Creates `path` for reading and writing, replacing whatever file is there by a new,
+    /// empty one (never writing through a symbolic link at the name).
     fn create(&self, path: &Path) -> io::Result<Self::File>;
 
     /// Overwrites `bytes.len()` bytes of `file` at `offset`, all of them or an error (the
@@ -143,13 +146,15 @@ pub struct StdFs;
 impl Filesystem for StdFs {
     type File = std::fs::File;
 
+    /// Unlinks what is at `path` (a stale temp file of an earlier save, or a link someone
+    /// planted: unlinking never follows it), then creates a new file with `O_EXCL`
+    /// ([`open_side_file`]), so a save never writes through a link.
     fn create(&self, path: &Path) -> io::Result<std::fs::File> {
-        std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        open_side_file(path, SideOpen::CreateNew)
     }
 
     fn write_at(&self, file: &mut std::fs::File, offset: u64, bytes: &[u8]) -> io::Result<()> {
@@ -175,8 +180,10 @@ impl Filesystem for StdFs {
         sync_dir(dir)
     }
 
+    /// Reads through [`open_read`]: a FIFO, device or link at the name is refused at once
+    /// ([`NotRegularFile`]) instead of blocking or being followed.
     fn read(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
-        let file = std::fs::File::open(path)?;
+        let file = open_read(path)?;
         let len = file.metadata().map_or(0, |m| m.len()).min(limit);
         let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
         file.take(limit).read_to_end(&mut bytes)?;
@@ -318,20 +325,83 @@ fn write_zeros(file: &mut impl Write, mut len: usize) -> io::Result<()> {
     Ok(())
 }
 
+/// The longest file name (one path component) the common filesystems take, in bytes
+/// (`NAME_MAX`: ext4, XFS, Btrfs, tmpfs, APFS; NTFS counts 255 UTF-16 units, never more
+/// than the bytes).
+pub const MAX_NAME_BYTES: usize = 255;
+
 /// `path` with `suffix` appended to its file name (`a/b.bin` + `.cp` = `a/b.bin.cp`): how the
 /// files kept beside a destination or a checkpoint are named (the checkpoint
 /// `{destination}.cp`, a save's `{checkpoint}.tmp`; oss-resume names its temp data file and
 /// its lock the same way).
 ///
+/// When the name with the suffix would be longer than [`MAX_NAME_BYTES`] (a destination
+/// named with 248-255 bytes), the name is shortened so that every destination a filesystem
+/// takes has side files it takes too: the longest prefix of the name that fits (cut at a
+/// character boundary), `~`, the name's CRC-64/XZ in 16 hex digits, then the suffix. The
+/// result depends on the name alone, so the next run finds a crashed run's files; names
+/// that fit are never changed.
+///
 /// ```
 /// use std::path::Path;
 /// let lock = oss_ckpt::fs::with_suffix(Path::new("dir/b.bin"), ".lock");
 /// assert_eq!(lock, Path::new("dir/b.bin.lock"));
+///
+/// let long = "n".repeat(254);
+/// let cp = oss_ckpt::fs::with_suffix(Path::new(&long), ".cp");
+/// let name = cp.to_str().unwrap();
+/// assert_eq!(name.len(), 255);
+/// assert!(name.starts_with("nnnn") && name.ends_with(".cp"));
+/// assert_eq!(&name[235..236], "~");
 /// ```
 pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = OsString::from(path.as_os_str());
-    name.push(suffix);
-    PathBuf::from(name)
+    let Some(name) = path.file_name() else {
+        let mut whole = OsString::from(path.as_os_str());
+        whole.push(suffix);
+        return PathBuf::from(whole);
+    };
+    let mut joined = name.to_os_string();
+    joined.push(suffix);
+    if joined.len() <= MAX_NAME_BYTES {
+        return path.with_file_name(joined);
+    }
+    path.with_file_name(shortened(name, suffix))
+}
+
+/// `{prefix}~{crc64 of name, 16 hex}{suffix}`, at most [`MAX_NAME_BYTES`] bytes.
+fn shortened(name: &std::ffi::OsStr, suffix: &str) -> OsString {
+    let tag = format!("~{:016x}", oss_crc::checksum(name.as_encoded_bytes()));
+    let room = MAX_NAME_BYTES.saturating_sub(tag.len() + suffix.len());
+    let mut out = match name.to_str() {
+        Some(text) => OsString::from(utf8_prefix(text, room)),
+        None => raw_prefix(name, room),
+    };
+    out.push(&tag);
+    out.push(suffix);
+    out
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+fn utf8_prefix(text: &str, max: usize) -> &str {
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// A name that is not UTF-8: its first `max` bytes as they are (Unix names are bytes).
+#[cfg(unix)]
+fn raw_prefix(name: &std::ffi::OsStr, max: usize) -> OsString {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = name.as_bytes();
+    std::ffi::OsStr::from_bytes(&bytes[..max.min(bytes.len())]).to_os_string()
+}
+
+/// A name that is not valid Unicode elsewhere: cut from its lossy text.
+#[cfg(not(unix))]
+fn raw_prefix(name: &std::ffi::OsStr, max: usize) -> OsString {
+    OsString::from(utf8_prefix(&name.to_string_lossy(), max))
 }
 
 /// One checkpoint file: saves it atomically and loads it back.
@@ -632,6 +702,11 @@ impl<F: Filesystem> CheckpointFile<F> {
                 CkptError::NotFound {
                     path: self.path.clone(),
                 }
+            } else if let Some(found) = NotRegularFile::find(&source) {
+                CkptError::NotACheckpoint {
+                    path: self.path.clone(),
+                    found: found.kind.to_string(),
+                }
             } else {
                 CkptError::Io {
                     step: Step::Read,
@@ -640,7 +715,15 @@ impl<F: Filesystem> CheckpointFile<F> {
                 }
             }
         })?;
-        format::decode(&bytes)
+        match format::decode(&bytes) {
+            Err(CkptError::Corrupt(_)) if !format::could_be_ours(&bytes) => {
+                Err(CkptError::NotACheckpoint {
+                    path: self.path.clone(),
+                    found: "a file without the checkpoint header".to_owned(),
+                })
+            }
+            decoded => decoded,
+        }
     }
 
     /// Deletes the checkpoint (when the download is complete, or to start over). A
@@ -658,5 +741,44 @@ impl<F: Filesystem> CheckpointFile<F> {
             }),
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_names_get_side_names_that_fit_and_stay_the_same() {
+        for len in [240, 247, 248, 251, 252, 255] {
+            for unit in ["n", "é", "数"] {
+                let name = unit.repeat(len / unit.len());
+                let dest = Path::new("/d").join(&name);
+                for suffix in [".cp", ".lock", ".oss-tmp"] {
+                    let side = with_suffix(&dest, suffix);
+                    let side_name = side.file_name().unwrap().to_str().unwrap();
+                    assert!(side_name.len() <= MAX_NAME_BYTES, "{len} {unit} {suffix}");
+                    assert!(side_name.ends_with(suffix));
+                    assert_eq!(side.parent(), Some(Path::new("/d")));
+                    assert_eq!(side, with_suffix(&dest, suffix), "deterministic");
+                    if name.len() + suffix.len() <= MAX_NAME_BYTES {
+                        assert_eq!(side_name, format!("{name}{suffix}"), "unchanged");
+                    } else {
+                        assert!(side_name.contains('~'), "{side_name}");
+                    }
+                    // The checkpoint's own temp name, derived from a shortened name.
+                    let tmp = with_suffix(&side, ".tmp");
+                    assert!(tmp.file_name().unwrap().len() <= MAX_NAME_BYTES);
+                    assert_ne!(tmp, side);
+                }
+            }
+        }
+        // Two long names that share their first 235 bytes get different side names.
+        let a = format!("{}a", "x".repeat(250));
+        let b = format!("{}b", "x".repeat(250));
+        assert_ne!(
+            with_suffix(Path::new(&a), ".cp"),
+            with_suffix(Path::new(&b), ".cp")
+        );
     }
 }

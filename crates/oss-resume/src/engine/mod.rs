@@ -58,7 +58,7 @@ pub(crate) async fn run(request: Request) -> Result<Report, Error> {
         options,
     } = request;
     let checked = validate(&bucket, &key, &destination, &options)?;
-    let (lock, warning) = DestLock::acquire(&checked.destination)?;
+    let (lock, warning) = DestLock::acquire(&checked.destination, options.restart)?;
     let mut job = Job {
         lock: Arc::new(lock),
         endpoint_host,

@@ -1,10 +1,10 @@
 //! The start of an attempt: whether to resume, the temp data file it writes, and the
 //! checkpoint that describes both, saved before the first GET.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
 
-use oss_ckpt::fs::{CheckpointFile, SaveKind};
+use oss_ckpt::fs::{CheckpointFile, SaveKind, SideOpen, open_side_file};
 use oss_ckpt::{BootId, Checkpoint, Expected, LocalFiles, ObjectIdentity, SnapshotKind};
 use oss_http::ObjectMeta;
 use oss_parts::Plan;
@@ -192,11 +192,8 @@ impl Job {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(self.local(LocalOp::Remove, e)),
         }
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&self.temp_path)
+        // Never through a link: the name was just unlinked and O_EXCL makes a new file.
+        open_side_file(&self.temp_path, SideOpen::CreateNew)
             .map_err(|e| self.local(LocalOp::CreateTemp, e))
     }
 

@@ -35,6 +35,9 @@ pub(super) struct Ended {
     received: u64,
 }
 
+/// What the aggregator thread hands back: its outcome, or its panic's message.
+type Finished = Result<Outcome, String>;
+
 /// A transfer that got every part onto the disk.
 pub(super) struct Transferred {
     pub(super) ckpt: Checkpoint,
@@ -153,9 +156,9 @@ impl Job {
     fn spawn_aggregator(
         &self,
         aggregator: Aggregator,
-    ) -> Result<(Sender<Event>, oneshot::Receiver<Result<Outcome, String>>), Error> {
+    ) -> Result<(Sender<Event>, oneshot::Receiver<Finished>), Error> {
         let (events_tx, events_rx) = std::sync::mpsc::channel();
-        let (done_tx, done_rx) = oneshot::channel::<Result<Outcome, String>>();
+        let (done_tx, done_rx) = oneshot::channel::<Finished>();
         let lock = Arc::clone(&self.lock);
         std::thread::Builder::new()
             .name("oss-resume-progress".into())

@@ -202,7 +202,31 @@ async fn sdk_c_w_c2_a_corrupt_or_truncated_checkpoint_is_never_trusted() {
             "truncate" => bytes.truncate(bytes.len() / 2),
             _ => bytes = b"<Checkpoint><MD5/></Checkpoint>".to_vec(),
         }
-        std::fs::write(&path, bytes).unwrap();
+        std::fs::write(&path, &bytes).unwrap();
+        if damage == "garbage" {
+            // Not damaged but never a checkpoint (another tool's record): not trusted, and
+            // not ours to delete either; `restart` discards it.
+            let err = download(&env.client(), "obj", &dest).await.unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    oss_resume::Error::Checkpoint {
+                        source: oss_resume::CkptError::NotACheckpoint { .. },
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+            assert_eq!(std::fs::read(&path).unwrap(), bytes);
+            let report = download(&env.client(), "obj", &dest)
+                .restart(true)
+                .await
+                .unwrap();
+            assert_eq!(report.bytes_resumed, 0);
+            assert_file(&dest, &want);
+            assert_eq!(dir.names(), ["obj.bin"]);
+            continue;
+        }
         let report = download(&env.client(), "obj", &dest).await.unwrap();
         let reason = fresh_reason(&report);
         assert!(reason.contains("corrupt"), "{damage}: {reason}");

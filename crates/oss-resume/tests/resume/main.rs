@@ -9,4 +9,5 @@ mod edge;
 mod errors;
 mod faults;
 mod matrix;
+mod planted;
 mod sdk_bugs;
