@@ -164,6 +164,21 @@ pub enum Error {
         source: oss_http::Error,
     },
 
+    /// HEAD says the object is larger than any plan can cover: more than
+    /// [`oss_parts::MAX_PARTS`] parts of the largest part size (5 GiB), about 80 TiB (OSS
+    /// objects stop at 48.8 TiB). The server's answer, not a bad argument: nothing past HEAD
+    /// was requested or written.
+    #[error(
+        "the object is {size} bytes ({}), more than a download can plan ({} at most: {} parts of 5 GiB); OSS objects are never that large, so check that the endpoint is OSS",
+        oss_parts::format_size(*size),
+        oss_parts::format_size(oss_parts::PartSize::MAX.get().saturating_mul(oss_parts::MAX_PARTS)),
+        oss_parts::MAX_PARTS
+    )]
+    ObjectTooLarge {
+        /// The size HEAD reported, in bytes.
+        size: u64,
+    },
+
     /// The object changed during the download (or since the checkpoint was written), and the
     /// changed-object policy is to fail. Nothing was stitched from two versions; the partial
     /// data of the old version was discarded, so the next call starts over.

@@ -208,7 +208,10 @@ fn open_checked(path: &Path, options: &mut OpenOptions) -> io::Result<File> {
         // ELOOP: a symbolic link at the name (O_NOFOLLOW). Named as what it is: "too many
         // levels of symbolic links" would only puzzle.
         Err(e) if rustix::io::Errno::from_io_error(&e) == Some(rustix::io::Errno::LOOP) => {
-            return Err(refusal(path, FileKind::at(path).unwrap_or(FileKind::Symlink)));
+            return Err(refusal(
+                path,
+                FileKind::at(path).unwrap_or(FileKind::Symlink),
+            ));
         }
         // ENXIO: a socket, or a FIFO opened for writing with no reader. Both are refused.
         Err(e) if rustix::io::Errno::from_io_error(&e) == Some(rustix::io::Errno::NXIO) => {

@@ -233,6 +233,10 @@ impl Job {
     /// The parts of an object of `size` bytes: in the part size asked for, or in the
     /// default one, raised when the object would need more parts than a plan may have.
     fn plan(&self, size: u64) -> Result<Plan, Error> {
+        // No part size at all can plan it: the server's answer is the problem, not ours.
+        if Plan::new(size, PartSize::MAX).is_err() {
+            return Err(Error::ObjectTooLarge { size });
+        }
         let invalid = |e: oss_parts::PartsError| Error::invalid("part_size", e.to_string());
         match self.options.part_size {
             Some(bytes) => Plan::new(size, PartSize::new(bytes).map_err(invalid)?).map_err(invalid),

@@ -164,3 +164,35 @@ async fn a_panic_in_a_task_is_internal_not_a_disk_error() {
     assert!(!e.is_local(), "{e}");
     assert!(chain(&e).contains("callback bug"), "{}", chain(&e));
 }
+
+/// A HEAD that says 2^62 or 2^64-1 bytes: no part size can plan it. That is the server's
+/// answer, not a bad argument (it used to be `InvalidArgument { argument: "part_size" }`, a
+/// usage error in ossget, after a HEAD had been sent): `ObjectTooLarge`, naming the size.
+#[tokio::test]
+async fn an_object_too_large_to_plan_is_not_a_bad_argument() {
+    let env = Env::start().await;
+    let dir = Scratch::new("huge");
+    for size in [1u64 << 62, u64::MAX] {
+        env.emu
+            .put_object(
+                BUCKET,
+                "huge",
+                oss_emulator::ObjectSpec::synthetic(size, 84),
+            )
+            .unwrap();
+        for part_size in [None, Some(5u64 << 30), Some(8 << 20)] {
+            let mut download = env.client().download(BUCKET, "huge", dir.path("huge.bin"));
+            if let Some(bytes) = part_size {
+                download = download.part_size(bytes);
+            }
+            let e = download.await.unwrap_err();
+            assert!(
+                matches!(e, Error::ObjectTooLarge { size: s, .. } if s == size),
+                "{size} {part_size:?}: {e:?}"
+            );
+            assert!(e.to_string().contains(&size.to_string()), "{e}");
+            assert!(!e.is_retryable() && !e.is_local(), "{e}");
+        }
+    }
+    assert_eq!(dir.names(), Vec::<String>::new());
+}
