@@ -137,7 +137,9 @@ pub use headers::RequestHeaders;
 pub use oss_crc::Crc64;
 pub use oss_parts::ByteRange;
 pub use oss_sign::{Credentials, ProvideCredentials, SignError, SignatureVersion};
-pub use retry::{JitterRng, PartRetry, RetryDecision, RetryPolicy, ThrottlePolicy};
+pub use retry::{
+    JitterRng, MEANINGFUL_PROGRESS, PartRetry, RetryDecision, RetryPolicy, ThrottlePolicy,
+};
 /// The rustls certificate type used by [`TlsTrust::Only`].
 pub use rustls::pki_types::CertificateDer;
 pub use sink::{ByteSink, Collect, Discard};

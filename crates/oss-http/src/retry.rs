@@ -6,9 +6,11 @@
 //! Why per part and reset on progress: a budget counted from the first attempt (object_store's
 //! 180 s `retry_timeout`) kills long downloads on a link that drops every few minutes, although
 //! every attempt moves the download forward. Here a part may fail any number of times as long
-//! as each failure came after new bytes; it gives up only after a budget's worth of
-//! consecutive attempts that delivered nothing. OSS sends no `Retry-After`, so the delay is
-//! ours alone.
+//! as the failures keep coming after meaningful progress — [`MEANINGFUL_PROGRESS`] (64 KiB)
+//! since the last refill, or 1% of the part when that is less ([`PartRetry::on_delivered`]);
+//! it gives up after a budget's worth of consecutive attempts that delivered less. A server
+//! that sends one byte per connection therefore cannot hold a part forever. OSS sends no
+//! `Retry-After`, so the delay is ours alone.
 //!
 //! Why two budgets: OSS answers `503` with a throttling code, or `429 QpsLimitExceeded`,
 //! exactly when it is loaded ([`RetryReason::is_throttling`]). Such a refusal is cheap for the
@@ -255,12 +257,20 @@ pub enum RetryDecision {
     },
 }
 
+/// The progress that refills a part's budgets, at most: 64 KiB since the last refill (or 1%
+/// of the part, when that is less; see [`PartRetry::for_part`]).
+pub const MEANINGFUL_PROGRESS: u64 = 64 * 1024;
+
 /// Retry state of one part: how many faults and how many throttled attempts it has had since
 /// its last progress.
 #[derive(Debug, Clone)]
 pub struct PartRetry {
     policy: RetryPolicy,
     throttle: ThrottlePolicy,
+    /// Bytes that refill the budgets (see [`PartRetry::for_part`]).
+    threshold: u64,
+    /// Bytes delivered since the budgets were last refilled.
+    since_refill: u64,
     /// Failed attempts since the last progress that were faults.
     faults: u32,
     /// Failed attempts since the last progress that OSS throttled.
@@ -281,16 +291,42 @@ impl PartRetry {
         Self {
             policy,
             throttle,
+            threshold: MEANINGFUL_PROGRESS,
+            since_refill: 0,
             faults: 0,
             throttled: 0,
             total_retries: 0,
         }
     }
 
-    /// The attempt that failed delivered bytes: both budgets are full again.
+    /// For a part of `part_len` bytes: progress refills the budgets once
+    /// `min(64 KiB, 1% of the part)` (at least 1 byte) has arrived since the last refill.
+    /// Without it, 64 KiB.
+    #[must_use]
+    pub fn for_part(mut self, part_len: u64) -> Self {
+        self.threshold = MEANINGFUL_PROGRESS.min((part_len / 100).max(1));
+        self
+    }
+
+    /// Both budgets are full again, whatever arrived. (A caller that counts bytes should
+    /// use [`PartRetry::on_delivered`], which asks for meaningful progress.)
     pub fn on_progress(&mut self) {
         self.faults = 0;
         self.throttled = 0;
+        self.since_refill = 0;
+    }
+
+    /// The attempt that failed delivered `bytes` bytes. Progress refills both budgets only
+    /// when it is meaningful: once the bytes since the last refill reach
+    /// [`MEANINGFUL_PROGRESS`] (or 1% of the part, [`PartRetry::for_part`]). So a server
+    /// that sends a byte and closes, again and again, ends the part after one budget of
+    /// attempts, while a link that keeps delivering keeps its retries: a part makes at most
+    /// `max_attempts × (part length / threshold + 1)` attempts in all.
+    pub fn on_delivered(&mut self, bytes: u64) {
+        self.since_refill = self.since_refill.saturating_add(bytes);
+        if self.since_refill >= self.threshold {
+            self.on_progress();
+        }
     }
 
     /// An attempt failed; `reason` is the error's [`Error::retry_reason`]. Decides whether and
@@ -338,12 +374,10 @@ impl PartRetry {
         }
     }
 
-    /// Convenience: [`PartRetry::on_failure`] for an [`Error`], counting its delivered bytes as
-    /// progress.
+    /// Convenience: [`PartRetry::on_failure`] for an [`Error`], counting its delivered bytes
+    /// ([`PartRetry::on_delivered`]).
     pub fn on_error(&mut self, error: &Error, rng: &mut JitterRng) -> RetryDecision {
-        if error.delivered() > 0 {
-            self.on_progress();
-        }
+        self.on_delivered(error.delivered());
         self.on_failure(error.retry_reason(), rng)
     }
 
@@ -464,13 +498,65 @@ mod tests {
         ));
     }
 
+    /// A server that sends one byte and closes, on every attempt, must not refill the
+    /// budget each time (566 requests in 60 s and counting, before): progress counts once
+    /// min(64 KiB, 1% of the part) arrived since the last refill.
+    #[test]
+    fn dribbled_bytes_do_not_refill_the_budget() {
+        let mut rng = JitterRng::seeded(1);
+        let r = Some(RetryReason::Truncated);
+        for part_len in [8 << 20, 5 << 30, 1 << 20, 1000] {
+            let mut part = PartRetry::new(policy(6)).for_part(part_len);
+            let mut attempts = 1;
+            while let RetryDecision::Retry { .. } = {
+                part.on_delivered(1);
+                part.on_failure(r, &mut rng)
+            } {
+                attempts += 1;
+                assert!(attempts <= 6, "{part_len}: no end to 1-byte attempts");
+            }
+            assert_eq!(attempts, 6, "{part_len}");
+        }
+        // A part of 100 bytes: 1 byte is its 1%, real progress every time.
+        let mut tiny = PartRetry::new(policy(2)).for_part(100);
+        for _ in 0..50 {
+            tiny.on_delivered(1);
+            assert!(matches!(
+                tiny.on_failure(r, &mut rng),
+                RetryDecision::Retry { .. }
+            ));
+        }
+        // Real progress still refills: 64 KiB per attempt on an 8 MiB part, or 1% of a
+        // 1 MiB part, whatever the number of attempts.
+        for (part_len, per_attempt) in [(8u64 << 20, 64u64 << 10), (1 << 20, 10_486)] {
+            let mut part = PartRetry::new(policy(2)).for_part(part_len);
+            for _ in 0..50 {
+                part.on_delivered(per_attempt);
+                assert!(matches!(
+                    part.on_failure(r, &mut rng),
+                    RetryDecision::Retry { .. }
+                ));
+            }
+        }
+        // What counts is the sum since the last refill: 16 KiB per attempt refills every
+        // fourth attempt, inside a budget of 6.
+        let mut part = PartRetry::new(policy(6)).for_part(8 << 20);
+        for _ in 0..40 {
+            part.on_delivered(16 << 10);
+            assert!(matches!(
+                part.on_failure(r, &mut rng),
+                RetryDecision::Retry { .. }
+            ));
+        }
+    }
+
     #[test]
     fn on_error_counts_delivered_bytes_as_progress() {
         let mut part = PartRetry::new(policy(2));
         let mut rng = JitterRng::seeded(1);
         let cut = Error::Truncated {
-            delivered: 10,
-            expected: 20,
+            delivered: MEANINGFUL_PROGRESS,
+            expected: 2 * MEANINGFUL_PROGRESS,
             source: None,
             request_id: None,
         };
@@ -482,7 +568,7 @@ mod tests {
         }
         let refused = Error::Truncated {
             delivered: 0,
-            expected: 20,
+            expected: 2 * MEANINGFUL_PROGRESS,
             source: None,
             request_id: None,
         };

@@ -118,7 +118,7 @@ async fn download_part(
     let part = a.part;
     let part_ref = PartRef::from(part);
     let mut sink = PartSink::new(ctx, events, part, a.done, Crc64::resume(a.crc, a.done));
-    let mut retry = PartRetry::with_throttle(ctx.retry, ctx.throttle);
+    let mut retry = PartRetry::with_throttle(ctx.retry, ctx.throttle).for_part(part.len());
     while let Some(rest) = part.remaining_after(sink.accepted) {
         let get = GetRange::new(&ctx.bucket, &ctx.key, &ctx.pin, rest).headers(&ctx.headers);
         // No CRC from oss-http: the sink hashes what reaches the disk (on the writer), which
@@ -144,9 +144,9 @@ async fn download_part(
                 return Err(failure);
             }
         };
-        if sink.accepted > before {
-            retry.on_progress();
-        }
+        // Only meaningful progress refills the budget (64 KiB or 1% of the part since the
+        // last refill): a server dribbling a byte per connection cannot hold the part.
+        retry.on_delivered(sink.accepted - before);
         match retry.on_failure(error.retry_reason(), rng) {
             RetryDecision::Retry { delay, .. } => {
                 ctx.retries.fetch_add(1, Ordering::Relaxed);

@@ -372,3 +372,35 @@ async fn a_shifted_range_is_refused_and_never_written() {
     }
     assert!(dir.names().is_empty());
 }
+
+/// A server (here the proxy) that sends one byte of every response and closes: each byte
+/// used to count as progress and refill the retry budget, so the download went on
+/// forever (566 requests in 60 s). Progress must be meaningful (64 KiB, or 1% of the part,
+/// since the last refill): the part fails after one budget of attempts.
+#[tokio::test]
+async fn a_server_dribbling_a_byte_per_connection_cannot_hold_a_part() {
+    let env = Env::start().await;
+    env.put("obj", SIZE, 36);
+    let proxy = env
+        .proxy(vec![NetFault::CutEveryConnectionAfter {
+            bytes: 1,
+            mode: CutMode::Fin,
+        }])
+        .await;
+    let dir = Scratch::new("dribble");
+    let client = builder_for(&proxy.endpoint(), SignatureVersion::V4)
+        .build()
+        .unwrap();
+    let download = client
+        .download(BUCKET, "obj", dir.path("obj.bin"))
+        .part_size(SIZE)
+        .checkpoint(true)
+        .retry_policy(fast_retry());
+    let e = tokio::time::timeout(Duration::from_secs(60), download)
+        .await
+        .expect("the download was still going after 60 s")
+        .unwrap_err();
+    assert!(matches!(e, Error::Part { attempts: 6, .. }), "{e:?}");
+    let gets = env.emu.counters().requests_for("GET", BUCKET, "obj");
+    assert_eq!(gets, 6, "one budget of attempts");
+}
