@@ -571,6 +571,16 @@ fn classify_send_error(
 ) -> Error {
     let host = host.to_owned();
     if let Some(tls) = causes(&error).find_map(|e| e.downcast_ref::<rustls::Error>()) {
+        // The first byte back was not a TLS record type: a plain-text (HTTP) answer.
+        if matches!(
+            tls,
+            rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)
+        ) {
+            return Error::NotTls {
+                host,
+                source: Box::new(tls.clone()),
+            };
+        }
         return Error::Tls {
             host,
             source: Box::new(tls.clone()),

@@ -97,6 +97,20 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// The server does not speak TLS: it answered the TLS handshake of an `https://`
+    /// endpoint (which an endpoint without a scheme is) in plain text, as a plain-HTTP
+    /// server does. Not a certificate problem; not retried.
+    #[error(
+        "`{host}` does not speak TLS: it answered the https handshake in plain text; if the endpoint is a plain-HTTP server, write it as http://{host}"
+    )]
+    NotTls {
+        /// The host (and port) we tried.
+        host: String,
+        /// rustls' error.
+        #[source]
+        source: BoxError,
+    },
+
     /// No response head arrived within the response-head timeout (which covers connecting, the
     /// TLS handshake and sending the request).
     #[error(
@@ -407,6 +421,7 @@ impl Error {
             | Error::InvalidRequest { .. }
             | Error::Signing { .. }
             | Error::Tls { .. }
+            | Error::NotTls { .. }
             | Error::BodyOverrun { .. }
             | Error::Sink { .. }
             | Error::RangeIgnored { .. }

@@ -149,3 +149,41 @@ async fn a_clock_past_year_9999_is_an_error_not_a_panic() {
     }
     assert_eq!(requests.load(Ordering::SeqCst), 0, "nothing was sent");
 }
+
+/// An `https://` endpoint (or one written without a scheme, which means https) in front of
+/// a plain-HTTP server: rustls sees an HTTP answer where a TLS record should be. The error
+/// says the server does not speak TLS and suggests `http://`, instead of blaming
+/// certificates.
+#[tokio::test]
+async fn a_plain_http_server_behind_an_https_endpoint_is_named_as_such() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = tcp.read(&mut buf).await; // the ClientHello
+                let _ = tcp
+                    .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .await;
+                let _ = tcp.shutdown().await;
+            });
+        }
+    });
+    for endpoint in [
+        format!("https://127.0.0.1:{port}"),
+        format!("127.0.0.1:{port}"),
+    ] {
+        let client = oss_http::Client::builder()
+            .endpoint(&endpoint)
+            .anonymous()
+            .build()
+            .unwrap();
+        let e = client.head_object(BUCKET, "k", None).await.unwrap_err();
+        assert!(matches!(e, Error::NotTls { .. }), "{endpoint}: {e:?}");
+        let text = e.to_string();
+        assert!(text.contains(&format!("http://127.0.0.1:{port}")), "{text}");
+        assert!(!text.contains("certificate"), "{text}");
+        assert_eq!(e.retry_reason(), None, "{e}");
+    }
+}
