@@ -166,7 +166,8 @@ async fn tls_v1_sts_resume_through_cuts_fetches_only_what_is_missing() {
         matches!(
             err,
             Error::Cancelled {
-                checkpoint_saved: true
+                checkpoint_saved: true,
+                ..
             }
         ),
         "{err:?}"

@@ -287,6 +287,9 @@ pub enum Error {
     Cancelled {
         /// Whether a checkpoint holding the progress was saved.
         checkpoint_saved: bool,
+        /// The object as HEAD described it (ETag, size, version...), when HEAD had
+        /// answered before the cancellation.
+        object: Option<Box<oss_http::ObjectMeta>>,
     },
 
     /// A task of the download panicked: a bug — in this crate, or in code it ran for the
@@ -337,6 +340,15 @@ impl Error {
         match self {
             Error::Part { part, .. } => Some(*part),
             Error::ObjectChanged { part, .. } | Error::LocalIo { part, .. } => *part,
+            _ => None,
+        }
+    }
+
+    /// The object as HEAD described it, for an error that has it (a cancellation after
+    /// HEAD answered).
+    pub fn object(&self) -> Option<&oss_http::ObjectMeta> {
+        match self {
+            Error::Cancelled { object, .. } => object.as_deref(),
             _ => None,
         }
     }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{ArgAction, Parser, ValueEnum};
 
 use crate::help;
-use crate::size::{parse_part_size, parse_rate};
+use crate::size::{DEFAULT_MIN_RATE, MinRate, parse_min_rate, parse_part_size, parse_rate};
 use crate::url::{ObjectUrl, parse_object_url};
 
 /// The CLI's default number of concurrent part downloads (the library's is the C SDK's 1).
@@ -106,12 +106,18 @@ pub struct Args {
     pub part_size: Option<u64>,
 
     /// Download this version of the object (versioned buckets)
-    #[arg(long, value_name = "ID", help_heading = "Download")]
+    #[arg(long, value_name = "ID", value_parser = parse_version_id, help_heading = "Download")]
     pub version_id: Option<String>,
 
     /// Limit the whole download to SIZE per second, e.g. 50MiB
     #[arg(long, value_name = "SIZE", value_parser = parse_rate, help_heading = "Download")]
     pub limit_rate: Option<u64>,
+
+    /// Give up on a connection (and retry on a new one) that averages under RATE per second
+    /// over a whole WINDOW of waiting for the network, e.g. 10KiB/30s; off to disable
+    #[arg(long, value_name = "RATE/WINDOW", default_value = DEFAULT_MIN_RATE,
+          value_parser = parse_min_rate, hide_short_help = true, help_heading = "Download")]
+    pub min_rate: MinRate,
 
     /// What to do when the object changes during the download or since the checkpoint:
     /// fail (the partial data is discarded) or start over on the new version
@@ -221,6 +227,18 @@ fn parse_threads(text: &str) -> Result<usize, String> {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
         Ok(_) | Err(_) => Err(format!("threads must be a whole number from 1 to {max}")),
     }
+}
+
+/// `--version-id`: not empty (an empty id would mean the current version to some tools and
+/// an error to OSS: leave the option out for the current version).
+fn parse_version_id(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err(
+            "the version id is empty; give the version's id, or leave --version-id out for the current version"
+                .to_owned(),
+        );
+    }
+    Ok(text.to_owned())
 }
 
 /// `Name: value` (the value may be empty; spaces around both are dropped).

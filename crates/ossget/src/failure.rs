@@ -84,6 +84,22 @@ fn other(error: &Error, again: &str) -> (String, Option<String>) {
             message,
             Some("--no-space-check skips this check (the download may then fail with ENOSPC)".to_owned()),
         ),
+        Error::ForeignFile { .. } => (
+            message,
+            Some("move it away, or pass --restart to remove it".to_owned()),
+        ),
+        // The bad data and the checkpoint were deleted: the next run starts over.
+        Error::CrcMismatch { .. } => (
+            message,
+            Some("run the same command again; it downloads the object from the start".to_owned()),
+        ),
+        Error::Internal { .. } => (
+            message,
+            Some(format!(
+                "please report this at {}/issues; {again}",
+                env!("CARGO_PKG_REPOSITORY")
+            )),
+        ),
         Error::Locked { .. } => (message, None),
         e if e.io_kind() == Some(std::io::ErrorKind::StorageFull) => (
             message,
@@ -165,14 +181,15 @@ mod tests {
             expected: 1,
             actual: 2,
         };
-        let f = describe(&crc, &url, true);
-        assert_eq!(f.exit_code, EXIT_FAILED);
-        assert_eq!(
-            f.hint.as_deref(),
-            Some("run the same command again to resume")
-        );
-        let f = describe(&crc, &url, false);
-        assert_eq!(f.hint.as_deref(), Some("run the same command again"));
+        // The bad data and the checkpoint were deleted: no "to resume".
+        for checkpointing in [true, false] {
+            let f = describe(&crc, &url, checkpointing);
+            assert_eq!(f.exit_code, EXIT_FAILED);
+            assert_eq!(
+                f.hint.as_deref(),
+                Some("run the same command again; it downloads the object from the start")
+            );
+        }
 
         let full = Error::LocalIo {
             op: oss_resume::LocalOp::Checkpoint,

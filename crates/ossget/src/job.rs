@@ -60,6 +60,9 @@ impl Job {
                 "signature V4 needs the bucket's region and the endpoint `{endpoint}` does not name one; pass --region (or set OSS_REGION), e.g. --region cn-hangzhou, or use --signature-version 1"
             ));
         }
+        if let Some((bytes_per_sec, window)) = args.min_rate.0 {
+            builder = builder.http(|http| http.min_rate(bytes_per_sec, window));
+        }
         if args.cname {
             builder = builder.http(|http| http.cname(true));
         }
@@ -323,6 +326,31 @@ mod tests {
         );
         assert!(parse_resolve("h:443:nope", Some(443)).is_err());
         assert!(parse_resolve("h:443", Some(443)).is_err());
+    }
+
+    /// The minimum-rate rule is on by default (a 1 byte/s body used to never end), and
+    /// `--min-rate` sets or disables it.
+    #[test]
+    fn min_rate_defaults_on_and_the_flag_sets_it() {
+        use std::time::Duration;
+        let min_rate = |extra: &[&str]| {
+            let mut all = vec!["--region", "cn-hangzhou"];
+            all.extend_from_slice(extra);
+            let job = Job::prepare(&args(&all), env(KEYS)).unwrap();
+            job.client
+                .http()
+                .timeouts()
+                .stall
+                .min_rate
+                .map(|r| (r.bytes_per_sec, r.window))
+        };
+        assert_eq!(min_rate(&[]), Some((1024, Duration::from_secs(60))));
+        assert_eq!(
+            min_rate(&["--min-rate", "10KiB/30s"]),
+            Some((10240, Duration::from_secs(30)))
+        );
+        assert_eq!(min_rate(&["--min-rate", "off"]), None);
+        assert_eq!(min_rate(&["--min-rate", "0"]), None);
     }
 
     #[test]

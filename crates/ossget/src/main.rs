@@ -11,6 +11,7 @@ mod help;
 mod job;
 mod logging;
 mod progress;
+mod scrub;
 mod signals;
 mod size;
 mod summary;
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
     let display = Display::new(style, args.quiet);
     logging::init(args.verbose, args.quiet, display.clone());
 
+    register_secrets(&args, |name| std::env::var_os(name));
     let job = match Job::prepare(&args, |name| std::env::var_os(name)) {
         Ok(job) => job,
         Err(problem) => usage_error(&problem),
@@ -68,9 +70,21 @@ fn main() -> ExitCode {
     };
     let code = match (result, signal) {
         (Ok(report), _) => done(&args, &display, &common, &report),
-        (Err(Error::Cancelled { checkpoint_saved }), Some(signal)) => {
-            interrupted(&args, &display, &common, &job, signal, checkpoint_saved)
-        }
+        (
+            Err(Error::Cancelled {
+                checkpoint_saved,
+                object,
+            }),
+            Some(signal),
+        ) => interrupted(
+            &args,
+            &display,
+            &common,
+            &job,
+            signal,
+            checkpoint_saved,
+            object.as_deref(),
+        ),
         (Err(e), _) => failed(
             &args,
             &display,
@@ -83,11 +97,46 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Prints a usage error the way clap prints its own, and exits with status 2.
+/// Prints a usage error the way clap prints its own (made safe to print), and exits with
+/// status 2.
 fn usage_error(problem: &str) -> ! {
     Args::command()
-        .error(clap::error::ErrorKind::InvalidValue, problem)
+        .error(clap::error::ErrorKind::InvalidValue, scrub::text(problem))
         .exit()
+}
+
+/// Tells [`scrub`] every secret this run knows of, before anything is printed: the access
+/// key secret and STS token, secret-looking `--header` values (SSE-C keys and their MD5),
+/// and the password of the endpoint or of a proxy URL in the environment.
+fn register_secrets(args: &Args, env: impl Fn(&str) -> Option<OsString>) {
+    let text = |name: &str| env(name).and_then(|v| v.into_string().ok());
+    for name in [job::ENV_SECRET, "OSS_SESSION_TOKEN"] {
+        if let Some(value) = text(name) {
+            scrub::register(&value);
+        }
+    }
+    for header in &args.header {
+        if let Some((name, value)) = header.split_once(':')
+            && scrub::is_secret_header(name)
+        {
+            scrub::register(value);
+        }
+    }
+    let urls = [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+    ]
+    .iter()
+    .filter_map(|name| text(name))
+    .chain(args.endpoint.clone());
+    for url in urls {
+        if let Some(password) = scrub::url_password(&url) {
+            scrub::register(password);
+        }
+    }
 }
 
 /// A runtime with no more worker threads than the download can use.
@@ -174,6 +223,7 @@ fn interrupted(
     job: &Job,
     signal: Signal,
     checkpoint_saved: bool,
+    object: Option<&oss_resume::ObjectMeta>,
 ) -> u8 {
     let last = display.last();
     let at = last.map(|p| {
@@ -195,21 +245,26 @@ fn interrupted(
             path.display()
         ),
         (Some(_), false) => "it stopped before downloading anything".to_owned(),
-        (None, _) => "--no-checkpoint was given, so the next run starts over".to_owned(),
+        (None, _) => "--no-checkpoint was given, so nothing is kept".to_owned(),
     };
     display.print(&format!(
         "ossget: interrupted by {}{}; {kept}",
         signal.name(),
         at.unwrap_or_default()
     ));
+    let again = if job.checkpoint_path.is_some() {
+        "to resume, run the same command again"
+    } else {
+        "to download it from the start, run the same command again"
+    };
     display.print(&format!(
-        "ossget: to resume, run the same command again: {}",
+        "ossget: {again}: {}",
         resume_command(std::env::args_os())
     ));
     if args.json {
         println!(
             "{}",
-            Summary::interrupted(common, signal, last.as_ref()).to_json()
+            Summary::interrupted(common, signal, last.as_ref(), object).to_json()
         );
     }
     signal.exit_code()
@@ -261,35 +316,47 @@ fn mask_header(header: &str) -> String {
     let Some((name, _)) = header.split_once(':') else {
         return header.to_owned();
     };
-    let lower = name.to_ascii_lowercase();
-    let secret = [
-        "key",
-        "token",
-        "secret",
-        "authorization",
-        "signature",
-        "credential",
-    ]
-    .iter()
-    .any(|s| lower.contains(s));
-    if secret {
+    if scrub::is_secret_header(name) {
         format!("{}: <the same value>", name.trim())
     } else {
         header.to_owned()
     }
 }
 
-/// `text` as a POSIX shell word.
+/// `text` as a shell word: bare when it is plain, in single quotes otherwise, and as
+/// `$'...'` with escapes when it holds a character a terminal must not get raw (a key with
+/// a control or bidi character: bash, zsh, ksh and POSIX.1-2024 shells read it back).
 fn shell_quote(text: &str) -> String {
     let plain = !text.is_empty()
         && text
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b));
     if plain {
-        text.to_owned()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
+        return text.to_owned();
     }
+    if !text.chars().any(scrub::needs_escape) {
+        return format!("'{}'", text.replace('\'', r"'\''"));
+    }
+    let mut out = String::from("$'");
+    for c in text.chars() {
+        match c {
+            '\'' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if scrub::needs_escape(c) => {
+                let code = u32::from(c);
+                if code < 0x80 {
+                    out.push_str(&format!("\\x{code:02x}"));
+                } else {
+                    out.push_str(&format!("\\u{code:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
 }
 
 #[cfg(test)]
@@ -317,5 +384,10 @@ mod tests {
         assert!(!cmd.contains("c2VjcmV0"));
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
         assert_eq!(shell_quote(""), "''");
+        // A key with a control or bidi character: escaped, never raw on the terminal.
+        assert_eq!(
+            shell_quote("oss://b/a\u{1b}[2J\u{202e}'x"),
+            r"$'oss://b/a\x1b[2J\u202e\'x'"
+        );
     }
 }

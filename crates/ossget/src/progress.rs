@@ -154,8 +154,10 @@ impl Display {
         }
     }
 
-    /// Prints `line` on stderr without tearing the bar.
+    /// Prints `line` on stderr without tearing the bar, made safe to print
+    /// ([`crate::scrub::text`]: control characters escaped, secrets redacted).
     pub fn print(&self, line: &str) {
+        let line = crate::scrub::text(line);
         let write = || {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "{line}");
@@ -166,10 +168,12 @@ impl Display {
         }
     }
 
-    /// Writes raw bytes (a log record) on stderr without tearing the bar.
+    /// Writes a log record on stderr without tearing the bar, each of its lines made safe
+    /// to print ([`crate::scrub::lines`]).
     pub fn write_raw(&self, bytes: &[u8]) {
+        let record = crate::scrub::lines(&String::from_utf8_lossy(bytes));
         let write = || {
-            let _ = std::io::stderr().lock().write_all(bytes);
+            let _ = std::io::stderr().lock().write_all(record.as_bytes());
         };
         match &self.bar {
             Some(bar) => bar.suspend(write),

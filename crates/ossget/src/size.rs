@@ -40,6 +40,64 @@ pub fn parse_rate(text: &str) -> Result<u64, String> {
     }
 }
 
+/// The default of `--min-rate`: a connection that averages under 1 KiB/s over a whole
+/// minute of waiting for the network is given up (and retried on a new connection).
+/// Why these numbers: the slowest links still in use (2G data, a congested satellite hop)
+/// carry several KiB/s, so even shared by 4 connections each gets more than 1 KiB/s, and a
+/// minute smooths out the bursts and pauses of long-RTT links; the idle timeout (30 s)
+/// already catches a silent one. Time the download itself holds the stream back (a slow
+/// disk, `--limit-rate`) is not counted. What it stops is a server that keeps a
+/// connection alive with a trickle of bytes (1 byte/s never ended before).
+pub const DEFAULT_MIN_RATE: &str = "1KiB/60s";
+
+/// `--min-rate`: bytes per second and the window, or `None` when off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinRate(pub Option<(u64, std::time::Duration)>);
+
+/// `--min-rate RATE/WINDOW` (`1KiB/60s`, `10KiB/30s`), or `0` / `off` for none.
+pub fn parse_min_rate(text: &str) -> Result<MinRate, String> {
+    parse_rate_window(text).map(MinRate)
+}
+
+fn parse_rate_window(text: &str) -> Result<Option<(u64, std::time::Duration)>, String> {
+    let text = text.trim();
+    if text == "0" || text.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let Some((rate, window)) = text.split_once('/') else {
+        return Err(format!(
+            "`{text}` is not RATE/WINDOW; write e.g. 1KiB/60s (or off)"
+        ));
+    };
+    let bytes = parse_size(rate)?;
+    if bytes == 0 {
+        return Ok(None);
+    }
+    let window = parse_window(window).ok_or_else(|| {
+        format!(
+            "`{}` is not a window; write a duration such as 60s, 500ms or 2m",
+            window.trim()
+        )
+    })?;
+    Ok(Some((bytes, window)))
+}
+
+/// `500ms`, `60s`, `2m`, `1h`: a positive whole number with a unit.
+fn parse_window(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok().filter(|n| *n > 0)?;
+    let secs = |k: u64| n.checked_mul(k).map(std::time::Duration::from_secs);
+    match unit {
+        "ms" => Some(std::time::Duration::from_millis(n)),
+        "s" => secs(1),
+        "m" => secs(60),
+        "h" => secs(3600),
+        _ => None,
+    }
+}
+
 /// `bytes` for people (`512 B`, `8 MiB`, `1.50 GiB`): [`oss_parts::format_size`].
 pub use oss_parts::format_size;
 
@@ -94,6 +152,35 @@ mod tests {
             parse_size("17179869184GiB").unwrap_err(),
             "`17179869184GiB` is too large"
         );
+    }
+
+    #[test]
+    fn min_rates() {
+        use std::time::Duration;
+        let ok = |t: &str| parse_min_rate(t).map(|r| r.0);
+        assert_eq!(
+            ok(DEFAULT_MIN_RATE),
+            Ok(Some((1024, Duration::from_secs(60))))
+        );
+        assert_eq!(
+            ok("10KiB/500ms"),
+            Ok(Some((10240, Duration::from_millis(500))))
+        );
+        assert_eq!(ok("100/2m"), Ok(Some((100, Duration::from_secs(120)))));
+        assert_eq!(ok("off"), Ok(None));
+        assert_eq!(ok("0"), Ok(None));
+        assert!(parse_min_rate("1KiB").unwrap_err().contains("RATE/WINDOW"));
+        assert!(
+            parse_min_rate("1KiB/0s")
+                .unwrap_err()
+                .contains("not a window")
+        );
+        assert!(
+            parse_min_rate("1KiB/60")
+                .unwrap_err()
+                .contains("not a window")
+        );
+        assert!(parse_min_rate("x/60s").unwrap_err().contains("not a size"));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use oss_resume::{CheckpointUse, Progress, Report};
+use oss_resume::{CheckpointUse, ObjectMeta, Progress, Report};
 use serde::Serialize;
 
 use crate::failure::Failure;
@@ -150,11 +150,23 @@ impl Summary {
         s
     }
 
-    /// A download stopped by a signal; `last` is the last progress seen.
-    pub fn interrupted(c: &Common<'_>, signal: Signal, last: Option<&Progress>) -> Self {
+    /// A download stopped by a signal; `last` is the last progress seen, `object` what
+    /// HEAD said (when it had answered).
+    pub fn interrupted(
+        c: &Common<'_>,
+        signal: Signal,
+        last: Option<&Progress>,
+        object: Option<&ObjectMeta>,
+    ) -> Self {
         let mut s = Self::base(c, "interrupted", signal.exit_code());
         s.signal = Some(signal.name());
         s.fill_progress(last, c.elapsed);
+        if let Some(object) = object {
+            s.bytes_total = Some(object.size);
+            s.etag = Some(object.etag.clone());
+            s.version_id = object.version_id.clone();
+            s.crc64 = object.crc64.map(|c| c.to_string());
+        }
         s
     }
 
@@ -185,9 +197,10 @@ impl Summary {
         }
     }
 
-    /// The object as one line of JSON.
+    /// The object as one line of JSON, made safe to print ([`crate::scrub::json`]: secrets
+    /// redacted, control and bidi characters as `\uXXXX` escapes).
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|e| {
+        crate::scrub::json(self).unwrap_or_else(|e| {
             format!(
                 "{{\"status\":\"{}\",\"error\":\"cannot encode the summary: {e}\"}}",
                 self.status

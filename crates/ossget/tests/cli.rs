@@ -525,6 +525,15 @@ async fn usage_errors_exit_2_before_any_request() {
             &["oss://bkt/k.bin", "--on-change", "maybe"],
             "possible values: fail, restart",
         ),
+        (
+            // Was exit 1 with the library's words, after a HEAD.
+            &["oss://bkt/k.bin", "--version-id", ""],
+            "the version id is empty; give the version's id, or leave --version-id out",
+        ),
+        (
+            &["oss://bkt/k.bin", "--min-rate", "1KiB"],
+            "`1KiB` is not RATE/WINDOW; write e.g. 1KiB/60s (or off)",
+        ),
     ];
     for (args, message) in cases {
         let run = fx.run(args).await;
@@ -1026,4 +1035,350 @@ async fn a_second_sigint_is_safe_whenever_it_lands() {
     run.expect(0, &["ossget: resuming: ", "CRC-64 verified"]);
     assert_file(&fx.path("d.bin"), size);
     assert_eq!(fx.files(), ["d.bin"]);
+}
+
+// ---- Hostile servers, hostile names, planted files ------------------------------------------
+
+/// A server on 127.0.0.1 that answers each request with `respond(request head)` and closes
+/// the connection: canned bytes, for answers no OSS (nor the emulator) would give.
+async fn hostile_server(respond: fn(&str) -> Vec<u8>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tcp.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = tcp
+                    .write_all(&respond(&String::from_utf8_lossy(&head)))
+                    .await;
+                let _ = tcp.shutdown().await;
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+/// HEAD: a 1000-byte object. GET: `403` with `message` as the OSS error message.
+fn head_ok_get_refused(head: &str, message: &str) -> Vec<u8> {
+    if head.starts_with("HEAD ") {
+        return b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nETag: \"E\"\r\nx-oss-request-id: 5C3D9175B6FC201293AD4890\r\nConnection: close\r\n\r\n".to_vec();
+    }
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InvalidArgument</Code><Message>{message}</Message><RequestId>5C3D9175B6FC201293AD4890</RequestId></Error>"
+    );
+    format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nx-oss-request-id: 5C3D9175B6FC201293AD4890\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Nothing a server sends or a key holds reaches the terminal as a control sequence: ESC,
+/// BEL, CR and LF (raw, or as `&#x1b;` references in the XML), and bidi overrides, are
+/// escaped on stderr and in `--json` (where a JSON reader gets the original text back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_text_and_key_names_cannot_drive_the_terminal() {
+    let fx = Fixture::new("escape").await;
+    let endpoint = hostile_server(|head| {
+        head_ok_get_refused(
+            head,
+            "odd\x1b]0;pwned\x07 &#x1b;[2J&#x1b;[1A\rossget: done: x.bin (1.00 MiB) in 0.1 s, CRC-64 verified\nmore",
+        )
+    })
+    .await;
+    let run = Run::from(
+        fx.command(&endpoint, &["oss://bkt/x.bin", "--json", "--no-checkpoint"])
+            .output()
+            .await
+            .unwrap(),
+    );
+    run.expect(
+        1,
+        &["ossget: InvalidArgument: odd\\u{1b}]0;pwned\\u{7} \\u{1b}[2J"],
+    );
+    for raw in ['\x1b', '\x07', '\r'] {
+        assert!(
+            !run.stderr.contains(raw),
+            "{raw:?} reached stderr: {:?}",
+            run.stderr
+        );
+        assert!(
+            !run.stdout.contains(raw),
+            "{raw:?} reached stdout: {:?}",
+            run.stdout
+        );
+    }
+    assert!(
+        !run.stderr.lines().any(|l| l.starts_with("ossget: done")),
+        "a forged line: {}",
+        run.stderr
+    );
+    let message = run.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("\x1b]0;pwned\x07"), "{message:?}");
+
+    // A key with a right-to-left override: the name shows escaped, the file has it.
+    let key = "report\u{202e}fdp.exe";
+    fx.object(key, 1000);
+    let url = format!("oss://bkt/{key}");
+    let run = fx.run(&[url.as_str(), "--json"]).await;
+    run.expect(0, &["report\\u{202e}fdp.exe"]);
+    assert!(!run.stderr.contains('\u{202e}'), "{}", run.stderr);
+    assert!(!run.stdout.contains('\u{202e}'), "{}", run.stdout);
+    assert!(run.stdout.contains("\\u202e"), "{}", run.stdout);
+    assert_eq!(run.json()["source"], url.as_str());
+    assert_file(&fx.path(key), 1000);
+}
+
+/// Known secrets never reach the output, whatever their source: a server that echoes the
+/// request's headers (STS token, SSE-C key and its MD5) in its error text, and an endpoint
+/// with a password in it (a usage error used to print it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn known_secrets_are_redacted_whatever_prints_them() {
+    const TOKEN: &str = "STS-Token-Echoed-Back-7a1b";
+    const SSE_KEY: &str = "c3NlLWMta2V5LWVjaG9lZC1iYWNr";
+    const SSE_MD5: &str = "bWQ1LW9mLXRoZS1rZXktZWNobw==";
+    let fx = Fixture::new("redact").await;
+    // Echoes the whole request head, as some proxies' error pages do.
+    let endpoint = hostile_server(|head| {
+        let echoed: String = head.replace(['\r', '\n'], " ");
+        head_ok_get_refused(head, &format!("you sent: {echoed}"))
+    })
+    .await;
+    let header = format!("x-oss-server-side-encryption-customer-key: {SSE_KEY}");
+    let header_md5 = format!("x-oss-server-side-encryption-customer-key-MD5: {SSE_MD5}");
+    let run = Run::from(
+        fx.command(
+            &endpoint,
+            &[
+                "oss://bkt/x.bin",
+                "--json",
+                "-vv",
+                "--header",
+                &header,
+                "--header",
+                &header_md5,
+            ],
+        )
+        .env("OSS_SESSION_TOKEN", TOKEN)
+        .output()
+        .await
+        .unwrap(),
+    );
+    run.expect(1, &["you sent: ", "<redacted>"]);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    for secret in [TOKEN, SSE_KEY, SSE_MD5] {
+        assert!(!all.contains(secret), "{secret} was printed:\n{all}");
+    }
+
+    let run = Run::from(
+        fx.command(
+            "http://admin:Endpoint-Pa55word@127.0.0.1:1",
+            &["oss://bkt/x.bin"],
+        )
+        .output()
+        .await
+        .unwrap(),
+    );
+    assert!(run.code == Some(2) || run.code == Some(1), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("Endpoint-Pa55word"),
+        "the password was printed:\n{}",
+        run.stderr
+    );
+}
+
+/// What the server says it is, not what the user typed: a HEAD of 2^62 bytes is exit 1
+/// naming the size (it was exit 2, "invalid argument `part_size`").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_head_size_is_a_failure_naming_the_size() {
+    let fx = Fixture::new("huge").await;
+    fx.emu
+        .put_object(BUCKET, "huge.bin", ObjectSpec::synthetic(1 << 62, SEED))
+        .unwrap();
+    let run = fx.run(&["oss://bkt/huge.bin", "--json"]).await;
+    run.expect(1, &["4611686018427387904 bytes"]);
+    assert!(!run.stderr.contains("part_size"), "{}", run.stderr);
+    assert_eq!(run.json()["exit_code"], 1);
+    assert!(fx.files().is_empty(), "{:?}", fx.files());
+}
+
+/// Planted files and special destinations, as the CLI reports them: a FIFO as DEST is a
+/// usage error (never replaced), a FIFO at DEST.cp or a foreign DEST.lock fails at once
+/// with the fix (`--restart`), and a 250-byte file name downloads.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planted_files_and_special_destinations() {
+    use std::os::unix::fs::FileTypeExt;
+    let fx = Fixture::new("planted").await;
+    fx.object("p.bin", 1000);
+    let mkfifo = |name: &str| {
+        let status = std::process::Command::new("mkfifo")
+            .arg(fx.path(name))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    mkfifo("pipe");
+    fx.run(&["oss://bkt/p.bin", "pipe"])
+        .await
+        .expect(2, &["pipe` is a FIFO (named pipe)", "regular file"]);
+    assert!(
+        std::fs::symlink_metadata(fx.path("pipe"))
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+
+    mkfifo("p.bin.cp");
+    let started = Instant::now();
+    fx.run(&["oss://bkt/p.bin"]).await.expect(
+        1,
+        &[
+            "p.bin.cp is not a checkpoint (a FIFO (named pipe))",
+            "--restart",
+        ],
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    fx.run(&["oss://bkt/p.bin", "--restart"])
+        .await
+        .expect(0, &[]);
+    assert_file(&fx.path("p.bin"), 1000);
+
+    std::fs::write(fx.path("q.bin.lock"), "my notes\n").unwrap();
+    fx.run(&["oss://bkt/p.bin", "q.bin"]).await.expect(
+        1,
+        &[
+            "q.bin.lock is in the way",
+            "ossget: hint: move it away, or pass --restart to remove it",
+        ],
+    );
+    assert_eq!(std::fs::read(fx.path("q.bin.lock")).unwrap(), b"my notes\n");
+
+    let long = "l".repeat(250);
+    fx.run(&["oss://bkt/p.bin", &long]).await.expect(0, &[]);
+    assert_file(&fx.path(&long), 1000);
+}
+
+/// Interrupted with `--no-checkpoint`: the message no longer promises a resume (it said
+/// both "the next run starts over" and "to resume, run the same command again"), and the
+/// `--json` record names the object HEAD described (its etag was null).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_run_says_what_is_kept_and_names_the_object() {
+    let fx = Fixture::new("interrupt-words").await;
+    fx.object("i.bin", 2 << 20);
+    let etag = fx.emu.object_info(BUCKET, "i.bin").unwrap().etag;
+    let proxy = throttled(&fx, 1 << 20).await;
+    let run = interrupt(
+        &fx,
+        &proxy,
+        &["oss://bkt/i.bin", "--no-checkpoint", "--json"],
+        1 << 18,
+        "INT",
+    )
+    .await;
+    run.expect(
+        130,
+        &[
+            "--no-checkpoint was given, so nothing is kept",
+            "ossget: to download it from the start, run the same command again: ",
+        ],
+    );
+    assert!(!run.stderr.contains("resume"), "{}", run.stderr);
+    let j = run.json();
+    assert_eq!(j["etag"], etag.as_str());
+    assert_eq!(j["bytes_total"], 2 << 20);
+    assert!(j["crc64"].is_string(), "{j}");
+    assert_eq!(fx.files(), Vec::<String>::new());
+}
+
+/// After a CRC mismatch the temp file and the checkpoint are gone: the hint says the next
+/// run starts over (it said "again to resume").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crc_mismatch_hint_does_not_promise_a_resume() {
+    let fx = Fixture::new("crc").await;
+    fx.object("c.bin", 100_000);
+    fx.emu.add_fault(
+        ServiceFault::new(FaultAction::CorruptByte(500))
+            .ranged_only()
+            .times(1),
+    );
+    let run = fx.run(&["oss://bkt/c.bin"]).await;
+    run.expect(
+        1,
+        &[
+            "the downloaded data is corrupt",
+            "ossget: hint: run the same command again; it downloads the object from the start",
+        ],
+    );
+    assert!(!run.stderr.contains("to resume"), "{}", run.stderr);
+    assert_eq!(fx.files(), Vec::<String>::new());
+}
+
+/// `--min-rate` reaches the transport: a body slower than the rate over a whole window is
+/// given up (and after a budget of such attempts, the download).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn min_rate_gives_up_on_a_trickle() {
+    let fx = Fixture::new("min-rate").await;
+    fx.object("t.bin", 1 << 20);
+    let proxy = throttled(&fx, 200).await;
+    let started = Instant::now();
+    let run = Run::from(
+        fx.command(
+            &proxy.endpoint(),
+            &[
+                "oss://bkt/t.bin",
+                "--min-rate",
+                "1KiB/1s",
+                "--no-checkpoint",
+            ],
+        )
+        .output()
+        .await
+        .unwrap(),
+    );
+    run.expect(1, &["below the minimum 1024 B/s"]);
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+/// ossget prints an error's whole chain, each cause once: through the transport here (a
+/// refused connection: the download's words, oss-http's, hyper's, the OS's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transport_error_chain_shows_each_cause_once() {
+    let fx = Fixture::new("chain").await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let run = Run::from(
+        fx.command(
+            &format!("http://127.0.0.1:{port}"),
+            &["oss://bkt/k.bin", "x.bin"],
+        )
+        .output()
+        .await
+        .unwrap(),
+    );
+    run.expect(
+        1,
+        &["could not read the object's metadata: could not connect to"],
+    );
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("could not connect"))
+        .unwrap();
+    let causes: Vec<&str> = line.trim_start_matches("ossget: ").split(": ").collect();
+    assert!(causes.len() >= 3, "{line}");
+    for cause in &causes {
+        assert_eq!(line.matches(cause).count(), 1, "`{cause}` twice in: {line}");
+    }
+    assert_eq!(line.to_lowercase().matches("refused").count(), 1, "{line}");
 }

@@ -21,7 +21,10 @@ pub(super) async fn head(
         let result = tokio::select! {
             biased;
             () = cancel.cancelled() => {
-                return Err(Error::Cancelled { checkpoint_saved: false });
+                return Err(Error::Cancelled {
+                    checkpoint_saved: false,
+                    object: None,
+                });
             }
             r = head => r,
         };
@@ -37,7 +40,10 @@ pub(super) async fn head(
                 tokio::select! {
                     biased;
                     () = cancel.cancelled() => {
-                        return Err(Error::Cancelled { checkpoint_saved: false });
+                        return Err(Error::Cancelled {
+                    checkpoint_saved: false,
+                    object: None,
+                });
                     }
                     () = tokio::time::sleep(delay) => {}
                 }

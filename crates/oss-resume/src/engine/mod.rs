@@ -211,7 +211,7 @@ impl Job {
         let ended = self
             .transfer(&meta, ckpt, ckpt_file, &file, bytes_resumed, cancel)
             .await?;
-        let transferred = self.settle(ended)?;
+        let transferred = self.settle(ended, &meta)?;
         let report = self.finish(meta, file, transferred, bytes_resumed, ckpt_use)?;
         Ok(report)
     }

@@ -181,7 +181,7 @@ impl Job {
     /// How the transfer ended, as this attempt's result: a fatal error, a panicked worker,
     /// a part's failure or a cancellation stop the attempt (cleaning up as each requires);
     /// otherwise every part is on disk.
-    pub(super) fn settle(&mut self, ended: Ended) -> Result<Transferred, Stop> {
+    pub(super) fn settle(&mut self, ended: Ended, meta: &ObjectMeta) -> Result<Transferred, Stop> {
         let Ended {
             outcome,
             failure,
@@ -212,6 +212,7 @@ impl Job {
             self.clean_after_failure();
             return Err(Error::Cancelled {
                 checkpoint_saved: outcome.saved,
+                object: Some(Box::new(meta.clone())),
             }
             .into());
         }

@@ -60,7 +60,8 @@ async fn cancel_at(d: Download, fraction: f64) {
         matches!(
             err,
             Error::Cancelled {
-                checkpoint_saved: true
+                checkpoint_saved: true,
+                ..
             }
         ),
         "{err}"

@@ -409,7 +409,8 @@ async fn cancellation_stops_promptly_and_cleans_up_without_checkpoint() {
         matches!(
             err,
             Error::Cancelled {
-                checkpoint_saved: false
+                checkpoint_saved: false,
+                ..
             }
         ),
         "{err}"
