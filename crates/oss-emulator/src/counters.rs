@@ -1,8 +1,24 @@
 //! What the model counts, for tests to read (and `/-/stats` to print).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// How many requests [`crate::Emulator::request_log`] keeps (the latest ones).
+pub const REQUEST_LOG_LEN: usize = 10_000;
+
+/// One request as the log keeps it: what a test asks about (which version, which range).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// The method.
+    pub method: String,
+    /// `bucket/key` (`bucket/` for bucket-level, empty when unresolved).
+    pub resource: String,
+    /// The `versionId` query parameter, when the request had one.
+    pub version_id: Option<String>,
+    /// The `Range` header, when the request had one.
+    pub range: Option<String>,
+}
 
 /// Live counters, shared by both front-ends.
 #[derive(Debug, Default)]
@@ -10,7 +26,11 @@ pub(crate) struct Counters {
     requests: AtomicU64,
     ranges_served: AtomicU64,
     body_bytes_sent: AtomicU64,
+    /// Requests the streaming server has in flight now, and the most it ever had.
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
     detail: Mutex<Detail>,
+    log: Mutex<VecDeque<RequestRecord>>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -29,6 +49,36 @@ impl Counters {
                 .entry((method.to_owned(), resource.to_owned()))
                 .or_default() += 1;
         }
+    }
+
+    /// Keeps `record` in the request log (the latest [`REQUEST_LOG_LEN`]).
+    pub(crate) fn log_request(&self, record: RequestRecord) {
+        if let Ok(mut log) = self.log.lock() {
+            if log.len() >= REQUEST_LOG_LEN {
+                log.pop_front();
+            }
+            log.push_back(record);
+        }
+    }
+
+    pub(crate) fn request_log(&self) -> Vec<RequestRecord> {
+        self.log
+            .lock()
+            .map(|log| log.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// A request arrived at the streaming server; [`Counters::request_ended`] when its
+    /// response body is sent or dropped.
+    pub(crate) fn request_started(&self) {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    }
+
+    pub(crate) fn request_ended(&self) {
+        let _ = self
+            .in_flight
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
     }
 
     pub(crate) fn count_response(&self, status: u16, error_code: Option<&str>) {
@@ -57,8 +107,14 @@ impl Counters {
         self.requests.store(0, Ordering::Relaxed);
         self.ranges_served.store(0, Ordering::Relaxed);
         self.body_bytes_sent.store(0, Ordering::Relaxed);
+        // The maximum starts again from what is in flight now.
+        self.max_in_flight
+            .store(self.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
         if let Ok(mut d) = self.detail.lock() {
             *d = Detail::default();
+        }
+        if let Ok(mut log) = self.log.lock() {
+            log.clear();
         }
     }
 
@@ -68,6 +124,7 @@ impl Counters {
             requests: self.requests.load(Ordering::Relaxed),
             ranges_served: self.ranges_served.load(Ordering::Relaxed),
             body_bytes_sent: self.body_bytes_sent.load(Ordering::Relaxed),
+            max_concurrent_requests: self.max_in_flight.load(Ordering::SeqCst),
             by_method_key: d.by_method_key,
             by_status: d.by_status,
             by_error_code: d.by_error_code,
@@ -88,6 +145,10 @@ pub struct CounterSnapshot {
     /// the rest); the wiremock front-end, which buffers whole bodies, counts the bodies it
     /// hands to wiremock.
     pub body_bytes_sent: u64,
+    /// The most requests the streaming server had in flight at once (each from its head's
+    /// arrival until its response body was sent or dropped): how many connections a
+    /// client really used in parallel. The wiremock front-end does not count it.
+    pub max_concurrent_requests: u64,
     /// Requests by `(method, "bucket/key")` (`"bucket/"` for bucket-level, `""` unresolved).
     pub by_method_key: BTreeMap<(String, String), u64>,
     /// Responses by status code.
@@ -148,6 +209,7 @@ impl CounterSnapshot {
             "requests": self.requests,
             "ranges_served": self.ranges_served,
             "body_bytes_sent": self.body_bytes_sent,
+            "max_concurrent_requests": self.max_concurrent_requests,
             "requests_by_method_key": by_key,
             "responses_by_status": by_status,
             "errors_by_code": by_code,

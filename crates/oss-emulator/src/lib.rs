@@ -57,7 +57,7 @@ pub mod wiremock_front;
 pub use auth::Credentials;
 pub use clock::Clock;
 pub use content::{Content, fill_synthetic, synthetic_bytes, synthetic_word};
-pub use counters::CounterSnapshot;
+pub use counters::{CounterSnapshot, REQUEST_LOG_LEN, RequestRecord};
 pub use error::EmulatorError;
 pub use faults::{FaultAction, FaultId, ServiceFault};
 pub use model::{Acl, BucketSpec, Emulator, ObjectInfo, Versioning};

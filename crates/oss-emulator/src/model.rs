@@ -668,7 +668,13 @@ impl Emulator {
         self.shared.counters.snapshot()
     }
 
-    /// Sets every counter back to zero.
+    /// The latest requests (at most [`crate::REQUEST_LOG_LEN`]), oldest first: method,
+    /// resource, `versionId` and `Range`, for tests that check what a client sent.
+    pub fn request_log(&self) -> Vec<crate::RequestRecord> {
+        self.shared.counters.request_log()
+    }
+
+    /// Sets every counter back to zero (and empties the request log).
     pub fn reset_counters(&self) {
         self.shared.counters.reset();
     }

@@ -30,6 +30,8 @@ use crate::response::{BodyChunks, ModelResponse};
 
 /// A response body that generates its chunks lazily and can be paced.
 pub struct StreamingBody {
+    /// Counts the request as in flight until the body is sent or dropped.
+    _in_flight: Option<InFlight>,
     chunks: BodyChunks,
     exact_len: Option<u64>,
     pending: Bytes,
@@ -37,9 +39,26 @@ pub struct StreamingBody {
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
+/// A request in flight at the streaming server (for `max_concurrent_requests`).
+struct InFlight(Emulator);
+
+impl InFlight {
+    fn start(emulator: &Emulator) -> Self {
+        emulator.counters_ref().request_started();
+        Self(emulator.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.counters_ref().request_ended();
+    }
+}
+
 impl StreamingBody {
     fn new(resp_body: crate::response::ResponseBody, rate: Option<u64>) -> Self {
         Self {
+            _in_flight: None,
             exact_len: resp_body.exact_len(),
             chunks: resp_body.into_chunks(),
             pending: Bytes::new(),
@@ -182,8 +201,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for CountingIo<S> {
     }
 }
 
-fn to_http(resp: ModelResponse) -> http::Response<StreamingBody> {
-    let mut out = http::Response::new(StreamingBody::new(resp.body, resp.rate_limit));
+fn to_http(resp: ModelResponse, in_flight: Option<InFlight>) -> http::Response<StreamingBody> {
+    let mut body = StreamingBody::new(resp.body, resp.rate_limit);
+    body._in_flight = in_flight;
+    let mut out = http::Response::new(body);
     *out.status_mut() = resp.status;
     *out.headers_mut() = resp.headers;
     out
@@ -217,11 +238,12 @@ impl Emulator {
                         is_stats: rp.raw_path == "/-/stats",
                     });
                 }
+                let in_flight = (rp.raw_path != "/-/stats").then(|| InFlight::start(&emulator));
                 let resp = emulator.handle(&rp);
                 if let Some(d) = resp.first_byte_delay {
                     tokio::time::sleep(d).await;
                 }
-                Ok::<_, Infallible>(to_http(resp))
+                Ok::<_, Infallible>(to_http(resp, in_flight))
             }
         });
         hyper::server::conn::http1::Builder::new()

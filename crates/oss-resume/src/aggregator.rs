@@ -28,7 +28,7 @@ use oss_ckpt::{Checkpoint, CkptError, FileIdentity, Snapshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Chain, Error, LocalOp};
-use crate::failpoint::{self, FailpointFs};
+use crate::failpoint::{self, DataSync, FailpointFs};
 use crate::options::{Durability, ProgressFn};
 use crate::paths::parent_dir;
 use crate::report::Progress;
@@ -43,7 +43,7 @@ pub(crate) struct Aggregator {
     pub(crate) sync_interval: Duration,
     pub(crate) data: Arc<File>,
     pub(crate) temp_path: PathBuf,
-    pub(crate) fail_sync: bool,
+    pub(crate) data_sync: DataSync,
     pub(crate) progress: Option<ProgressFn>,
     pub(crate) progress_interval: Duration,
     pub(crate) bytes_resumed: u64,
@@ -87,14 +87,15 @@ struct Syncer {
 
 impl Syncer {
     /// Starts the thread when `durable` (without it, no request is ever accepted).
-    fn start(data: &Arc<File>, fail: bool, durable: bool) -> Self {
+    fn start(data: &Arc<File>, sync: &DataSync, durable: bool) -> Self {
         let (reply_tx, replies) = std::sync::mpsc::channel::<SyncDone>();
         let (requests, request_rx) = std::sync::mpsc::channel::<SyncJob>();
         let thread = durable.then(|| {
             let data = Arc::clone(data);
+            let sync = sync.clone();
             std::thread::Builder::new()
                 .name("oss-resume-sync".into())
-                .spawn(move || syncer(&data, fail, &request_rx, &reply_tx))
+                .spawn(move || syncer(&data, &sync, &request_rx, &reply_tx))
         });
         Self {
             requests,
@@ -159,7 +160,7 @@ impl Aggregator {
         // snapshot to make durable then, but the syncs keep the disk writing while the
         // download runs, so the final fsync has little left (`docs/crash-safety.md`).
         let durable = self.durability == Durability::Durable;
-        let mut syncer = Syncer::start(&self.data, self.fail_sync, durable);
+        let mut syncer = Syncer::start(&self.data, &self.data_sync, durable);
         let started = Instant::now();
         let mut timers = Timers {
             next_commit: started + self.commit_interval,
@@ -393,19 +394,12 @@ impl Aggregator {
 }
 
 /// The syncer thread: runs each flush it is asked for, in order.
-fn syncer(data: &File, fail: bool, requests: &Receiver<SyncJob>, replies: &Sender<SyncDone>) {
+fn syncer(data: &File, sync: &DataSync, requests: &Receiver<SyncJob>, replies: &Sender<SyncDone>) {
     // The checkpoint file whose name the last directory sync made durable.
     let mut named = None;
     while let Ok(job) = requests.recv() {
         let done = match job {
-            SyncJob::Data(snapshot) => {
-                let result = if fail {
-                    Err(std::io::Error::from_raw_os_error(5)) // EIO, injected
-                } else {
-                    data.sync_data()
-                };
-                SyncDone::Data(snapshot, result)
-            }
+            SyncJob::Data(snapshot) => SyncDone::Data(snapshot, sync.run(data)),
             SyncJob::Checkpoint(path) => SyncDone::Checkpoint(sync_checkpoint(&path, &mut named)),
         };
         if replies.send(done).is_err() {
@@ -568,7 +562,7 @@ mod tests {
             sync_interval: Duration::ZERO,
             data: Arc::new(data),
             temp_path,
-            fail_sync: false,
+            data_sync: DataSync::default(),
             progress: None,
             progress_interval: Duration::from_secs(3600),
             bytes_resumed: 0,

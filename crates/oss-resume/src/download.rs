@@ -256,7 +256,18 @@ impl Download {
 
     /// Testing only (feature `failpoints`): the data file's fdatasync fails with EIO.
     pub fn inject_sync_failure(mut self) -> Self {
-        self.options.hooks.fail_sync = true;
+        self.options.hooks.data_sync.fail = true;
+        self
+    }
+
+    /// Testing only (feature `failpoints`): every fdatasync of the data file (the periodic
+    /// ones and the final one) calls `seam` instead, on the thread that would sync; what
+    /// `seam` returns is the sync's result. A test records what a power cut would keep.
+    pub fn inject_data_sync(
+        mut self,
+        seam: impl Fn(&std::fs::File) -> std::io::Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.options.hooks.data_sync.seam = Some(std::sync::Arc::new(seam));
         self
     }
 

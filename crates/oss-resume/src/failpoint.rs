@@ -2,8 +2,10 @@
 //! instant when `OSS_RESUME_FAILPOINT=<name>` (or `<name>:<n>` for the n-th time it is
 //! reached) is set. Without the feature every call compiles to nothing.
 
+use std::fs::File;
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
 
 use oss_ckpt::fs::{Filesystem, StdFs};
 
@@ -80,6 +82,41 @@ pub(crate) fn hit(name: &str) {
     armed::hit(name);
     #[cfg(not(feature = "failpoints"))]
     let _ = name;
+}
+
+/// A test's stand-in for the data file's fdatasync (see [`DataSync`]).
+pub(crate) type DataSyncSeam = Arc<dyn Fn(&File) -> io::Result<()> + Send + Sync>;
+
+/// The data file's fdatasync, as the syncer thread and the finish run it: for real;
+/// failing with EIO (feature `failpoints`, `inject_sync_failure`); or through a test's seam
+/// (`inject_data_sync`), which *replaces* the call, so a test sees every data sync at the
+/// instant the download makes it and can tell what a power cut would keep.
+#[derive(Clone, Default)]
+pub(crate) struct DataSync {
+    pub(crate) fail: bool,
+    pub(crate) seam: Option<DataSyncSeam>,
+}
+
+impl std::fmt::Debug for DataSync {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataSync")
+            .field("fail", &self.fail)
+            .field("seam", &self.seam.is_some())
+            .finish()
+    }
+}
+
+impl DataSync {
+    /// fdatasync of `file` (or what stands in for it).
+    pub(crate) fn run(&self, file: &File) -> io::Result<()> {
+        if self.fail {
+            return Err(io::Error::from_raw_os_error(5)); // EIO, injected
+        }
+        match &self.seam {
+            Some(seam) => seam(file),
+            None => file.sync_data(),
+        }
+    }
 }
 
 /// The real filesystem for checkpoint saves, with the checkpoint failpoints at its seams.

@@ -57,6 +57,7 @@ pub(crate) enum BootIdSource {
     Machine,
     /// A test's (feature `failpoints`): a different one simulates a reboot between runs;
     /// `None` is a machine whose boot id is unknown.
+    #[cfg_attr(not(feature = "failpoints"), allow(dead_code))]
     Simulated(Option<BootId>),
 }
 
@@ -75,8 +76,8 @@ impl BootIdSource {
 pub(crate) struct TestHooks {
     /// Data writes fail with ENOSPC once this many bytes were written in this run.
     pub(crate) enospc_after: Option<u64>,
-    /// Data fdatasync fails with EIO.
-    pub(crate) fail_sync: bool,
+    /// How the data file is fdatasynced (for real, failing, or through a test's seam).
+    pub(crate) data_sync: crate::failpoint::DataSync,
     /// The boot id this run believes it is in.
     pub(crate) boot: BootIdSource,
 }

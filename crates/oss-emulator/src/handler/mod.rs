@@ -94,6 +94,16 @@ impl Emulator {
         };
         let counters = self.counters_ref();
         counters.count_request(req.method.as_str(), &resource);
+        counters.log_request(crate::counters::RequestRecord {
+            method: req.method.as_str().to_owned(),
+            resource: resource.clone(),
+            version_id: req
+                .query_pairs()
+                .into_iter()
+                .find(|(k, _)| k == "versionId")
+                .map(|(_, v)| v),
+            range: req.header("range").map(str::to_owned),
+        });
         let mut resp = match self.answer(req, &target, now) {
             Ok(a) => a.into_response(),
             Err(e) => error_response::build(&e, req, &request_id),

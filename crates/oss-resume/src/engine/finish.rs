@@ -73,11 +73,7 @@ impl Job {
         ckpt_file: Option<&mut CheckpointFile<FailpointFs>>,
     ) -> Result<(), Error> {
         let snapshot = ckpt.latest.clone();
-        let synced = if self.options.hooks.fail_sync {
-            Err(std::io::Error::from_raw_os_error(5)) // EIO, injected
-        } else {
-            file.sync_data()
-        };
+        let synced = self.options.hooks.data_sync.run(file);
         if let Err(source) = synced {
             self.discard();
             return Err(Error::SyncFailed {

@@ -73,7 +73,7 @@ impl Job {
             sync_interval: self.options.sync_interval,
             data: Arc::clone(file),
             temp_path: self.temp_path.clone(),
-            fail_sync: self.options.hooks.fail_sync,
+            data_sync: self.options.hooks.data_sync.clone(),
             progress: self.options.progress.take(),
             progress_interval: self.options.progress_interval,
             bytes_resumed,

@@ -8,6 +8,7 @@ mod crash;
 mod edge;
 mod errors;
 mod faults;
+mod features;
 mod matrix;
 mod planted;
 mod sdk_bugs;
