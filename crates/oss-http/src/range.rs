@@ -110,6 +110,40 @@ mod tests {
         ByteRange::inclusive(a, b).unwrap()
     }
 
+    /// Server-controlled numbers at the edge of u64 parse or are refused, never overflow.
+    #[test]
+    fn extreme_values_never_panic() {
+        let max = u64::MAX;
+        assert_eq!(
+            parse_content_range(&format!("bytes {0}-{0}/{max}", max - 1)).map(|c| c.total),
+            Some(max)
+        );
+        for bad in [
+            format!("bytes 0-{max}/{max}"),
+            format!("bytes {max}-{max}/{max}"),
+            format!("bytes 0-1/{max}0"),
+            "bytes 0-1/18446744073709551616".to_owned(),
+        ] {
+            assert_eq!(parse_content_range(&bad), None, "{bad}");
+        }
+        let asked = r(max - 2, max - 2);
+        let h = headers(&[
+            (
+                "content-range",
+                &format!("bytes {0}-{0}/{1}", max - 2, max - 1),
+            ),
+            ("content-length", "18446744073709551616"),
+        ]);
+        assert!(
+            check_partial_response(StatusCode::PARTIAL_CONTENT, &h, asked, max - 1, None).is_err()
+        );
+        let h = headers(&[(
+            "content-range",
+            &format!("bytes {0}-{0}/{1}", max - 2, max - 1),
+        )]);
+        check_partial_response(StatusCode::PARTIAL_CONTENT, &h, asked, max - 1, None).unwrap();
+    }
+
     #[test]
     fn parses_content_range_forms() {
         assert_eq!(
