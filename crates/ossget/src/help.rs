@@ -15,7 +15,9 @@ bytes as they were written, and bytes kept from an interrupted run by the CRCs t
 recorded for them (--verify-resume re-reads those first, for disks you distrust).
 Every part is pinned to the object's ETag (and version), so a file is never stitched from two
 versions. Progress is kept in DEST.cp while the download runs; the next run with the same
-arguments resumes from it. DEST.lock keeps two runs off one file.
+arguments resumes from it. DEST.lock keeps two runs off one file. DEST must be a regular file
+(or not exist yet): a device, FIFO or socket is refused, and a symbolic link is replaced, its
+target never written.
 
 Defaults differ from the OSS C SDK's (1 thread, no checkpoint), which the oss-resume library
 keeps: ossget runs 4 connections of 8MiB parts with the checkpoint on, since people who type
@@ -67,7 +69,9 @@ Output:
   lines otherwise (after 1 s, then every 5 s), nothing with -q or --no-progress. A one-line
   summary (size, time, average rate, bytes resumed, retries) follows on stderr unless -q.
   Errors are one or two lines, with the OSS error code and request id when OSS answered.
-  stdout carries only the --json object.
+  stdout carries only the --json object. Text from a server or in a key name is printed with
+  control and bidi characters escaped (\\u{1b} on stderr, \\u001b in JSON), and known
+  secrets (the access key secret, STS token, SSE-C keys, URL passwords) as <redacted>.
 
 JSON (--json): one object on stdout when the run ends (done, failed or interrupted; usage
 errors print none). Sizes are bytes; absent values are null.
