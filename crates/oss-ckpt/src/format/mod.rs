@@ -134,12 +134,19 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CkptError> {
 }
 
 /// Whether bytes that do not decode could still be a checkpoint that was damaged — rather
-/// than some other file at a checkpoint's path, which is not ours to discard. A checkpoint
-/// is either empty or all zeros (a power cut took its blocks), or holds the magic at the
-/// start of some slot (the whole-file save writes slot 0 with its header; a torn or
-/// bit-flipped slot leaves the magic of the others). Anything else never was one.
+/// than some other file at a checkpoint's path, which is not ours to discard. A damaged
+/// checkpoint is empty or all zeros (a power cut took its blocks), a truncated one starts
+/// with (a prefix of) the magic, a torn one keeps the magic of its other slots, and a
+/// flipped bit can touch the first slot's magic (then it is one bit away from it). Anything
+/// else never was a checkpoint.
 pub(crate) fn could_be_ours(bytes: &[u8]) -> bool {
-    bytes.iter().all(|b| *b == 0) || bytes.windows(MAGIC.len()).any(|w| w == MAGIC)
+    let head = &bytes[..bytes.len().min(MAGIC.len())];
+    let bits_off: u32 = head
+        .iter()
+        .zip(MAGIC)
+        .map(|(a, b)| (a ^ b).count_ones())
+        .sum();
+    bytes.iter().all(|b| *b == 0) || bits_off <= 2 || bytes.windows(MAGIC.len()).any(|w| w == MAGIC)
 }
 
 /// Decodes a version 1 or 2 file: one header, one body, nothing after it.

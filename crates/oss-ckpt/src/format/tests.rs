@@ -142,6 +142,8 @@ fn every_truncation_and_every_bit_flip_of_a_small_checkpoint_is_caught() {
     assert!(image < 1000, "{image}");
     for len in 0..bytes.len() {
         assert_corrupt(&bytes[..len], &format!("truncated to {len}"));
+        // Damaged, but ours: discarded as corrupt, never refused as someone else's file.
+        assert!(could_be_ours(&bytes[..len]), "truncated to {len}");
     }
     let mut extended = bytes.clone();
     extended.push(0);
@@ -153,6 +155,7 @@ fn every_truncation_and_every_bit_flip_of_a_small_checkpoint_is_caught() {
         flipped[bit / 8] ^= 1 << (bit % 8);
         if bit < image * 8 {
             assert_corrupt(&flipped, &format!("bit {bit} flipped"));
+            assert!(could_be_ours(&flipped), "bit {bit} flipped");
         } else {
             assert_eq!(decode(&flipped).unwrap(), ckpt, "bit {bit} flipped");
         }
@@ -180,7 +183,25 @@ fn sampled_truncations_and_bit_flips_of_a_large_checkpoint_are_corrupt() {
         let mut flipped = bytes.clone();
         flipped[bit / 8] ^= 1 << (bit % 8);
         assert_corrupt(&flipped, &format!("header bit {bit} flipped"));
+        assert!(could_be_ours(&flipped), "header bit {bit} flipped");
     }
+}
+
+/// What is not a checkpoint and never was one: refused as someone else's file (by
+/// `CheckpointFile::load_any`), where damage to one of ours is only corrupt.
+#[test]
+fn other_files_are_told_from_damaged_checkpoints() {
+    for other in [
+        &b"{\"Magic\": \"92611BED-89E2-46B6-89E5-72F273D4B0A3\", \"MD5\": \"\"}"[..],
+        b"<Checkpoint><MD5/></Checkpoint>",
+        b"precious notes\n",
+        b"\x7fELF\x02\x01\x01",
+        b"x",
+    ] {
+        assert!(!could_be_ours(other), "{}", String::from_utf8_lossy(other));
+    }
+    assert!(could_be_ours(b""));
+    assert!(could_be_ours(&[0; 4096]));
 }
 
 #[test]
