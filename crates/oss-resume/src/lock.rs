@@ -166,7 +166,7 @@ fn remove_in_the_way(path: &Path) -> io::Result<()> {
     }
 }
 
-/// Whether the (locked) file is a lock file of ours: empty (a run killed between creating
+/// Whether the file is a lock file of ours: empty (a run killed between creating
 /// it and writing its pid), or one pid line.
 fn holds_a_pid(file: &mut File) -> bool {
     let mut text = String::new();

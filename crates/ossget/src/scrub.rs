@@ -148,16 +148,17 @@ impl serde_json::ser::Formatter for SafeFormatter {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
+        let bytes = fragment.as_bytes();
         let mut start = 0;
         for (at, c) in fragment.char_indices() {
             if needs_escape(c) {
-                writer.write_all(fragment[start..at].as_bytes())?;
+                writer.write_all(bytes.get(start..at).unwrap_or_default())?;
                 // Every such character is in the Basic Multilingual Plane: one escape.
                 write!(writer, "\\u{:04x}", u32::from(c))?;
                 start = at + c.len_utf8();
             }
         }
-        writer.write_all(fragment[start..].as_bytes())
+        writer.write_all(bytes.get(start..).unwrap_or_default())
     }
 }
 

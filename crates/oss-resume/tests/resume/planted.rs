@@ -39,6 +39,13 @@ fn guarded(download: Download, unblock: Option<&Path>) -> Result<Report, Error> 
     }
 }
 
+/// A file of the user's, `victim` in `dir`, that nothing may write to.
+fn victim(dir: &Scratch) -> PathBuf {
+    let path = dir.path("victim");
+    std::fs::write(&path, VICTIM).unwrap();
+    path
+}
+
 fn mkfifo(path: &Path) {
     rustix::fs::mknodat(
         rustix::fs::CWD,
@@ -71,8 +78,7 @@ async fn a_symlink_at_the_checkpoint_temp_name_is_never_written_through() {
     let want = env.put("o", 600_000, 91);
     let dir = Scratch::new("planted-cptmp");
     let dest = dir.path("o.bin");
-    let victim = dir.path("victim");
-    std::fs::write(&victim, VICTIM).unwrap();
+    let victim = victim(&dir);
     std::os::unix::fs::symlink(&victim, ckpt_tmp_of(&dest)).unwrap();
     let report = env
         .client()
@@ -95,8 +101,7 @@ async fn a_symlink_at_the_lock_name_is_refused_and_never_written_through() {
     let want = env.put("l", 300_000, 92);
     let dir = Scratch::new("planted-lock-link");
     let dest = dir.path("l.bin");
-    let victim = dir.path("victim");
-    std::fs::write(&victim, VICTIM).unwrap();
+    let victim = victim(&dir);
     std::os::unix::fs::symlink(&victim, lock_of(&dest)).unwrap();
     let e = env.client().download(BUCKET, "l", &dest).await.unwrap_err();
     assert!(matches!(e, Error::ForeignFile { .. }), "{e:?}");
@@ -319,8 +324,7 @@ async fn a_special_file_as_destination_is_never_replaced() {
     assert_eq!(env.emu.counters().requests, 0);
 
     // A symlink at DEST is replaced by the file; its target is never written.
-    let victim = dir.path("victim");
-    std::fs::write(&victim, VICTIM).unwrap();
+    let victim = victim(&dir);
     let link = dir.path("link.bin");
     std::os::unix::fs::symlink(&victim, &link).unwrap();
     env.client().download(BUCKET, "s", &link).await.unwrap();
