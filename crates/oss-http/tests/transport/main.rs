@@ -9,4 +9,5 @@ mod common;
 mod errors;
 mod pool;
 mod ranges;
+mod refused_credentials;
 mod tls;
