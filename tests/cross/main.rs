@@ -6,7 +6,8 @@
 //! - [`layering`]: the dependency rules of docs/architecture.md, on `cargo metadata`;
 //! - [`secrets`]: keys, STS tokens, signatures and SSE-C keys never reach errors, `Debug`,
 //!   reports, checkpoints or logs — oss-sign, oss-http, oss-ckpt and oss-resume together,
-//!   against the emulator; [`secrets_cli`] does the same for the `ossget` process at -vvv;
+//!   against the emulator; [`secrets_cli`] does the same for the `ossget` process at -vvv,
+//!   and [`secrets_providers`] for every credentials provider (library and CLI);
 //! - [`tls_resume`]: a resumable download over real TLS with V1 signing and rotating STS
 //!   credentials, through the chaos proxy, cancelled and resumed to a byte-exact file;
 //! - [`golden`]: the fixtures are unchanged.
@@ -17,5 +18,6 @@ mod golden;
 mod layering;
 mod secrets;
 mod secrets_cli;
+mod secrets_providers;
 mod support;
 mod tls_resume;

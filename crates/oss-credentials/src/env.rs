@@ -4,6 +4,33 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+/// Every variable a provider of this crate reads (and `HOME`), for
+/// [`Environment::from_lookup`].
+pub const KNOWN_VARIABLES: &[&str] = &[
+    "HOME",
+    "OSS_ACCESS_KEY_ID",
+    "OSS_ACCESS_KEY_SECRET",
+    "OSS_SESSION_TOKEN",
+    "ALIBABA_CLOUD_ACCESS_KEY_ID",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    "ALIBABA_CLOUD_SECURITY_TOKEN",
+    "ALIBABA_CLOUD_PROFILE",
+    "ALIBABA_CLOUD_CONFIG_FILE",
+    "ALIBABA_CLOUD_CLI_PROFILE_DISABLED",
+    "ALIBABA_CLOUD_CREDENTIALS_FILE",
+    "ALIBABA_CLOUD_ECS_METADATA",
+    "ALIBABA_CLOUD_ECS_METADATA_DISABLED",
+    "ALIBABA_CLOUD_IMDSV1_DISABLED",
+    "ALIBABA_CLOUD_ROLE_ARN",
+    "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+    "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+    "ALIBABA_CLOUD_ROLE_SESSION_NAME",
+    "ALIBABA_CLOUD_STS_REGION",
+    "ALIBABA_CLOUD_STS_ENDPOINT",
+    "ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED",
+    "ALIBABA_CLOUD_CREDENTIALS_URI",
+];
+
 /// Environment variables and the home directory that providers read.
 ///
 /// Empty values count as unset, as in the official SDKs. [`Environment::from_process`]
@@ -48,6 +75,21 @@ impl Environment {
     pub fn from_process() -> Self {
         let vars: HashMap<String, String> = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        let home = vars
+            .get("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from);
+        Self { vars, home }
+    }
+
+    /// The [`KNOWN_VARIABLES`] as `lookup` gives them (`HOME` as the home directory): a
+    /// caller with its own view of the environment (a CLI's tests) builds one without
+    /// touching the process's.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let vars: HashMap<String, String> = KNOWN_VARIABLES
+            .iter()
+            .filter_map(|name| Some(((*name).to_owned(), lookup(name)?)))
             .collect();
         let home = vars
             .get("HOME")

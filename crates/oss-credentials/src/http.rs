@@ -107,8 +107,11 @@ impl HttpClient {
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
+        // No pooled connections: credentials are fetched a few times an hour, and a pooled
+        // connection would belong to the runtime that opened it (a caller may fetch the first
+        // credentials on a short-lived runtime and refresh on another).
         let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(0)
             .build(https);
         Ok(Self {
             client,

@@ -57,7 +57,7 @@ mod uri;
 
 pub use cache::{CachingProvider, Clock};
 pub use chain::{ChainBuilder, DefaultChain};
-pub use env::Environment;
+pub use env::{Environment, KNOWN_VARIABLES};
 pub use env_provider::EnvironmentProvider;
 pub use error::{BoxError, CredentialsError};
 pub use fetch::{BoxFuture, FetchCredentials, Fetched, StaticProvider};

@@ -207,7 +207,11 @@ async fn profiles_by_name() {
     pick("uri").fetch().await.unwrap();
     // Not in config.json but in the INI file.
     let f = pick("default").fetch().await.unwrap();
-    assert!(f.source.starts_with("ini_profile `default`"), "{}", f.source);
+    assert!(
+        f.source.starts_with("ini_profile `default`"),
+        "{}",
+        f.source
+    );
     assert_eq!(f.credentials.access_key_id(), Some("LTAIini"));
     // In neither: an error listing what both files have, never another identity.
     let e = pick("nope").fetch().await.unwrap_err();

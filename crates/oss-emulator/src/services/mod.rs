@@ -108,6 +108,8 @@ pub(crate) struct Services {
     pub(crate) imds_current: Option<Credentials>,
     /// STS `SignatureNonce`s seen, with when they were seen (replays are refused).
     pub(crate) nonces: HashMap<String, SystemTime>,
+    /// Every issued key id's secret and token (kept after the account is forgotten).
+    pub(crate) secrets: HashMap<String, (String, Option<String>)>,
 }
 
 /// What a routed request is for.
@@ -162,6 +164,16 @@ impl Emulator {
     /// Every set of temporary credentials issued so far, oldest first.
     pub fn issued_credentials(&self) -> Vec<IssuedCredentials> {
         self.services().issued.clone()
+    }
+
+    /// The secret and security token of credentials the emulator issued or knows, for
+    /// tests that prove they never leak.
+    pub fn secret_of(&self, access_key_id: &str) -> Option<(String, Option<String>)> {
+        let issued = self.services().secrets.get(access_key_id).cloned();
+        issued.or_else(|| {
+            self.account(access_key_id)
+                .map(|a| (a.secret.clone(), a.security_token.clone()))
+        })
     }
 
     /// Requests a credential service has answered (faults included).
@@ -267,7 +279,9 @@ impl Emulator {
             let s = self.services();
             s.lifetime.or(asked).unwrap_or(DEFAULT_LIFETIME)
         };
-        let expires_at = now + lifetime;
+        // Whole seconds, rounded up: `Expiration` is written in seconds, and the OSS
+        // front-end must accept exactly what the text says.
+        let expires_at = ceil_seconds(now + lifetime);
         let seq = self.next_request_seq();
         let word = |salt: u64| crate::content::synthetic_word(salt, seq);
         let creds = Credentials::sts(
@@ -287,6 +301,12 @@ impl Emulator {
             });
         }
         self.add_credentials(creds.clone());
+        let mut services = self.services();
+        services.secrets.insert(
+            creds.access_key_id.clone(),
+            (creds.secret.clone(), creds.security_token.clone()),
+        );
+        drop(services);
         self.services().issued.push(IssuedCredentials {
             via,
             access_key_id: creds.access_key_id.clone(),
@@ -303,6 +323,13 @@ impl Emulator {
             .find(|a| a.access_key_id == access_key_id)
             .cloned()
     }
+}
+
+/// `t` rounded up to a whole second.
+fn ceil_seconds(t: SystemTime) -> SystemTime {
+    let since = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs() + u64::from(since.subsec_nanos() > 0);
+    SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
 }
 
 /// A JSON answer.
