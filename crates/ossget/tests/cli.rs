@@ -1038,13 +1038,13 @@ async fn a_second_sigint_is_safe_whenever_it_lands() {
 
 /// No keys in the environment: the chain takes the config.json profile, a RAM role assumed
 /// through the emulator's STS; `-v` says so and when the credentials expire, never a secret.
-/// The credentials live 3 s and the download is throttled past that: refreshed, byte-exact.
+/// The credentials live 2 s and the download is throttled to ~4 s: refreshed, byte-exact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_from_the_chain_and_profiles() {
     let fx = Fixture::new("chain").await;
     fx.object("k.bin", 400_000);
     fx.emu.enable_sts(oss_emulator::StsSettings::new());
-    fx.emu.set_credential_lifetime(Some(Duration::from_secs(3)));
+    fx.emu.set_credential_lifetime(Some(Duration::from_secs(2)));
     let aliyun = fx.dir.path().join(".aliyun");
     std::fs::create_dir_all(&aliyun).unwrap();
     std::fs::write(

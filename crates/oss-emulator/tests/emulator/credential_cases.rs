@@ -171,7 +171,14 @@ fn assume_role_query(
 #[tokio::test]
 async fn sts_credentials_work_on_oss_until_they_expire() {
     let emu = standard_model();
-    let t0 = SystemTime::now();
+    // A whole second: issued expiries are whole seconds (rounded up).
+    let t0 = SystemTime::UNIX_EPOCH
+        + Duration::from_secs(
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+        );
     emu.set_clock(Clock::Fixed(t0));
     emu.enable_sts(StsSettings::new());
     emu.set_credential_lifetime(Some(Duration::from_secs(20)));
