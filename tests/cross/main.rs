@@ -10,10 +10,13 @@
 //!   and [`secrets_providers`] for every credentials provider (library and CLI);
 //! - [`tls_resume`]: a resumable download over real TLS with V1 signing and rotating STS
 //!   credentials, through the chaos proxy, cancelled and resumed to a byte-exact file;
+//! - [`credentials_oracle`]: the official Python credentials package obtains credentials
+//!   from the emulator's STS, metadata service and credentials URI;
 //! - [`golden`]: the fixtures are unchanged.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod credentials_oracle;
 mod golden;
 mod layering;
 mod secrets;
