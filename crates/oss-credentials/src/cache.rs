@@ -32,7 +32,7 @@ use oss_sign::{Credentials, ProvideCredentials, ReadyFuture, SignError};
 use tokio::sync::{Notify, watch};
 
 use crate::CredentialsError;
-use crate::error::fmt_time;
+use crate::error::{error_chain as chain, fmt_time};
 use crate::fetch::{FetchCredentials, Fetched};
 
 /// A source of wall-clock time (injectable for tests).
@@ -219,18 +219,6 @@ impl Shared {
             }
         }
     }
-}
-
-/// `error: cause: cause`, each layer once.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut next = error.source();
-    while let Some(cause) = next {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        next = cause.source();
-    }
-    text
 }
 
 fn log_fetched(current: &Current) {

@@ -264,7 +264,7 @@ impl DefaultChain {
                 } => {
                     format!(
                         "no metadata service at {endpoint}: {}",
-                        cause_text(source.as_ref())
+                        crate::error::error_chain(source.as_ref())
                     )
                 }
                 other => Why(other).to_string(),
@@ -312,18 +312,6 @@ fn clone_reason(e: &CredentialsError) -> CredentialsError {
         },
         other => CredentialsError::invalid_setting("chain", "provider", other.to_string()),
     }
-}
-
-/// An error and its causes, `: `-separated.
-fn cause_text(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut next = e.source();
-    while let Some(cause) = next {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        next = cause.source();
-    }
-    text
 }
 
 impl FetchCredentials for DefaultChain {

@@ -183,6 +183,18 @@ fn tried_list(tried: &[(String, String)]) -> String {
         .join("; ")
 }
 
+/// `error: cause: cause`, each layer's text once (messages never repeat their source's).
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    text
+}
+
 /// `2026-01-15T08:30:00Z`.
 pub(crate) fn fmt_time(t: SystemTime) -> String {
     oss_sign::SigningTime::from_system_time(t)

@@ -7,73 +7,27 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{Context, Lazy, Place, RoleFields};
-use crate::fetch::{BoxFuture, FetchCredentials, Fetched};
-use crate::http::HttpSettings;
-use crate::{CredentialsError, Environment};
+use super::{Context, Place, RoleFields};
+use crate::CredentialsError;
+use crate::fetch::FetchCredentials;
 
 const NAME: &str = "cli_profile";
 const MODES: &str =
     "AK, StsToken, RamRoleArn, ChainableRamRoleArn, EcsRamRole, OIDC, CredentialsURI";
 
-/// A profile of aliyun-cli's `config.json`.
-///
-/// The file: [`file`](Self::file), else `ALIBABA_CLOUD_CONFIG_FILE`, else
-/// `~/.aliyun/config.json`. The profile: [`profile`](Self::profile), else
-/// `ALIBABA_CLOUD_PROFILE`, else the file's `current`. A missing file (or no `current` when no
-/// profile is named) is not applicable; a profile named but missing is an error listing the
-/// file's profiles.
-pub struct CliProfileProvider {
-    ctx: Context,
-    file: Option<PathBuf>,
-    profile: Option<String>,
-    lazy: Lazy,
-}
-
-impl std::fmt::Debug for CliProfileProvider {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CliProfileProvider")
-            .field("file", &self.file)
-            .field("profile", &self.profile)
-            .finish_non_exhaustive()
-    }
-}
+profile_provider!(
+    /// A profile of aliyun-cli's `config.json`.
+    ///
+    /// The file: [`file`](Self::file), else `ALIBABA_CLOUD_CONFIG_FILE`, else
+    /// `~/.aliyun/config.json`. The profile: [`profile`](Self::profile), else
+    /// `ALIBABA_CLOUD_PROFILE`, else the file's `current`. A missing file (or no `current` when no
+    /// profile is named) is not applicable; a profile named but missing is an error listing the
+    /// file's profiles.
+    CliProfileProvider,
+    NAME
+);
 
 impl CliProfileProvider {
-    /// Reads the file `env` points to.
-    pub fn new(env: Environment) -> Self {
-        Self {
-            ctx: Context::new(env),
-            file: None,
-            profile: None,
-            lazy: Lazy::new(),
-        }
-    }
-
-    /// Another file.
-    pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.file = Some(path.into());
-        self
-    }
-
-    /// This profile (`--profile NAME`).
-    pub fn profile(mut self, name: impl Into<String>) -> Self {
-        self.profile = Some(name.into());
-        self
-    }
-
-    /// Timeouts and TLS trust for the services the profile's mode calls (STS, a URI).
-    pub fn http(mut self, settings: HttpSettings) -> Self {
-        self.ctx.http = settings;
-        self
-    }
-
-    /// The metadata service's address for `EcsRamRole` profiles.
-    pub fn metadata_endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.ctx.metadata_endpoint = Some(endpoint.into());
-        self
-    }
-
     fn path(&self) -> Option<PathBuf> {
         self.file
             .clone()
@@ -306,19 +260,6 @@ impl Fields<'_> {
             sts_endpoint: self.string("sts_endpoint")?,
             sts_region: self.string("sts_region")?,
             enable_vpc: self.boolean("enable_vpc")?,
-        })
-    }
-}
-
-impl FetchCredentials for CliProfileProvider {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn fetch(&self) -> BoxFuture<'_, Result<Fetched, CredentialsError>> {
-        Box::pin(async move {
-            let (inner, described) = self.lazy.get(|| self.build())?;
-            super::fetch_described(inner, described).await
         })
     }
 }

@@ -10,10 +10,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Context, Lazy, Place, RoleFields};
-use crate::fetch::{BoxFuture, FetchCredentials, Fetched};
-use crate::http::HttpSettings;
-use crate::{CredentialsError, Environment};
+use super::{Place, RoleFields};
+use crate::CredentialsError;
+use crate::fetch::FetchCredentials;
 
 const NAME: &str = "ini_profile";
 const TYPES: &str = "access_key, ram_role_arn, ecs_ram_role, oidc_role_arn";
@@ -74,63 +73,18 @@ fn clean_value(value: &str) -> String {
     unquoted.unwrap_or(v).to_owned()
 }
 
-/// A profile (section) of the credentials SDKs' INI file.
-///
-/// The file: [`file`](Self::file), else `ALIBABA_CLOUD_CREDENTIALS_FILE`, else
-/// `~/.alibabacloud/credentials.ini` (credentials-python's name) or, when that does not exist,
-/// `~/.alibabacloud/credentials` (credentials-go's). The section: [`profile`](Self::profile),
-/// else `ALIBABA_CLOUD_PROFILE`, else `default`.
-pub struct IniProfileProvider {
-    ctx: Context,
-    file: Option<PathBuf>,
-    profile: Option<String>,
-    lazy: Lazy,
-}
-
-impl std::fmt::Debug for IniProfileProvider {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IniProfileProvider")
-            .field("file", &self.file)
-            .field("profile", &self.profile)
-            .finish_non_exhaustive()
-    }
-}
+profile_provider!(
+    /// A profile (section) of the credentials SDKs' INI file.
+    ///
+    /// The file: [`file`](Self::file), else `ALIBABA_CLOUD_CREDENTIALS_FILE`, else
+    /// `~/.alibabacloud/credentials.ini` (credentials-python's name) or, when that does not exist,
+    /// `~/.alibabacloud/credentials` (credentials-go's). The section: [`profile`](Self::profile),
+    /// else `ALIBABA_CLOUD_PROFILE`, else `default`.
+    IniProfileProvider,
+    NAME
+);
 
 impl IniProfileProvider {
-    /// Reads the file `env` points to.
-    pub fn new(env: Environment) -> Self {
-        Self {
-            ctx: Context::new(env),
-            file: None,
-            profile: None,
-            lazy: Lazy::new(),
-        }
-    }
-
-    /// Another file.
-    pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.file = Some(path.into());
-        self
-    }
-
-    /// This section (`--profile NAME`).
-    pub fn profile(mut self, name: impl Into<String>) -> Self {
-        self.profile = Some(name.into());
-        self
-    }
-
-    /// Timeouts and TLS trust for STS.
-    pub fn http(mut self, settings: HttpSettings) -> Self {
-        self.ctx.http = settings;
-        self
-    }
-
-    /// The metadata service's address for `ecs_ram_role` sections.
-    pub fn metadata_endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.ctx.metadata_endpoint = Some(endpoint.into());
-        self
-    }
-
     fn path(&self) -> Option<PathBuf> {
         if let Some(p) = self.file.clone().or_else(|| {
             self.ctx
@@ -264,19 +218,6 @@ impl IniProfileProvider {
                 format!("`{other}` is not supported here (supported: {TYPES})"),
             )),
         }
-    }
-}
-
-impl FetchCredentials for IniProfileProvider {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn fetch(&self) -> BoxFuture<'_, Result<Fetched, CredentialsError>> {
-        Box::pin(async move {
-            let (inner, described) = self.lazy.get(|| self.build())?;
-            super::fetch_described(inner, described).await
-        })
     }
 }
 

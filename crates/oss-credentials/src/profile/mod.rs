@@ -8,6 +8,81 @@
 //! asked for by name (`--profile`, `ALIBABA_CLOUD_PROFILE`) and missing is an error, never a
 //! silent fall-through to another identity.
 
+/// The parts both profile providers share: the struct, its builder methods, `Debug`, and
+/// `FetchCredentials` (its provider built from the file at the first fetch, then kept). Each
+/// file format supplies `fn build(&self)`.
+macro_rules! profile_provider {
+    ($(#[$doc:meta])* $name:ident, $provider:expr) => {
+        $(#[$doc])*
+        pub struct $name {
+            ctx: $crate::profile::Context,
+            file: Option<std::path::PathBuf>,
+            profile: Option<String>,
+            lazy: $crate::profile::Lazy,
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("file", &self.file)
+                    .field("profile", &self.profile)
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl $name {
+            /// Reads the file `env` points to.
+            pub fn new(env: $crate::Environment) -> Self {
+                Self {
+                    ctx: $crate::profile::Context::new(env),
+                    file: None,
+                    profile: None,
+                    lazy: $crate::profile::Lazy::new(),
+                }
+            }
+
+            /// Another file.
+            pub fn file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+                self.file = Some(path.into());
+                self
+            }
+
+            /// This profile (`--profile NAME`).
+            pub fn profile(mut self, name: impl Into<String>) -> Self {
+                self.profile = Some(name.into());
+                self
+            }
+
+            /// Timeouts and TLS trust for the services the profile calls (STS, a URI).
+            pub fn http(mut self, settings: $crate::HttpSettings) -> Self {
+                self.ctx.http = settings;
+                self
+            }
+
+            /// The metadata service's address for ECS RAM role profiles.
+            pub fn metadata_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+                self.ctx.metadata_endpoint = Some(endpoint.into());
+                self
+            }
+        }
+
+        impl $crate::FetchCredentials for $name {
+            fn name(&self) -> &'static str {
+                $provider
+            }
+
+            fn fetch(
+                &self,
+            ) -> $crate::BoxFuture<'_, Result<$crate::Fetched, $crate::CredentialsError>> {
+                Box::pin(async move {
+                    let (inner, described) = self.lazy.get(|| self.build())?;
+                    $crate::profile::fetch_described(inner, described).await
+                })
+            }
+        }
+    };
+}
+
 mod cli;
 mod ini;
 

@@ -60,7 +60,7 @@ async fn ram_role_arn_assumes_the_role_and_its_credentials_work() {
         .duration_since(SystemTime::now())
         .unwrap();
     assert!(
-        left > Duration::from_secs(3500) && left <= Duration::from_secs(3600),
+        left > Duration::from_secs(3500) && left <= Duration::from_secs(3601),
         "{left:?}"
     );
     assert!(fetched.source.contains(ROLE_ARN) && fetched.source.contains("test key pair"));
