@@ -13,12 +13,6 @@ use crate::dest::resolve_destination;
 use crate::failure::chain;
 use crate::url::ObjectUrl;
 
-/// The environment variables credentials come from first (the default chain goes on to the
-/// `ALIBABA_CLOUD_*` ones, profiles, the ECS RAM role...).
-pub const ENV_ID: &str = "OSS_ACCESS_KEY_ID";
-/// See [`ENV_ID`].
-pub const ENV_SECRET: &str = "OSS_ACCESS_KEY_SECRET";
-
 /// A download ready to start.
 pub struct Job {
     /// What to download.
@@ -257,6 +251,8 @@ mod tests {
         Args::try_parse_from(argv).unwrap()
     }
 
+    const ENV_ID: &str = "OSS_ACCESS_KEY_ID";
+    const ENV_SECRET: &str = "OSS_ACCESS_KEY_SECRET";
     const KEYS: &[(&str, &str)] = &[(ENV_ID, "AKID"), (ENV_SECRET, "TopSecret123")];
     /// Tests never ask a metadata service (nor read a real home directory).
     const NO_IMDS: (&str, &str) = ("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true");

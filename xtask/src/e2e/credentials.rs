@@ -73,7 +73,9 @@ pub fn run(ctx: &Ctx, name: &str, row: &mut Row) -> Result<(), String> {
         }
         let at_kill = emu.settled_stats()?.credentials_issued;
         let resumed = ossget.run(&run)?;
-        let issued = emu.settled_stats()?.credentials_issued;
+        let stats = emu.settled_stats()?;
+        let issued = stats.credentials_issued;
+        row.fetched = stats.relayed;
         finished(&emu, &key, &dest, &resumed, &ossget.shell_line(&run))?;
         if issued <= at_kill {
             return Err(format!(
