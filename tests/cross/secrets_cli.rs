@@ -42,7 +42,7 @@ use crate::support::recorder::Recorder;
 use crate::support::scratch::{Scratch, ckpt_of};
 
 /// Builds ossget once per test process and returns the executable cargo reported.
-fn ossget() -> &'static Path {
+pub(crate) fn ossget() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let started = Instant::now();

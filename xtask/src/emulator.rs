@@ -73,6 +73,9 @@ pub struct Stats {
     pub errors: BTreeMap<String, u64>,
     /// Service faults fired, by name (`error:ServiceUnavailable`, `replace_object`...).
     pub model_faults: BTreeMap<String, u64>,
+    /// Temporary credentials the credential services issued (`credentials.issued`; 0
+    /// when none is enabled).
+    pub credentials_issued: u64,
 }
 
 /// The parts of the `/-/stats` document [`Stats`] is read from (the emulator prints more).
@@ -80,6 +83,13 @@ pub struct Stats {
 struct StatsDocument {
     model: ModelSection,
     proxy: ProxySection,
+    #[serde(default)]
+    credentials: Option<CredentialsSection>,
+}
+
+#[derive(Deserialize)]
+struct CredentialsSection {
+    issued: u64,
 }
 
 #[derive(Deserialize)]
@@ -111,6 +121,7 @@ impl Stats {
             proxy_faults: doc.proxy.faults_fired,
             errors: doc.model.errors_by_code,
             model_faults: doc.model.faults_fired,
+            credentials_issued: doc.credentials.map_or(0, |c| c.issued),
         })
     }
 
@@ -128,6 +139,9 @@ impl Stats {
             proxy_faults: minus(&self.proxy_faults, &earlier.proxy_faults),
             errors: minus(&self.errors, &earlier.errors),
             model_faults: minus(&self.model_faults, &earlier.model_faults),
+            credentials_issued: self
+                .credentials_issued
+                .saturating_sub(earlier.credentials_issued),
         }
     }
 

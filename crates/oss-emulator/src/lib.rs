@@ -13,6 +13,12 @@
 //! resets) and [`ServiceFault`] scripted service faults (errors, throttling, delays, objects
 //! changing between requests, wrong answers to ranges).
 //!
+//! Around OSS, the credential services that issue temporary credentials (`services`): STS
+//! (`AssumeRole` with its RPC signature verified, `AssumeRoleWithOIDC`), the ECS instance
+//! metadata service in hardened mode, and a credentials URI ([`Emulator::enable_sts`],
+//! [`Emulator::enable_imds`], [`Emulator::enable_credentials_uri`]); the OSS front-end
+//! accepts what they issue until it expires ([`Emulator::set_credential_lifetime`]).
+//!
 //! Signatures (V1, V4, presigned, STS) are verified with `oss-sign`'s verification API, so a
 //! `SignatureDoesNotMatch` carries OSS's `StringToSign`; the tests also replay the official
 //! SDKs' signing vectors against it.
@@ -52,6 +58,7 @@ mod range;
 mod request;
 mod response;
 pub mod server;
+mod services;
 pub mod wiremock_front;
 
 pub use auth::Credentials;
@@ -67,4 +74,8 @@ pub use proxy::{ChaosProxy, CutMode, FiredFault, NetFault, ProxyStats};
 pub use request::RequestParts;
 pub use response::{BodyChunks, CHUNK_SIZE, ModelResponse, ResponseBody};
 pub use server::RunningServer;
+pub use services::{
+    CredentialFault, CredentialService, ImdsSettings, IssuedCredentials, MAX_SERVICE_BODY,
+    OidcTrust, StsSettings,
+};
 pub use wiremock_front::{EmulatorResponder, WiremockEmulator};

@@ -2,6 +2,8 @@
 //!
 //! Prints exactly one line on stdout, `listening on http://127.0.0.1:PORT`, once it accepts
 //! connections (and every CRC is ready with `--crc64`); logs to stderr only with `-v`.
+//! The credential services (`--sts`, `--imds ROLE`, `--credentials-uri`) answer on that same
+//! address, so that one line is all a caller needs.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -10,7 +12,7 @@ use std::time::Duration;
 use clap::Parser;
 use oss_emulator::{
     BucketSpec, ChaosProxy, CrcMode, Credentials, CutMode, Emulator, EmulatorError, FaultAction,
-    NetFault, ObjectSpec, ServiceFault, Versioning,
+    ImdsSettings, NetFault, ObjectSpec, OidcTrust, ServiceFault, StsSettings, Versioning,
 };
 use oss_parts::parse_size;
 
@@ -75,6 +77,41 @@ struct Args {
     #[arg(short, long)]
     verbose: bool,
 
+    /// Serve STS on the same port (`/?Action=AssumeRole...`, signed by --access-key-id;
+    /// `AssumeRoleWithOIDC` with --oidc-token or --oidc-issuer)
+    #[arg(long, help_heading = "Credential services")]
+    sts: bool,
+    /// Accept AssumeRoleWithOIDC with exactly this token (e.g. a token file's content)
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        requires = "sts",
+        help_heading = "Credential services"
+    )]
+    oidc_token: Option<String>,
+    /// Accept AssumeRoleWithOIDC with a JWT whose `iss` claim is ISSUER
+    #[arg(
+        long,
+        value_name = "ISSUER",
+        requires = "sts",
+        help_heading = "Credential services"
+    )]
+    oidc_issuer: Option<String>,
+    /// Serve the ECS metadata service (`/latest/...`) with this RAM role attached
+    #[arg(long, value_name = "ROLE", help_heading = "Credential services")]
+    imds: Option<String>,
+    /// Enforce the metadata service's hardened mode (requests without a session token: 401)
+    #[arg(long, requires = "imds", help_heading = "Credential services")]
+    imds_hardened: bool,
+    /// Serve a credentials URI at /-/credentials
+    #[arg(long, help_heading = "Credential services")]
+    credentials_uri: bool,
+    /// How long issued temporary credentials live, e.g. 20s, 15m, 1h [default: what the
+    /// request asks, or 1 h]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration,
+          help_heading = "Credential services")]
+    credential_lifetime: Option<Duration>,
+
     #[arg(long, value_name = "N", hide = true)]
     cut_every_connection_after: Option<String>,
     #[arg(long, value_name = "N", hide = true)]
@@ -138,6 +175,50 @@ fn parse_object(text: &str, index: usize) -> Result<ObjectArg, EmulatorError> {
     })
 }
 
+/// `20s`, `1500ms`, `15m`, `1h`, or bare seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (number, unit) = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map_or((t, "s"), |i| t.split_at(i));
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; write e.g. 20s, 1500ms, 15m or 1h"))?;
+    let secs = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("`{text}`: the unit must be ms, s, m or h")),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("`{text}` is out of range"))
+}
+
+/// `--sts`, `--imds`, `--credentials-uri` and `--credential-lifetime`.
+fn enable_credential_services(emu: &Emulator, args: &Args) {
+    if args.sts {
+        let mut settings = StsSettings::new();
+        if args.oidc_token.is_some() || args.oidc_issuer.is_some() {
+            let mut trust = OidcTrust::new();
+            if let Some(token) = &args.oidc_token {
+                trust = trust.token(token);
+            }
+            if let Some(issuer) = &args.oidc_issuer {
+                trust = trust.issuer(issuer);
+            }
+            settings = settings.oidc(trust);
+        }
+        emu.enable_sts(settings);
+    }
+    if let Some(role) = &args.imds {
+        emu.enable_imds(ImdsSettings::new(role).hardened_only(args.imds_hardened));
+    }
+    if args.credentials_uri {
+        emu.enable_credentials_uri();
+    }
+    emu.set_credential_lifetime(args.credential_lifetime);
+}
+
 fn cut_mode(text: &str) -> Result<CutMode, EmulatorError> {
     match text.to_ascii_lowercase().as_str() {
         "fin" => Ok(CutMode::Fin),
@@ -160,6 +241,7 @@ async fn run(args: Args) -> Result<(), EmulatorError> {
     emu.set_gzip_quirk(args.gzip_quirk);
     emu.set_region(args.region.as_deref());
     emu.set_request_log(args.verbose);
+    enable_credential_services(&emu, &args);
     add_service_faults(&emu, &args, &objects);
     let faults = net_faults(&args)?;
     let seed = args.seed.unwrap_or_else(|| {
@@ -315,4 +397,26 @@ fn chain(error: &dyn std::error::Error) -> String {
         next = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("20s"), Ok(Duration::from_secs(20)));
+        assert_eq!(parse_duration("20"), Ok(Duration::from_secs(20)));
+        assert_eq!(parse_duration("1500ms"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3d").is_err());
+    }
+
+    #[test]
+    fn the_command_is_well_formed() {
+        use clap::CommandFactory as _;
+        Args::command().debug_assert();
+    }
 }

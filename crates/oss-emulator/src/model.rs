@@ -161,6 +161,8 @@ pub(crate) struct Shared {
     pub(crate) request_seq: AtomicU64,
     pub(crate) fault_seq: AtomicU64,
     pub(crate) stats_hooks: Mutex<Vec<(String, StatsHook)>>,
+    /// STS, the metadata service and the credentials URI (`crate::services`).
+    pub(crate) services: Mutex<crate::services::Services>,
 }
 
 /// The OSS model: a cheap, cloneable handle. Every clone sees the same buckets, objects,
@@ -192,7 +194,7 @@ impl Default for Emulator {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding a lock must not make every later request fail.
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -223,6 +225,7 @@ impl Emulator {
                 request_seq: AtomicU64::new(seed),
                 fault_seq: AtomicU64::new(0),
                 stats_hooks: Mutex::new(Vec::new()),
+                services: Mutex::new(crate::services::Services::default()),
             }),
         }
     }
@@ -694,6 +697,9 @@ impl Emulator {
     pub fn stats_json(&self) -> serde_json::Value {
         let mut map = serde_json::Map::new();
         map.insert("model".into(), self.counters().to_json());
+        if let Some(credentials) = self.credential_stats() {
+            map.insert("credentials".into(), credentials);
+        }
         let hooks: Vec<(String, StatsHook)> = lock(&self.shared.stats_hooks).clone();
         for (name, hook) in hooks {
             map.insert(name, hook());

@@ -201,6 +201,17 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for CountingIo<S> {
     }
 }
 
+/// A credential service's request body, at most [`crate::MAX_SERVICE_BODY`] bytes (an
+/// over-long or broken body reads as empty, which the service then refuses).
+async fn read_service_body(body: Incoming) -> Bytes {
+    use http_body_util::BodyExt as _;
+    http_body_util::Limited::new(body, crate::MAX_SERVICE_BODY)
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default()
+}
+
 fn to_http(resp: ModelResponse, in_flight: Option<InFlight>) -> http::Response<StreamingBody> {
     let mut body = StreamingBody::new(resp.body, resp.rate_limit);
     body._in_flight = in_flight;
@@ -230,7 +241,7 @@ impl Emulator {
             let emulator = emulator.clone();
             let queue = Arc::clone(&queue);
             async move {
-                let (parts, _body) = req.into_parts();
+                let (parts, body) = req.into_parts();
                 let rp = RequestParts::from_http(parts.method, &parts.uri, parts.headers);
                 if let Ok(mut q) = queue.lock() {
                     q.push(PendingRequest {
@@ -239,7 +250,14 @@ impl Emulator {
                     });
                 }
                 let in_flight = (rp.raw_path != "/-/stats").then(|| InFlight::start(&emulator));
-                let resp = emulator.handle(&rp);
+                // The credential services (STS reads a form body); OSS requests otherwise.
+                let resp = match emulator.service_route(&rp) {
+                    Some(route) => {
+                        let body = read_service_body(body).await;
+                        emulator.answer_service(route, &rp, &body)
+                    }
+                    None => emulator.handle(&rp),
+                };
                 if let Some(d) = resp.first_byte_delay {
                     tokio::time::sleep(d).await;
                 }

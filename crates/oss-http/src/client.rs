@@ -21,7 +21,7 @@ use crate::address::{
     AddressingStyle, Endpoint, Target, object_target, validate_bucket_name, validate_key,
 };
 use crate::config::{ClientBuilder, Clock};
-use crate::error::{Error, ServiceError, causes};
+use crate::error::{Error, REFUSED_CREDENTIALS_CODES, ServiceError, causes};
 use crate::head::{ObjectMeta, ObjectPin, bare_etag, header_text};
 use crate::headers::RequestHeaders;
 use crate::range::check_partial_response;
@@ -32,7 +32,7 @@ use crate::sink::ByteSink;
 use crate::stream::{StreamPlan, stream_body};
 use crate::timeouts::Timeouts;
 use crate::xml::{ErrorDocument, parse_error_document, parse_x_oss_err};
-use oss_sign::{SignatureVersion, SigningTime};
+use oss_sign::{Credentials, SignatureVersion, SigningTime};
 
 type Connector = HttpsConnector<HttpConnector<OverrideResolver>>;
 type HyperClient = hyper_util::client::legacy::Client<Connector, Empty<Bytes>>;
@@ -171,6 +171,9 @@ pub struct RangeReport {
     pub object_crc64: Option<u64>,
 }
 
+/// One signed attempt: the request, where it goes, and the credentials it was signed with.
+type Attempt = (Request<Empty<Bytes>>, Target, Option<Credentials>);
+
 impl Client {
     /// A builder with the defaults (see [`ClientBuilder`]).
     pub fn builder() -> ClientBuilder {
@@ -275,15 +278,19 @@ impl Client {
         headers: &RequestHeaders,
     ) -> Result<ObjectMeta, Error> {
         let operation = format!("HEAD {bucket}/{key}");
-        let (request, target) = self.request(Method::HEAD, bucket, key, version_id, |h| {
-            headers.apply(h);
-            Ok(())
-        })?;
+        self.credentials_ready().await;
+        let (request, target, signed_with) =
+            self.request(Method::HEAD, bucket, key, version_id, |h| {
+                headers.apply(h);
+                Ok(())
+            })?;
         let response = self.send(request, &target).await?;
         if response.status().is_success() {
             return ObjectMeta::from_headers(response.headers());
         }
-        Err(self.service_error(operation, response).await)
+        Err(self
+            .service_error(operation, response, signed_with.as_ref())
+            .await)
     }
 
     /// GET a byte range of a pinned object into `sink`.
@@ -325,7 +332,8 @@ impl Client {
         let operation = format!("GET {bucket}/{key} {range}");
         let if_match = HeaderValue::from_str(&pin.etag)
             .map_err(|_| Error::invalid_request("the pinned ETag is not a valid header value"))?;
-        let (request, target) =
+        self.credentials_ready().await;
+        let (request, target, signed_with) =
             self.request(Method::GET, bucket, key, pin.version_id.as_deref(), |h| {
                 if let Some(extra) = headers {
                     extra.apply(h);
@@ -340,7 +348,9 @@ impl Client {
         let response = self.send(request, &target).await?;
         let status = response.status();
         if !(status == StatusCode::OK || status == StatusCode::PARTIAL_CONTENT) {
-            return Err(self.service_error(operation, response).await);
+            return Err(self
+                .service_error(operation, response, signed_with.as_ref())
+                .await);
         }
         let headers = response.headers();
         let request_id = header_text(headers, "x-oss-request-id").map(str::to_owned);
@@ -362,7 +372,15 @@ impl Client {
         })
     }
 
-    /// Builds and signs one attempt.
+    /// Waits until the credentials provider has credentials to sign with (at once unless a
+    /// refreshing provider has none usable: see `ProvideCredentials::ready`).
+    async fn credentials_ready(&self) {
+        if let Some(signer) = &self.inner.signer {
+            signer.ready().await;
+        }
+    }
+
+    /// Builds and signs one attempt; also returns the credentials it was signed with.
     fn request(
         &self,
         method: Method,
@@ -370,7 +388,7 @@ impl Client {
         key: &str,
         version_id: Option<&str>,
         add: impl FnOnce(&mut HeaderMap) -> Result<(), Error>,
-    ) -> Result<(Request<Empty<Bytes>>, Target), Error> {
+    ) -> Result<Attempt, Error> {
         validate_bucket_name(bucket)?;
         validate_key(key)?;
         if version_id.is_some_and(str::is_empty) {
@@ -401,6 +419,7 @@ impl Client {
             h.append(name.clone(), value.clone());
         }
         add(h)?;
+        let mut signed_with = None;
         if let Some(signer) = &inner.signer {
             let (mut parts, body) = request.into_parts();
             let ctx = SignContext {
@@ -409,10 +428,10 @@ impl Client {
                 version_id,
                 time: now,
             };
-            signer.sign(&mut parts, &ctx)?;
+            signed_with = Some(signer.sign(&mut parts, &ctx)?);
             request = Request::from_parts(parts, body);
         }
-        Ok((request, target))
+        Ok((request, target, signed_with))
     }
 
     /// Sends one attempt under the response-head timeout.
@@ -433,8 +452,14 @@ impl Client {
     }
 
     /// Turns an error response into [`Error::Service`], correcting the clock on
-    /// `RequestTimeTooSkewed`.
-    async fn service_error(&self, operation: String, response: Response<Incoming>) -> Error {
+    /// `RequestTimeTooSkewed`, and handing credentials OSS refused as unknown or expired back
+    /// to the provider (which may refresh them for the retry).
+    async fn service_error(
+        &self,
+        operation: String,
+        response: Response<Incoming>,
+        signed_with: Option<&Credentials>,
+    ) -> Error {
         let (parts, body) = response.into_parts();
         let headers = &parts.headers;
         let body = read_bounded(body, self.inner.timeouts.stall.idle).await;
@@ -457,6 +482,18 @@ impl Client {
         } = doc;
         let clock_corrected = code == "RequestTimeTooSkewed"
             && server_date.is_some_and(|server| self.correct_clock(server));
+        let credentials_refreshed = parts.status == StatusCode::FORBIDDEN
+            && REFUSED_CREDENTIALS_CODES.contains(&code.as_str())
+            && match (&self.inner.signer, signed_with) {
+                (Some(signer), Some(used)) => signer.rejected(used),
+                _ => false,
+            };
+        // A server (or a proxy in front of it) may echo the request in its error text: the
+        // credentials that signed it never reach an error message from there.
+        let message = match signed_with {
+            Some(used) => used.redact(&message).into_owned(),
+            None => message,
+        };
         Error::Service(Box::new(ServiceError {
             status: parts.status,
             operation,
@@ -469,6 +506,7 @@ impl Client {
             details,
             server_date,
             clock_corrected,
+            credentials_refreshed,
             delete_marker: header_text(headers, "x-oss-delete-marker")
                 .is_some_and(|v| v.eq_ignore_ascii_case("true")),
         }))

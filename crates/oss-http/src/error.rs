@@ -365,6 +365,11 @@ pub enum RetryReason {
     ClockSkewCorrected,
     /// The credentials provider failed in a way it says is temporary.
     CredentialsUnavailable,
+    /// OSS refused the credentials as unknown or expired (`403 InvalidAccessKeyId` /
+    /// `SecurityTokenExpired`) and the provider refreshed them: the retry is signed with new
+    /// ones. A provider refreshes once per refusal (see
+    /// [`ProvideCredentials::credentials_rejected`](crate::ProvideCredentials::credentials_rejected)).
+    CredentialsRefreshed,
 }
 
 impl RetryReason {
@@ -388,9 +393,15 @@ impl fmt::Display for RetryReason {
             RetryReason::RateLimited => "request rate limited",
             RetryReason::ClockSkewCorrected => "clock skew corrected",
             RetryReason::CredentialsUnavailable => "credentials temporarily unavailable",
+            RetryReason::CredentialsRefreshed => "credentials refreshed after OSS refused them",
         })
     }
 }
+
+/// OSS 403 codes that refuse the credentials themselves as unknown or expired: with
+/// temporary credentials, what a refresh fixes (`docs/oss-behaviour.md#errors`).
+pub(crate) const REFUSED_CREDENTIALS_CODES: &[&str] =
+    &["InvalidAccessKeyId", "SecurityTokenExpired"];
 
 /// OSS 503 codes that mean "slow down", not "broken" (`docs/oss-behaviour.md#errors`).
 const THROTTLING_CODES: &[&str] = &[
@@ -552,6 +563,9 @@ pub struct ServiceError {
     /// For `RequestTimeTooSkewed`: whether the client corrected its clock from this response,
     /// so that a retry is signed with the server's time.
     pub clock_corrected: bool,
+    /// For `403 InvalidAccessKeyId` / `SecurityTokenExpired`: whether the credentials
+    /// provider refreshed the refused credentials, so that a retry is signed with new ones.
+    pub credentials_refreshed: bool,
     /// `x-oss-delete-marker: true`: the key (or the version asked for) is a delete marker, so
     /// the object was deleted rather than never there.
     pub delete_marker: bool,
@@ -573,6 +587,9 @@ impl ServiceError {
         }
         if self.code == "RequestTimeTooSkewed" && self.clock_corrected {
             return Some(RetryReason::ClockSkewCorrected);
+        }
+        if self.credentials_refreshed {
+            return Some(RetryReason::CredentialsRefreshed);
         }
         None
     }
@@ -597,7 +614,15 @@ impl ServiceError {
             "AccessDenied" => {
                 "the credentials lack permission (or the bucket is requester-pays: send x-oss-request-payer: requester)"
             }
-            "InvalidAccessKeyId" => "the access key id is unknown: check OSS_ACCESS_KEY_ID",
+            _ if self.credentials_refreshed => {
+                "the credentials provider refreshed the refused credentials; the request is retried with the new ones"
+            }
+            "InvalidAccessKeyId" => {
+                "the access key id is unknown: check the credentials (OSS_ACCESS_KEY_ID, the profile or role)"
+            }
+            "SecurityTokenExpired" => {
+                "the STS token expired: use a credentials provider that refreshes it (a RAM role, OIDC, the metadata service) or get a new token"
+            }
             "SignatureDoesNotMatch" => {
                 "check the access key secret, the region and the signature version"
             }
@@ -669,6 +694,7 @@ pub(crate) mod tests {
             details: vec![],
             server_date: None,
             clock_corrected: false,
+            credentials_refreshed: false,
             delete_marker: false,
         }
     }
@@ -706,6 +732,16 @@ pub(crate) mod tests {
         let mut skew = service(403, "RequestTimeTooSkewed");
         skew.clock_corrected = true;
         assert_eq!(skew.retry_reason(), Some(RetryReason::ClockSkewCorrected));
+        for code in REFUSED_CREDENTIALS_CODES {
+            let mut refused = service(403, code);
+            assert_eq!(refused.retry_reason(), None, "{code} without a refresh");
+            refused.credentials_refreshed = true;
+            assert_eq!(
+                refused.retry_reason(),
+                Some(RetryReason::CredentialsRefreshed),
+                "{code}"
+            );
+        }
     }
 
     #[test]

@@ -136,7 +136,7 @@ pub use head::{ObjectMeta, ObjectPin, ObjectType, StorageClass};
 pub use headers::RequestHeaders;
 pub use oss_crc::Crc64;
 pub use oss_parts::ByteRange;
-pub use oss_sign::{Credentials, ProvideCredentials, SignError, SignatureVersion};
+pub use oss_sign::{Credentials, ProvideCredentials, ReadyFuture, SignError, SignatureVersion};
 pub use retry::{
     JitterRng, MEANINGFUL_PROGRESS, PartRetry, RetryDecision, RetryPolicy, ThrottlePolicy,
 };

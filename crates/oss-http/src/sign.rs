@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use oss_sign::{
-    ProvideCredentials, Query, Resource, SignableRequest, SignatureVersion, SigningConfig,
-    SigningTime,
+    Credentials, ProvideCredentials, Query, ReadyFuture, Resource, SignableRequest,
+    SignatureVersion, SigningConfig, SigningTime,
 };
 
 use crate::error::Error;
@@ -30,7 +30,20 @@ pub(crate) struct SignContext<'a> {
 
 /// Signs one attempt in place (adds `Authorization`, `x-oss-date`, a security token...).
 pub(crate) trait RequestSigner: Send + Sync + fmt::Debug {
-    fn sign(&self, parts: &mut http::request::Parts, ctx: &SignContext<'_>) -> Result<(), Error>;
+    /// Signs, returning the credentials used (to hand back to the provider if OSS refuses
+    /// them).
+    fn sign(
+        &self,
+        parts: &mut http::request::Parts,
+        ctx: &SignContext<'_>,
+    ) -> Result<Credentials, Error>;
+
+    /// Waits until the provider has credentials to sign with ([`ProvideCredentials::ready`]).
+    fn ready(&self) -> ReadyFuture<'_>;
+
+    /// OSS refused `used` as unknown or expired: whether the provider refreshed, so that a
+    /// retry is signed with other credentials ([`ProvideCredentials::credentials_rejected`]).
+    fn rejected(&self, used: &Credentials) -> bool;
 }
 
 /// Signs with oss-sign, asking the provider for credentials on every attempt.
@@ -67,7 +80,11 @@ impl fmt::Debug for OssSigner {
 }
 
 impl RequestSigner for OssSigner {
-    fn sign(&self, parts: &mut http::request::Parts, ctx: &SignContext<'_>) -> Result<(), Error> {
+    fn sign(
+        &self,
+        parts: &mut http::request::Parts,
+        ctx: &SignContext<'_>,
+    ) -> Result<Credentials, Error> {
         let signing = |source| Error::Signing { source };
         let credentials = self.provider.provide_credentials().map_err(signing)?;
         let mut query = Query::new();
@@ -83,14 +100,21 @@ impl RequestSigner for OssSigner {
         );
         let output = oss_sign::sign(&request, &self.config, &credentials, time).map_err(signing)?;
         output.apply_to(&mut parts.headers);
-        Ok(())
+        Ok(credentials)
+    }
+
+    fn ready(&self) -> ReadyFuture<'_> {
+        self.provider.ready()
+    }
+
+    fn rejected(&self, used: &Credentials) -> bool {
+        self.provider.credentials_rejected(used)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oss_sign::Credentials;
 
     fn parts(method: http::Method) -> http::request::Parts {
         let (parts, ()) = http::Request::builder()

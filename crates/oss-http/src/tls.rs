@@ -22,6 +22,18 @@ pub enum TlsTrust {
     Only(Vec<CertificateDer<'static>>),
 }
 
+impl TlsTrust {
+    /// The rustls client configuration this trust gives (ring provider only, safe default
+    /// protocol versions): what the OSS client uses, for other HTTPS clients of the same
+    /// process (oss-credentials' STS client) to trust exactly the same roots.
+    ///
+    /// # Errors
+    /// [`Error::Config`] (`tls`) when the roots are unusable.
+    pub fn client_config(&self) -> Result<rustls::ClientConfig, Error> {
+        client_config(self)
+    }
+}
+
 pub(crate) fn client_config(trust: &TlsTrust) -> Result<rustls::ClientConfig, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)

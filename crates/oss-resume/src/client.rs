@@ -81,6 +81,29 @@ impl ClientBuilder {
         self.http(|b| b.credentials_provider(provider))
     }
 
+    /// Sign with the default credentials chain over the process's environment and home
+    /// directory (`OSS_*` keys, then `ALIBABA_CLOUD_*` keys, OIDC, `~/.aliyun/config.json`,
+    /// `~/.alibabacloud/credentials.ini`, the ECS RAM role, a credentials URI: see
+    /// [`oss_credentials::DefaultChain`]), fetched at the first request and refreshed ahead of
+    /// expiry. Not the default: a library signs with what its caller chose, so a missing
+    /// [`credentials`](Self::credentials) call fails `build()` instead of picking up whatever
+    /// the machine offers.
+    pub fn credentials_chain(self) -> Self {
+        let env = oss_credentials::Environment::from_process();
+        self.credentials_from(oss_credentials::DefaultChain::builder(env).build())
+    }
+
+    /// Sign with `provider`'s credentials (any of [`oss_credentials`]' providers, or a chain
+    /// built with [`oss_credentials::DefaultChain::builder`]), cached and refreshed ahead of
+    /// expiry by an [`oss_credentials::CachingProvider`]; credentials OSS refuses as expired
+    /// are refreshed once and the part retried.
+    pub fn credentials_from(
+        self,
+        provider: impl oss_credentials::FetchCredentials + 'static,
+    ) -> Self {
+        self.credentials_provider(oss_credentials::CachingProvider::new(provider))
+    }
+
     /// Unsigned requests (public-read objects).
     pub fn anonymous(self) -> Self {
         self.http(|b| b.anonymous())

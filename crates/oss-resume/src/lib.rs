@@ -104,6 +104,9 @@ pub use report::{CheckpointUse, FreshReason, Progress, Report, SnapshotKind};
 pub use validate::MAX_THREADS;
 
 pub use oss_ckpt::{CkptError, Corruption, Field};
+/// The credential providers ([`ClientBuilder::credentials_from`] takes any of them) and the
+/// default chain ([`ClientBuilder::credentials_chain`]).
+pub use oss_credentials;
 /// The transport crate: the types [`ClientBuilder::http`]'s settings take (timeouts, stall
 /// policy, TLS trust...).
 pub use oss_http;

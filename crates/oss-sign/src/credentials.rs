@@ -2,6 +2,8 @@
 //! provider seam that refreshing sources plug into.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -232,6 +234,41 @@ impl Credentials {
         self.keys.as_deref().map(|k| k.access_key_id.as_str())
     }
 
+    /// `text` with this credential's secret and security token replaced by `<redacted>`:
+    /// for text that came from elsewhere (a server's error message that echoes the request,
+    /// a proxy's error page) before it is shown or logged. The secrets are not otherwise
+    /// readable; secrets shorter than 6 characters are left alone (they would mangle
+    /// ordinary words, and no real AccessKey secret or token is that short).
+    ///
+    /// ```
+    /// let creds = oss_sign::Credentials::new("LTAI5tExampleId", "Secret-Of-30-Characters-Long")?
+    ///     .with_security_token("CAIS-token-value")?;
+    /// let echoed = "you sent x-oss-security-token: CAIS-token-value, key Secret-Of-30-Characters-Long";
+    /// assert_eq!(
+    ///     creds.redact(echoed),
+    ///     "you sent x-oss-security-token: <redacted>, key <redacted>"
+    /// );
+    /// assert_eq!(creds.redact("nothing secret"), "nothing secret");
+    /// # Ok::<(), oss_sign::SignError>(())
+    /// ```
+    pub fn redact<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        const SHORTEST: usize = 6;
+        let Some(keys) = self.keys.as_deref() else {
+            return std::borrow::Cow::Borrowed(text);
+        };
+        let mut out = std::borrow::Cow::Borrowed(text);
+        let secrets = [
+            Some(keys.secret.as_str()),
+            keys.security_token.as_deref().map(String::as_str),
+        ];
+        for secret in secrets.into_iter().flatten() {
+            if secret.len() >= SHORTEST && out.contains(secret) {
+                out = std::borrow::Cow::Owned(out.replace(secret, "<redacted>"));
+            }
+        }
+        out
+    }
+
     /// Whether an STS security token is attached.
     ///
     /// ```
@@ -347,19 +384,34 @@ impl fmt::Display for Credentials {
     }
 }
 
+/// What [`ProvideCredentials::ready`] returns: a plain `std` future, so this crate needs no
+/// async runtime to describe it.
+pub type ReadyFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
 /// A source of credentials, asked before each signing: static keys, the environment, or
-/// (in an I/O crate) a refreshing source such as STS AssumeRole or an ECS RAM role, which
-/// returns credentials with an [`expiry`](Credentials::expiry).
+/// (in an I/O crate such as `oss-credentials`) a refreshing source such as STS AssumeRole or
+/// an ECS RAM role, which returns credentials with an [`expiry`](Credentials::expiry).
 ///
-/// Synchronous on purpose: a refreshing provider refreshes in the background (or when
-/// [`Credentials::expires_within`] says so) and answers from its cache, so this crate needs
-/// no async runtime. Implemented for [`Credentials`] (static) and for closures.
+/// [`provide_credentials`](Self::provide_credentials) is synchronous on purpose: a refreshing
+/// provider answers from its cache, so signing never blocks on I/O and this crate needs no
+/// async runtime. Two hooks, both with defaults that suit static credentials, let a
+/// transport cooperate with a refreshing provider:
+/// - [`ready`](Self::ready), awaited before signing: resolves at once while usable
+///   credentials are cached, and waits for the provider's refresh only when it has none
+///   (the first fetch, or credentials that expired before a refresh succeeded);
+/// - [`credentials_rejected`](Self::credentials_rejected): the service refused credentials
+///   as unknown or expired; a refreshing provider refreshes and says whether a retry can
+///   succeed.
+///
+/// Implemented for [`Credentials`] (static) and for closures.
 ///
 /// ```
 /// use oss_sign::{Credentials, ProvideCredentials, SignError};
 ///
 /// let fixed = Credentials::new("id", "secret")?;
 /// assert_eq!(fixed.provide_credentials()?.access_key_id(), Some("id"));
+/// // Static keys that the service refused stay refused: no retry.
+/// assert!(!fixed.credentials_rejected(&fixed));
 ///
 /// let from_env = || Credentials::from_env_with(|_| None);
 /// assert!(matches!(from_env.provide_credentials(), Err(SignError::MissingEnvVar { .. })));
@@ -384,6 +436,25 @@ pub trait ProvideCredentials: Send + Sync {
     /// assert!(Rotating.provide_credentials().unwrap_err().is_retryable());
     /// ```
     fn provide_credentials(&self) -> Result<Credentials, SignError>;
+
+    /// Resolves when [`provide_credentials`](Self::provide_credentials) is worth calling. A
+    /// refreshing provider with usable credentials cached resolves at once (starting a
+    /// refresh in the background when they are about to expire); one with none waits for its
+    /// refresh, bounded by its own timeouts. The default resolves at once.
+    fn ready(&self) -> ReadyFuture<'_> {
+        Box::pin(std::future::ready(()))
+    }
+
+    /// The service refused `rejected` as unknown or expired (OSS's `403 InvalidAccessKeyId`
+    /// or `SecurityTokenExpired`). Returns whether asking again may give credentials the
+    /// service accepts: a refreshing provider drops `rejected`, refreshes (once: fresh
+    /// credentials refused in turn are not an expiry problem) and returns `true`. The
+    /// default, for static credentials, returns `false`: the same keys would be refused
+    /// again.
+    fn credentials_rejected(&self, rejected: &Credentials) -> bool {
+        let _ = rejected;
+        false
+    }
 }
 
 impl ProvideCredentials for Credentials {

@@ -38,6 +38,8 @@
 //!   [`AddressStyle`].
 //! - The steps, public for servers and tests: [`v1`], [`v4`] (canonical request, string to
 //!   sign, signing key, and parsers for what a request carries).
+//! - [`rpc`]: Alibaba Cloud RPC-style signing (HMAC-SHA1, version 1.0), how STS
+//!   `AssumeRole` is signed (byte-exact with the official signers, `fixtures/sts/`).
 //! - With the `verify` feature, the `verify` module: parse a received request's
 //!   authentication and recompute the signature it should carry (what the OSS emulator
 //!   does). A client does not need it.
@@ -65,6 +67,7 @@ mod encode;
 mod error;
 mod headers;
 mod request;
+pub mod rpc;
 mod sign;
 mod time;
 pub mod v1;
@@ -75,6 +78,7 @@ pub mod verify;
 pub use config::{ParseSignatureVersionError, SignatureVersion, SigningConfig};
 pub use credentials::{
     Credentials, ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, ENV_SESSION_TOKEN, ProvideCredentials,
+    ReadyFuture,
 };
 pub use encode::{Slash, uri_encode};
 pub use error::SignError;

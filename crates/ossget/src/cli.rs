@@ -82,8 +82,14 @@ pub struct Args {
     pub resolve: Vec<String>,
 
     /// Send unsigned requests (public-read objects); no credentials needed
-    #[arg(long, help_heading = "Connection")]
+    #[arg(long, conflicts_with = "profile", help_heading = "Connection")]
     pub anonymous: bool,
+
+    /// Sign with this profile of ~/.aliyun/config.json (or ~/.alibabacloud/credentials.ini)
+    /// and nothing else [default: the default credentials chain: OSS_ACCESS_KEY_ID/SECRET,
+    /// ALIBABA_CLOUD_* keys, OIDC, the current profile, the ECS RAM role, a credentials URI]
+    #[arg(long, value_name = "NAME", help_heading = "Connection")]
+    pub profile: Option<String>,
 
     /// Send this header with every request, e.g. 'x-oss-request-payer: requester'.
     /// Repeatable
@@ -322,6 +328,12 @@ mod tests {
         assert_eq!((a.threads, a.part_size), (8, Some(8 << 20)));
         assert_eq!(a.durability, DurabilityArg::Fast);
         assert!(a.checkpoint_enabled() && a.anonymous);
+        let p = Args::try_parse_from(["ossget", "oss://bkt/k", "--profile", "dev"]).unwrap();
+        assert_eq!(p.profile.as_deref(), Some("dev"));
+        assert!(
+            Args::try_parse_from(["ossget", "oss://bkt/k", "--profile", "dev", "--anonymous"])
+                .is_err()
+        );
         let off = Args::try_parse_from(["ossget", "oss://bkt/k", "--no-checkpoint"]).unwrap();
         assert!(!off.checkpoint_enabled());
         let last_wins =

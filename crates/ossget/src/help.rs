@@ -105,6 +105,12 @@ Environment:
   OSS_ACCESS_KEY_ID      AccessKey ID that signs requests (not needed with --anonymous)
   OSS_ACCESS_KEY_SECRET  its secret (never printed or logged)
   OSS_SESSION_TOKEN      STS security token, for temporary credentials
+  Without them (and without --anonymous or --profile) the default credentials chain
+  goes on: ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET, OIDC (ALIBABA_CLOUD_ROLE_ARN,
+  ALIBABA_CLOUD_OIDC_PROVIDER_ARN, ALIBABA_CLOUD_OIDC_TOKEN_FILE), the current profile of
+  ~/.aliyun/config.json (ALIBABA_CLOUD_PROFILE picks another), ~/.alibabacloud/credentials.ini,
+  the ECS RAM role (off: ALIBABA_CLOUD_ECS_METADATA_DISABLED=true),
+  ALIBABA_CLOUD_CREDENTIALS_URI. -v says which one signs.
   OSS_ENDPOINT           default for --endpoint
   OSS_REGION             default for --region
 

@@ -5,17 +5,13 @@ use std::ffi::OsString;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use oss_resume::{Client, Credentials, Download, Durability, OnChange, SignatureVersion};
+use oss_resume::oss_credentials::{CachingProvider, DefaultChain, Environment};
+use oss_resume::{Client, Download, Durability, OnChange, SignatureVersion};
 
 use crate::cli::{Args, DurabilityArg, OnChangeArg, SignatureArg, parse_header};
 use crate::dest::resolve_destination;
 use crate::failure::chain;
 use crate::url::ObjectUrl;
-
-/// The environment variables credentials come from.
-pub const ENV_ID: &str = "OSS_ACCESS_KEY_ID";
-/// See [`ENV_ID`].
-pub const ENV_SECRET: &str = "OSS_ACCESS_KEY_SECRET";
 
 /// A download ready to start.
 pub struct Job {
@@ -80,7 +76,7 @@ impl Job {
         builder = if args.anonymous {
             builder.anonymous()
         } else {
-            builder.credentials(credentials(&env)?)
+            builder.credentials_provider(credentials(args, &env)?)
         };
         let client = builder.build().map_err(|e| chain(&e))?;
         Ok(Self {
@@ -209,31 +205,33 @@ fn parse_resolve(text: &str, endpoint_port: Option<u16>) -> Result<(String, Vec<
     Ok((host.to_owned(), addrs))
 }
 
-/// The access key from `OSS_ACCESS_KEY_ID` / `OSS_ACCESS_KEY_SECRET` (+ `OSS_SESSION_TOKEN`).
-/// Errors name the variable to set; they never contain a secret.
-fn credentials(env: &impl Fn(&str) -> Option<OsString>) -> Result<Credentials, String> {
-    let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
-    let anonymous_hint = "or pass --anonymous for a public-read object";
-    match (set(ENV_ID), set(ENV_SECRET)) {
-        (false, false) => {
-            return Err(format!(
-                "no credentials: set {ENV_ID} and {ENV_SECRET} to your AccessKey pair, {anonymous_hint}"
-            ));
-        }
-        (false, true) => {
-            return Err(format!(
-                "{ENV_ID} is not set (but {ENV_SECRET} is): set it to your AccessKey ID, {anonymous_hint}"
-            ));
-        }
-        (true, false) => {
-            return Err(format!(
-                "{ENV_SECRET} is not set (but {ENV_ID} is): set it to your AccessKey secret, {anonymous_hint}"
-            ));
-        }
-        (true, true) => {}
+/// The default credentials chain (or `--profile`'s profile alone), fetched now: a missing or
+/// broken source is a usage error before any request, and `-v` logs which source signs and
+/// until when. Refreshed ahead of expiry during the download. Errors list what the chain
+/// tried; they never contain a secret.
+fn credentials(
+    args: &Args,
+    env: &impl Fn(&str) -> Option<OsString>,
+) -> Result<CachingProvider, String> {
+    let environment = Environment::from_lookup(|name| env(name).and_then(|v| v.into_string().ok()));
+    let mut chain_builder = DefaultChain::builder(environment);
+    if let Some(profile) = &args.profile {
+        chain_builder = chain_builder.profile(profile);
     }
-    Credentials::from_env_with(|name| env(name).and_then(|v| v.into_string().ok()))
-        .map_err(|e| format!("bad credentials in the environment: {e}"))
+    let provider = CachingProvider::new(chain_builder.build());
+    // A runtime of its own for the first fetch (the download's starts later); the provider's
+    // refreshes run on whichever runtime signs then.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a runtime to fetch credentials: {e}"))?;
+    runtime.block_on(provider.credentials()).map_err(|e| {
+        format!(
+            "{}; or pass --anonymous for a public-read object",
+            chain(&e)
+        )
+    })?;
+    Ok(provider)
 }
 
 #[cfg(test)]
@@ -256,7 +254,11 @@ mod tests {
         Args::try_parse_from(argv).unwrap()
     }
 
+    const ENV_ID: &str = "OSS_ACCESS_KEY_ID";
+    const ENV_SECRET: &str = "OSS_ACCESS_KEY_SECRET";
     const KEYS: &[(&str, &str)] = &[(ENV_ID, "AKID"), (ENV_SECRET, "TopSecret123")];
+    /// Tests never ask a metadata service (nor read a real home directory).
+    const NO_IMDS: (&str, &str) = ("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true");
 
     #[test]
     fn missing_credentials_name_the_variable() {
@@ -266,16 +268,43 @@ mod tests {
             "--region",
             "cn-hangzhou",
         ]);
-        let e = |vars: &[(&str, &str)]| Job::prepare(&a, env(vars)).err().unwrap();
+        let e = |vars: &[(&str, &str)]| {
+            let mut vars = vars.to_vec();
+            vars.push(NO_IMDS);
+            Job::prepare(&a, env(&vars)).err().unwrap()
+        };
         let none = e(&[]);
-        assert!(none.contains(ENV_ID) && none.contains(ENV_SECRET) && none.contains("--anonymous"));
-        assert!(e(&[(ENV_SECRET, "TopSecret123")]).starts_with("OSS_ACCESS_KEY_ID is not set"));
-        assert!(e(&[(ENV_ID, "AKID")]).starts_with("OSS_ACCESS_KEY_SECRET is not set"));
-        assert!(e(&[(ENV_ID, ""), (ENV_SECRET, "x")]).starts_with("OSS_ACCESS_KEY_ID is not set"));
+        assert!(
+            none.contains(ENV_ID) && none.contains(ENV_SECRET) && none.contains("--anonymous"),
+            "{none}"
+        );
+        assert!(none.contains("ecs_ram_role (disabled by"), "{none}");
+        let no_id = e(&[(ENV_SECRET, "TopSecret123")]);
+        assert!(no_id.contains("set OSS_ACCESS_KEY_ID too"), "{no_id}");
+        assert!(e(&[(ENV_ID, "AKID")]).contains("set OSS_ACCESS_KEY_SECRET too"));
+        assert!(e(&[(ENV_ID, ""), (ENV_SECRET, "x")]).contains("set OSS_ACCESS_KEY_ID too"));
         let bad_id = e(&[(ENV_ID, "has space"), (ENV_SECRET, "TopSecret123")]);
         assert!(
             bad_id.contains("access key id") && !bad_id.contains("TopSecret123"),
             "{bad_id}"
+        );
+        // --profile NAME with no profile files: an error naming the profile.
+        let p = args(&[
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--region",
+            "cn-hangzhou",
+            "--profile",
+            "dev",
+        ]);
+        let home = tempfile::tempdir().unwrap();
+        let home_dir = home.path().to_str().unwrap();
+        let e = Job::prepare(&p, env(&[("HOME", home_dir), KEYS[0], KEYS[1]]))
+            .err()
+            .unwrap();
+        assert!(
+            e.contains("cli_profile") && e.contains("--anonymous"),
+            "{e}"
         );
         assert!(Job::prepare(&a, env(KEYS)).is_ok());
         let anon = args(&["--endpoint", "http://127.0.0.1:9", "--anonymous"]);

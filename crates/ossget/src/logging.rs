@@ -13,8 +13,9 @@ use tracing_subscriber::util::SubscriberInitExt;
 use crate::progress::Display;
 
 /// The library crates of this project, whose events -v and -vv show.
-const LIBRARIES: [&str; 6] = [
+const LIBRARIES: [&str; 7] = [
     "oss_resume",
+    "oss_credentials",
     "oss_http",
     "oss_ckpt",
     "oss_sign",

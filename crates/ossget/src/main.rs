@@ -110,7 +110,12 @@ fn usage_error(problem: &str) -> ! {
 /// and the password of the endpoint or of a proxy URL in the environment.
 fn register_secrets(args: &Args, env: impl Fn(&str) -> Option<OsString>) {
     let text = |name: &str| env(name).and_then(|v| v.into_string().ok());
-    for name in [job::ENV_SECRET, "OSS_SESSION_TOKEN"] {
+    for name in [
+        "OSS_ACCESS_KEY_SECRET",
+        "OSS_SESSION_TOKEN",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+        "ALIBABA_CLOUD_SECURITY_TOKEN",
+    ] {
         if let Some(value) = text(name) {
             scrub::register(&value);
         }

@@ -64,6 +64,9 @@ impl Fixture {
             .env_remove("OSS_SESSION_TOKEN")
             .env("OSS_ACCESS_KEY_ID", ID)
             .env("OSS_ACCESS_KEY_SECRET", SECRET)
+            // The credentials chain must never reach a real metadata service or profile.
+            .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+            .env("HOME", self.dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -557,14 +560,14 @@ async fn usage_errors_exit_2_before_any_request() {
         .output()
         .await
         .unwrap();
-    Run::from(no_id).expect(2, &["OSS_ACCESS_KEY_ID is not set", "--anonymous"]);
+    Run::from(no_id).expect(2, &["set OSS_ACCESS_KEY_ID too", "--anonymous"]);
     let no_secret = fx
         .command(fx.endpoint(), &["oss://bkt/k.bin"])
         .env_remove("OSS_ACCESS_KEY_SECRET")
         .output()
         .await
         .unwrap();
-    Run::from(no_secret).expect(2, &["OSS_ACCESS_KEY_SECRET is not set", "--anonymous"]);
+    Run::from(no_secret).expect(2, &["set OSS_ACCESS_KEY_SECRET too", "--anonymous"]);
     let neither = fx
         .command(fx.endpoint(), &["oss://bkt/k.bin"])
         .env_remove("OSS_ACCESS_KEY_ID")
@@ -574,7 +577,10 @@ async fn usage_errors_exit_2_before_any_request() {
         .unwrap();
     Run::from(neither).expect(
         2,
-        &["no credentials: set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET"],
+        &[
+            "no credentials found; tried, in order: env (",
+            "Set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET",
+        ],
     );
     let mut no_endpoint = tokio::process::Command::new(env!("CARGO_BIN_EXE_ossget"));
     no_endpoint
@@ -1381,4 +1387,87 @@ async fn a_transport_error_chain_shows_each_cause_once() {
         assert_eq!(line.matches(cause).count(), 1, "`{cause}` twice in: {line}");
     }
     assert_eq!(line.to_lowercase().matches("refused").count(), 1, "{line}");
+}
+
+// ---- Credentials: the default chain, --profile, refresh ------------------------------------
+
+/// No keys in the environment: the chain takes the config.json profile, a RAM role assumed
+/// through the emulator's STS; `-v` says so and when the credentials expire, never a secret.
+/// The credentials live 2 s and the download is throttled to ~4 s: refreshed, byte-exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_from_the_chain_and_profiles() {
+    let fx = Fixture::new("chain").await;
+    fx.object("k.bin", 400_000);
+    fx.emu.enable_sts(oss_emulator::StsSettings::new());
+    fx.emu.set_credential_lifetime(Some(Duration::from_secs(2)));
+    let aliyun = fx.dir.path().join(".aliyun");
+    std::fs::create_dir_all(&aliyun).unwrap();
+    std::fs::write(
+        aliyun.join("config.json"),
+        format!(
+            r#"{{"current": "role", "profiles": [
+                {{"name": "role", "mode": "RamRoleArn", "access_key_id": "{ID}", "access_key_secret": "{SECRET}",
+                  "ram_role_arn": "acs:ram::1234567890123456:role/reader", "sts_endpoint": "{}"}},
+                {{"name": "broken", "mode": "Sso"}}
+            ]}}"#,
+            fx.endpoint()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = fx.command(fx.endpoint(), args);
+        cmd.env_remove("OSS_ACCESS_KEY_ID")
+            .env_remove("OSS_ACCESS_KEY_SECRET");
+        cmd
+    };
+    let out = run(&[
+        "oss://bkt/k.bin",
+        "a.bin",
+        "-v",
+        "--no-progress",
+        "--threads",
+        "2",
+        "--part-size",
+        "40000",
+        "--limit-rate",
+        "100KiB",
+    ])
+    .output()
+    .await
+    .unwrap();
+    let r = Run::from(out);
+    r.expect(
+        0,
+        &[
+            "credentials from cli_profile `role` (RamRoleArn)",
+            "expiring at",
+        ],
+    );
+    assert!(!r.stderr.contains(SECRET) && !r.stdout.contains(SECRET));
+    assert_file(&fx.path("a.bin"), 400_000);
+    let issued = fx.emu.issued_credentials();
+    assert!(
+        issued.len() >= 2,
+        "refreshed during a ~4 s download: {} issued",
+        issued.len()
+    );
+    // --profile picks one; a broken one is a usage error naming file, profile and field.
+    let out = run(&["oss://bkt/k.bin", "b.bin", "--profile", "broken"])
+        .output()
+        .await
+        .unwrap();
+    Run::from(out).expect(
+        2,
+        &[
+            "config.json",
+            "profile `broken`",
+            "field `mode`",
+            "`Sso` is not supported",
+        ],
+    );
+    let out = run(&["oss://bkt/k.bin", "b.bin", "--profile", "nope"])
+        .output()
+        .await
+        .unwrap();
+    Run::from(out).expect(2, &["no profile `nope`", "role, broken"]);
 }

@@ -13,6 +13,7 @@
 mod bound;
 mod busy;
 mod ckpt;
+mod credentials;
 mod diskfull;
 mod faults;
 mod kill;
@@ -189,6 +190,7 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
             Group::Faults => faults::run(&ctx, spec.name, &mut row),
             Group::BadState => state::run(&ctx, spec.name, &mut row),
             Group::DiskFull => diskfull::run(&ctx, spec.name, &mut row),
+            Group::Credentials => credentials::run(&ctx, spec.name, &mut row),
         };
         if let Err(e) = result {
             row.fail(format!("{e} (replay: {})", ctx.replay(spec.name)));

@@ -36,6 +36,8 @@ pub enum Group {
     BadState,
     /// A full filesystem.
     DiskFull,
+    /// Temporary credentials that expire during the download.
+    Credentials,
 }
 
 impl Group {
@@ -46,6 +48,7 @@ impl Group {
             Group::Faults => "faults",
             Group::BadState => "bad-state",
             Group::DiskFull => "disk-full",
+            Group::Credentials => "credentials",
         }
     }
 }
@@ -237,6 +240,22 @@ pub const SCENARIOS: &[Spec] = &[
         Group::DiskFull,
         "not enough free space, default flags: refused before any data is requested",
     ),
+    Spec {
+        slow: true,
+        ..spec(
+            "sts-refresh",
+            Group::Credentials,
+            "credentials from a RAM role profile (STS) living 20 s, a download throttled to ~90 s: refreshed ahead of expiry at least 4 times, exact file",
+        )
+    },
+    Spec {
+        slow: true,
+        ..spec(
+            "sts-refresh-kill",
+            Group::Credentials,
+            "the same, SIGKILL halfway: the resumed run assumes the role again and finishes exact",
+        )
+    },
 ];
 
 /// The resolved options of one e2e run.

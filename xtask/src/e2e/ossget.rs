@@ -62,6 +62,9 @@ pub struct Run {
     pub kill: Kill,
     /// Sample its written bytes while it runs (for the re-fetch bound).
     pub monitor: bool,
+    /// Environment changes after the defaults: `Some` sets, `None` removes (the credential
+    /// scenarios take the keys away and give a home directory with a profile instead).
+    pub env: Vec<(String, Option<String>)>,
 }
 
 impl Run {
@@ -74,6 +77,7 @@ impl Run {
             failpoint: None,
             kill: Kill::Never,
             monitor: false,
+            env: Vec::new(),
         }
     }
 
@@ -179,6 +183,12 @@ impl Ossget<'_> {
             .stderr(Stdio::piped());
         if let Some(fp) = &run.failpoint {
             cmd.env(FAILPOINT_ENV, fp);
+        }
+        for (name, value) in &run.env {
+            match value {
+                Some(v) => cmd.env(name, v),
+                None => cmd.env_remove(name),
+            };
         }
         cmd
     }

@@ -14,7 +14,7 @@ use crate::both;
 use crate::common::{AK, Front, Req, SECRET, STS_AK, STS_SECRET, STS_TOKEN, element};
 
 #[derive(Clone, Copy)]
-enum V {
+pub(crate) enum V {
     V1,
     V4,
 }
@@ -35,7 +35,7 @@ fn now() -> SigningTime {
 }
 
 /// A header-signed GET of `/bucket/key` (path style on 127.0.0.1).
-fn signed_get(
+pub(crate) fn signed_get(
     f: &Front,
     v: V,
     c: &oss_sign::Credentials,

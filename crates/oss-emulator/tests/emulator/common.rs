@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use oss_emulator::{
     BucketSpec, Credentials, Emulator, ObjectSpec, RunningServer, WiremockEmulator,
@@ -86,6 +86,7 @@ impl Front {
             path: path.to_owned(),
             host: self.addr.to_string(),
             headers: Vec::new(),
+            body: Bytes::new(),
         }
     }
 
@@ -104,6 +105,7 @@ pub struct Req {
     pub path: String,
     pub host: String,
     pub headers: Vec<(String, String)>,
+    pub body: Bytes,
 }
 
 #[derive(Debug)]
@@ -164,6 +166,12 @@ impl Req {
         self
     }
 
+    /// A form body (`application/x-www-form-urlencoded`), as STS POSTs carry.
+    pub fn form(mut self, body: &str) -> Self {
+        self.body = Bytes::from(body.to_owned());
+        self.header("content-type", "application/x-www-form-urlencoded")
+    }
+
     pub fn range(self, r: &str) -> Self {
         self.header("range", r)
     }
@@ -186,7 +194,7 @@ impl Req {
             );
         }
         let resp = sender
-            .send_request(b.body(Empty::<Bytes>::new()).unwrap())
+            .send_request(b.body(Full::new(self.body)).unwrap())
             .await
             .unwrap();
         let (parts, body) = resp.into_parts();

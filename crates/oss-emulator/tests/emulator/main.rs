@@ -5,6 +5,7 @@
 
 mod auth_cases;
 mod common;
+mod credential_cases;
 mod fault_cases;
 mod frontend_cases;
 mod model_cases;

@@ -187,3 +187,33 @@ async fn a_plain_http_server_behind_an_https_endpoint_is_named_as_such() {
         assert_eq!(e.retry_reason(), None, "{e}");
     }
 }
+
+/// A server (or a proxy's error page) that echoes the request head in its error message: the
+/// secret and the STS token that signed the request are redacted from the error before any
+/// caller can print it, whichever source the credentials came from.
+#[tokio::test]
+async fn an_echoed_security_token_is_redacted_from_the_error() {
+    const SECRET: &str = "Echoed-Secret-Of-The-Signer";
+    const TOKEN: &str = "CAIS-Echoed-Security-Token-Value";
+    let (port, _) = canned_server(|_| {
+        oss_error(
+            "400 Bad Request",
+            "Sat, 01 Jan 2000 00:00:00 GMT",
+            "InvalidArgument",
+            &format!("you sent x-oss-security-token: {TOKEN} signed with {SECRET}"),
+        )
+    })
+    .await;
+    let creds = oss_http::Credentials::new("STS.id", SECRET)
+        .unwrap()
+        .with_security_token(TOKEN)
+        .unwrap();
+    let client = builder_for(port, AddressingStyle::Path, SignatureVersion::V4)
+        .credentials(creds)
+        .build()
+        .unwrap();
+    let e = client.head_object(BUCKET, "k", None).await.unwrap_err();
+    let shown = format!("{e} {e:?}");
+    assert!(shown.contains("<redacted>"), "{shown}");
+    assert!(!shown.contains(TOKEN) && !shown.contains(SECRET), "{shown}");
+}

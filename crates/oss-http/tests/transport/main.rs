@@ -10,4 +10,5 @@ mod errors;
 mod hostile;
 mod pool;
 mod ranges;
+mod refused_credentials;
 mod tls;
