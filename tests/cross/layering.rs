@@ -30,6 +30,9 @@ use serde_json::Value;
 /// down, possibly skipping a layer, as oss-resume -> oss-crc does).
 const DIAGRAM: &[(&str, &[&str])] = &[
     ("ossget", &["oss-resume"]),
+    // The Python binding: marshalling, errors, cancellation and progress over oss-resume's
+    // public API; no download logic of its own, so nothing below oss-resume directly.
+    ("oss-resume-py", &["oss-resume"]),
     ("oss-resume", &["oss-http", "oss-ckpt", "oss-parts"]),
     ("oss-http", &["oss-sign", "oss-crc", "oss-parts"]),
     ("oss-ckpt", &["oss-parts", "oss-crc"]),
