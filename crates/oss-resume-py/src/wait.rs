@@ -21,6 +21,10 @@ use crate::transfer::Shared;
 /// Ctrl-C and the start of the cancellation.
 const SLICE: Duration = Duration::from_millis(50);
 
+/// The shortest: a `progress_interval` below it (0 included) means "as often as there is
+/// news" (the engine publishes every 50 ms), never a busy loop.
+const MIN_SLICE: Duration = Duration::from_millis(10);
+
 /// Waits for `shared`'s download (see the module docs).
 pub(crate) fn blocking(
     py: Python<'_>,
@@ -33,7 +37,7 @@ pub(crate) fn blocking(
     loop {
         let now = Instant::now();
         let slice = match progress {
-            Some(_) => SLICE.min(next_call.saturating_duration_since(now)),
+            Some(_) => SLICE.min(next_call.saturating_duration_since(now)).max(MIN_SLICE),
             None => SLICE,
         };
         if py.detach(|| shared.wait_done(slice)) {

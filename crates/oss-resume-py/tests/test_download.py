@@ -224,3 +224,37 @@ def test_cancel_token_from_another_thread(slow_client, tmp_path):
     assert (tmp_path / "c.bin.cp").exists() and not (tmp_path / "c.bin").exists()
     report = slow_client.download(BUCKET, "big.bin", tmp_path / "c.bin")
     assert report.resumed and report.bytes_resumed > 0
+
+
+def test_progress_interval_zero_is_not_a_busy_loop(slow_client, tmp_path):
+    """0 means "whenever there is news"; the waiting thread still sleeps between looks."""
+    calls = []
+    cpu, wall = time.process_time(), time.monotonic()
+    slow_client.download(BUCKET, "other.bin", tmp_path / "z.bin", progress=calls.append,
+                         progress_interval=0)
+    cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+    assert wall > 0.3
+    # A spinning waiter would burn a whole core for the whole download.
+    assert cpu < 0.5 * wall, (cpu, wall)
+    assert calls[-1].bytes_done == OBJECTS["other.bin"][0]
+
+    async def main():
+        return await slow_client.download_async(
+            BUCKET, "other.bin", tmp_path / "za.bin", progress=calls.append,
+            progress_interval=0)
+
+    cpu, wall = time.process_time(), time.monotonic()
+    asyncio.run(main())
+    cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+    assert cpu < 0.5 * wall, (cpu, wall)
+
+
+def test_negative_progress_interval_is_refused(client, tmp_path):
+    with pytest.raises(oss_resume.InvalidArgument) as e:
+        client.download(BUCKET, "small.bin", tmp_path / "n.bin", progress=print,
+                        progress_interval=-1)
+    assert e.value.argument == "progress_interval"
+    with pytest.raises(oss_resume.InvalidArgument):
+        asyncio.run(client.download_async(BUCKET, "small.bin", tmp_path / "n.bin",
+                                          progress=print, progress_interval=-1))
+    assert list(tmp_path.iterdir()) == []  # refused before anything started

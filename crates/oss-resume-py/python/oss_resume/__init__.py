@@ -19,22 +19,9 @@ crash-safe checkpoint, so Ctrl-C, a crash or a reboot resumes where it stopped.
 - :mod:`oss_resume.oss2` — ``resumable_download()``, a drop-in for oss2's.
 """
 
+from . import _errors
 from ._client import Client
-from ._errors import (
-    Cancelled,
-    CheckpointError,
-    CrcMismatch,
-    CredentialsError,
-    Error,
-    InsufficientSpace,
-    InvalidArgument,
-    LocalIOError,
-    Locked,
-    ObjectArchived,
-    ObjectChanged,
-    ServiceError,
-    TransportError,
-)
+from ._errors import *  # noqa: F401,F403 - the exception classes, listed in _errors.__all__
 from ._native import CancelToken, Credentials, Progress, Report, Transfer, __version__
 
 __all__ = [
@@ -44,18 +31,6 @@ __all__ = [
     "Progress",
     "Report",
     "Transfer",
-    "Error",
-    "InvalidArgument",
-    "CredentialsError",
-    "ServiceError",
-    "ObjectArchived",
-    "TransportError",
-    "ObjectChanged",
-    "CrcMismatch",
-    "LocalIOError",
-    "InsufficientSpace",
-    "CheckpointError",
-    "Locked",
-    "Cancelled",
     "__version__",
+    *_errors.__all__,
 ]

@@ -4,6 +4,7 @@ import asyncio
 from typing import Any, Callable, Optional
 
 from . import _native
+from ._errors import InvalidArgument
 from ._native import Progress, Report, Transfer
 
 ProgressCallback = Callable[[Progress], Any]
@@ -89,6 +90,7 @@ class Client(_native.Client):
         (KeyboardInterrupt) cancels the download, saves the checkpoint and re-raises; the
         same call then resumes.
         """
+        _check_interval(progress_interval)
         transfer = self.start(bucket, key, filename, **options)
         return transfer.wait(progress, progress_interval)
 
@@ -105,6 +107,7 @@ class Client(_native.Client):
         """:meth:`download` for asyncio: the event loop is never blocked, ``progress`` is
         called on the loop's thread, and cancelling the task cancels the download (its
         checkpoint saved before CancelledError propagates)."""
+        _check_interval(progress_interval)
         transfer = self.start(bucket, key, filename, **options)
         return await wait_async(transfer, progress, progress_interval)
 
@@ -134,7 +137,9 @@ async def wait_async(
             pass  # the loop is closed: nobody is waiting any more
 
     transfer.add_done_callback(wake)
-    timeout = interval if progress is not None else None
+    # Below 10 ms (0 included): as often as there is news (the engine publishes every
+    # 50 ms), never a busy loop on the event loop.
+    timeout = max(interval, 0.01) if progress is not None else None
     try:
         while True:
             finished, _ = await asyncio.wait((ended,), timeout=timeout)
@@ -155,6 +160,16 @@ async def wait_async(
             pass
         raise
     return transfer.result()
+
+
+def _check_interval(seconds: float) -> None:
+    """Refuses a bad ``progress_interval`` before anything starts."""
+    if not (isinstance(seconds, (int, float)) and seconds >= 0):
+        raise InvalidArgument(
+            "invalid argument `progress_interval`: %r is not a number of seconds >= 0; use "
+            "e.g. 0.1" % (seconds,),
+            argument="progress_interval",
+        )
 
 
 def _resolve(future: "asyncio.Future[None]") -> None:

@@ -1,7 +1,9 @@
 """Type stubs of the extension module ``oss_resume._native`` (src/*.rs)."""
 
 import os
-from typing import Any, Callable, Iterable, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Iterable, Literal, Mapping, Optional, Tuple, Union
+
+from typing_extensions import TypedDict, Unpack
 
 __version__: str
 
@@ -126,22 +128,23 @@ class Client:
         stall_timeout: Optional[float] = None,
     ) -> None: ...
     def start(
-        self,
-        bucket: str,
-        key: str,
-        filename: _Path,
-        *,
-        part_size: Optional[int] = None,
-        threads: int = 4,
-        checkpoint: bool = True,
-        checkpoint_path: Optional[_Path] = None,
-        version_id: Optional[str] = None,
-        headers: Optional[_Headers] = None,
-        bandwidth_limit: Optional[int] = None,
-        durability: str = "durable",
-        on_change: str = "fail",
-        restart: bool = False,
-        verify_on_resume: bool = False,
-        retries: Optional[int] = None,
-        cancel: Optional[CancelToken] = None,
+        self, bucket: str, key: str, filename: _Path, **options: Unpack[DownloadOptions]
     ) -> Transfer: ...
+
+class DownloadOptions(TypedDict, total=False):
+    """The keyword options of ``start()``, ``download()`` and ``download_async()`` (their
+    defaults are in ``Client.download.__doc__``)."""
+
+    part_size: Optional[int]
+    threads: int
+    checkpoint: bool
+    checkpoint_path: Optional[_Path]
+    version_id: Optional[str]
+    headers: Optional[_Headers]
+    bandwidth_limit: Optional[int]
+    durability: Literal["durable", "fast"]
+    on_change: Literal["fail", "restart"]
+    restart: bool
+    verify_on_resume: bool
+    retries: Optional[int]
+    cancel: Optional[CancelToken]
