@@ -37,7 +37,9 @@ pub(crate) fn blocking(
     loop {
         let now = Instant::now();
         let slice = match progress {
-            Some(_) => SLICE.min(next_call.saturating_duration_since(now)).max(MIN_SLICE),
+            Some(_) => SLICE
+                .min(next_call.saturating_duration_since(now))
+                .max(MIN_SLICE),
             None => SLICE,
         };
         if py.detach(|| shared.wait_done(slice)) {
