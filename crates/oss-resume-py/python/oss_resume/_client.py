@@ -1,11 +1,13 @@
 """``oss_resume.Client``: the native client plus the two ways to wait for a download."""
 
-import asyncio
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from . import _native
 from ._errors import InvalidArgument
 from ._native import Progress, Report, Transfer
+
+if TYPE_CHECKING:
+    import asyncio
 
 ProgressCallback = Callable[[Progress], Any]
 
@@ -127,6 +129,10 @@ async def wait_async(
     ``asyncio.wait`` is used rather than awaiting the future itself because it does not
     cancel the future when the task is cancelled: the cancellation path still needs it.
     """
+    # Imported here, not at the top: asyncio costs a blocking-only program a tenth of a
+    # second (or more on a busy machine) at start-up.
+    import asyncio
+
     loop = asyncio.get_running_loop()
     ended: "asyncio.Future[None]" = loop.create_future()
 
