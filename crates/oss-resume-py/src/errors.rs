@@ -123,7 +123,14 @@ fn describe<'py>(py: Python<'py>, error: &Error) -> PyResult<(&'static str, Boun
             attrs.set_item("path", path)?;
             "CheckpointError"
         }
-        Error::Cancelled { checkpoint_saved } => {
+        Error::ForeignFile { path, found } => {
+            attrs.set_item("path", path)?;
+            attrs.set_item("found", found)?;
+            "ForeignFile"
+        }
+        Error::Cancelled {
+            checkpoint_saved, ..
+        } => {
             attrs.set_item("checkpoint_saved", *checkpoint_saved)?;
             "Cancelled"
         }

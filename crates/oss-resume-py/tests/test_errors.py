@@ -119,13 +119,23 @@ def test_crc_mismatch(corrupting_emulator, tmp_path):
 
 
 def test_local_io_error_is_an_oserror(client, tmp_path):
-    (tmp_path / "x.bin.lock").mkdir()  # the lock file cannot be opened
+    # A directory where the temp file goes: removing the stale "temp file" fails.
+    (tmp_path / "x.bin.oss-tmp").mkdir()
+    (tmp_path / "x.bin.oss-tmp" / "keep").write_bytes(b"")
     with pytest.raises(OSError) as e:
         client.download(BUCKET, "small.bin", tmp_path / "x.bin")
     err = e.value
     assert isinstance(err, oss_resume.LocalIOError)
-    assert err.op == "lock" and err.errno is not None and "x.bin.lock" in str(err.filename)
-    assert not err.retryable
+    assert err.op == "remove" and err.errno is not None
+    assert str(err.filename).endswith("x.bin.oss-tmp") and not err.retryable
+
+
+def test_foreign_file_in_the_way(client, tmp_path):
+    (tmp_path / "x.bin.lock").mkdir()  # not a lock file this download made
+    with pytest.raises(oss_resume.ForeignFile) as e:
+        client.download(BUCKET, "small.bin", tmp_path / "x.bin")
+    assert str(e.value.path).endswith("x.bin.lock") and e.value.found
+    assert (tmp_path / "x.bin.lock").is_dir()  # left alone
 
 
 def test_checkpoint_of_another_download_is_refused(slow_client, tmp_path):

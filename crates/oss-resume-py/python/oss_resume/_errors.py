@@ -30,6 +30,7 @@ __all__ = [
     "InsufficientSpace",
     "CheckpointError",
     "Locked",
+    "ForeignFile",
     "Cancelled",
 ]
 
@@ -146,6 +147,15 @@ class Locked(Error):
     destination: str
     lock_path: str
     pid: Optional[int]
+
+
+class ForeignFile(Error):
+    """Something this download did not make sits at one of its side files' names (``path``,
+    e.g. the lock ``{filename}.lock`` is a directory or a link; ``found`` says what). It was
+    left alone and nothing was requested: move it away, or ``restart=True`` removes it."""
+
+    path: str
+    found: str
 
 
 class Cancelled(Error):
