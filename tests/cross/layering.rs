@@ -37,6 +37,9 @@ const DIAGRAM: &[(&str, &[&str])] = &[
     // Credential providers need HTTP (STS, the metadata service) and oss-http's TLS trust;
     // the ProvideCredentials trait they implement stays in oss-sign.
     ("oss-credentials", &["oss-http", "oss-sign"]),
+    // The Python binding: marshalling, errors, cancellation and progress over oss-resume's
+    // public API; no download logic of its own, so nothing below oss-resume directly.
+    ("oss-resume-py", &["oss-resume"]),
     ("oss-http", &["oss-sign", "oss-crc", "oss-parts"]),
     ("oss-ckpt", &["oss-parts", "oss-crc"]),
     ("oss-sign", &[]),

@@ -1,5 +1,6 @@
 //! `cargo xtask ci`: exactly what CI runs, in the order that fails fastest.
 
+use crate::python;
 use crate::step::{self, Failure};
 
 /// Runs formatting, lint, packaging and test steps; stops at the first failing step.
@@ -28,7 +29,8 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
     // The publishable crates as crates.io would receive them: each manifest normalised (path
     // dependencies become registry ones, dev-dependencies without a version dropped), its
     // README and metadata, and a lock file resolved against the other packaged crates.
-    // Excluded: the `publish = false` packages (oss-emulator, xtask, the tests crate).
+    // Excluded: the `publish = false` packages (oss-emulator, xtask, the tests crate, and
+    // oss-resume-py, which ships as a Python wheel).
     // `--no-verify`: the packaged crates are not rebuilt (the next step builds them);
     // `--offline`: only the index entries the clippy step already fetched, never the network;
     // `--allow-dirty`: this checks packaging, not whether the work is committed.
@@ -43,6 +45,8 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
             "xtask",
             "--exclude",
             "oss-resume-tests",
+            "--exclude",
+            "oss-resume-py",
             "--no-verify",
             "--locked",
             "--offline",
@@ -54,6 +58,9 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
         "test",
         step::cargo().args(["test", "--workspace", "--locked"]),
     )?;
+    // The Python package: its wheel built in a venv under target/ and its pytest suite run
+    // against the standalone emulator the test step built.
+    python::ci_step()?;
     eprintln!("\n==> xtask ci: all steps passed");
     Ok(())
 }

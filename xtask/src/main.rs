@@ -19,6 +19,7 @@ mod http;
 mod listening;
 mod ossget_json;
 mod paths;
+mod python;
 mod size;
 mod step;
 
@@ -27,7 +28,10 @@ usage: cargo xtask <task>
 
 tasks:
   demo    a resumable 1 GiB download against a local OSS emulator: cuts, Ctrl-C, resume
-  ci      what CI runs: cargo fmt --check, clippy -D warnings, the workspace tests
+  ci      what CI runs: cargo fmt --check, clippy -D warnings, the workspace tests, the
+          Python package's wheel and pytest suite
+  python  the Python package alone: its wheel (debug) in target/py-venv and its pytest
+          suite (the last step of ci)
   bench   ossget against its peers on nginx/loopback (not in CI; --help for flags)
   e2e     crash and fault matrix: kill -9, faults, bad state, disk full (not in CI; --help)
   help    this text
@@ -43,6 +47,7 @@ fn main() -> ExitCode {
     let result = match task.as_str() {
         "ci" => ci::run(rest),
         "demo" => demo::run(rest),
+        "python" => python::run(rest),
         "bench" => bench::run(rest),
         "e2e" => e2e::run(rest),
         "help" | "-h" | "--help" => {

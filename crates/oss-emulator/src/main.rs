@@ -32,6 +32,8 @@ FAULTS (fixed meanings; body bytes are response-body payload bytes, /-/stats exc
                                    error CODE (e.g. 503 ServiceUnavailable)
   --replace-after N                replace each --object with a new version (new content,
                                    new ETag) after N requests for it (the N+1-th sees it)
+  --corrupt-byte N                 flip the byte at offset N of every ranged response's
+                                   body; status and headers (CRC-64 included) stay right
   --random-cut P                   cut each response with probability P at a random body
                                    offset, decided by --seed
   --seed N                         seed for the random variants (printed on stderr whenever
@@ -134,6 +136,8 @@ struct Args {
     fail_code: Option<String>,
     #[arg(long, value_name = "N", hide = true)]
     replace_after: Option<u64>,
+    #[arg(long, value_name = "N", hide = true)]
+    corrupt_byte: Option<u64>,
     #[arg(long, value_name = "P", hide = true)]
     random_cut: Option<f64>,
     #[arg(long, value_name = "N", hide = true)]
@@ -307,8 +311,11 @@ async fn load_objects(emu: &Emulator, args: &Args) -> Result<Vec<ObjectArg>, Emu
     Ok(objects)
 }
 
-/// `--fail-every` and `--replace-after`: faults the model plays.
+/// `--fail-every`, `--replace-after` and `--corrupt-byte`: faults the model plays.
 fn add_service_faults(emu: &Emulator, args: &Args, objects: &[ObjectArg]) {
+    if let Some(offset) = args.corrupt_byte {
+        emu.add_fault(ServiceFault::new(FaultAction::CorruptByte(offset)).ranged_only());
+    }
     if let (Some(n), Some(status), Some(code)) =
         (args.fail_every, args.fail_status, &args.fail_code)
     {

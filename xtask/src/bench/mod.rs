@@ -173,11 +173,15 @@ impl Bench {
             })
             .collect();
         let ossget_wanted = ROWS.iter().any(|r| wanted(r) && r.group == Group::Ours);
+        let python_wanted = ROWS.iter().any(|r| wanted(r) && r.group == Group::Python);
         let found = tools::discover(
             &self.root,
             &self.dir,
             &modules,
-            self.opts.no_build || !ossget_wanted,
+            tools::Build {
+                ossget: ossget_wanted && !self.opts.no_build,
+                wheel: python_wanted && !self.opts.no_build,
+            },
         );
         let tools = &found.tools;
 
@@ -420,7 +424,7 @@ impl Bench {
             .chain(
                 resumes
                     .iter()
-                    .filter(|r| r.row.group == Group::Ours && !r.failures.is_empty())
+                    .filter(|r| r.row.group != Group::Peer && !r.failures.is_empty())
                     .map(|r| match r.rate {
                         None => format!("{} (resume)", r.row.name),
                         Some(rate) => format!(

@@ -7,8 +7,9 @@ use crate::size::{GIB, MIB, exact, parse_size};
 pub const USAGE: &str = "\
 usage: cargo xtask bench [flags]
 
-Measures ossget against its peers (OSS Go SDK, oss2, alibabacloud-oss-v2, s5cmd, rclone,
-aria2c, curl) on one nginx on loopback, same file, same N and part size, warm page cache.
+Measures ossget and the oss_resume Python package against their peers (OSS Go SDK, oss2,
+alibabacloud-oss-v2, s5cmd, rclone, aria2c, curl) on one nginx on loopback, same file, same
+N and part size, warm page cache.
 Install the peers first: bash xtask/bench/install-peers.sh (a missing peer is skipped).
 Writes target/bench/latest.json and prints Markdown tables.
 
@@ -25,7 +26,8 @@ flags:
   --timeout SECS        per-command limit (`timeout`)          (default 180)
   --port PORT           nginx port; PORT+1 serves the logged twin, PORT+2 the
                         rate-limited one                       (default 18080)
-  --no-build            use target/release/ossget as it is, do not build it
+  --no-build            use target/release/ossget and the oss_resume wheel in the bench
+                        venv as they are, build neither
   --quick               smoke test: --size 64MiB --runs 3 --resume-runs 1
   --list                print the row table (names, knobs, columns) and exit
 ";

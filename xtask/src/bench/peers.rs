@@ -4,6 +4,7 @@
 //!
 //! To add a row: add a [`Row`] to [`ROWS`] and a command builder below. Rows of the
 //! [`Group::Ours`] kind are ossget; they run only when `target/release/ossget` exists.
+//! Rows of the [`Group::Python`] kind drive the `oss_resume` wheel the bench builds.
 
 use std::path::PathBuf;
 
@@ -23,6 +24,8 @@ pub enum Group {
     Peer,
     /// Our CLI, `ossget`.
     Ours,
+    /// Our Python package, `oss_resume` (the same engine, driven from Python).
+    Python,
 }
 
 /// One of the two columns of the result tables.
@@ -108,6 +111,8 @@ pub enum Need {
     HeadersMore,
     /// `target/release/ossget`.
     Ossget,
+    /// The `oss_resume` release wheel, built and installed into the bench venv.
+    OssResumeWheel,
 }
 
 /// The installed tools a command builder may use.
@@ -441,6 +446,39 @@ pub const ROWS: &[Row] = &[
                 .args(["-o".to_string(), name, j.url()]))
         },
     },
+    // ---- oss_resume from Python: the same engine behind a Python call ---------------------
+    Row {
+        name: "python-oss-resume",
+        group: Group::Python,
+        about: "oss_resume Client.download, checkpoint on, fast mode (xtask/bench/py/oss_resume_download.py)",
+        threads: Knob::Flag("threads=N"),
+        part: Knob::Flag("part_size=P"),
+        columns: Columns::Both,
+        sweeps: false,
+        resumes: true,
+        primary: false,
+        verify: Verify::Cmp,
+        needs: &[Need::OssResumeWheel, Need::PyModule("oss_resume")],
+        build: |j| python_driver(j, "oss_resume_download.py", "ckpt"),
+    },
+    Row {
+        name: "python-oss2-dropin",
+        group: Group::Python,
+        about: "oss_resume.oss2.resumable_download: the oss2 row with the import changed, durable by default (xtask/bench/py/oss_resume_oss2_download.py)",
+        threads: Knob::Flag("num_threads=N"),
+        part: Knob::Flag("part_size=P"),
+        columns: Columns::Both,
+        sweeps: false,
+        resumes: true,
+        primary: false,
+        verify: Verify::Cmp,
+        needs: &[
+            Need::OssResumeWheel,
+            Need::PyModule("oss_resume"),
+            Need::PyModule("oss2"),
+        ],
+        build: |j| python_driver(j, "oss_resume_oss2_download.py", "store"),
+    },
     // ---- ossget: the rows the speed and resume targets are about ------------------------
     Row {
         name: "ossget",
@@ -630,6 +668,13 @@ mod tests {
             line("oss2")
                 .starts_with("/v/python /x/py/oss2_download.py http://127.0.0.1:18080 bench")
         );
+        // The Python rows take the same knobs, in the same places, as the oss2 row.
+        assert_eq!(
+            line("python-oss2-dropin"),
+            "/v/python /x/py/oss_resume_oss2_download.py http://127.0.0.1:18080 bench \
+             bench-64MiB.bin /w/out.bin 8388608 4 /w/store"
+        );
+        assert!(line("python-oss-resume").ends_with("/w/out.bin 8388608 4 /w/ckpt"));
         assert_eq!(
             line("disk-durable"),
             "dd if=/dev/zero of=/w/out.bin bs=1M count=64 conv=fdatasync status=none"

@@ -178,6 +178,7 @@ fn case_row<'a>(
             Group::Limit => "limit",
             Group::Peer => "peer",
             Group::Ours => "ossget",
+            Group::Python => "python",
         },
         column: column.name(),
         about: case.row.about,

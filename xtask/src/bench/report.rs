@@ -142,7 +142,7 @@ fn resume_target_lines(rows: &[&ResumeCase]) -> Vec<String> {
     let mib = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.1}"));
     let peer_server = median(&peer.server_mib());
     rows.iter()
-        .filter(|r| r.row.group == Group::Ours)
+        .filter(|r| matches!(r.row.group, Group::Ours | Group::Python))
         .map(|ours| {
             let client = median(&ours.client_mib());
             let server = median(&ours.server_mib());

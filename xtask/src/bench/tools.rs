@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::peers::{Need, Tools};
-use crate::step;
+use crate::{python, step};
 
 /// Where Debian's golang-github-aliyun-aliyun-oss-go-sdk-dev puts the SDK (GOPATH layout).
 const GO_SDK_GOPATH: &str = "/usr/share/gocode";
@@ -16,6 +16,16 @@ pub fn which(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))
         .find(|candidate| candidate.is_file())
+}
+
+/// What [`discover`] builds before looking (each only when a wanted row needs it and
+/// `--no-build` is not given).
+#[derive(Debug, Clone, Copy)]
+pub struct Build {
+    /// `cargo build --release -p ossget`.
+    pub ossget: bool,
+    /// The `oss_resume` release wheel, installed into the bench venv.
+    pub wheel: bool,
 }
 
 /// What was found, and why each missing thing is missing.
@@ -29,11 +39,14 @@ pub struct Found {
     pub go_missing: Option<String>,
     /// Why ossget is missing, when it is.
     pub ossget_missing: Option<String>,
+    /// Why the `oss_resume` wheel could not be built and installed, when it could not.
+    pub wheel_missing: Option<String>,
 }
 
-/// Looks for the venv, s5cmd and Go driver (building it), and ossget (building it unless
-/// `no_build`). `modules` are the Python modules some row needs.
-pub fn discover(root: &Path, bench_dir: &Path, modules: &[&'static str], no_build: bool) -> Found {
+/// Looks for the venv (installing the `oss_resume` wheel into it first when `build.wheel`),
+/// s5cmd and the Go driver (building it), and ossget (building it when `build.ossget`).
+/// `modules` are the Python modules some row needs.
+pub fn discover(root: &Path, bench_dir: &Path, modules: &[&'static str], build: Build) -> Found {
     let mut found = Found {
         tools: Tools {
             py_dir: root.join("xtask/bench/py"),
@@ -44,6 +57,9 @@ pub fn discover(root: &Path, bench_dir: &Path, modules: &[&'static str], no_buil
 
     let venv = bench_dir.join("venv/bin");
     let python = venv.join("python");
+    if build.wheel {
+        found.wheel_missing = install_wheel(bench_dir, &python).err();
+    }
     if python.is_file() {
         for module in modules {
             let ok = Command::new(&python)
@@ -67,7 +83,7 @@ pub fn discover(root: &Path, bench_dir: &Path, modules: &[&'static str], no_buil
         Ok(path) => found.tools.go_driver = Some(path),
         Err(why) => found.go_missing = Some(why),
     }
-    match find_ossget(root, no_build) {
+    match find_ossget(root, !build.ossget) {
         Ok(path) => found.tools.ossget = Some(path),
         Err(why) => found.ossget_missing = Some(why),
     }
@@ -105,6 +121,7 @@ impl Found {
                     .to_string()
             }),
             Need::Ossget => self.ossget_missing.clone(),
+            Need::OssResumeWheel => self.wheel_missing.clone(),
         }
     }
 }
@@ -142,6 +159,28 @@ fn build_go_driver(root: &Path, bench_dir: &Path) -> Result<PathBuf, String> {
         ));
     }
     Ok(out)
+}
+
+/// Builds the release wheel of `oss_resume` (with the tools of `target/py-venv`, as CI
+/// does) into `target/bench/wheels` and installs it into the bench venv, replacing the last
+/// one, so the Python rows measure the code as it is.
+fn install_wheel(bench_dir: &Path, bench_python: &Path) -> Result<(), String> {
+    if !bench_python.is_file() {
+        return Err(format!(
+            "no bench venv at {} (run `bash xtask/bench/install-peers.sh`)",
+            bench_python.display()
+        ));
+    }
+    let built = python::venv().and_then(|venv| {
+        python::build_wheel(&venv, python::Profile::Release, &bench_dir.join("wheels"))
+    });
+    let wheel = built.map_err(|f| format!("building the oss_resume wheel failed: {f}"))?;
+    python::install_wheel(
+        "install oss_resume into the bench venv",
+        bench_python,
+        &wheel,
+    )
+    .map_err(|f| format!("installing the oss_resume wheel failed: {f}"))
 }
 
 /// `target/release/ossget`, built first when the crate exists (so the bench measures the
