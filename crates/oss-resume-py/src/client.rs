@@ -90,6 +90,10 @@ impl PyClient {
                 builder.credentials_provider(p),
                 "a credentials provider".to_owned(),
             ),
+            Signing::DefaultChain => (
+                builder.credentials_chain(),
+                "the default credentials chain".to_owned(),
+            ),
         };
         let inner = builder
             .build()

@@ -2,16 +2,18 @@
 //! credentials or credentials provider.
 //!
 //! Accepted forms (the contract `python/oss_resume/__init__.pyi` documents):
-//! - `None`: the environment (`OSS_ACCESS_KEY_ID`, `OSS_ACCESS_KEY_SECRET`,
-//!   `OSS_SESSION_TOKEN`), read when the client is made;
+//! - `None`: the environment's `OSS_ACCESS_KEY_ID`, `OSS_ACCESS_KEY_SECRET` and
+//!   `OSS_SESSION_TOKEN` when set (read when the client is made), otherwise the default
+//!   credentials chain of oss-credentials (the `ALIBABA_CLOUD_*` variables, the Alibaba Cloud
+//!   CLI's profile, `credentials.ini`, OIDC, the credentials URI, the ECS RAM role), asked
+//!   before requests and refreshed ahead of expiry — the same chain ossget uses;
 //! - a [`PyCredentials`] (`oss_resume.Credentials(id, secret, security_token=None)`);
 //! - a tuple `(id, secret)` or `(id, secret, token)`;
 //! - a *provider*: any object with a `get_credentials()` method, asked before every request
 //!   (so refreshed STS tokens are picked up during a long download). It may return any of
 //!   the forms above, or an object with `access_key_id`, `access_key_secret` and
 //!   `security_token` attributes — which is what oss2's and alibabacloud-oss-v2's providers
-//!   return, so theirs plug in as they are. Native providers (a default chain) will be
-//!   accepted by the same argument.
+//!   return, so theirs plug in as they are.
 
 use oss_resume::{Credentials, ProvideCredentials, SignError};
 use pyo3::exceptions::PyTypeError;
@@ -76,6 +78,8 @@ pub(crate) enum Signing {
     Static(Credentials),
     /// A Python provider asked before every request.
     Provider(PyProvider),
+    /// oss-credentials' default chain (no credentials given, none in `OSS_*`).
+    DefaultChain,
 }
 
 /// The `credentials=` and `anonymous=` arguments of `Client`, checked.
@@ -98,13 +102,16 @@ pub(crate) fn signing(
                 Ok(Signing::Static(credentials_from(c)?))
             }
         }
+        // `OSS_*` first, as before the chain existed (and as the chain itself does): a
+        // client made from them shows its key id; otherwise the chain decides per request.
+        _ if std::env::var_os("OSS_ACCESS_KEY_ID").is_none() => Ok(Signing::DefaultChain),
         _ => Credentials::from_env().map(Signing::Static).map_err(|e| {
             invalid_argument(
                 "credentials",
                 &format!(
-                    "none given, and the environment has none ({e}); set OSS_ACCESS_KEY_ID and \
-                     OSS_ACCESS_KEY_SECRET, pass credentials=oss_resume.Credentials(id, secret), \
-                     or anonymous=True for a public-read object"
+                    "OSS_ACCESS_KEY_ID is set but the environment's key is unusable ({e}); set \
+                     OSS_ACCESS_KEY_SECRET too, or unset OSS_ACCESS_KEY_ID to use the default \
+                     credentials chain"
                 ),
             )
         }),

@@ -72,6 +72,46 @@ def test_environment_credentials(emulator, tmp_path, monkeypatch):
     assert (tmp_path / "s.bin").read_bytes() == emulator.expected("small.bin")
 
 
+def _without_environment_keys(monkeypatch, tmp_path):
+    """No OSS_*/ALIBABA_CLOUD_* keys, no profile files, no metadata service: only what
+    the test then sets is there for the default chain to find."""
+    for name in ("OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET", "OSS_SESSION_TOKEN",
+                 "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+                 "ALIBABA_CLOUD_SECURITY_TOKEN", "ALIBABA_CLOUD_PROFILE",
+                 "ALIBABA_CLOUD_CREDENTIALS_URI", "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+                 "ALIBABA_CLOUD_ROLE_ARN", "ALIBABA_CLOUD_ECS_METADATA"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ALIBABA_CLOUD_CONFIG_FILE", str(tmp_path / "absent-config.json"))
+    monkeypatch.setenv("ALIBABA_CLOUD_CREDENTIALS_FILE", str(tmp_path / "absent.ini"))
+    monkeypatch.setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+
+
+def test_default_chain_reads_the_cli_profile(emulator, tmp_path, monkeypatch):
+    _without_environment_keys(monkeypatch, tmp_path)
+    config = tmp_path / "config.json"
+    config.write_text(
+        '{"current": "ak", "profiles": [{"name": "ak", "mode": "AK", '
+        '"access_key_id": "%s", "access_key_secret": "%s"}]}'
+        % (ACCESS_KEY_ID, ACCESS_KEY_SECRET))
+    monkeypatch.setenv("ALIBABA_CLOUD_CONFIG_FILE", str(config))
+    client = oss_resume.Client(emulator.endpoint, region=REGION)
+    assert "default credentials chain" in repr(client)
+    assert ACCESS_KEY_SECRET not in repr(client)
+    client.download(BUCKET, "small.bin", tmp_path / "s.bin")
+    assert (tmp_path / "s.bin").read_bytes() == emulator.expected("small.bin")
+
+
+def test_default_chain_with_nothing_configured_names_the_fix(emulator, tmp_path,
+                                                             monkeypatch):
+    _without_environment_keys(monkeypatch, tmp_path)
+    client = oss_resume.Client(emulator.endpoint, region=REGION)
+    with pytest.raises(oss_resume.Error) as e:
+        client.download(BUCKET, "small.bin", tmp_path / "s.bin")
+    assert "credentials" in str(e.value).lower(), str(e.value)
+    assert not (tmp_path / "s.bin").exists()
+
+
 def test_anonymous(emulator, tmp_path):
     client = oss_resume.Client(emulator.endpoint, anonymous=True)
     client.download(BUCKET, "small.bin", tmp_path / "s.bin")

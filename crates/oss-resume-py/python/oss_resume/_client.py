@@ -58,8 +58,11 @@ class Client(_native.Client):
       ``"http://127.0.0.1:9000"``; derived from ``region`` when omitted.
     - ``region``: the bucket's region, e.g. ``"cn-hangzhou"`` (signature V4 needs it unless
       the endpoint names it).
-    - ``credentials``: None (the environment: ``OSS_ACCESS_KEY_ID``,
-      ``OSS_ACCESS_KEY_SECRET``, optional ``OSS_SESSION_TOKEN``), a :class:`Credentials`,
+    - ``credentials``: None (``OSS_ACCESS_KEY_ID``/``OSS_ACCESS_KEY_SECRET``/optional
+      ``OSS_SESSION_TOKEN`` when set, otherwise the default credentials chain ossget uses:
+      ``ALIBABA_CLOUD_*`` variables, the Alibaba Cloud CLI profile (``ALIBABA_CLOUD_PROFILE``),
+      ``~/.alibabacloud/credentials.ini``, OIDC, a credentials URI, the ECS RAM role; see
+      docs/credentials.md), a :class:`Credentials`,
       a tuple ``(id, secret[, security_token])``, or a *provider*: any object with a
       ``get_credentials()`` method, asked before every request, returning one of those or
       an object with ``access_key_id``, ``access_key_secret`` and ``security_token``
