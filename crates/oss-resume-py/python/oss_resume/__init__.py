@@ -4,7 +4,7 @@ The Rust engine of ``ossget`` (oss-resume) from Python::
 
     import oss_resume
 
-    client = oss_resume.Client(region="cn-hangzhou")   # keys from OSS_ACCESS_KEY_ID/_SECRET
+    client = oss_resume.Client(region="cn-hangzhou")   # OSS_* keys, else the default chain
     report = client.download("examplebucket", "big/file.bin", "file.bin",
                              progress=lambda p: print(p.bytes_done, "/", p.bytes_total))
     print(report.bytes_total, "bytes,", report.bytes_resumed, "resumed")
