@@ -113,6 +113,8 @@ mod address;
 mod client;
 mod config;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod head;
 mod headers;
 mod range;

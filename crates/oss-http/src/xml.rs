@@ -14,7 +14,7 @@ use quick_xml::events::Event;
 /// Fields whose values echo request secrets back (V1's signature and string to sign, which
 /// contains the canonicalized `x-oss-security-token` header; V4's canonical request). Also any
 /// field whose name mentions a signature, token or credential.
-fn is_secret_field(name: &str) -> bool {
+pub(crate) fn is_secret_field(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     lower.contains("signature")
         || lower.contains("stringtosign")
@@ -27,22 +27,27 @@ fn is_secret_field(name: &str) -> bool {
 /// The redaction marker used everywhere in this crate.
 pub(crate) const REDACTED: &str = "<redacted>";
 
-/// A parsed OSS error document.
+/// A parsed OSS error document. (`pub` only for [`crate::fuzzing`]; the module is private.)
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) struct ErrorDocument {
-    pub(crate) code: String,
-    pub(crate) message: String,
-    pub(crate) request_id: Option<String>,
-    pub(crate) host_id: Option<String>,
-    pub(crate) ec: Option<String>,
+pub struct ErrorDocument {
+    /// `<Code>`, trimmed; empty when absent.
+    pub code: String,
+    /// `<Message>`, trimmed; empty when absent.
+    pub message: String,
+    /// `<RequestId>`.
+    pub request_id: Option<String>,
+    /// `<HostId>`.
+    pub host_id: Option<String>,
+    /// `<EC>`.
+    pub ec: Option<String>,
     /// Every other child element, in order, secrets redacted.
-    pub(crate) details: Vec<(String, String)>,
+    pub details: Vec<(String, String)>,
 }
 
 /// Upper bound on what we keep of one field, so a hostile body cannot make us hold megabytes.
-const MAX_FIELD: usize = 4096;
+pub(crate) const MAX_FIELD: usize = 4096;
 /// Upper bound on the number of detail fields kept.
-const MAX_DETAILS: usize = 32;
+pub(crate) const MAX_DETAILS: usize = 32;
 
 /// Parses an error document. `None` when the text is not XML with an `<Error>` root (a proxy's
 /// HTML page, an empty body): the caller then reports the status alone.
@@ -246,6 +251,26 @@ mod tests {
         assert_eq!(doc.code, "C");
         assert_eq!(doc.details[0].0, "Extra");
         assert_eq!(doc.details[1], ("Empty".to_owned(), String::new()));
+    }
+
+    /// Found by the `oss_error_xml` fuzz target (a harness assumption, not a parser bug):
+    /// a name keeps everything after its first colon, further colons included.
+    #[test]
+    fn prefixed_names_keep_their_local_part() {
+        let doc =
+            parse_error_document("<e:Error><e:Code>C</e:Code><a:b:c>v</a:b:c></e:Error>").unwrap();
+        assert_eq!(doc.code, "C");
+        assert_eq!(doc.details, vec![("b:c".to_owned(), "v".to_owned())]);
+    }
+
+    /// Found by the `oss_error_xml` fuzz target (a harness assumption, not a parser bug):
+    /// quick-xml does not check names, so a quoted `>` can end up inside one. The document
+    /// still parses, and the name is kept as the server wrote it.
+    #[test]
+    fn names_are_not_checked() {
+        let doc = parse_error_document("<Error><Code>C</Code><E\"x>y\" z/></Error>").unwrap();
+        assert_eq!(doc.code, "C");
+        assert_eq!(doc.details, vec![("E\"x>y\"".to_owned(), String::new())]);
     }
 
     #[test]
