@@ -2,12 +2,14 @@
 //! a message head, body payload, or chunked-encoding framing. The chaos proxy uses it to act
 //! at exact body offsets; the streaming server uses it to count body bytes as they leave
 //! for the socket.
+//!
+//! (Its types are `pub` only for [`crate::fuzzing`]; the module itself is private.)
 
 use std::collections::VecDeque;
 
 /// Which direction a framer parses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Side {
+pub enum Side {
     /// Client to server.
     Request,
     /// Server to client.
@@ -16,30 +18,46 @@ pub(crate) enum Side {
 
 /// A parsed message head.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Head {
+pub struct Head {
     /// Status (responses).
-    pub(crate) status: u16,
+    pub status: u16,
     /// Method (requests).
-    pub(crate) method: String,
+    pub method: String,
     /// Path (requests).
-    pub(crate) path: String,
+    pub path: String,
     /// Declared Content-Length.
-    pub(crate) content_length: Option<u64>,
+    pub content_length: Option<u64>,
     /// `Transfer-Encoding: chunked`.
-    pub(crate) chunked: bool,
+    pub chunked: bool,
 }
 
 /// One classified run of bytes.
 #[derive(Clone, Debug)]
-pub(crate) enum Span {
-    /// `len` bytes of a head; `Some` when these bytes complete it.
-    Head { len: usize, complete: Option<Head> },
-    /// `len` bytes of body payload, starting at payload offset `offset` of the message.
-    Body { len: usize, offset: u64 },
-    /// `len` bytes of chunked framing (sizes, CRLFs, trailers).
-    Framing { len: usize },
-    /// `len` bytes that cannot be framed (garbage after an error); passed through.
-    Unframed { len: usize },
+pub enum Span {
+    /// Bytes of a head.
+    Head {
+        /// How many.
+        len: usize,
+        /// `Some` when these bytes complete the head.
+        complete: Option<Head>,
+    },
+    /// Bytes of body payload.
+    Body {
+        /// How many.
+        len: usize,
+        /// The payload offset of the first of them, within the message's body.
+        offset: u64,
+    },
+    /// Bytes of chunked framing (sizes, CRLFs, trailers).
+    Framing {
+        /// How many.
+        len: usize,
+    },
+    /// Bytes that cannot be framed (garbage after an error); passed through.
+    Unframed {
+        /// How many.
+        len: usize,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -56,17 +74,18 @@ enum State {
 
 /// The framing state of one direction of one connection.
 #[derive(Debug)]
-pub(crate) struct Framer {
+pub struct Framer {
     side: Side,
     state: State,
     head: Vec<u8>,
     body_offset: u64,
     /// Messages whose head has been seen.
-    pub(crate) messages: u64,
+    pub messages: u64,
 }
 
 impl Framer {
-    pub(crate) fn new(side: Side) -> Self {
+    /// A framer at the start of a stream, before its first message.
+    pub fn new(side: Side) -> Self {
         Self {
             side,
             state: State::Head,
@@ -83,7 +102,7 @@ impl Framer {
 
     /// Classifies the first bytes of `data` (non-empty). For responses, `bodyless` is asked,
     /// once per final response, whether the matching request was a HEAD (no body).
-    pub(crate) fn next_span(&mut self, data: &[u8], bodyless: &mut dyn FnMut() -> bool) -> Span {
+    pub fn next_span(&mut self, data: &[u8], bodyless: &mut dyn FnMut() -> bool) -> Span {
         match &mut self.state {
             State::Head => self.head_span(data, bodyless),
             State::Length { remaining } => {

@@ -49,6 +49,8 @@ mod counters;
 mod error;
 mod faults;
 mod framing;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handler;
 mod model;
 mod object;
