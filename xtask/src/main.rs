@@ -15,6 +15,7 @@ mod crc64;
 mod demo;
 mod e2e;
 mod emulator;
+mod fuzz;
 mod http;
 mod listening;
 mod ossget_json;
@@ -34,6 +35,7 @@ tasks:
           suite (the last step of ci)
   bench   ossget against its peers on nginx/loopback (not in CI; --help for flags)
   e2e     crash and fault matrix: kill -9, faults, bad state, disk full (not in CI; --help)
+  fuzz    cargo-fuzz runs of the parsers of untrusted bytes, on nightly (not in CI; --help)
   help    this text
 ";
 
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         "python" => python::run(rest),
         "bench" => bench::run(rest),
         "e2e" => e2e::run(rest),
+        "fuzz" => fuzz::run(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
