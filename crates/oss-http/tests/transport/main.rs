@@ -7,6 +7,7 @@ mod channel_sink;
 mod chaos;
 mod common;
 mod errors;
+mod fuzz_found;
 mod hostile;
 mod pool;
 mod ranges;
