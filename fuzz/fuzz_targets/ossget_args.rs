@@ -56,9 +56,10 @@ fuzz_target!(|data: &[u8]| {
     let argv = std::iter::once(OsString::from("ossget"))
         .chain(args.iter().map(|a| OsStr::from_bytes(a).to_owned()));
     if let Ok(parsed) = cli::Args::try_parse_from(argv) {
+        // The default chain's first source, so it never reaches a file or the network.
         let env = |name: &str| match name {
-            job::ENV_ID => Some(OsString::from("LTAIfuzzaccesskey")),
-            job::ENV_SECRET => Some(OsString::from(SECRET)),
+            "OSS_ACCESS_KEY_ID" => Some(OsString::from("LTAIfuzzaccesskey")),
+            "OSS_ACCESS_KEY_SECRET" => Some(OsString::from(SECRET)),
             _ => None,
         };
         if let Err(problem) = job::Job::prepare(&parsed, env) {
