@@ -488,22 +488,29 @@ impl Client {
                 (Some(signer), Some(used)) => signer.rejected(used),
                 _ => false,
             };
-        // A server (or a proxy in front of it) may echo the request in its error text: the
-        // credentials that signed it never reach an error message from there.
-        let message = match signed_with {
-            Some(used) => used.redact(&message).into_owned(),
-            None => message,
+        // A server (or a proxy in front of it) may echo the request in any text it sends
+        // back, not only in `<Message>` (the fuzz target `client_response` found the STS
+        // token's place in `x-oss-ec`): the credentials that signed it never reach an error
+        // from there.
+        let redact = |text: String| match signed_with {
+            Some(used) => used.redact(&text).into_owned(),
+            None => text,
         };
+        let request_id =
+            request_id.or_else(|| header_text(headers, "x-oss-request-id").map(str::to_owned));
+        let ec = ec.or_else(|| header_text(headers, "x-oss-ec").map(str::to_owned));
         Error::Service(Box::new(ServiceError {
             status: parts.status,
             operation,
-            code,
-            message,
-            request_id: request_id
-                .or_else(|| header_text(headers, "x-oss-request-id").map(str::to_owned)),
-            host_id,
-            ec: ec.or_else(|| header_text(headers, "x-oss-ec").map(str::to_owned)),
-            details,
+            code: redact(code),
+            message: redact(message),
+            request_id: request_id.map(redact),
+            host_id: host_id.map(redact),
+            ec: ec.map(redact),
+            details: details
+                .into_iter()
+                .map(|(name, value)| (redact(name), redact(value)))
+                .collect(),
             server_date,
             clock_corrected,
             credentials_refreshed,

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use oss_http::{AddressingStyle, SignatureVersion};
 
-use crate::common::{BUCKET, builder_for};
+use crate::common::{BUCKET, builder_for, chain};
 use crate::hostile::canned_server;
 
 /// A reproducer of the `client_response` target, as the target splits it: raw HTTP
@@ -68,4 +68,51 @@ async fn year_9999_skew_is_refused_not_a_panic() {
     }
     assert_eq!(client.clock_offset_ms(), 0);
     assert_eq!(requests.load(Ordering::SeqCst), 2);
+}
+
+/// The credentials the `client_response` target signs with (`fuzz/fuzz_targets/`).
+const TARGET_SECRET: &str = "client-fuzz-Secret-0a1b2c3d";
+const TARGET_TOKEN: &str = "client-fuzz-token";
+
+/// The error of one HEAD answered by `answer`, signed with the target's credentials, and the
+/// whole of its text: `Display` and `Debug` along the source chain.
+async fn head_error_text(answer: Vec<u8>) -> String {
+    let (port, _) = canned_server(move |_| answer.clone()).await;
+    let credentials = oss_http::Credentials::new("LTAIclientfuzz", TARGET_SECRET)
+        .and_then(|c| c.with_security_token(TARGET_TOKEN))
+        .unwrap();
+    let client = builder_for(port, AddressingStyle::Path, SignatureVersion::V4)
+        .credentials(credentials)
+        .build()
+        .unwrap();
+    let e = client.head_object(BUCKET, "k", None).await.unwrap_err();
+    format!("{} {e:?}", chain(&e))
+}
+
+/// `client_response/secret-echoed-in-x-oss-ec` (found by `cargo xtask fuzz` on 2026-12-06,
+/// 19 s into the run): a `404` HEAD whose `x-oss-ec` header carries the access key secret.
+/// Only `<Message>` was redacted; the `EC`, request id, host id, code and details went into
+/// the error as the server sent them. A server cannot know the secret, but it does see the
+/// STS token (`x-oss-security-token`), and one that echoes the request puts it in any field:
+/// the second answer does that in every header and element the error keeps.
+#[tokio::test]
+async fn secrets_echoed_in_any_error_field_are_redacted() {
+    let script = client_response_script("secret-echoed-in-x-oss-ec");
+    let text = head_error_text(script[0].clone()).await;
+    assert!(!text.contains(TARGET_SECRET), "the secret in: {text}");
+    assert!(text.contains("<redacted>"), "{text}");
+
+    let echo = format!("x-oss-security-token: {TARGET_TOKEN}");
+    let body = format!(
+        "<Error><Code>AccessDenied {echo}</Code><Message>denied</Message><RequestId>{echo}</RequestId><HostId>{echo}</HostId><EC>{echo}</EC><Header>{echo}</Header></Error>"
+    );
+    // A HEAD answer has no body: OSS sends the document base64 in `x-oss-err`.
+    let err = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(&body)
+    };
+    let answer = format!("HTTP/1.1 403 Forbidden\r\nx-oss-err: {err}\r\nContent-Length: 0\r\n\r\n");
+    let text = head_error_text(answer.into_bytes()).await;
+    assert!(!text.contains(TARGET_TOKEN), "the STS token in: {text}");
+    assert!(text.contains("<redacted>"), "{text}");
 }
