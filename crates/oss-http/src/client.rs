@@ -286,7 +286,8 @@ impl Client {
             })?;
         let response = self.send(request, &target).await?;
         if response.status().is_success() {
-            return ObjectMeta::from_headers(response.headers());
+            return ObjectMeta::from_headers(response.headers())
+                .map_err(|e| e.redact_server_text(signed_with.as_ref()));
         }
         Err(self
             .service_error(operation, response, signed_with.as_ref())
@@ -352,10 +353,14 @@ impl Client {
                 .service_error(operation, response, signed_with.as_ref())
                 .await);
         }
+        // Every error from here on may quote the server's text (the fuzz target
+        // `client_response` found the STS token echoed in an ETag).
+        let redact = |e: Error| e.redact_server_text(signed_with.as_ref());
         let headers = response.headers();
         let request_id = header_text(headers, "x-oss-request-id").map(str::to_owned);
-        check_partial_response(status, headers, range, pin.size, request_id.as_deref())?;
-        check_identity(headers, pin, request_id.as_deref())?;
+        check_partial_response(status, headers, range, pin.size, request_id.as_deref())
+            .map_err(redact)?;
+        check_identity(headers, pin, request_id.as_deref()).map_err(redact)?;
         let object_crc64 =
             header_text(headers, "x-oss-hash-crc64ecma").and_then(|t| t.parse::<u64>().ok());
         let plan = StreamPlan {
@@ -364,7 +369,9 @@ impl Client {
             max_chunk,
             request_id: request_id.as_deref(),
         };
-        let delivered = stream_body(response.into_body(), plan, sink, crc).await?;
+        let delivered = stream_body(response.into_body(), plan, sink, crc)
+            .await
+            .map_err(redact)?;
         Ok(RangeReport {
             delivered,
             request_id,
@@ -488,35 +495,28 @@ impl Client {
                 (Some(signer), Some(used)) => signer.rejected(used),
                 _ => false,
             };
-        // A server (or a proxy in front of it) may echo the request in any text it sends
-        // back, not only in `<Message>` (the fuzz target `client_response` found the STS
-        // token's place in `x-oss-ec`): the credentials that signed it never reach an error
-        // from there.
-        let redact = |text: String| match signed_with {
-            Some(used) => used.redact(&text).into_owned(),
-            None => text,
-        };
         let request_id =
             request_id.or_else(|| header_text(headers, "x-oss-request-id").map(str::to_owned));
         let ec = ec.or_else(|| header_text(headers, "x-oss-ec").map(str::to_owned));
+        // A server (or a proxy in front of it) may echo the request in any text it sends
+        // back, not only in `<Message>` (the fuzz target `client_response` found the STS
+        // token's place in `x-oss-ec`): the credentials that signed it never reach an error.
         Error::Service(Box::new(ServiceError {
             status: parts.status,
             operation,
-            code: redact(code),
-            message: redact(message),
-            request_id: request_id.map(redact),
-            host_id: host_id.map(redact),
-            ec: ec.map(redact),
-            details: details
-                .into_iter()
-                .map(|(name, value)| (redact(name), redact(value)))
-                .collect(),
+            code,
+            message,
+            request_id,
+            host_id,
+            ec,
+            details,
             server_date,
             clock_corrected,
             credentials_refreshed,
             delete_marker: header_text(headers, "x-oss-delete-marker")
                 .is_some_and(|v| v.eq_ignore_ascii_case("true")),
         }))
+        .redact_server_text(signed_with)
     }
 
     /// Takes the server's clock as ours, when it is at most [`MAX_CLOCK_CORRECTION`] away;

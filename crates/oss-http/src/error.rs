@@ -521,6 +521,60 @@ impl Error {
         }
     }
 
+    /// This error with every text the server chose (request ids, ETags, header values
+    /// quoted in a problem, the service error's fields) cleared of the credentials that
+    /// signed the request: a server, or a proxy in front of it, sees the STS token and may
+    /// echo it anywhere in its answer.
+    pub(crate) fn redact_server_text(
+        mut self,
+        signed_with: Option<&oss_sign::Credentials>,
+    ) -> Self {
+        let Some(used) = signed_with else {
+            return self;
+        };
+        let clean = |text: &mut String| {
+            if let std::borrow::Cow::Owned(redacted) = used.redact(text) {
+                *text = redacted;
+            }
+        };
+        match &mut self {
+            Error::RangeMismatch { got, .. } => clean(got),
+            Error::ObjectChanged { expected, got, .. } => {
+                clean(expected);
+                clean(got);
+            }
+            Error::Transcoded { encoding, .. } => clean(encoding),
+            Error::InvalidResponse { problem, .. } => clean(problem),
+            Error::Service(e) => {
+                for text in [&mut e.code, &mut e.message]
+                    .into_iter()
+                    .chain(e.request_id.as_mut())
+                    .chain(e.host_id.as_mut())
+                    .chain(e.ec.as_mut())
+                {
+                    clean(text);
+                }
+                for (name, value) in &mut e.details {
+                    clean(name);
+                    clean(value);
+                }
+            }
+            _ => {}
+        }
+        if let Error::Stall { request_id, .. }
+        | Error::Truncated { request_id, .. }
+        | Error::BodyOverrun { request_id, .. }
+        | Error::RangeIgnored { request_id, .. }
+        | Error::RangeMismatch { request_id, .. }
+        | Error::ObjectChanged { request_id, .. }
+        | Error::Transcoded { request_id, .. }
+        | Error::InvalidResponse { request_id, .. } = &mut self
+        {
+            request_id.as_mut().map(clean);
+        }
+        self
+    }
+
     pub(crate) fn config(setting: &'static str, problem: impl Into<String>) -> Self {
         Error::Config {
             setting,

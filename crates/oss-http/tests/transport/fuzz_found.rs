@@ -116,3 +116,47 @@ async fn secrets_echoed_in_any_error_field_are_redacted() {
     assert!(!text.contains(TARGET_TOKEN), "the STS token in: {text}");
     assert!(text.contains("<redacted>"), "{text}");
 }
+
+/// `client_response/secret-echoed-in-etag` (found by `cargo xtask fuzz` on 2026-12-06): a
+/// HEAD, then a ranged GET whose `ETag` carries the secret. The ETag differs from the pinned
+/// one, so the GET fails with `ObjectChanged`, whose text quoted the server's ETag as sent.
+/// Every error after the response arrives now has the signing credentials cleared from the
+/// server's text; the second half echoes the STS token in the ETag and the request id.
+#[tokio::test]
+async fn secrets_echoed_in_a_get_answer_are_redacted() {
+    let script = client_response_script("secret-echoed-in-etag");
+    assert!(script.len() >= 2, "a HEAD and a GET answer");
+    let echo = format!("x-oss-security-token: {TARGET_TOKEN}");
+    let token_get = String::from_utf8(script[1].clone())
+        .unwrap()
+        .replace(TARGET_SECRET, &echo)
+        .replacen("etag:", &format!("x-oss-request-id: {echo}\r\netag:"), 1);
+    for get_answer in [script[1].clone(), token_get.into_bytes()] {
+        let answers = [script[0].clone(), get_answer];
+        let (port, _) = canned_server(move |n| answers[(n as usize).clamp(1, 2) - 1].clone()).await;
+        let credentials = oss_http::Credentials::new("LTAIclientfuzz", TARGET_SECRET)
+            .and_then(|c| c.with_security_token(TARGET_TOKEN))
+            .unwrap();
+        let client = builder_for(port, AddressingStyle::Path, SignatureVersion::V4)
+            .credentials(credentials)
+            .build()
+            .unwrap();
+        let meta = client.head_object(BUCKET, "k", None).await.unwrap();
+        let pin = meta.pin();
+        let range = oss_http::ByteRange::inclusive(0, meta.size - 1).unwrap();
+        let mut sink = oss_http::Collect::default();
+        let e = client
+            .get_range(
+                &oss_http::GetRange::new(BUCKET, "k", &pin, range),
+                &mut sink,
+                None,
+            )
+            .await
+            .unwrap_err();
+        assert!(e.is_object_changed(), "{e:?}");
+        let text = format!("{} {e:?}", chain(&e));
+        assert!(!text.contains(TARGET_SECRET), "the secret in: {text}");
+        assert!(!text.contains(TARGET_TOKEN), "the STS token in: {text}");
+        assert!(text.contains("<redacted>"), "{text}");
+    }
+}
