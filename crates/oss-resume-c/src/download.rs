@@ -250,3 +250,137 @@ impl ProgressSink {
         unsafe { (self.callback)(done, total, self.user_data) }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::{CStr, CString};
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    use super::*;
+    use crate::client::{ossr_client_free, ossr_client_new};
+    use crate::config::*;
+    use crate::params::{ossr_resumable_params_free, ossr_resumable_params_new};
+    use crate::result::*;
+
+    const SIZE: u64 = 1 << 20;
+    const SEED: u64 = 5;
+
+    /// An emulator serving `bkt/dir/obj.bin` on a runtime of its own (the client has its
+    /// own), and the runtime that keeps it serving.
+    fn emulator() -> (tokio::runtime::Runtime, String) {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let emu = oss_emulator::Emulator::new();
+        emu.add_credentials(oss_emulator::Credentials::new("AKID", "SECRET"));
+        emu.add_bucket(oss_emulator::BucketSpec::new("bkt"))
+            .unwrap();
+        emu.put_object(
+            "bkt",
+            "dir/obj.bin",
+            oss_emulator::ObjectSpec::synthetic(SIZE, SEED),
+        )
+        .unwrap();
+        let server = rt.block_on(emu.start_server()).unwrap();
+        let endpoint = server.endpoint().to_owned();
+        // The server runs until the runtime is dropped.
+        std::mem::forget(server);
+        (rt, endpoint)
+    }
+
+    fn client(endpoint: &str, secret: &CStr) -> *mut ossr_client {
+        let endpoint = CString::new(endpoint).unwrap();
+        // SAFETY: live handles and NUL-terminated strings; the config is freed once used.
+        unsafe {
+            let config = ossr_config_new();
+            ossr_config_set_endpoint(config, endpoint.as_ptr());
+            ossr_config_set_region(config, c"cn-hangzhou".as_ptr());
+            ossr_config_set_access_key_id(config, c"AKID".as_ptr());
+            ossr_config_set_access_key_secret(config, secret.as_ptr());
+            let client = ossr_client_new(config, std::ptr::null_mut());
+            ossr_config_free(config);
+            assert!(!client.is_null());
+            client
+        }
+    }
+
+    /// Records the last `consumed` that did not exceed `total` (-2 if one did): a panic
+    /// here would abort, so the test checks afterwards.
+    unsafe extern "C" fn record(consumed: i64, total: i64, user_data: *mut c_void) {
+        // SAFETY: the test passes a pointer to an AtomicI64 that outlives the download.
+        let last = unsafe { &*user_data.cast::<AtomicI64>() };
+        let value = if consumed <= total { consumed } else { -2 };
+        last.store(value, Ordering::SeqCst);
+    }
+
+    fn text(p: *const c_char) -> String {
+        // SAFETY: the result's accessors return NUL-terminated strings it owns.
+        unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn downloads_with_progress_and_headers_and_maps_a_wrong_secret() {
+        let (_rt, endpoint) = emulator();
+        let dir = tempfile::tempdir().unwrap();
+        let file = CString::new(dir.path().join("out.bin").to_str().unwrap()).unwrap();
+        let last = AtomicI64::new(-1);
+        let good = client(&endpoint, c"SECRET");
+        // SAFETY: live handles, NUL-terminated strings, a callback whose user data (`last`)
+        // outlives the call; everything is freed once.
+        unsafe {
+            let params = ossr_resumable_params_new(64 * 1024, 3, 1, std::ptr::null());
+            let result = ossr_result_new();
+            let status = ossr_resumable_download_file(
+                good,
+                c"bkt".as_ptr(),
+                c"dir/obj.bin".as_ptr(),
+                file.as_ptr(),
+                std::ptr::null(),
+                0,
+                params,
+                Some(record),
+                (&raw const last).cast_mut().cast(),
+                result,
+            );
+            assert_eq!(
+                status,
+                ossr_status::OSSR_OK,
+                "{}",
+                text(ossr_result_message(result))
+            );
+            assert_eq!(last.load(Ordering::SeqCst), SIZE as i64);
+            let got = std::fs::read(dir.path().join("out.bin")).unwrap();
+            assert!(got == oss_emulator::synthetic_bytes(SEED, 0, SIZE as usize));
+            assert_eq!(ossr_result_http_status(result), 200);
+            let length = ossr_result_header_get(result, c"Content-Length".as_ptr());
+            assert_eq!(text(length), SIZE.to_string());
+            assert!(!ossr_result_header_get(result, c"ETag".as_ptr()).is_null());
+
+            let bad = client(&endpoint, c"WRONG");
+            let status = ossr_resumable_download_file(
+                bad,
+                c"bkt".as_ptr(),
+                c"dir/obj.bin".as_ptr(),
+                file.as_ptr(),
+                std::ptr::null(),
+                0,
+                std::ptr::null(),
+                None,
+                std::ptr::null_mut(),
+                result,
+            );
+            assert_eq!(status, ossr_status::OSSR_ERR_SERVICE);
+            assert_eq!(ossr_result_http_status(result), 403);
+            assert_eq!(
+                text(ossr_result_error_code(result)),
+                "SignatureDoesNotMatch"
+            );
+            assert!(!text(ossr_result_request_id(result)).is_empty());
+            assert!(!text(ossr_result_message(result)).contains("WRONG"));
+            assert_eq!(ossr_result_header_count(result), 0);
+
+            ossr_client_free(bad);
+            ossr_client_free(good);
+            ossr_resumable_params_free(params);
+            ossr_result_free(result);
+        }
+    }
+}

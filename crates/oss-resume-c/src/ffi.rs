@@ -107,32 +107,45 @@ pub(crate) unsafe fn handle<'a, T>(ptr: *const T, name: &str) -> Result<&'a T, F
 mod tests {
     use super::*;
 
+    /// `ptr` from a C string literal, or NULL.
+    fn ptr(text: Option<&CStr>) -> *const c_char {
+        text.map_or(std::ptr::null(), CStr::as_ptr)
+    }
+
+    fn string(text: Option<&CStr>, name: &str) -> Result<&'static str, Failure> {
+        // SAFETY: NULL or a 'static NUL-terminated literal.
+        unsafe { str_arg(ptr(text), name) }
+    }
+
+    fn path(text: Option<&CStr>, name: &str) -> Result<PathBuf, Failure> {
+        // SAFETY: as above.
+        unsafe { path_arg(ptr(text), name) }
+    }
+
+    fn optional_path(text: Option<&CStr>) -> Result<Option<PathBuf>, Failure> {
+        // SAFETY: as above.
+        unsafe { optional_path_arg(ptr(text), "p") }
+    }
+
     #[test]
     fn strings_null_utf8_and_paths() {
-        let e = unsafe { str_arg(std::ptr::null(), "bucket") }.unwrap_err();
+        let e = string(None, "bucket").unwrap_err();
         assert!(
             e.message.contains("`bucket`") && e.message.contains("NULL"),
             "{e:?}"
         );
-        let bad = c"a\xffb";
-        let e = unsafe { str_arg(bad.as_ptr(), "object") }.unwrap_err();
+        let e = string(Some(c"a\xffb"), "object").unwrap_err();
         assert!(e.message.contains("not valid UTF-8 (byte 1"), "{e:?}");
-        assert_eq!(unsafe { str_arg(c"ok".as_ptr(), "x") }.unwrap(), "ok");
+        assert_eq!(string(Some(c"ok"), "x").unwrap(), "ok");
 
-        assert_eq!(
-            unsafe { optional_path_arg(c"".as_ptr(), "p") }.unwrap(),
-            None
-        );
-        assert_eq!(
-            unsafe { optional_path_arg(std::ptr::null(), "p") }.unwrap(),
-            None
-        );
-        let e = unsafe { path_arg(c"".as_ptr(), "file") }.unwrap_err();
+        assert_eq!(optional_path(Some(c"")).unwrap(), None);
+        assert_eq!(optional_path(None).unwrap(), None);
+        let e = path(Some(c""), "file").unwrap_err();
         assert!(e.message.contains("empty"), "{e:?}");
-        let e = unsafe { path_arg(std::ptr::null(), "file") }.unwrap_err();
+        let e = path(None, "file").unwrap_err();
         assert!(e.message.contains("NULL"), "{e:?}");
         assert_eq!(
-            unsafe { path_arg(c"d/f.bin".as_ptr(), "file") }.unwrap(),
+            path(Some(c"d/f.bin"), "file").unwrap(),
             PathBuf::from("d/f.bin")
         );
     }
