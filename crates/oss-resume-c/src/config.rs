@@ -155,16 +155,15 @@ pub unsafe extern "C" fn ossr_config_free(config: *mut ossr_config) {
     );
 }
 
-/// Runs `set` on the config behind `config` with the string argument `value` read as
-/// `name`, recording the outcome as `setting`.
+/// Runs `change` on the config behind `config` (under the panic guard) and records its
+/// outcome as `setting`; NULL is `OSSR_ERR_INVALID_ARGUMENT`.
 ///
 /// # Safety
-/// `config` is NULL or a live config; `value` is NULL or a NUL-terminated string.
-unsafe fn set_string(
+/// `config` is NULL or a live config used by one thread at a time.
+unsafe fn update(
     config: *mut ossr_config,
-    value: *const c_char,
     setting: &'static str,
-    set: impl FnOnce(&mut ossr_config, &str) -> Result<(), Failure>,
+    change: impl FnOnce(&mut ossr_config) -> Result<(), Failure>,
 ) -> ossr_status {
     guard(
         || ossr_status::OSSR_ERR_INTERNAL,
@@ -174,11 +173,27 @@ unsafe fn set_string(
             let Some(config) = (unsafe { config.as_mut() }) else {
                 return ossr_status::OSSR_ERR_INVALID_ARGUMENT;
             };
-            // SAFETY: NULL or NUL-terminated, valid for this call (contract).
-            let outcome = unsafe { str_arg(value, setting) }.and_then(|v| set(config, v));
+            let outcome = change(config);
             config.record(setting, outcome)
         },
     )
+}
+
+/// [`update`] with the string argument `value`, read as `setting` (NULL and invalid UTF-8
+/// are the recorded problem).
+///
+/// # Safety
+/// `config` is NULL or a live config; `value` is NULL or a NUL-terminated string.
+unsafe fn set_string(
+    config: *mut ossr_config,
+    value: *const c_char,
+    setting: &'static str,
+    set: impl FnOnce(&mut ossr_config, &str) -> Result<(), Failure>,
+) -> ossr_status {
+    // SAFETY: NULL or NUL-terminated, valid for this call (contract).
+    let value = unsafe { str_arg(value, setting) };
+    // SAFETY: the same contract as this function's.
+    unsafe { update(config, setting, |c| set(c, value?)) }
 }
 
 /// Sets the endpoint (the C SDK's `config->endpoint`): `"oss-cn-hangzhou.aliyuncs.com"`,
@@ -275,17 +290,13 @@ pub unsafe extern "C" fn ossr_config_set_security_token(
     security_token: *const c_char,
 ) -> ossr_status {
     if security_token.is_null() {
-        return guard(
-            || ossr_status::OSSR_ERR_INTERNAL,
-            || {
-                // SAFETY: NULL or a live config, one thread at a time (contract).
-                let Some(config) = (unsafe { config.as_mut() }) else {
-                    return ossr_status::OSSR_ERR_INVALID_ARGUMENT;
-                };
-                config.keys.token = None;
-                config.record("security_token", Ok(()))
-            },
-        );
+        // SAFETY: the same contract as this function's.
+        return unsafe {
+            update(config, "security_token", |c| {
+                c.keys.token = None;
+                Ok(())
+            })
+        };
     }
     // SAFETY: the same contract as this function's.
     unsafe {
@@ -305,21 +316,16 @@ pub unsafe extern "C" fn ossr_config_set_security_token(
 /// `config` is NULL or a live config.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ossr_config_credentials_from_env(config: *mut ossr_config) -> ossr_status {
-    guard(
-        || ossr_status::OSSR_ERR_INTERNAL,
-        || {
-            // SAFETY: NULL or a live config, one thread at a time (contract).
-            let Some(config) = (unsafe { config.as_mut() }) else {
-                return ossr_status::OSSR_ERR_INVALID_ARGUMENT;
-            };
-            let outcome = credentials_from(config, |name| std::env::var(name).ok());
+    // SAFETY: the same contract as this function's.
+    unsafe {
+        update(config, "credentials_from_env", |c| {
             // The keys' own setters' problems are replaced by this call's outcome.
-            config.problems.retain(|(s, _)| {
+            c.problems.retain(|(s, _)| {
                 !matches!(*s, "access_key_id" | "access_key_secret" | "security_token")
             });
-            config.record("credentials_from_env", outcome)
-        },
-    )
+            credentials_from(c, |name| std::env::var(name).ok())
+        })
+    }
 }
 
 /// Fills the keys from `lookup` (the environment, or a test's map).
@@ -357,25 +363,22 @@ pub unsafe extern "C" fn ossr_config_set_signature_version(
     config: *mut ossr_config,
     version: c_int,
 ) -> ossr_status {
-    guard(
-        || ossr_status::OSSR_ERR_INTERNAL,
-        || {
-            // SAFETY: NULL or a live config, one thread at a time (contract).
-            let Some(config) = (unsafe { config.as_mut() }) else {
-                return ossr_status::OSSR_ERR_INVALID_ARGUMENT;
+    // SAFETY: the same contract as this function's.
+    unsafe {
+        update(config, "signature_version", |c| {
+            c.signature_version = match version {
+                1 => SignatureVersion::V1,
+                4 => SignatureVersion::V4,
+                other => {
+                    return Err(Failure::invalid(
+                        "signature_version",
+                        format!("it is {other}; use 1 or 4 (4 is the default)"),
+                    ));
+                }
             };
-            let outcome = match version {
-                1 => Ok(SignatureVersion::V1),
-                4 => Ok(SignatureVersion::V4),
-                other => Err(Failure::invalid(
-                    "signature_version",
-                    format!("it is {other}; use 1 or 4 (4 is the default)"),
-                )),
-            }
-            .map(|v| config.signature_version = v);
-            config.record("signature_version", outcome)
-        },
-    )
+            Ok(())
+        })
+    }
 }
 
 /// Whether the endpoint is a custom domain bound to the bucket (the C SDK's
@@ -389,17 +392,13 @@ pub unsafe extern "C" fn ossr_config_set_is_cname(
     config: *mut ossr_config,
     is_cname: c_int,
 ) -> ossr_status {
-    guard(
-        || ossr_status::OSSR_ERR_INTERNAL,
-        || {
-            // SAFETY: NULL or a live config, one thread at a time (contract).
-            let Some(config) = (unsafe { config.as_mut() }) else {
-                return ossr_status::OSSR_ERR_INVALID_ARGUMENT;
-            };
-            config.is_cname = is_cname != 0;
-            config.record("is_cname", Ok(()))
-        },
-    )
+    // SAFETY: the same contract as this function's.
+    unsafe {
+        update(config, "is_cname", |c| {
+            c.is_cname = is_cname != 0;
+            Ok(())
+        })
+    }
 }
 
 #[cfg(test)]

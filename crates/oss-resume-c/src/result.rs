@@ -298,6 +298,25 @@ pub unsafe extern "C" fn ossr_result_header_count(result: *const ossr_result) ->
     unsafe { read(result, 0, |r| r.headers.len()) }
 }
 
+/// One part (name or value) of response header `index`, or NULL out of range.
+///
+/// # Safety
+/// `result` is NULL or a live result.
+unsafe fn header_part(
+    result: *const ossr_result,
+    index: usize,
+    part: fn(&(CString, CString)) -> &CString,
+) -> *const c_char {
+    // SAFETY: the same contract as this function's.
+    unsafe {
+        read(result, std::ptr::null(), |r| {
+            r.headers
+                .get(index)
+                .map_or(std::ptr::null(), |h| part(h).as_ptr())
+        })
+    }
+}
+
 /// The name (lowercase) of response header `index` (0 ..< `ossr_result_header_count`), or
 /// NULL when `index` is out of range. Owned by the result.
 ///
@@ -309,13 +328,7 @@ pub unsafe extern "C" fn ossr_result_header_name(
     index: usize,
 ) -> *const c_char {
     // SAFETY: the same contract as this function's.
-    unsafe {
-        read(result, std::ptr::null(), |r| {
-            r.headers
-                .get(index)
-                .map_or(std::ptr::null(), |(n, _)| n.as_ptr())
-        })
-    }
+    unsafe { header_part(result, index, |(name, _)| name) }
 }
 
 /// The value of response header `index`, or NULL when `index` is out of range. Owned by
@@ -329,13 +342,7 @@ pub unsafe extern "C" fn ossr_result_header_value(
     index: usize,
 ) -> *const c_char {
     // SAFETY: the same contract as this function's.
-    unsafe {
-        read(result, std::ptr::null(), |r| {
-            r.headers
-                .get(index)
-                .map_or(std::ptr::null(), |(_, v)| v.as_ptr())
-        })
-    }
+    unsafe { header_part(result, index, |(_, value)| value) }
 }
 
 /// The value of the first response header called `name` (any case, like the C SDK's
