@@ -146,7 +146,9 @@ pub fn artifacts(cmd: &mut std::process::Command) -> Result<Artifacts, Failure> 
         let Ok(msg) = serde_json::from_str::<Value>(line) else {
             continue;
         };
-        if msg["reason"] != "compiler-artifact" {
+        // Test harness builds (`profile.test`) of the same targets are listed too: skip
+        // them, or the emulator's unit-test binary would pass for the emulator.
+        if msg["reason"] != "compiler-artifact" || msg["profile"]["test"] == true {
             continue;
         }
         let target = &msg["target"]["name"];
