@@ -19,12 +19,15 @@ pub enum ossr_status {
     /// restored first (`InvalidObjectState`).
     OSSR_ERR_SERVICE = 2,
     /// The request failed without an answer from OSS, after the retries: connection refused
-    /// or cut, a timeout, a stalled body, or an answer that broke the protocol.
+    /// or cut, a timeout, a stalled body, or an answer that broke the protocol (an object
+    /// larger than OSS allows: the endpoint is not OSS).
     OSSR_ERR_NETWORK = 3,
     /// The object changed during the download (or since the checkpoint): nothing was
     /// stitched from two versions; run again to download the new version.
     OSSR_ERR_OBJECT_CHANGED = 4,
-    /// A local file operation failed (disk full, permission denied, I/O error, fsync).
+    /// A local file operation failed (disk full, permission denied, I/O error, fsync), or
+    /// something this download did not make sits at one of its side files' names (a
+    /// directory or a symbolic link at `{file}.lock`): it was left alone; move it away.
     OSSR_ERR_LOCAL_IO = 5,
     /// The checkpoint belongs to another download or was written by a newer version: it
     /// was neither used nor deleted.
@@ -142,13 +145,16 @@ impl From<&oss_resume::Error> for Failure {
                 ossr_status::OSSR_ERR_INVALID_ARGUMENT
             }
             E::Head { .. } | E::Part { .. } if service.is_some() => ossr_status::OSSR_ERR_SERVICE,
-            E::Head { .. } | E::Part { .. } => ossr_status::OSSR_ERR_NETWORK,
+            E::Head { .. } | E::Part { .. } | E::ObjectTooLarge { .. } => {
+                ossr_status::OSSR_ERR_NETWORK
+            }
             E::ObjectArchived { .. } => ossr_status::OSSR_ERR_SERVICE,
             E::ObjectChanged { .. } => ossr_status::OSSR_ERR_OBJECT_CHANGED,
             E::CrcMismatch { .. } => ossr_status::OSSR_ERR_CRC_MISMATCH,
-            E::LocalIo { .. } | E::InsufficientSpace { .. } | E::SyncFailed { .. } => {
-                ossr_status::OSSR_ERR_LOCAL_IO
-            }
+            E::LocalIo { .. }
+            | E::InsufficientSpace { .. }
+            | E::SyncFailed { .. }
+            | E::ForeignFile { .. } => ossr_status::OSSR_ERR_LOCAL_IO,
             E::Checkpoint { .. } => ossr_status::OSSR_ERR_CHECKPOINT,
             E::Locked { .. } => ossr_status::OSSR_ERR_LOCKED,
             E::Cancelled { .. } => ossr_status::OSSR_ERR_CANCELLED,
@@ -204,6 +210,7 @@ mod tests {
     fn errors_map_to_codes_with_their_whole_chain() {
         let e = oss_resume::Error::Cancelled {
             checkpoint_saved: true,
+            object: None,
         };
         let f = Failure::from(&e);
         assert_eq!(f.status, ossr_status::OSSR_ERR_CANCELLED);
@@ -219,5 +226,18 @@ mod tests {
         assert_eq!(f.status, ossr_status::OSSR_ERR_LOCAL_IO);
         assert!(f.message.ends_with(": disk on fire"), "{}", f.message);
         assert!(!f.retryable);
+
+        // A caller's mistake on disk, not a bug of this library.
+        let e = oss_resume::Error::ForeignFile {
+            path: "/x/y.lock".into(),
+            found: "a directory".into(),
+        };
+        let f = Failure::from(&e);
+        assert_eq!(f.status, ossr_status::OSSR_ERR_LOCAL_IO);
+        assert!(
+            f.message.contains("/x/y.lock is in the way"),
+            "{}",
+            f.message
+        );
     }
 }

@@ -101,10 +101,12 @@ pub fn discover(
         Err(why) => found.ossget_missing = Some(why),
     }
     match c_knobs {
-        Some((threads, part)) => match build_c_example(root, bench_dir, threads, part, !build.c_library) {
-            Ok(example) => found.tools.c_library = Some(example),
-            Err(why) => found.c_library_missing = Some(why),
-        },
+        Some((threads, part)) => {
+            match build_c_example(root, bench_dir, threads, part, !build.c_library) {
+                Ok(example) => found.tools.c_library = Some(example),
+                Err(why) => found.c_library_missing = Some(why),
+            }
+        }
         None => found.c_library_missing = Some("the c-library row is not wanted".into()),
     }
     found
