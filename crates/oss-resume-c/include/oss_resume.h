@@ -43,12 +43,15 @@ typedef enum ossr_status {
   // restored first (`InvalidObjectState`).
   OSSR_ERR_SERVICE = 2,
   // The request failed without an answer from OSS, after the retries: connection refused
-  // or cut, a timeout, a stalled body, or an answer that broke the protocol.
+  // or cut, a timeout, a stalled body, or an answer that broke the protocol (an object
+  // larger than OSS allows: the endpoint is not OSS).
   OSSR_ERR_NETWORK = 3,
   // The object changed during the download (or since the checkpoint): nothing was
   // stitched from two versions; run again to download the new version.
   OSSR_ERR_OBJECT_CHANGED = 4,
-  // A local file operation failed (disk full, permission denied, I/O error, fsync).
+  // A local file operation failed (disk full, permission denied, I/O error, fsync), or
+  // something this download did not make sits at one of its side files' names (a
+  // directory or a symbolic link at `{file}.lock`): it was left alone; move it away.
   OSSR_ERR_LOCAL_IO = 5,
   // The checkpoint belongs to another download or was written by a newer version: it
   // was neither used nor deleted.
@@ -224,6 +227,21 @@ enum ossr_status ossr_config_set_security_token(struct ossr_config *config,
 // # Safety
 // `config` is NULL or a live config.
 enum ossr_status ossr_config_credentials_from_env(struct ossr_config *config);
+
+// Signs with the default credentials chain instead of keys set here, trying in order:
+// `OSS_ACCESS_KEY_ID`/`OSS_ACCESS_KEY_SECRET` (+ `OSS_SESSION_TOKEN`), then
+// `ALIBABA_CLOUD_ACCESS_KEY_ID`/`_SECRET` (+ `ALIBABA_CLOUD_SECURITY_TOKEN`), OIDC
+// (`ALIBABA_CLOUD_ROLE_ARN`, `_OIDC_PROVIDER_ARN`, `_OIDC_TOKEN_FILE`),
+// `~/.aliyun/config.json`, `~/.alibabacloud/credentials.ini`, the ECS RAM role, and
+// `ALIBABA_CLOUD_CREDENTIALS_URI`. The chain is asked at the first request and its
+// temporary credentials are refreshed ahead of expiry, for every download of the client.
+// When no source has credentials, the download fails with a message naming each source
+// and why it had none. Replaces keys set before; a key setter called after it replaces the
+// chain.
+//
+// # Safety
+// `config` is NULL or a live config.
+enum ossr_status ossr_config_credentials_from_chain(struct ossr_config *config);
 
 // Sets the signature version (the C SDK's `config->signature_version`): 1 (HMAC-SHA1) or
 // 4 (`OSS4-HMAC-SHA256`, the default). Anything else is `OSSR_ERR_INVALID_ARGUMENT`.

@@ -15,10 +15,9 @@ use crate::ffi::{guard, str_arg};
 use crate::status::{Failure, chain, ossr_status};
 
 /// The access key the client signs with: id, secret and optional STS token (the secret and
-/// the token zeroed on drop). Another source of credentials (the credentials chain: files,
-/// instance metadata, STS) would sit beside these as another field, set by another
-/// `ossr_config_...` function; `ossr_config::builder` turns each into what oss-resume's
-/// client builder takes.
+/// the token zeroed on drop). The other source of credentials, the default chain, is
+/// `ossr_config::chain`; `ossr_config::builder` turns either into what oss-resume's client
+/// builder takes.
 #[derive(Default)]
 struct Keys {
     id: Option<String>,
@@ -34,6 +33,9 @@ pub struct ossr_config {
     endpoint: Option<String>,
     region: Option<String>,
     keys: Keys,
+    /// Sign with oss-resume's default credentials chain instead of `keys`
+    /// (`ossr_config_credentials_from_chain`; any key setter turns it off again).
+    chain: bool,
     signature_version: SignatureVersion,
     is_cname: bool,
     /// Problems from failed setters, by setting name, in the order they happened.
@@ -46,6 +48,7 @@ impl ossr_config {
             endpoint: None,
             region: None,
             keys: Keys::default(),
+            chain: false,
             signature_version: SignatureVersion::V4,
             is_cname: false,
             problems: Vec::new(),
@@ -78,11 +81,14 @@ impl ossr_config {
                  \"https://oss-cn-hangzhou.aliyuncs.com\")",
             )
         })?;
-        let credentials = self.credentials()?;
         let is_cname = self.is_cname;
-        let mut builder = oss_resume::Client::builder()
-            .endpoint(endpoint)
-            .credentials(credentials)
+        let mut builder = oss_resume::Client::builder().endpoint(endpoint);
+        builder = if self.chain {
+            builder.credentials_chain()
+        } else {
+            builder.credentials(self.credentials()?)
+        };
+        builder = builder
             .signature_version(self.signature_version)
             .http(|b| b.cname(is_cname));
         if let Some(region) = &self.region {
@@ -100,7 +106,8 @@ impl ossr_config {
                 return Err(Failure::invalid(
                     "config",
                     "no credentials are set; call ossr_config_credentials_from_env, or \
-                     ossr_config_set_access_key_id and ossr_config_set_access_key_secret",
+                     ossr_config_credentials_from_chain, or ossr_config_set_access_key_id and \
+                     ossr_config_set_access_key_secret",
                 ));
             }
             (Some(_), None) => {
@@ -254,6 +261,7 @@ pub unsafe extern "C" fn ossr_config_set_access_key_id(
     unsafe {
         set_string(config, access_key_id, "access_key_id", |c, v| {
             c.keys.id = Some(v.to_owned());
+            c.chain = false;
             Ok(())
         })
     }
@@ -274,6 +282,7 @@ pub unsafe extern "C" fn ossr_config_set_access_key_secret(
     unsafe {
         set_string(config, access_key_secret, "access_key_secret", |c, v| {
             c.keys.secret = Some(Zeroizing::new(v.to_owned()));
+            c.chain = false;
             Ok(())
         })
     }
@@ -294,6 +303,7 @@ pub unsafe extern "C" fn ossr_config_set_security_token(
         return unsafe {
             update(config, "security_token", |c| {
                 c.keys.token = None;
+                c.chain = false;
                 Ok(())
             })
         };
@@ -302,6 +312,7 @@ pub unsafe extern "C" fn ossr_config_set_security_token(
     unsafe {
         set_string(config, security_token, "security_token", |c, v| {
             c.keys.token = Some(Zeroizing::new(v.to_owned()));
+            c.chain = false;
             Ok(())
         })
     }
@@ -350,7 +361,45 @@ fn credentials_from(
         secret: Some(secret),
         token,
     };
+    config.chain = false;
     Ok(())
+}
+
+/// Signs with the default credentials chain instead of keys set here, trying in order:
+/// `OSS_ACCESS_KEY_ID`/`OSS_ACCESS_KEY_SECRET` (+ `OSS_SESSION_TOKEN`), then
+/// `ALIBABA_CLOUD_ACCESS_KEY_ID`/`_SECRET` (+ `ALIBABA_CLOUD_SECURITY_TOKEN`), OIDC
+/// (`ALIBABA_CLOUD_ROLE_ARN`, `_OIDC_PROVIDER_ARN`, `_OIDC_TOKEN_FILE`),
+/// `~/.aliyun/config.json`, `~/.alibabacloud/credentials.ini`, the ECS RAM role, and
+/// `ALIBABA_CLOUD_CREDENTIALS_URI`. The chain is asked at the first request and its
+/// temporary credentials are refreshed ahead of expiry, for every download of the client.
+/// When no source has credentials, the download fails with a message naming each source
+/// and why it had none. Replaces keys set before; a key setter called after it replaces the
+/// chain.
+///
+/// # Safety
+/// `config` is NULL or a live config.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ossr_config_credentials_from_chain(
+    config: *mut ossr_config,
+) -> ossr_status {
+    // SAFETY: the same contract as this function's.
+    unsafe {
+        update(config, "credentials_from_chain", |c| {
+            // Problems of earlier key settings no longer matter: the keys are not used.
+            c.problems.retain(|(s, _)| {
+                !matches!(
+                    *s,
+                    "access_key_id"
+                        | "access_key_secret"
+                        | "security_token"
+                        | "credentials_from_env"
+                )
+            });
+            c.keys = Keys::default();
+            c.chain = true;
+            Ok(())
+        })
+    }
 }
 
 /// Sets the signature version (the C SDK's `config->signature_version`): 1 (HMAC-SHA1) or
@@ -467,5 +516,41 @@ mod tests {
         c.endpoint = Some("http://127.0.0.1:9".into());
         assert!(c.builder().is_ok());
         assert!(c.credentials().unwrap().has_security_token());
+    }
+
+    #[test]
+    fn the_chain_replaces_keys_and_a_key_setter_replaces_the_chain() {
+        let config = ossr_config_new();
+        let endpoint = c"http://127.0.0.1:9";
+        // SAFETY: a live config from ossr_config_new, NUL-terminated strings.
+        unsafe {
+            assert_eq!(
+                ossr_config_set_endpoint(config, endpoint.as_ptr()),
+                ossr_status::OSSR_OK
+            );
+            assert_eq!(
+                ossr_config_set_access_key_id(config, std::ptr::null()),
+                ossr_status::OSSR_ERR_INVALID_ARGUMENT
+            );
+            assert_eq!(
+                ossr_config_credentials_from_chain(config),
+                ossr_status::OSSR_OK
+            );
+            // No keys, and the NULL id's problem is gone: the chain signs.
+            assert!((*config).builder().is_ok());
+            assert!((*config).keys.id.is_none());
+            assert_eq!(
+                ossr_config_set_access_key_id(config, c"id".as_ptr()),
+                ossr_status::OSSR_OK
+            );
+            // Keys again, and half of them is an error naming the other half.
+            assert!(!(*config).chain);
+            assert!(message(&*config).contains("ossr_config_set_access_key_secret"));
+            assert_eq!(
+                ossr_config_credentials_from_chain(std::ptr::null_mut()),
+                ossr_status::OSSR_ERR_INVALID_ARGUMENT
+            );
+            ossr_config_free(config);
+        }
     }
 }

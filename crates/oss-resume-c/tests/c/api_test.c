@@ -1,9 +1,9 @@
 /*
  * The C API tested from C, as a C program uses it: NULL and invalid arguments, a wrong
- * secret, progress and response headers, one client shared by many threads, and
- * cancellation from a second thread with resume. `cargo xtask ci` (step `c-library`)
- * builds it, once plainly and once with -fsanitize=address,undefined, and runs it against
- * the standalone oss-emulator.
+ * secret, the default credentials chain, progress and response headers, one client shared
+ * by many threads, and cancellation from a second thread with resume. `cargo xtask ci`
+ * (step `c-library`) builds it with -fsanitize=address,undefined and runs it against the
+ * standalone oss-emulator.
  *
  *     OSS_ACCESS_KEY_ID=... OSS_ACCESS_KEY_SECRET=... \
  *         api_test ENDPOINT SLOW_ENDPOINT BUCKET OBJECT EXPECTED WORKDIR
@@ -312,6 +312,31 @@ static void test_wrong_secret(void)
     free(file);
 }
 
+/* The default credentials chain finds the keys in the environment (its first source). */
+static void test_credentials_chain(void)
+{
+    ossr_result *r = ossr_result_new();
+    ossr_config *config = ossr_config_new();
+    char *file = path_in_workdir("chain.bin");
+    ossr_client *client;
+    ossr_status s;
+
+    ossr_config_set_endpoint(config, endpoint);
+    ossr_config_set_region(config, "cn-hangzhou");
+    CHECK(ossr_config_credentials_from_chain(config) == OSSR_OK, "the chain");
+    client = ossr_client_new(config, r);
+    ossr_config_free(config);
+    CHECK(client != NULL, "a client with the chain: %s", ossr_result_message(r));
+    s = ossr_resumable_download_file(client, bucket, object, file, NULL, 0, NULL, NULL, NULL,
+                                     r);
+    CHECK(s == OSSR_OK, "download signed by the chain: %s: %s", ossr_status_name(s),
+          ossr_result_message(r));
+    CHECK(same_as_expected(file), "%s is the object", file);
+    ossr_client_free(client);
+    ossr_result_free(r);
+    free(file);
+}
+
 /* What the progress callback saw (it runs on a library thread). */
 struct progress {
     pthread_mutex_t lock;
@@ -544,6 +569,7 @@ int main(int argc, char *argv[])
     test_names_and_null_handles();
     test_invalid_download_arguments();
     test_wrong_secret();
+    test_credentials_chain();
     test_download_with_progress_and_headers();
     test_one_client_many_threads();
     test_cancel_from_another_thread();
