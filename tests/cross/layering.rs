@@ -30,6 +30,8 @@ use serde_json::Value;
 /// down, possibly skipping a layer, as oss-resume -> oss-crc does).
 const DIAGRAM: &[(&str, &[&str])] = &[
     ("ossget", &["oss-resume"]),
+    // The C library: a C ABI over oss-resume, no download logic of its own.
+    ("oss-resume-c", &["oss-resume"]),
     (
         "oss-resume",
         &["oss-credentials", "oss-http", "oss-ckpt", "oss-parts"],

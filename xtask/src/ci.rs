@@ -1,9 +1,13 @@
 //! `cargo xtask ci`: exactly what CI runs, in the order that fails fastest.
+//!
+//! Steps: fmt, clippy, package-dry-run, test, c-library (the C API from C, with the system
+//! compiler: `crate::c_library`), python (the Python package: `crate::python`).
 
 use crate::python;
 use crate::step::{self, Failure};
 
-/// Runs formatting, lint, packaging and test steps; stops at the first failing step.
+/// Runs formatting, lint, packaging, test, C library and Python steps; stops at the first
+/// failing step.
 ///
 /// No step sets `RUSTFLAGS`: changing it between steps would rebuild everything.
 pub fn run(args: &[String]) -> Result<(), Failure> {
@@ -58,6 +62,9 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
         "test",
         step::cargo().args(["test", "--workspace", "--locked"]),
     )?;
+    // The C library from C: header, examples, API test under the sanitizers, kill -9 and
+    // resume; it reuses the test step's build of the library and the emulator.
+    crate::c_library::ci_step()?;
     // The Python package: its wheel built in a venv under target/ and its pytest suite run
     // against the standalone emulator the test step built.
     python::ci_step()?;

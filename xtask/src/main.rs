@@ -10,6 +10,7 @@
 use std::process::ExitCode;
 
 mod bench;
+mod c_library;
 mod ci;
 mod crc64;
 mod demo;
@@ -30,7 +31,9 @@ usage: cargo xtask <task>
 tasks:
   demo    a resumable 1 GiB download against a local OSS emulator: cuts, Ctrl-C, resume
   ci      what CI runs: cargo fmt --check, clippy -D warnings, the workspace tests, the
-          Python package's wheel and pytest suite
+          C library's header, examples and API test (step c-library), the Python
+          package's wheel and pytest suite
+  c-library  the C library's step of ci alone (needs cc and c++)
   python  the Python package alone: its wheel (debug) in target/py-venv and its pytest
           suite (the last step of ci)
   bench   ossget against its peers on nginx/loopback (not in CI; --help for flags)
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
     let rest = &args[1..];
     let result = match task.as_str() {
         "ci" => ci::run(rest),
+        "c-library" => c_library::run(rest),
         "demo" => demo::run(rest),
         "python" => python::run(rest),
         "bench" => bench::run(rest),

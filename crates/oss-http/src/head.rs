@@ -32,6 +32,17 @@ impl ObjectType {
             other => ObjectType::Other(other.to_owned()),
         }
     }
+
+    /// The header's text, as OSS sends it (`Normal`, `Multipart`, ...).
+    pub fn as_str(&self) -> &str {
+        match self {
+            ObjectType::Normal => "Normal",
+            ObjectType::Multipart => "Multipart",
+            ObjectType::Appendable => "Appendable",
+            ObjectType::Symlink => "Symlink",
+            ObjectType::Other(text) => text,
+        }
+    }
 }
 
 /// `x-oss-storage-class`.
@@ -61,6 +72,18 @@ impl StorageClass {
             "ColdArchive" => StorageClass::ColdArchive,
             "DeepColdArchive" => StorageClass::DeepColdArchive,
             other => StorageClass::Other(other.to_owned()),
+        }
+    }
+
+    /// The header's text, as OSS sends it (`Standard`, `IA`, ...).
+    pub fn as_str(&self) -> &str {
+        match self {
+            StorageClass::Standard => "Standard",
+            StorageClass::Ia => "IA",
+            StorageClass::Archive => "Archive",
+            StorageClass::ColdArchive => "ColdArchive",
+            StorageClass::DeepColdArchive => "DeepColdArchive",
+            StorageClass::Other(text) => text,
         }
     }
 }
@@ -232,6 +255,15 @@ mod tests {
         assert_eq!(m.crc64, Some(15_228_249_927_083_073_430));
         assert_eq!(m.object_type, Some(ObjectType::Multipart));
         assert_eq!(m.storage_class, Some(StorageClass::Ia));
+        // The text round-trips, as a caller rebuilding the response headers needs.
+        assert_eq!(
+            m.object_type.as_ref().map(ObjectType::as_str),
+            Some("Multipart")
+        );
+        assert_eq!(
+            m.storage_class.as_ref().map(StorageClass::as_str),
+            Some("IA")
+        );
         assert_eq!(m.version_id.as_deref(), Some("CAEQNhiBgMDJgZCA0BYiIDc4"));
         assert_eq!(m.request_id.as_deref(), Some("566B6C0D1790CF586F72240B"));
         assert_eq!(

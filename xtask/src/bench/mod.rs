@@ -174,6 +174,12 @@ impl Bench {
             .collect();
         let ossget_wanted = ROWS.iter().any(|r| wanted(r) && r.group == Group::Ours);
         let python_wanted = ROWS.iter().any(|r| wanted(r) && r.group == Group::Python);
+        // The C example is compiled for the first N and part size (its row does not sweep).
+        let c_knobs = ROWS
+            .iter()
+            .any(|r| wanted(r) && r.needs.contains(&Need::CLibrary))
+            .then(|| (self.opts.threads.first(), self.opts.part_sizes.first()))
+            .and_then(|(t, p)| Some((*t?, *p?)));
         let found = tools::discover(
             &self.root,
             &self.dir,
@@ -181,7 +187,9 @@ impl Bench {
             tools::Build {
                 ossget: ossget_wanted && !self.opts.no_build,
                 wheel: python_wanted && !self.opts.no_build,
+                c_library: c_knobs.is_some() && !self.opts.no_build,
             },
+            c_knobs,
         );
         let tools = &found.tools;
 

@@ -3,7 +3,8 @@
 //! needs installed, and how its command line is built.
 //!
 //! To add a row: add a [`Row`] to [`ROWS`] and a command builder below. Rows of the
-//! [`Group::Ours`] kind are ossget; they run only when `target/release/ossget` exists.
+//! [`Group::Ours`] kind run our engine: ossget (they run only when `target/release/ossget`
+//! exists) and the C library's example (`c-library`, compiled by the bench).
 //! Rows of the [`Group::Python`] kind drive the `oss_resume` wheel the bench builds.
 
 use std::path::PathBuf;
@@ -113,6 +114,8 @@ pub enum Need {
     Ossget,
     /// The `oss_resume` release wheel, built and installed into the bench venv.
     OssResumeWheel,
+    /// The C library's checkpointed example, compiled for the first N and part size.
+    CLibrary,
 }
 
 /// The installed tools a command builder may use.
@@ -126,8 +129,22 @@ pub struct Tools {
     pub go_driver: Option<PathBuf>,
     /// ossget.
     pub ossget: Option<PathBuf>,
+    /// The C library's example, compiled for one N and part size.
+    pub c_library: Option<CExample>,
     /// `xtask/bench/py/` (the Python drivers).
     pub py_dir: PathBuf,
+}
+
+/// `examples/c/resumable_download_checkpoint.c` compiled with `THREAD_NUM` and `PART_SIZE`
+/// set (its `clt_params`), linked with the release static library.
+#[derive(Debug, Clone)]
+pub struct CExample {
+    /// The executable.
+    pub path: PathBuf,
+    /// Its `THREAD_NUM`.
+    pub threads: u32,
+    /// Its `PART_SIZE`.
+    pub part: u64,
 }
 
 /// Whether a run starts fresh or resumes a killed one (aria2c needs `-c` then).
@@ -550,6 +567,20 @@ pub const ROWS: &[Row] = &[
         needs: &[Need::Ossget],
         build: |j| ossget(j, &["--checkpoint", "--durability", "fast"]),
     },
+    Row {
+        name: "c-library",
+        group: Group::Ours,
+        about: "examples/c/resumable_download_checkpoint.c (the C SDK's example 2 on oss_resume.h, checkpoint on, durable) compiled with THREAD_NUM=N PART_SIZE=P",
+        threads: Knob::Flag("-DTHREAD_NUM=N"),
+        part: Knob::Flag("-DPART_SIZE=P"),
+        columns: Columns::DurableOnly,
+        sweeps: false,
+        resumes: true,
+        primary: false,
+        verify: Verify::Cmp,
+        needs: &[Need::CLibrary],
+        build: c_library,
+    },
 ];
 
 /// The row called `name`.
@@ -580,6 +611,33 @@ fn ossget(j: &Job<'_>, extra: &[&str]) -> Result<Cmd, String> {
         .args(["--part-size".to_string(), exact(j.part)])
         .args(extra)
         .args(checkpoint_off))
+}
+
+/// The C example's command line (`PROGRAM BUCKET KEY OUT`, the endpoint and keys in the
+/// environment as its comment says). It was compiled for one N and part size; a job at
+/// other knobs cannot be spelled.
+fn c_library(j: &Job<'_>) -> Result<Cmd, String> {
+    let example = j
+        .tools
+        .c_library
+        .as_ref()
+        .ok_or("the C library's example is not available")?;
+    if (example.threads, example.part) != (j.threads, j.part) {
+        return Err(format!(
+            "the C example was compiled for N={} and part size {}, not N={} and {}",
+            example.threads,
+            exact(example.part),
+            j.threads,
+            exact(j.part)
+        ));
+    }
+    Ok(Cmd::new(example.path.display().to_string())
+        .env("OSS_ENDPOINT", j.endpoint.as_str())
+        .env("OSS_REGION", "cn-hangzhou")
+        .env("OSS_ACCESS_KEY_ID", "bench-access-key-id")
+        .env("OSS_ACCESS_KEY_SECRET", "bench-access-key-secret")
+        .args([BUCKET, j.key.as_str()])
+        .path(&j.out))
 }
 
 /// `python DRIVER ENDPOINT BUCKET KEY OUT PART N STATE_DIR` for the Python SDK drivers.
@@ -644,6 +702,11 @@ mod tests {
             s5cmd: Some(PathBuf::from("/v/s5cmd")),
             go_driver: Some(PathBuf::from("/b/ossdownload")),
             ossget: Some(PathBuf::from("/t/ossget")),
+            c_library: Some(CExample {
+                path: PathBuf::from("/b/c-library"),
+                threads: 4,
+                part: 8 << 20,
+            }),
             py_dir: PathBuf::from("/x/py"),
         };
         let j = job(&tools);
@@ -664,6 +727,12 @@ mod tests {
             )
         );
         assert!(line("ossget").contains("--threads 4 --part-size 8MiB --checkpoint"));
+        assert!(line("c-library").ends_with("/b/c-library bench bench-64MiB.bin /w/out.bin"));
+        let other_knobs = Job {
+            threads: 8,
+            ..j.clone()
+        };
+        assert!((by_name("c-library").unwrap().build)(&other_knobs).is_err());
         assert!(
             line("oss2")
                 .starts_with("/v/python /x/py/oss2_download.py http://127.0.0.1:18080 bench")

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::peers::{Need, Tools};
+use super::peers::{CExample, Need, Tools};
+use crate::c_library::compile::{self, Compilers};
 use crate::{python, step};
 
 /// Where Debian's golang-github-aliyun-aliyun-oss-go-sdk-dev puts the SDK (GOPATH layout).
@@ -26,6 +27,8 @@ pub struct Build {
     pub ossget: bool,
     /// The `oss_resume` release wheel, installed into the bench venv.
     pub wheel: bool,
+    /// `cargo build --release -p oss-resume-c`, before compiling the C example.
+    pub c_library: bool,
 }
 
 /// What was found, and why each missing thing is missing.
@@ -41,12 +44,22 @@ pub struct Found {
     pub ossget_missing: Option<String>,
     /// Why the `oss_resume` wheel could not be built and installed, when it could not.
     pub wheel_missing: Option<String>,
+    /// Why the C library's example is missing, when it is.
+    pub c_library_missing: Option<String>,
 }
 
 /// Looks for the venv (installing the `oss_resume` wheel into it first when `build.wheel`),
-/// s5cmd and the Go driver (building it), and ossget (building it when `build.ossget`).
-/// `modules` are the Python modules some row needs.
-pub fn discover(root: &Path, bench_dir: &Path, modules: &[&'static str], build: Build) -> Found {
+/// s5cmd and the Go driver (building it), ossget (building it when `build.ossget`), and,
+/// when `c_knobs` (N, part size) is given, the C library's example compiled for them
+/// (building the library first when `build.c_library`). `modules` are the Python modules
+/// some row needs.
+pub fn discover(
+    root: &Path,
+    bench_dir: &Path,
+    modules: &[&'static str],
+    build: Build,
+    c_knobs: Option<(u32, u64)>,
+) -> Found {
     let mut found = Found {
         tools: Tools {
             py_dir: root.join("xtask/bench/py"),
@@ -87,6 +100,15 @@ pub fn discover(root: &Path, bench_dir: &Path, modules: &[&'static str], build: 
         Ok(path) => found.tools.ossget = Some(path),
         Err(why) => found.ossget_missing = Some(why),
     }
+    match c_knobs {
+        Some((threads, part)) => {
+            match build_c_example(root, bench_dir, threads, part, !build.c_library) {
+                Ok(example) => found.tools.c_library = Some(example),
+                Err(why) => found.c_library_missing = Some(why),
+            }
+        }
+        None => found.c_library_missing = Some("the c-library row is not wanted".into()),
+    }
     found
 }
 
@@ -122,6 +144,7 @@ impl Found {
             }),
             Need::Ossget => self.ossget_missing.clone(),
             Need::OssResumeWheel => self.wheel_missing.clone(),
+            Need::CLibrary => self.c_library_missing.clone(),
         }
     }
 }
@@ -202,4 +225,54 @@ fn find_ossget(root: &Path, no_build: bool) -> Result<PathBuf, String> {
     } else {
         Err(format!("{} does not exist", bin.display()))
     }
+}
+
+/// `examples/c/resumable_download_checkpoint.c` with `THREAD_NUM` and `PART_SIZE` set,
+/// linked with `target/release/liboss_resume_c.a` (built first unless `no_build`), in
+/// `target/bench/bin/`.
+fn build_c_example(
+    root: &Path,
+    bench_dir: &Path,
+    threads: u32,
+    part: u64,
+    no_build: bool,
+) -> Result<CExample, String> {
+    let out = bench_dir.join(format!("bin/c-library-n{threads}-p{part}"));
+    let example = CExample {
+        path: out.clone(),
+        threads,
+        part,
+    };
+    if no_build {
+        return if out.is_file() {
+            Ok(example)
+        } else {
+            Err(format!("{} does not exist", out.display()))
+        };
+    }
+    let compilers = Compilers::find().map_err(|f| f.detail)?;
+    let library = crate::c_library::artifacts(step::cargo().args([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "oss-resume-c",
+        "--message-format=json-render-diagnostics",
+    ]))
+    .map_err(|f| format!("building the C library failed: {f}"))?
+    .staticlib;
+    compile::program(
+        &compilers,
+        &compile::Build {
+            source: root
+                .join(compile::EXAMPLES_DIR)
+                .join("resumable_download_checkpoint.c"),
+            output: out,
+            library: &library,
+            defines: vec![format!("THREAD_NUM={threads}"), format!("PART_SIZE={part}")],
+            sanitize: false,
+        },
+    )
+    .map_err(|f| format!("compiling the C example failed: {f}"))?;
+    Ok(example)
 }

@@ -23,7 +23,7 @@ mod procfs;
 mod report;
 mod rng;
 mod state;
-mod verify;
+pub(crate) mod verify;
 
 use std::path::PathBuf;
 use std::time::Instant;
