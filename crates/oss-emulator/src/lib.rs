@@ -44,6 +44,7 @@
 mod auth;
 mod clock;
 mod conditional;
+pub mod connect_proxy;
 mod content;
 mod counters;
 mod error;
@@ -65,6 +66,7 @@ pub mod wiremock_front;
 
 pub use auth::Credentials;
 pub use clock::Clock;
+pub use connect_proxy::{ConnectPolicy, ConnectProxy, ConnectRecord};
 pub use content::{Content, fill_synthetic, synthetic_bytes, synthetic_word};
 pub use counters::{CounterSnapshot, REQUEST_LOG_LEN, RequestRecord};
 pub use error::EmulatorError;

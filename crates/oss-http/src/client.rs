@@ -24,6 +24,8 @@ use crate::config::{ClientBuilder, Clock};
 use crate::error::{Error, REFUSED_CREDENTIALS_CODES, ServiceError, causes};
 use crate::head::{ObjectMeta, ObjectPin, bare_etag, header_text};
 use crate::headers::RequestHeaders;
+use crate::object_url::ObjectUrl;
+use crate::proxy::{Proxy, ProxyConnector, ProxyError};
 use crate::range::check_partial_response;
 use crate::redact::RedactedHeaders;
 use crate::resolve::{OverrideResolver, ResolveError, ResolveOverride};
@@ -34,7 +36,7 @@ use crate::timeouts::Timeouts;
 use crate::xml::{ErrorDocument, parse_error_document, parse_x_oss_err};
 use oss_sign::{Credentials, SignatureVersion, SigningTime};
 
-type Connector = HttpsConnector<HttpConnector<OverrideResolver>>;
+type Connector = HttpsConnector<ProxyConnector<HttpConnector<OverrideResolver>>>;
 type HyperClient = hyper_util::client::legacy::Client<Connector, Empty<Bytes>>;
 
 /// Largest error body we read (OSS error documents are well under 1 KiB).
@@ -74,6 +76,8 @@ struct Inner {
     user_agent: HeaderValue,
     extra_headers: HeaderMap,
     timeouts: Timeouts,
+    /// The one object this client reaches, through its presigned URL.
+    presigned: Option<ObjectUrl>,
     clock: Clock,
     /// Server time minus local time, in milliseconds, learned from `RequestTimeTooSkewed`.
     skew_ms: AtomicI64,
@@ -92,6 +96,8 @@ pub(crate) struct Parts {
     pub(crate) pool_idle_timeout: Duration,
     pub(crate) pool_max_idle_per_host: usize,
     pub(crate) resolve: Vec<ResolveOverride>,
+    pub(crate) proxy: Proxy,
+    pub(crate) presigned: Option<ObjectUrl>,
     pub(crate) tls: rustls::ClientConfig,
     pub(crate) clock: Clock,
 }
@@ -108,6 +114,7 @@ impl fmt::Debug for Client {
             .field("user_agent", &i.user_agent)
             .field("extra_headers", &RedactedHeaders(&i.extra_headers))
             .field("timeouts", &i.timeouts)
+            .field("presigned", &i.presigned)
             .field("skew_ms", &i.skew_ms.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
@@ -189,7 +196,7 @@ impl Client {
             .with_tls_config(p.tls)
             .https_or_http()
             .enable_http1()
-            .wrap_connector(http);
+            .wrap_connector(ProxyConnector::new(http, p.proxy));
         // hyper-util's idle task computes `now + timeout` and panics on overflow, so a
         // timeout too long to matter (`Duration::MAX` for "never") means no timeout at all.
         let idle_timeout = Some(p.pool_idle_timeout).filter(|t| *t <= MAX_POOL_IDLE_TIMEOUT);
@@ -210,6 +217,7 @@ impl Client {
                 user_agent: p.user_agent,
                 extra_headers: p.extra_headers,
                 timeouts: p.timeouts,
+                presigned: p.presigned,
                 clock: p.clock,
                 skew_ms: AtomicI64::new(0),
             }),
@@ -277,6 +285,9 @@ impl Client {
         version_id: Option<&str>,
         headers: &RequestHeaders,
     ) -> Result<ObjectMeta, Error> {
+        if self.inner.presigned.is_some() {
+            return self.probe_object(bucket, key, headers).await;
+        }
         let operation = format!("HEAD {bucket}/{key}");
         self.credentials_ready().await;
         let (request, target, signed_with) =
@@ -331,6 +342,7 @@ impl Client {
             )));
         }
         let operation = format!("GET {bucket}/{key} {range}");
+        let presigned = self.inner.presigned.is_some();
         let if_match = HeaderValue::from_str(&pin.etag)
             .map_err(|_| Error::invalid_request("the pinned ETag is not a valid header value"))?;
         self.credentials_ready().await;
@@ -343,7 +355,11 @@ impl Client {
                     .map_err(|_| Error::invalid_request("range header"))?;
                 h.insert(header::RANGE, value);
                 h.insert(header::IF_MATCH, if_match);
-                h.insert("x-oss-range-behavior", HeaderValue::from_static("standard"));
+                // A presigned URL's signature would have to cover it (OSS then answers a
+                // range it cannot serve with the whole object, which the checks refuse).
+                if !presigned {
+                    h.insert("x-oss-range-behavior", HeaderValue::from_static("standard"));
+                }
                 Ok(())
             })?;
         let response = self.send(request, &target).await?;
@@ -379,6 +395,55 @@ impl Client {
         })
     }
 
+    /// What HEAD would say, from a GET of the object's first byte (`Range: bytes=0-0`):
+    /// the size from `Content-Range` (or `Content-Length` when the server sent the whole
+    /// object: an empty one, whose range it cannot serve), and the ETag, CRC-64,
+    /// `Last-Modified`, content type and user metadata from the same headers. For a
+    /// presigned GET URL, which allows no HEAD; [`Client::head_object`] calls it for
+    /// a presigned client.
+    pub async fn probe_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        headers: &RequestHeaders,
+    ) -> Result<ObjectMeta, Error> {
+        let operation = format!("GET {bucket}/{key} bytes=0-0");
+        self.credentials_ready().await;
+        let (request, target, signed_with) = self.request(Method::GET, bucket, key, None, |h| {
+            headers.apply(h);
+            h.insert(header::RANGE, HeaderValue::from_static("bytes=0-0"));
+            Ok(())
+        })?;
+        let response = self.send(request, &target).await?;
+        let status = response.status();
+        if !(status == StatusCode::OK || status == StatusCode::PARTIAL_CONTENT) {
+            return Err(self
+                .service_error(operation, response, signed_with.as_ref())
+                .await);
+        }
+        let (parts, body) = response.into_parts();
+        let mut described = parts.headers.clone();
+        let request_id = header_text(&parts.headers, "x-oss-request-id").map(str::to_owned);
+        if status == StatusCode::PARTIAL_CONTENT {
+            let total = header_text(&parts.headers, "content-range")
+                .and_then(|cr| cr.rsplit_once('/'))
+                .and_then(|(_, total)| total.trim().parse::<u64>().ok())
+                .ok_or_else(|| Error::InvalidResponse {
+                    problem: "the first-byte GET's 206 has no Content-Range total".into(),
+                    request_id: request_id.clone(),
+                })?;
+            described.insert(header::CONTENT_LENGTH, HeaderValue::from(total));
+            described.remove(header::CONTENT_RANGE);
+            // One byte: read it, so the connection goes back to the pool.
+            let _ = read_bounded(body, self.inner.timeouts.stall.idle).await;
+        } else if header_text(&parts.headers, "content-length") == Some("0") {
+            let _ = read_bounded(body, self.inner.timeouts.stall.idle).await;
+        }
+        // A 200 with a body: the server ignored the range; the body is dropped unread (the
+        // connection with it) and Content-Length is the size.
+        ObjectMeta::from_headers(&described)
+    }
+
     /// Waits until the credentials provider has credentials to sign with (at once unless a
     /// refreshing provider has none usable: see `ProvideCredentials::ready`).
     async fn credentials_ready(&self) {
@@ -404,7 +469,10 @@ impl Client {
             ));
         }
         let inner = &self.inner;
-        let target = object_target(&inner.endpoint, inner.style, bucket, key, version_id)?;
+        let target = match &inner.presigned {
+            Some(url) => presigned_target(url, bucket, key)?,
+            None => object_target(&inner.endpoint, inner.style, bucket, key, version_id)?,
+        };
         let now = self.now();
         let mut request = Request::new(Empty::<Bytes>::new());
         *request.method_mut() = method;
@@ -426,6 +494,13 @@ impl Client {
             h.append(name.clone(), value.clone());
         }
         add(h)?;
+        if inner.presigned.is_some()
+            && let Some(name) = h.keys().find(|n| n.as_str().starts_with("x-oss-"))
+        {
+            return Err(Error::invalid_request(format!(
+                "the header `{name}` would change what the presigned URL's signature covers, so OSS would refuse it; ask for a URL signed with it, or leave it out"
+            )));
+        }
         let mut signed_with = None;
         if let Some(signer) = &inner.signer {
             let (mut parts, body) = request.into_parts();
@@ -538,6 +613,22 @@ impl Client {
     }
 }
 
+/// Where a request through a presigned URL goes: the URL as it is, for its own object only.
+fn presigned_target(url: &ObjectUrl, bucket: &str, key: &str) -> Result<Target, Error> {
+    if url.bucket() != bucket || url.key() != key {
+        return Err(Error::invalid_request(format!(
+            "this client reaches {url} only, not {bucket}/{key}"
+        )));
+    }
+    let uri = url.request_text().parse::<http::Uri>().map_err(|e| {
+        Error::invalid_request(format!("the presigned URL is not a valid URI: {e}"))
+    })?;
+    Ok(Target {
+        uri,
+        host: url.host_header().to_owned(),
+    })
+}
+
 /// The `Date` header for a request made at `now`, in the one text form OSS takes. Total: a
 /// time outside 1970..=9999 (a clock that is wildly off, or off by the server's `offset_ms`)
 /// is an error naming the problem, never a panic.
@@ -615,6 +706,14 @@ fn classify_send_error(
     connect_timeout: Duration,
 ) -> Error {
     let host = host.to_owned();
+    // The proxy's own failures first: a refused CONNECT is the proxy's answer, not the
+    // endpoint's, and its message names the proxy.
+    if causes(&error).any(|e| e.is::<ProxyError>()) {
+        return Error::Proxy {
+            host,
+            source: Box::new(error),
+        };
+    }
     if let Some(tls) = causes(&error).find_map(|e| e.downcast_ref::<rustls::Error>()) {
         // The first byte back was not a TLS record type: a plain-text (HTTP) answer.
         if matches!(

@@ -12,6 +12,8 @@ use crate::address::{AddressingStyle, Endpoint, HostKind};
 use crate::client::Client;
 use crate::error::Error;
 use crate::headers::parse_extra_header;
+use crate::object_url::ObjectUrl;
+use crate::proxy::Proxy;
 use crate::redact::RedactedHeaders;
 use crate::resolve::{ResolveOverride, parse_pattern};
 use crate::sign::{OssSigner, RequestSigner};
@@ -71,6 +73,8 @@ pub struct ClientBuilder {
     pool_max_idle_per_host: usize,
     resolve: Vec<ResolveOverride>,
     tls: TlsTrust,
+    proxy: Proxy,
+    presigned: Option<ObjectUrl>,
     extra_headers: HeaderMap,
     clock: Option<Clock>,
     /// The first problem found while collecting settings, reported by `build()`.
@@ -92,6 +96,8 @@ impl Default for ClientBuilder {
             pool_max_idle_per_host: 64,
             resolve: Vec::new(),
             tls: TlsTrust::default(),
+            proxy: Proxy::none(),
+            presigned: None,
             extra_headers: HeaderMap::new(),
             clock: None,
             deferred: None,
@@ -113,6 +119,8 @@ impl fmt::Debug for ClientBuilder {
             .field("pool_idle_timeout", &self.pool_idle_timeout)
             .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
             .field("resolve", &self.resolve)
+            .field("proxy", &self.proxy)
+            .field("presigned", &self.presigned)
             .field("extra_headers", &RedactedHeaders(&self.extra_headers))
             .finish_non_exhaustive()
     }
@@ -270,6 +278,26 @@ impl ClientBuilder {
         self
     }
 
+    /// Reach OSS through an HTTP proxy (default [`Proxy::none`]: every connection is
+    /// direct). Each connection the proxy rules select is a `CONNECT` tunnel, for `https://`
+    /// and `http://` endpoints alike (see [`Proxy`]); the resolver overrides apply to direct
+    /// connections only (the proxy resolves what it connects to).
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.proxy = proxy;
+        self
+    }
+
+    /// Reach one object through its presigned URL (see [`ObjectUrl`]): the endpoint and the
+    /// addressing come from the URL, requests are not signed (the URL's query is the
+    /// signature, sent as it is), and only that object can be requested. HEAD is replaced
+    /// by a GET of its first byte (a presigned GET URL allows GET only), and the part GETs
+    /// send no `x-oss-*` header, which the signature would have to cover: `build()` refuses
+    /// credentials and `x-oss-*` headers alongside a presigned URL.
+    pub fn presigned(mut self, url: ObjectUrl) -> Self {
+        self.presigned = Some(url);
+        self
+    }
+
     /// A header sent with every request (e.g. `x-oss-traffic-limit`, `x-oss-request-payer`,
     /// SSE-C headers). SSE-C keys, tokens and values marked sensitive are redacted in `Debug`.
     /// Headers the client controls (`Authorization`, `Range`, `If-Match`, `Date`, ...) are
@@ -296,14 +324,24 @@ impl ClientBuilder {
         if let Some(e) = self.deferred {
             return Err(e);
         }
-        let endpoint_text = self.endpoint.as_deref().ok_or_else(|| {
+        let presigned_endpoint = self.presigned.as_ref().map(|u| u.endpoint().to_owned());
+        let endpoint_text = self.endpoint.as_deref().or(presigned_endpoint.as_deref()).ok_or_else(|| {
             Error::config(
                 "endpoint",
                 "not set; call .endpoint(\"oss-cn-hangzhou.aliyuncs.com\") (or http://127.0.0.1:PORT for a local emulator)",
             )
         })?;
         let endpoint = Endpoint::parse(endpoint_text)?;
+        let mut auth = self.auth;
+        if let Some(url) = &self.presigned {
+            check_presigned(url, &auth, &self.extra_headers)?;
+            auth = Auth::Anonymous;
+        }
         let style = match (self.cname, self.path_style) {
+            _ if self.presigned.is_some() => self
+                .presigned
+                .as_ref()
+                .map_or(AddressingStyle::VirtualHosted, ObjectUrl::style),
             (true, true) => {
                 return Err(Error::config(
                     "path_style",
@@ -327,7 +365,7 @@ impl ClientBuilder {
             Some(r) => Some(r.trim().to_owned()),
             None => endpoint.inferred_region(),
         };
-        let signer = match self.auth {
+        let signer = match auth {
             Auth::Unset => {
                 return Err(Error::config(
                     "credentials",
@@ -380,10 +418,34 @@ impl ClientBuilder {
             pool_idle_timeout: self.pool_idle_timeout,
             pool_max_idle_per_host: self.pool_max_idle_per_host,
             resolve: self.resolve,
+            proxy: self.proxy,
+            presigned: self.presigned,
             tls,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemTime::now)),
         }))
     }
+}
+
+/// A presigned URL carries its own signature, which covers its `x-oss-*` headers: the
+/// client may neither sign nor add such a header.
+fn check_presigned(url: &ObjectUrl, auth: &Auth, headers: &HeaderMap) -> Result<(), Error> {
+    if let Auth::Provider(_) = auth {
+        return Err(Error::config(
+            "presigned",
+            format!(
+                "{url} carries its own signature; give no credentials with it (or give the bucket and key, and credentials, instead of the URL)"
+            ),
+        ));
+    }
+    if let Some(name) = headers.keys().find(|n| n.as_str().starts_with("x-oss-")) {
+        return Err(Error::config(
+            "presigned",
+            format!(
+                "the header `{name}` would change what the presigned URL's signature covers, so OSS would refuse it; ask for a URL signed with it, or leave it out"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `oss-http/<version>`.

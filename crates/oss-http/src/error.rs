@@ -75,6 +75,20 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// The HTTP proxy did not open a tunnel to the endpoint: it refused `CONNECT` (`403`,
+    /// `407` wanting credentials...), could not be reached, or did not answer in HTTP. The
+    /// [`crate::ProxyError`] in the chain says which, and names the proxy (never its
+    /// password). Retried only when the proxy could not reach the endpoint (502-504) or
+    /// the connection to it failed.
+    #[error("no tunnel to `{host}` through the proxy")]
+    Proxy {
+        /// The endpoint host the tunnel was for.
+        host: String,
+        /// The client's error, whose chain holds the [`crate::ProxyError`].
+        #[source]
+        source: BoxError,
+    },
+
     /// The TCP connection was not made within the connect timeout.
     #[error(
         "connecting to `{host}` timed out after {after:?}; the network is slow or the host unreachable (raise connect_timeout if the link is just slow)"
@@ -422,6 +436,10 @@ impl Error {
             | Error::ClosedBeforeResponse { .. }
             | Error::Transport { .. } => Some(RetryReason::Connection),
             Error::ConnectTimeout { .. } | Error::HeadTimeout { .. } => Some(RetryReason::Timeout),
+            Error::Proxy { .. } => self
+                .proxy_error()
+                .filter(|p| p.is_retryable())
+                .map(|_| RetryReason::Connection),
             Error::Stall { .. } => Some(RetryReason::Stall),
             Error::Truncated { .. } => Some(RetryReason::Truncated),
             Error::Service(e) => e.retry_reason(),
@@ -495,6 +513,12 @@ impl Error {
             Error::Service(e) => e.status == StatusCode::PRECONDITION_FAILED,
             _ => false,
         }
+    }
+
+    /// The proxy's failure, for [`Error::Proxy`].
+    pub fn proxy_error(&self) -> Option<&crate::ProxyError> {
+        let source = StdError::source(self)?;
+        causes(source).find_map(|e| e.downcast_ref::<crate::ProxyError>())
     }
 
     /// The OSS error, when OSS answered with one.

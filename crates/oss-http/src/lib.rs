@@ -117,6 +117,8 @@ mod error;
 pub mod fuzzing;
 mod head;
 mod headers;
+mod object_url;
+mod proxy;
 mod range;
 mod redact;
 mod resolve;
@@ -136,9 +138,11 @@ pub use config::ClientBuilder;
 pub use error::{BoxError, Error, RetryReason, ServiceError, Stall};
 pub use head::{ObjectMeta, ObjectPin, ObjectType, StorageClass};
 pub use headers::RequestHeaders;
+pub use object_url::{ObjectUrl, PresignedVersion};
 pub use oss_crc::Crc64;
 pub use oss_parts::ByteRange;
 pub use oss_sign::{Credentials, ProvideCredentials, ReadyFuture, SignError, SignatureVersion};
+pub use proxy::{DEFAULT_PROXY_PORT, Proxy, ProxyConnector, ProxyError};
 pub use retry::{
     JitterRng, MEANINGFUL_PROGRESS, PartRetry, RetryDecision, RetryPolicy, ThrottlePolicy,
 };

@@ -10,6 +10,8 @@ mod errors;
 mod fuzz_found;
 mod hostile;
 mod pool;
+mod presigned;
+mod proxy;
 mod ranges;
 mod refused_credentials;
 mod tls;
