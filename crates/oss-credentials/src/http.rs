@@ -11,14 +11,14 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use oss_http::TlsTrust;
+use oss_http::{Proxy, ProxyConnector, TlsTrust};
 
 use crate::CredentialsError;
 
 /// The longest answer read (credentials JSON is well under 4 KiB).
 const MAX_BODY: usize = 64 * 1024;
 
-/// Timeouts and TLS trust for one provider's requests.
+/// Timeouts, TLS trust and proxy for one provider's requests.
 #[derive(Clone, Debug)]
 pub struct HttpSettings {
     /// Limit on making the TCP connection.
@@ -27,6 +27,9 @@ pub struct HttpSettings {
     pub timeout: Duration,
     /// Which certificate authorities HTTPS trusts (oss-http's setting; default webpki roots).
     pub tls: TlsTrust,
+    /// The HTTP proxy STS and credentials URIs are reached through (oss-http's setting;
+    /// default none). The metadata service never uses one ([`HttpSettings::direct`]).
+    pub proxy: Proxy,
 }
 
 impl HttpSettings {
@@ -36,6 +39,7 @@ impl HttpSettings {
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(15),
             tls: TlsTrust::default(),
+            proxy: Proxy::none(),
         }
     }
 
@@ -47,7 +51,16 @@ impl HttpSettings {
             connect_timeout: Duration::from_millis(300),
             timeout: Duration::from_secs(2),
             tls: TlsTrust::default(),
+            proxy: Proxy::none(),
         }
+    }
+
+    /// These settings without a proxy: what the metadata service is always asked with
+    /// (a link-local address a proxy cannot reach, and would be handed credentials for).
+    #[must_use]
+    pub fn direct(mut self) -> Self {
+        self.proxy = Proxy::none();
+        self
     }
 }
 
@@ -76,7 +89,7 @@ pub(crate) struct Call<'a> {
 /// The client for one provider.
 #[derive(Clone)]
 pub(crate) struct HttpClient {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Client<HttpsConnector<ProxyConnector<HttpConnector>>, Full<Bytes>>,
     settings: HttpSettings,
     provider: &'static str,
 }
@@ -106,7 +119,7 @@ impl HttpClient {
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
-            .wrap_connector(http);
+            .wrap_connector(ProxyConnector::new(http, settings.proxy.clone()));
         // No pooled connections: credentials are fetched a few times an hour, and a pooled
         // connection would belong to the runtime that opened it (a caller may fetch the first
         // credentials on a short-lived runtime and refresh on another).

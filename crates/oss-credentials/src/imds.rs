@@ -72,12 +72,14 @@ impl EcsRamRoleProvider {
         self
     }
 
-    /// Other timeouts.
+    /// Other timeouts. A proxy in `settings` is ignored: the metadata service is a
+    /// link-local address only the instance itself reaches, and a proxy would be handed the
+    /// role's credentials.
     ///
     /// # Errors
     /// An unusable TLS setting.
     pub fn http(mut self, settings: HttpSettings) -> Result<Self, CredentialsError> {
-        self.http = HttpClient::new(NAME, settings)?;
+        self.http = HttpClient::new(NAME, settings.direct())?;
         Ok(self)
     }
 

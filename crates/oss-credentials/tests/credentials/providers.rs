@@ -409,3 +409,40 @@ async fn caching_provider_refreshes_short_lived_credentials_while_downloading() 
     assert!(requests > provider.fetches() * 5);
     assert!(provider.provide_credentials().is_ok());
 }
+
+/// STS goes through the proxy the settings name (a CONNECT tunnel, like OSS requests); the
+/// metadata service never does, whatever the settings say: it is link-local, and a proxy
+/// would be handed the role's credentials.
+#[tokio::test]
+async fn sts_honours_the_proxy_and_the_metadata_service_ignores_it() {
+    use oss_emulator::{ConnectPolicy, ConnectProxy};
+    let env = Env::start().await;
+    let proxy = ConnectProxy::start(ConnectPolicy::Open).await.unwrap();
+    let through = oss_credentials::HttpSettings {
+        proxy: oss_http::Proxy::url(&proxy.url(), None).unwrap(),
+        ..http()
+    };
+    let sts = RamRoleArnProvider::with_http(
+        Arc::new(key_pair()),
+        RoleSpec::new(ROLE_ARN),
+        StsEndpoint::custom(&env.endpoint()).unwrap(),
+        through.clone(),
+    )
+    .unwrap();
+    sts.fetch().await.unwrap();
+    let host = env.endpoint().trim_start_matches("http://").to_owned();
+    let connects = proxy.connects();
+    assert_eq!(connects.len(), 1, "{connects:?}");
+    assert_eq!(connects[0].target, host);
+    let imds = EcsRamRoleProvider::new(Some(ROLE.into()))
+        .unwrap()
+        .endpoint(env.endpoint())
+        .http(through)
+        .unwrap();
+    imds.fetch().await.unwrap();
+    assert_eq!(
+        proxy.connects().len(),
+        1,
+        "the metadata service went through the proxy"
+    );
+}
