@@ -207,6 +207,24 @@ impl Download {
         self
     }
 
+    /// Give the file the object's `Last-Modified` as its modification time (default off, as
+    /// the C SDK leaves it). Set on the temp file before the final rename, so the
+    /// destination never appears with another time; an object without `Last-Modified`
+    /// keeps the time of the download.
+    pub fn preserve_mtime(mut self, on: bool) -> Self {
+        self.options.preserve_mtime = on;
+        self
+    }
+
+    /// Record the object's ETag and CRC-64 on the file as extended attributes
+    /// (`user.oss.etag`, `user.oss.crc64`; read them with [`crate::recorded_source`]), set
+    /// before the final rename (default off). A filesystem without user attributes is a
+    /// warning in [`crate::Report::warnings`], not an error.
+    pub fn record_source(mut self, on: bool) -> Self {
+        self.options.record_source = on;
+        self
+    }
+
     /// The per-part retry policy for faults — connection failures, timeouts, stalled or cut
     /// bodies, 5xx other than throttling (default [`RetryPolicy::default`]: 6 attempts in a
     /// row without progress, 200 ms .. 20 s full-jitter backoff). OSS's throttling answers

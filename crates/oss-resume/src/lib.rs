@@ -91,6 +91,7 @@ mod report;
 mod resume;
 mod scheduler;
 mod space;
+mod tags;
 mod validate;
 mod worker;
 
@@ -99,8 +100,9 @@ pub use download::Download;
 pub use error::{Error, LocalOp, PartRef};
 pub use names::validate_bucket_name;
 pub use options::{Durability, MAX_RESTARTS, OnChange};
-pub use paths::{TEMP_SUFFIX, default_checkpoint_path};
+pub use paths::{TEMP_SUFFIX, checkpoint_path_in, default_checkpoint_path};
 pub use report::{CheckpointUse, FreshReason, Progress, Report, SnapshotKind};
+pub use tags::{RecordedSource, recorded_source};
 pub use validate::MAX_THREADS;
 
 pub use oss_ckpt::{CkptError, Corruption, Field};

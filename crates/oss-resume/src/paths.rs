@@ -36,6 +36,31 @@ pub fn default_checkpoint_path(destination: impl AsRef<Path>) -> PathBuf {
     oss_ckpt::fs::default_path(destination.as_ref())
 }
 
+/// The checkpoint path in the directory `dir` for `destination` (ossutil's
+/// `--checkpoint-dir`): `{dir}/{file name}.{CRC-64 of the absolute destination path, 16 hex
+/// digits}.cp`, so downloads of two files of the same name into one checkpoint directory do
+/// not collide, and the same destination finds its checkpoint again in every run. A name
+/// too long for the suffix is shortened as [`default_checkpoint_path`] shortens it.
+///
+/// ```
+/// use std::path::Path;
+/// let a = oss_resume::checkpoint_path_in("/var/tmp/cp", "/data/a/disk.img");
+/// let b = oss_resume::checkpoint_path_in("/var/tmp/cp", "/data/b/disk.img");
+/// assert_ne!(a, b);
+/// assert!(a.starts_with("/var/tmp/cp"));
+/// let name = a.file_name().unwrap().to_str().unwrap();
+/// assert!(name.starts_with("disk.img.") && name.ends_with(".cp") && name.len() == 8 + 1 + 16 + 3 + 1);
+/// ```
+pub fn checkpoint_path_in(dir: impl AsRef<Path>, destination: impl AsRef<Path>) -> PathBuf {
+    let destination = destination.as_ref();
+    let absolute = std::path::absolute(destination).unwrap_or_else(|_| destination.to_path_buf());
+    let tag = oss_crc::checksum(absolute.as_os_str().as_encoded_bytes());
+    let name = destination
+        .file_name()
+        .map_or_else(|| std::ffi::OsString::from("download"), ToOwned::to_owned);
+    with_suffix(&dir.as_ref().join(name), &format!(".{tag:016x}.cp"))
+}
+
 /// The temp data file for `destination`: one fixed name beside it, so that a crashed run's
 /// temp file is found (under the lock) by the next run and reused or cleaned, never orphaned.
 pub(crate) fn temp_path(destination: &Path) -> PathBuf {

@@ -2,17 +2,23 @@
 //! [`crate::job`] turns the result into a download.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{ArgAction, Parser, ValueEnum};
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 
 use crate::help;
-use crate::size::{DEFAULT_MIN_RATE, MinRate, parse_min_rate, parse_part_size, parse_rate};
-use crate::url::{ObjectUrl, parse_object_url};
+use crate::size::{
+    DEFAULT_MIN_RATE, MinRate, parse_duration_for, parse_min_rate, parse_part_size, parse_rate,
+};
 
 /// The CLI's default number of concurrent part downloads (the library's is the C SDK's 1).
 pub const DEFAULT_THREADS: usize = 4;
 
 /// Everything on the command line.
+///
+/// Options are grouped under the headings of `--help`; rarely used ones show in the long
+/// help only (`hide_short_help`). The batch-download options (`--recursive`/`-r`,
+/// `--include`/`--exclude`, `--manifest`, `--shard`, `--dry-run`) will join a "Batch" group.
 #[derive(Parser, Debug)]
 #[command(
     name = "ossget",
@@ -21,17 +27,163 @@ pub const DEFAULT_THREADS: usize = 4;
     long_about = help::LONG_ABOUT,
     after_help = help::AFTER_HELP,
     after_long_help = help::AFTER_LONG_HELP,
-    max_term_width = 100
+    max_term_width = 100,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    subcommand_value_name = "COMMAND",
+    subcommand_help_heading = "Commands"
 )]
 pub struct Args {
-    /// The object to download
-    #[arg(value_name = "oss://BUCKET/KEY", value_parser = parse_object_url)]
-    pub source: ObjectUrl,
+    /// What to download: oss://BUCKET/KEY, https://BUCKET.ENDPOINT/KEY, or a presigned URL
+    //
+    // Kept as text and parsed in `Job::prepare`: a clap value parser's error quotes the
+    // whole argument, and a presigned URL's query is a signature.
+    #[arg(value_name = "SOURCE", required = true)]
+    pub source: Option<String>,
 
-    /// The file to write, or a directory to put the key's file name in [default: the key's
-    /// file name in the current directory]
-    #[arg(value_name = "DEST")]
+    /// The file to write, a directory to put the key's file name in, or - for stdout
+    /// [default: the key's file name in the current directory]
+    #[arg(value_name = "DEST", conflicts_with = "output")]
     pub dest: Option<PathBuf>,
+
+    /// Shell completions and the manual page
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    // ---- Download ------------------------------------------------------------------------
+    /// Write to FILE (- for stdout), as curl and aria2c spell it; the same as DEST
+    #[arg(short = 'o', long, value_name = "FILE", help_heading = "Download")]
+    pub output: Option<PathBuf>,
+
+    /// Concurrent connections (parallel ranged GETs), 1-1024 (-j and -x as in aria2c)
+    #[arg(long, short = 'j', short_alias = 'x', value_name = "N",
+          default_value_t = DEFAULT_THREADS, value_parser = parse_threads,
+          help_heading = "Download")]
+    pub threads: usize,
+
+    /// Bytes per ranged part, 1 B to 5GiB, e.g. 100KiB, 8MiB, 1.5GiB [default: 8MiB,
+    /// raised only for objects over 128 TiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_part_size, help_heading = "Download")]
+    pub part_size: Option<u64>,
+
+    /// Download only bytes START-END of the object (inclusive), START- (to the end) or
+    /// -SUFFIX (the last SUFFIX bytes), to DEST; resumable like a whole object
+    #[arg(long, value_name = "START-END", value_parser = parse_range, allow_hyphen_values = true,
+          help_heading = "Download")]
+    pub range: Option<RangeArg>,
+
+    /// Download this version of the object (versioned buckets)
+    #[arg(long, value_name = "ID", value_parser = parse_version_id, help_heading = "Download")]
+    pub version_id: Option<String>,
+
+    /// Limit the whole download to RATE bytes per second, e.g. 50MiB
+    #[arg(long, alias = "bandwidth-limit", value_name = "RATE", value_parser = parse_rate,
+          help_heading = "Download")]
+    pub limit_rate: Option<u64>,
+
+    /// Ask OSS to limit each request to RATE bytes per second (x-oss-traffic-limit, sent in
+    /// bit/s; OSS allows 30KiB to 100MiB per second, per connection)
+    #[arg(long, value_name = "RATE", value_parser = parse_traffic_limit, hide_short_help = true,
+          help_heading = "Download")]
+    pub traffic_limit: Option<u64>,
+
+    /// Replace DEST if it exists (the default; the old file stays until the new one is
+    /// complete and verified)
+    #[arg(short = 'f', long, alias = "allow-overwrite", conflicts_with_all = ["no_clobber", "update"],
+          help_heading = "Download")]
+    pub force: bool,
+
+    /// Leave an existing DEST alone: report it as skipped (exit 0) without a request
+    #[arg(
+        short = 'n',
+        long,
+        conflicts_with = "update",
+        help_heading = "Download"
+    )]
+    pub no_clobber: bool,
+
+    /// Skip the download when DEST already holds this object: its size, and the CRC-64 or
+    /// ETag recorded when ossget wrote it (see --help)
+    #[arg(short = 'u', long, help_heading = "Download")]
+    pub update: bool,
+
+    /// Leave the file's modification time at the download's end instead of the object's
+    /// Last-Modified
+    #[arg(long, help_heading = "Download")]
+    pub no_preserve_mtime: bool,
+
+    /// Run CMD with the file's path as its last argument when the download is complete
+    /// (not through a shell: CMD is split into words, with quotes; for a shell, write
+    /// sh -c '...' sh)
+    #[arg(
+        long,
+        value_name = "CMD",
+        hide_short_help = true,
+        help_heading = "Download"
+    )]
+    pub on_complete: Option<String>,
+
+    /// What to do when the object changes during the download or since the checkpoint:
+    /// fail (the partial data is discarded) or start over on the new version
+    #[arg(long, value_name = "POLICY", value_enum, default_value_t = OnChangeArg::Fail,
+          hide_short_help = true, help_heading = "Download")]
+    pub on_change: OnChangeArg,
+
+    /// durable: fdatasync the data every 100 ms and before the final rename, so not even
+    /// a power cut leaves a wrong file; fast: never fsync (a reboot restarts the download)
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = DurabilityArg::Durable,
+          help_heading = "Download")]
+    pub durability: DurabilityArg,
+
+    /// Do not preallocate the file's blocks (fallocate) before downloading
+    #[arg(long, hide_short_help = true, help_heading = "Download")]
+    pub no_preallocate: bool,
+
+    /// Do not check for enough free space before downloading (then an object too big for
+    /// the disk is caught by preallocation, which on ext4 fills the disk for a moment)
+    #[arg(long, hide_short_help = true, help_heading = "Download")]
+    pub no_space_check: bool,
+
+    // ---- Checkpoint ----------------------------------------------------------------------
+    /// Accepted for curl/aria2c habits: resuming is automatic (the checkpoint is on)
+    #[arg(short = 'c', long = "continue", help_heading = "Checkpoint")]
+    pub continue_: bool,
+
+    /// Record progress in a checkpoint (DEST.cp) and resume from it [default: on]
+    #[arg(
+        long,
+        overrides_with = "no_checkpoint",
+        hide_short_help = true,
+        help_heading = "Checkpoint"
+    )]
+    pub checkpoint: bool,
+
+    /// Keep no checkpoint: an interrupted download starts over next time
+    #[arg(long, overrides_with = "checkpoint", help_heading = "Checkpoint")]
+    pub no_checkpoint: bool,
+
+    /// Keep the checkpoint at PATH instead of DEST.cp (implies --checkpoint)
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["no_checkpoint", "checkpoint_dir"],
+          help_heading = "Checkpoint")]
+    pub checkpoint_path: Option<PathBuf>,
+
+    /// Keep the checkpoint in DIR (as ossutil does), named after DEST
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with = "no_checkpoint",
+        help_heading = "Checkpoint"
+    )]
+    pub checkpoint_dir: Option<PathBuf>,
+
+    /// Discard an existing checkpoint (even another download's) and start over
+    #[arg(long, conflicts_with = "no_checkpoint", help_heading = "Checkpoint")]
+    pub restart: bool,
+
+    /// When resuming, re-read the data already on disk and check it against the
+    /// checkpoint's CRCs first (for disks you distrust)
+    #[arg(long, hide_short_help = true, help_heading = "Checkpoint")]
+    pub verify_resume: bool,
 
     // ---- Connection ----------------------------------------------------------------------
     /// OSS endpoint, e.g. https://oss-cn-hangzhou.aliyuncs.com [default: derived from
@@ -59,6 +211,7 @@ pub struct Args {
     /// Signature version
     #[arg(
         long,
+        alias = "sign-version",
         value_name = "1|4",
         value_enum,
         default_value = "4",
@@ -66,112 +219,123 @@ pub struct Args {
     )]
     pub signature_version: SignatureArg,
 
-    /// The endpoint is a custom domain bound to the bucket (CNAME)
-    #[arg(long, conflicts_with = "path_style", help_heading = "Connection")]
+    /// How the URL names the bucket: virtual (BUCKET.ENDPOINT, the default; path for IP
+    /// and localhost endpoints), path (ENDPOINT/BUCKET; real OSS refuses it) or cname (the
+    /// endpoint is a custom domain bound to the bucket)
+    #[arg(
+        long,
+        value_name = "STYLE",
+        value_enum,
+        hide_short_help = true,
+        help_heading = "Connection"
+    )]
+    pub addressing_style: Option<AddressingArg>,
+
+    /// The same as --addressing-style cname
+    #[arg(long, hide = true, conflicts_with_all = ["path_style", "addressing_style"])]
     pub cname: bool,
 
-    /// Address the bucket as ENDPOINT/BUCKET/KEY (automatic for IP and localhost endpoints;
-    /// real OSS refuses it)
-    #[arg(long, help_heading = "Connection")]
+    /// The same as --addressing-style path
+    #[arg(long, hide = true, conflicts_with = "addressing_style")]
     pub path_style: bool,
 
     /// Connect to ADDR[,ADDR...] for HOST (like curl's --resolve; PORT must be the
     /// endpoint's; HOST may be *.DOMAIN). Repeatable
     #[arg(long, value_name = "HOST:PORT:ADDR", action = ArgAction::Append,
-          help_heading = "Connection")]
+          hide_short_help = true, help_heading = "Connection")]
     pub resolve: Vec<String>,
-
-    /// Send unsigned requests (public-read objects); no credentials needed
-    #[arg(long, conflicts_with = "profile", help_heading = "Connection")]
-    pub anonymous: bool,
-
-    /// Sign with this profile of ~/.aliyun/config.json (or ~/.alibabacloud/credentials.ini)
-    /// and nothing else [default: the default credentials chain: OSS_ACCESS_KEY_ID/SECRET,
-    /// ALIBABA_CLOUD_* keys, OIDC, the current profile, the ECS RAM role, a credentials URI]
-    #[arg(long, value_name = "NAME", help_heading = "Connection")]
-    pub profile: Option<String>,
 
     /// Send this header with every request, e.g. 'x-oss-request-payer: requester'.
     /// Repeatable
     //
     // Kept as text and parsed by `parse_header` in `Job::prepare`: a clap value parser's
     // error quotes the whole argument, and a value may be a secret (an SSE-C key).
-    #[arg(long, value_name = "'NAME: VALUE'", action = ArgAction::Append,
+    #[arg(short = 'H', long, value_name = "'NAME: VALUE'", action = ArgAction::Append,
           help_heading = "Connection")]
     pub header: Vec<String>,
 
-    // ---- Download ------------------------------------------------------------------------
-    /// Concurrent part downloads (connections), 1-1024
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_THREADS, value_parser = parse_threads,
-          help_heading = "Download")]
-    pub threads: usize,
+    /// Pay for the download as the requester (x-oss-request-payer), for requester-pays
+    /// buckets
+    #[arg(long, value_name = "requester", value_parser = ["requester"], hide_short_help = true,
+          help_heading = "Connection")]
+    pub payer: Option<String>,
 
-    /// Bytes per ranged part, 1 B to 5GiB, e.g. 100KiB, 8MiB, 1.5GiB [default: 8MiB,
-    /// raised only for objects over 128 TiB]
-    #[arg(long, value_name = "SIZE", value_parser = parse_part_size, help_heading = "Download")]
-    pub part_size: Option<u64>,
+    /// Read defaults from this TOML file [default: $OSSGET_CONFIG, else
+    /// $XDG_CONFIG_HOME/ossget/config.toml or ~/.config/ossget/config.toml if it exists]
+    #[arg(long, value_name = "FILE", help_heading = "Connection")]
+    pub config: Option<PathBuf>,
 
-    /// Download this version of the object (versioned buckets)
-    #[arg(long, value_name = "ID", value_parser = parse_version_id, help_heading = "Download")]
-    pub version_id: Option<String>,
+    // ---- Credentials ---------------------------------------------------------------------
+    /// Send unsigned requests (public-read objects); no credentials needed
+    #[arg(long, conflicts_with = "profile", help_heading = "Credentials")]
+    pub anonymous: bool,
 
-    /// Limit the whole download to SIZE per second, e.g. 50MiB
-    #[arg(long, value_name = "SIZE", value_parser = parse_rate, help_heading = "Download")]
-    pub limit_rate: Option<u64>,
+    /// Sign with this profile of ~/.aliyun/config.json (or ~/.alibabacloud/credentials.ini)
+    /// and nothing else [default: the default credentials chain: OSS_ACCESS_KEY_ID/SECRET,
+    /// ALIBABA_CLOUD_* keys, OIDC, the current profile, the ECS RAM role, a credentials URI]
+    #[arg(long, value_name = "NAME", help_heading = "Credentials")]
+    pub profile: Option<String>,
+
+    // ---- Network/TLS ---------------------------------------------------------------------
+    /// Reach OSS through this HTTP proxy, http://[USER:PASSWORD@]HOST[:PORT] (a CONNECT
+    /// tunnel; overrides HTTPS_PROXY/HTTP_PROXY/ALL_PROXY)
+    #[arg(long, value_name = "URL", help_heading = "Network/TLS")]
+    pub proxy: Option<String>,
+
+    /// Hosts to reach directly, comma-separated (curl's NO_PROXY syntax: names match their
+    /// subdomains, IPs and CIDR ranges, * for all)
+    #[arg(long, value_name = "LIST", help_heading = "Network/TLS")]
+    pub noproxy: Option<String>,
+
+    /// Trust only the CA certificates of this PEM file (e.g. a corporate proxy's CA)
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "ca_native",
+        help_heading = "Network/TLS"
+    )]
+    pub cacert: Option<PathBuf>,
+
+    /// Trust the operating system's certificate store instead of the built-in roots
+    #[arg(long, hide_short_help = true, help_heading = "Network/TLS")]
+    pub ca_native: bool,
+
+    /// Accept any TLS certificate (anyone on the path can read and change the traffic);
+    /// warns on every run
+    #[arg(short = 'k', long, conflicts_with_all = ["cacert", "ca_native"],
+          help_heading = "Network/TLS")]
+    pub insecure: bool,
+
+    // ---- Retries -------------------------------------------------------------------------
+    /// Retries of a part (or of HEAD) after a network fault, in a row without progress;
+    /// progress refills them. OSS's throttling answers have their own budget (16)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_RETRIES, value_parser = parse_retries,
+          help_heading = "Retries")]
+    pub retries: u32,
+
+    /// Give up on making a TCP connection after DURATION, e.g. 10s
+    #[arg(long, value_name = "DURATION", default_value = "10s",
+          value_parser = |t: &str| parse_duration_for("--connect-timeout", t),
+          help_heading = "Retries")]
+    pub connect_timeout: Duration,
+
+    /// Give up on a connection (and retry on a new one) when no byte arrives for DURATION
+    #[arg(long, value_name = "DURATION", default_value = "30s",
+          value_parser = |t: &str| parse_duration_for("--stall-timeout", t),
+          help_heading = "Retries")]
+    pub stall_timeout: Duration,
 
     /// Give up on a connection (and retry on a new one) that averages under RATE per second
     /// over a whole WINDOW of waiting for the network, e.g. 10KiB/30s; off to disable
     #[arg(long, value_name = "RATE/WINDOW", default_value = DEFAULT_MIN_RATE,
-          value_parser = parse_min_rate, hide_short_help = true, help_heading = "Download")]
+          value_parser = parse_min_rate, hide_short_help = true, help_heading = "Retries")]
     pub min_rate: MinRate,
 
-    /// What to do when the object changes during the download or since the checkpoint:
-    /// fail (the partial data is discarded) or start over on the new version
-    #[arg(long, value_name = "POLICY", value_enum, default_value_t = OnChangeArg::Fail,
-          help_heading = "Download")]
-    pub on_change: OnChangeArg,
-
-    /// durable: fdatasync the data every 100 ms and before the final rename, so not even
-    /// a power cut leaves a wrong file; fast: never fsync (a reboot restarts the download)
-    #[arg(long, value_name = "MODE", value_enum, default_value_t = DurabilityArg::Durable,
-          help_heading = "Download")]
-    pub durability: DurabilityArg,
-
-    /// Do not preallocate the file's blocks (fallocate) before downloading
-    #[arg(long, help_heading = "Download")]
-    pub no_preallocate: bool,
-
-    /// Do not check for enough free space before downloading (then an object too big for
-    /// the disk is caught by preallocation, which on ext4 fills the disk for a moment)
-    #[arg(long, help_heading = "Download")]
-    pub no_space_check: bool,
-
-    // ---- Resume --------------------------------------------------------------------------
-    /// Record progress in a checkpoint (DEST.cp) and resume from it [default: on]
-    #[arg(long, overrides_with = "no_checkpoint", help_heading = "Resume")]
-    pub checkpoint: bool,
-
-    /// Keep no checkpoint: an interrupted download starts over next time
-    #[arg(long, overrides_with = "checkpoint", help_heading = "Resume")]
-    pub no_checkpoint: bool,
-
-    /// Keep the checkpoint at PATH instead of DEST.cp (implies --checkpoint)
-    #[arg(
-        long,
-        value_name = "PATH",
-        conflicts_with = "no_checkpoint",
-        help_heading = "Resume"
-    )]
-    pub checkpoint_path: Option<PathBuf>,
-
-    /// Discard an existing checkpoint (even another download's) and start over
-    #[arg(long, conflicts_with = "no_checkpoint", help_heading = "Resume")]
-    pub restart: bool,
-
-    /// When resuming, re-read the data already on disk and check it against the
-    /// checkpoint's CRCs first (for disks you distrust)
-    #[arg(long, help_heading = "Resume")]
-    pub verify_resume: bool,
+    /// Stop the whole run after DURATION (progress is kept in the checkpoint; exit 124)
+    #[arg(short = 'm', long, value_name = "DURATION",
+          value_parser = |t: &str| parse_duration_for("--max-time", t),
+          help_heading = "Retries")]
+    pub max_time: Option<Duration>,
 
     // ---- Output --------------------------------------------------------------------------
     /// No progress bar or progress lines (the summary is still printed)
@@ -191,10 +355,137 @@ pub struct Args {
     pub quiet: bool,
 }
 
+/// `ossget completions SHELL`, `ossget man`.
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Print a completion script for SHELL (e.g. ossget completions bash > /etc/bash_completion.d/ossget)
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. ossget man | man -l -
+    Man,
+}
+
+/// The CLI's default number of retries of a part after a fault (oss-http's default budget:
+/// 6 attempts).
+pub const DEFAULT_RETRIES: u32 = 5;
+
 impl Args {
-    /// Whether progress is recorded in a checkpoint (on unless `--no-checkpoint`).
+    /// Whether progress is recorded in a checkpoint (on unless `--no-checkpoint`; never
+    /// when streaming to stdout).
     pub fn checkpoint_enabled(&self) -> bool {
-        !self.no_checkpoint || self.checkpoint_path.is_some()
+        (!self.no_checkpoint || self.checkpoint_path.is_some()) && !self.to_stdout()
+    }
+
+    /// DEST, given as the positional argument or as `-o`.
+    pub fn destination(&self) -> Option<&std::path::Path> {
+        self.dest.as_deref().or(self.output.as_deref())
+    }
+
+    /// Whether DEST is `-`: the object streams to stdout.
+    pub fn to_stdout(&self) -> bool {
+        self.destination()
+            .is_some_and(|d| d.as_os_str() == std::ffi::OsStr::new("-"))
+    }
+
+    /// The addressing style asked for, by either spelling.
+    pub fn addressing(&self) -> Option<AddressingArg> {
+        if self.cname {
+            Some(AddressingArg::Cname)
+        } else if self.path_style {
+            Some(AddressingArg::Path)
+        } else {
+            self.addressing_style
+        }
+    }
+}
+
+/// `--addressing-style`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AddressingArg {
+    /// BUCKET.ENDPOINT/KEY
+    Virtual,
+    /// ENDPOINT/BUCKET/KEY
+    Path,
+    /// ENDPOINT/KEY: the endpoint is the bucket's custom domain
+    Cname,
+}
+
+/// `--range`: what part of the object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeArg {
+    /// `START-END` (inclusive) or `START-` (`end: None`).
+    From {
+        /// The first byte.
+        start: u64,
+        /// The last byte, inclusive.
+        end: Option<u64>,
+    },
+    /// `-N`: the last N bytes.
+    Suffix(u64),
+}
+
+/// `START-END`, `START-`, `-SUFFIX`: byte offsets as plain numbers or sizes (`1MiB-2MiB`).
+fn parse_range(text: &str) -> Result<RangeArg, String> {
+    let t = text.trim();
+    let bad = || {
+        format!(
+            "`{t}` is not a range; write START-END (inclusive, e.g. 0-1048575), START- or -SUFFIX"
+        )
+    };
+    let (a, b) = t.split_once('-').ok_or_else(bad)?;
+    let num = |s: &str| crate::size::parse_size(s).map_err(|_| bad());
+    match (a.trim(), b.trim()) {
+        ("", "") => Err(bad()),
+        ("", suffix) => match num(suffix)? {
+            0 => Err(format!(
+                "`{t}` asks for the last 0 bytes; give a positive SUFFIX"
+            )),
+            n => Ok(RangeArg::Suffix(n)),
+        },
+        (start, "") => Ok(RangeArg::From {
+            start: num(start)?,
+            end: None,
+        }),
+        (start, end) => {
+            let (start, end) = (num(start)?, num(end)?);
+            if end < start {
+                return Err(format!(
+                    "`{t}` ends before it starts; write START-END with END >= START"
+                ));
+            }
+            Ok(RangeArg::From {
+                start,
+                end: Some(end),
+            })
+        }
+    }
+}
+
+/// The x-oss-traffic-limit bounds OSS documents, in bit/s: 245760 (30 KiB/s) to 838860800
+/// (100 MiB/s).
+pub const TRAFFIC_LIMIT_BITS: std::ops::RangeInclusive<u64> = 245_760..=838_860_800;
+
+/// `--traffic-limit RATE`: bytes per second, returned in bit/s (what OSS takes), within
+/// OSS's bounds.
+fn parse_traffic_limit(text: &str) -> Result<u64, String> {
+    let bytes = crate::size::parse_size(text)?;
+    let bits = bytes.saturating_mul(8);
+    if !TRAFFIC_LIMIT_BITS.contains(&bits) {
+        return Err(format!(
+            "{} bytes/s is {bits} bit/s; OSS's x-oss-traffic-limit takes 30KiB to 100MiB per second (245760-838860800 bit/s)",
+            text.trim()
+        ));
+    }
+    Ok(bits)
+}
+
+fn parse_retries(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(n) if n <= 100 => Ok(n),
+        _ => Err("retries must be a whole number from 0 to 100".to_owned()),
     }
 }
 
@@ -229,6 +520,11 @@ pub enum DurabilityArg {
 
 fn parse_threads(text: &str) -> Result<usize, String> {
     let max = oss_resume::MAX_THREADS;
+    if text.contains("://") || text.contains(':') {
+        return Err(format!(
+            "-x/-j/--threads takes a number of connections (aria2c's meaning), 1 to {max}; for a proxy (curl's -x), use --proxy URL"
+        ));
+    }
     match text.trim().parse::<usize>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
         Ok(_) | Err(_) => Err(format!("threads must be a whole number from 1 to {max}")),

@@ -120,3 +120,11 @@ Exit status:
   2    usage error: bad option, size, URL or DEST, missing credentials; nothing was requested
   130  interrupted by SIGINT (Ctrl-C); progress kept in the checkpoint
   143  interrupted by SIGTERM; progress kept in the checkpoint";
+
+/// The manual page (roff), from the clap definition: `ossget man`, and the checked-in
+/// `doc/ossget.1` (a test regenerates it and compares).
+pub fn man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use clap::CommandFactory as _;
+    let command = crate::cli::Args::command();
+    clap_mangen::Man::new(command).render(out)
+}

@@ -5,13 +5,14 @@ use std::ffi::OsString;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use oss_resume::oss_credentials::{CachingProvider, DefaultChain, Environment};
+use oss_resume::oss_credentials::{CachingProvider, DefaultChain, Environment, HttpSettings};
+use oss_resume::oss_http::{Proxy, RetryPolicy, ThrottlePolicy, TlsTrust};
 use oss_resume::{Client, Download, Durability, OnChange, SignatureVersion};
 
-use crate::cli::{Args, DurabilityArg, OnChangeArg, SignatureArg, parse_header};
+use crate::cli::{AddressingArg, Args, DurabilityArg, OnChangeArg, SignatureArg, parse_header};
 use crate::dest::resolve_destination;
 use crate::failure::chain;
-use crate::url::ObjectUrl;
+use crate::url::{ObjectUrl, parse_source};
 
 /// A download ready to start.
 pub struct Job {
@@ -21,32 +22,52 @@ pub struct Job {
     pub destination: PathBuf,
     /// Where the checkpoint lives, when checkpointing.
     pub checkpoint_path: Option<PathBuf>,
-    /// The endpoint used (given, from OSS_ENDPOINT, or derived from the region).
+    /// The endpoint used (given, from OSS_ENDPOINT, from the URL, or derived from the
+    /// region).
     pub endpoint: String,
     /// The configured client.
     pub client: Client,
+    /// Things to say on every run before the download (`--insecure`).
+    pub warnings: Vec<String>,
+    /// `--on-complete`, split into words.
+    pub hook: Option<Vec<String>>,
 }
 
 impl Job {
     /// Checks the arguments and the environment and builds the client. `env` reads an
     /// environment variable (the process environment in `main`).
     pub fn prepare(args: &Args, env: impl Fn(&str) -> Option<OsString>) -> Result<Self, String> {
-        let destination = resolve_destination(args.dest.as_deref(), &args.source.key)?;
-        let checkpoint_path = args.checkpoint_enabled().then(|| {
-            args.checkpoint_path
-                .clone()
-                .unwrap_or_else(|| oss_resume::default_checkpoint_path(&destination))
-        });
-        let endpoint = endpoint(args)?;
+        let text = args.source.as_deref().unwrap_or_default();
+        let source = parse_source(text)?;
+        let hook = args
+            .on_complete
+            .as_deref()
+            .map(crate::hook::split)
+            .transpose()?;
+        let destination = resolve_destination(args.destination(), &source.key)?;
+        let checkpoint_path = checkpoint_path(args, &destination)?;
+        let endpoint = endpoint(args, &source)?;
         let user_agent = format!("ossget/{}", env!("CARGO_PKG_VERSION"));
+        let text_env = |name: &str| env(name).and_then(|v| v.into_string().ok());
+        let proxy = proxy(args, &text_env)?;
+        let (tls, warnings) = tls(args)?;
         let mut builder = Client::builder()
             .endpoint(&endpoint)
-            .http(|http| http.user_agent(user_agent))
+            .http(|http| {
+                http.user_agent(user_agent)
+                    .proxy(proxy.clone())
+                    .tls_trust(tls.clone())
+                    .connect_timeout(args.connect_timeout)
+                    .stall_timeout(args.stall_timeout)
+            })
             .signature_version(match args.signature_version {
                 SignatureArg::V1 => SignatureVersion::V1,
                 SignatureArg::V4 => SignatureVersion::V4,
             });
-        if let Some(region) = &args.region {
+        let presigned = source.presigned().cloned();
+        if let Some(url) = presigned.clone() {
+            builder = builder.http(|http| http.presigned(url));
+        } else if let Some(region) = &args.region {
             builder = builder.region(region);
         } else if args.signature_version == SignatureArg::V4
             && !args.anonymous
@@ -59,11 +80,10 @@ impl Job {
         if let Some((bytes_per_sec, window)) = args.min_rate.0 {
             builder = builder.http(|http| http.min_rate(bytes_per_sec, window));
         }
-        if args.cname {
-            builder = builder.http(|http| http.cname(true));
-        }
-        if args.path_style {
-            builder = builder.http(|http| http.path_style(true));
+        match addressing(args, &source) {
+            Some(AddressingArg::Cname) => builder = builder.http(|http| http.cname(true)),
+            Some(AddressingArg::Path) => builder = builder.http(|http| http.path_style(true)),
+            Some(AddressingArg::Virtual) | None => {}
         }
         for text in &args.resolve {
             let (host, addrs) = parse_resolve(text, endpoint_port(&endpoint))?;
@@ -73,24 +93,51 @@ impl Job {
             let (name, value) = parse_header(text)?;
             builder = builder.header(&name, &value);
         }
-        builder = if args.anonymous {
+        if let Some(payer) = &args.payer {
+            builder = builder.header("x-oss-request-payer", payer);
+        }
+        if let Some(bits) = args.traffic_limit {
+            builder = builder.header("x-oss-traffic-limit", &bits.to_string());
+        }
+        builder = if args.anonymous || presigned.is_some() {
             builder.anonymous()
         } else {
-            builder.credentials_provider(credentials(args, &env)?)
+            let http = HttpSettings {
+                tls: tls.clone(),
+                proxy: proxy.clone(),
+                ..HttpSettings::service()
+            };
+            builder.credentials_provider(credentials(args, &env, http)?)
         };
-        let client = builder.build().map_err(|e| chain(&e))?;
+        let client = builder.build().map_err(|e| match (&presigned, e) {
+            (Some(_), oss_resume::Error::Client(inner)) => format!(
+                "{}; a presigned URL's signature covers the x-oss-* headers it was signed with, so --header x-oss-*, --payer and --traffic-limit need a URL signed with them",
+                chain(&inner)
+            ),
+            (_, e) => chain(&e),
+        })?;
         Ok(Self {
-            source: args.source.clone(),
+            source,
             destination,
             checkpoint_path,
             endpoint,
             client,
+            warnings,
+            hook,
         })
     }
 
     /// The download with every option from `args` (progress and cancellation are added by
     /// the caller).
     pub fn download(&self, args: &Args) -> Download {
+        let retry = RetryPolicy {
+            max_attempts: args.retries + 1,
+            ..RetryPolicy::default()
+        };
+        let mut throttle = ThrottlePolicy::default();
+        if args.retries == 0 {
+            throttle.max_attempts = 1;
+        }
         let mut d = self
             .client
             .download(&self.source.bucket, &self.source.key, &self.destination)
@@ -107,8 +154,12 @@ impl Job {
             .restart(args.restart)
             .verify_on_resume(args.verify_resume)
             .preallocate(!args.no_preallocate)
-            .check_free_space(!args.no_space_check);
-        if let Some(path) = &args.checkpoint_path {
+            .check_free_space(!args.no_space_check)
+            .preserve_mtime(!args.no_preserve_mtime)
+            .record_source(true)
+            .retry_policy(retry)
+            .throttle_policy(throttle);
+        if let Some(path) = &self.checkpoint_path {
             d = d.checkpoint_path(path);
         }
         if let Some(bytes) = args.part_size {
@@ -124,8 +175,85 @@ impl Job {
     }
 }
 
-/// `--endpoint`, `OSS_ENDPOINT`, or the public endpoint of `--region`.
-fn endpoint(args: &Args) -> Result<String, String> {
+/// The checkpoint's path: `--checkpoint-path`, in `--checkpoint-dir` (created if missing),
+/// or beside DEST; `None` with the checkpoint off.
+fn checkpoint_path(args: &Args, destination: &std::path::Path) -> Result<Option<PathBuf>, String> {
+    if !args.checkpoint_enabled() {
+        return Ok(None);
+    }
+    if let Some(path) = &args.checkpoint_path {
+        return Ok(Some(path.clone()));
+    }
+    if let Some(dir) = &args.checkpoint_dir {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            format!(
+                "--checkpoint-dir `{}` cannot be created: {e}; give a writable directory",
+                dir.display()
+            )
+        })?;
+        return Ok(Some(oss_resume::checkpoint_path_in(dir, destination)));
+    }
+    Ok(Some(oss_resume::default_checkpoint_path(destination)))
+}
+
+/// The addressing style: a URL's own (virtual-hosted, or path style for an IP host), else
+/// `--addressing-style` (or `--cname`/`--path-style`).
+fn addressing(args: &Args, source: &ObjectUrl) -> Option<AddressingArg> {
+    use oss_resume::oss_http::AddressingStyle;
+    match source.web.as_ref().map(|w| w.style()) {
+        Some(AddressingStyle::Path) => Some(AddressingArg::Path),
+        Some(_) => Some(AddressingArg::Virtual),
+        None => args.addressing(),
+    }
+}
+
+/// The proxy: `--proxy` (with `--noproxy`, or `NO_PROXY`), else the environment's
+/// (`https_proxy`, `http_proxy`, `all_proxy`, `no_proxy`, either case), with `--noproxy`
+/// replacing its exceptions.
+fn proxy(args: &Args, env: &impl Fn(&str) -> Option<String>) -> Result<Proxy, String> {
+    let no_proxy = args.noproxy.clone().or_else(|| {
+        ["no_proxy", "NO_PROXY"]
+            .into_iter()
+            .find_map(|n| env(n).filter(|v| !v.trim().is_empty()))
+    });
+    let proxy = match &args.proxy {
+        Some(url) if url.trim().is_empty() => Ok(Proxy::none()),
+        Some(url) => Proxy::url(url, no_proxy.as_deref()),
+        None => Proxy::from_env(env).map(|p| match &args.noproxy {
+            Some(list) => p.with_no_proxy(list),
+            None => p,
+        }),
+    };
+    proxy.map_err(|e| chain(&e).replace("invalid client configuration: proxy: ", ""))
+}
+
+/// The TLS trust, and the warning `--insecure` prints on every run.
+fn tls(args: &Args) -> Result<(TlsTrust, Vec<String>), String> {
+    if args.insecure {
+        let warning = "--insecure: TLS certificates are NOT checked; anyone on the network path can read and change this download (and see its signed requests)".to_owned();
+        return Ok((TlsTrust::InsecureAcceptAnyCertificate, vec![warning]));
+    }
+    if let Some(path) = &args.cacert {
+        let trust = TlsTrust::from_pem_file(path).map_err(|e| {
+            format!(
+                "--cacert: {}",
+                chain(&e).replace("invalid client configuration: tls: ", "")
+            )
+        })?;
+        return Ok((trust, Vec::new()));
+    }
+    if args.ca_native {
+        return Ok((TlsTrust::Native, Vec::new()));
+    }
+    Ok((TlsTrust::WebPki, Vec::new()))
+}
+
+/// A URL source's endpoint, else `--endpoint`, `OSS_ENDPOINT`, or the public endpoint of
+/// `--region`.
+fn endpoint(args: &Args, source: &ObjectUrl) -> Result<String, String> {
+    if let Some(web) = &source.web {
+        return Ok(web.endpoint().to_owned());
+    }
     match (&args.endpoint, &args.region) {
         (Some(e), _) if !e.trim().is_empty() => Ok(e.trim().to_owned()),
         (_, Some(r)) if !r.trim().is_empty() => {
@@ -212,9 +340,12 @@ fn parse_resolve(text: &str, endpoint_port: Option<u16>) -> Result<(String, Vec<
 fn credentials(
     args: &Args,
     env: &impl Fn(&str) -> Option<OsString>,
+    http: HttpSettings,
 ) -> Result<CachingProvider, String> {
     let environment = Environment::from_lookup(|name| env(name).and_then(|v| v.into_string().ok()));
-    let mut chain_builder = DefaultChain::builder(environment);
+    // STS and credentials URIs through the same proxy and TLS trust as OSS requests (the
+    // metadata service is always asked directly).
+    let mut chain_builder = DefaultChain::builder(environment).http(http);
     if let Some(profile) = &args.profile {
         chain_builder = chain_builder.profile(profile);
     }

@@ -5,9 +5,12 @@
 //! status.
 
 mod cli;
+mod config;
 mod dest;
+mod existing;
 mod failure;
 mod help;
+mod hook;
 mod job;
 mod logging;
 mod progress;
@@ -23,10 +26,11 @@ use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches, Parser};
 use oss_resume::{CancellationToken, CheckpointUse, Error, FreshReason, Report};
 
-use crate::cli::Args;
+use crate::cli::{Args, Command};
+use crate::existing::Skip;
 use crate::failure::{EXIT_FAILED, Failure};
 use crate::job::Job;
 use crate::progress::{Display, Style};
@@ -35,7 +39,10 @@ use crate::size::format_size;
 use crate::summary::{Common, Summary, summary_line};
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = parse_args();
+    if let Some(command) = &args.command {
+        return print_command(command);
+    }
     let style = if args.quiet || args.no_progress {
         Style::Off
     } else if std::io::stderr().is_terminal() {
@@ -51,6 +58,10 @@ fn main() -> ExitCode {
         Ok(job) => job,
         Err(problem) => usage_error(&problem),
     };
+    // Loud on every run, even with -q: the user asked for no certificate checks.
+    for warning in &job.warnings {
+        display.print(&format!("ossget: WARNING: {warning}"));
+    }
     let runtime = match runtime(args.threads) {
         Ok(rt) => rt,
         Err(e) => {
@@ -59,29 +70,45 @@ fn main() -> ExitCode {
         }
     };
     let started = Instant::now();
-    let (result, signal) = runtime.block_on(run(&args, &job, &display));
-    display.finish();
-    let common = Common {
+    let common = |elapsed| Common {
         source: job.source.to_string(),
         destination: &job.destination,
         threads: args.threads,
-        elapsed: started.elapsed(),
+        elapsed,
         checkpoint_path: job.checkpoint_path.as_deref(),
+        warnings: &job.warnings,
     };
-    let code = match (result, signal) {
-        (Ok(report), _) => done(&args, &display, &common, &report),
+    if let Some(skip) = runtime.block_on(should_skip(&args, &job)) {
+        let code = match skip {
+            Ok(skip) => skipped(&args, &display, &common(started.elapsed()), &skip),
+            Err(e) => failed(
+                &args,
+                &display,
+                &common(started.elapsed()),
+                &failure::describe(&e, &job.source, job.checkpoint_path.is_some()),
+            ),
+        };
+        display.finish();
+        runtime.shutdown_background();
+        return ExitCode::from(code);
+    }
+    let (result, stop) = runtime.block_on(run(&args, &job, &display));
+    display.finish();
+    let common = common(started.elapsed());
+    let code = match (result, stop) {
+        (Ok(report), _) => done(&args, &display, &common, &job, &report),
         (
             Err(Error::Cancelled {
                 checkpoint_saved,
                 object,
             }),
-            Some(signal),
+            Some(stop),
         ) => interrupted(
             &args,
             &display,
             &common,
             &job,
-            signal,
+            stop,
             checkpoint_saved,
             object.as_deref(),
         ),
@@ -95,6 +122,71 @@ fn main() -> ExitCode {
     // Do not wait for blocking-pool threads (a write that outlived a cancelled download).
     runtime.shutdown_background();
     ExitCode::from(code)
+}
+
+/// The command line, with the config file's defaults for what it does not set (flags and
+/// their environment variables win; see [`config`]). Exits on a usage error.
+fn parse_args() -> Args {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let matches = Args::command().get_matches_from(&argv);
+    let args = Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if args.command.is_some() {
+        return args;
+    }
+    let env = |name: &str| std::env::var_os(name);
+    let path = match config::locate(args.config.as_deref(), env) {
+        Ok(Some(path)) => path,
+        Ok(None) => return args,
+        Err(problem) => usage_error(&problem),
+    };
+    let extra = config::arguments(&path, &matches, env).unwrap_or_else(|p| usage_error(&p));
+    if extra.is_empty() {
+        return args;
+    }
+    let mut all = argv;
+    all.extend(extra);
+    Args::try_parse_from(all).unwrap_or_else(|e| e.exit())
+}
+
+/// `ossget completions SHELL`, `ossget man`: generated from the options themselves.
+fn print_command(command: &Command) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    let written = match command {
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Args::command(), "ossget", &mut out);
+            Ok(())
+        }
+        Command::Man => help::man_page(&mut out),
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`ossget man | head`) is not worth a message.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ossget: {e}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+/// `--no-clobber` and `--update`: `Some` when the download is not needed (or the check
+/// failed: `--update` asks OSS about the object first).
+async fn should_skip(args: &Args, job: &Job) -> Option<Result<Skip, Error>> {
+    if args.no_clobber {
+        return existing::no_clobber(&job.destination).map(Ok);
+    }
+    if !args.update || std::fs::symlink_metadata(&job.destination).is_err() {
+        return None;
+    }
+    let http = job.client.http();
+    let (bucket, key) = (&job.source.bucket, &job.source.key);
+    match http
+        .head_object(bucket, key, args.version_id.as_deref())
+        .await
+    {
+        Ok(object) => existing::unchanged(&job.destination, &object).map(Ok),
+        Err(e) => Some(Err(Error::Head { source: e })),
+    }
 }
 
 /// Prints a usage error the way clap prints its own (made safe to print), and exits with
@@ -175,6 +267,15 @@ async fn run(args: &Args, job: &Job, display: &Display) -> (Result<Report, Error
             cli::DurabilityArg::Fast => "fast",
         }
     );
+    if let Some(limit) = args.max_time {
+        let (token, received) = (token.clone(), Arc::clone(&received));
+        tokio::spawn(async move {
+            tokio::time::sleep(limit).await;
+            if received.set(Signal::MaxTime(limit)).is_ok() {
+                token.cancel();
+            }
+        });
+    }
     let result = job
         .download(args)
         .on_progress(display.callback())
@@ -183,7 +284,7 @@ async fn run(args: &Args, job: &Job, display: &Display) -> (Result<Report, Error
     (result, received.get().copied())
 }
 
-fn done(args: &Args, display: &Display, common: &Common<'_>, report: &Report) -> u8 {
+fn done(args: &Args, display: &Display, common: &Common<'_>, job: &Job, report: &Report) -> u8 {
     tracing::info!(
         "object: {} bytes, ETag {}, version {}, CRC-64 {}; plan {} x {} bytes; checkpoint {}",
         report.bytes_total,
@@ -215,8 +316,27 @@ fn done(args: &Args, display: &Display, common: &Common<'_>, report: &Report) ->
         display.note(&format!("warning: {warning}"));
     }
     display.note(&summary_line(report, common.destination));
+    let hook = job.hook.as_ref().map(|words| {
+        let ran = hook::run(words, &job.destination, &job.source.to_string());
+        if let Err(problem) = &ran {
+            display.print(&format!("ossget: warning: {problem}"));
+        }
+        ran
+    });
     if args.json {
-        println!("{}", Summary::done(common, report).to_json());
+        let mut summary = Summary::done(common, report);
+        if let Some(Err(problem)) = hook {
+            summary.warnings.push(problem);
+        }
+        println!("{}", summary.to_json());
+    }
+    0
+}
+
+fn skipped(args: &Args, display: &Display, common: &Common<'_>, skip: &Skip) -> u8 {
+    display.note(&format!("skipped: {}", skip.detail));
+    if args.json {
+        println!("{}", Summary::skipped(common, skip).to_json());
     }
     0
 }
@@ -252,11 +372,14 @@ fn interrupted(
         (Some(_), false) => "it stopped before downloading anything".to_owned(),
         (None, _) => "--no-checkpoint was given, so nothing is kept".to_owned(),
     };
-    display.print(&format!(
-        "ossget: interrupted by {}{}; {kept}",
-        signal.name(),
-        at.unwrap_or_default()
-    ));
+    let by = match signal {
+        Signal::MaxTime(limit) => format!(
+            "stopped by --max-time {}",
+            size::format_duration(limit.as_secs_f64())
+        ),
+        other => format!("interrupted by {}", other.name()),
+    };
+    display.print(&format!("ossget: {by}{}; {kept}", at.unwrap_or_default()));
     let again = if job.checkpoint_path.is_some() {
         "to resume, run the same command again"
     } else {

@@ -11,29 +11,37 @@ use oss_resume::CancellationToken;
 
 use crate::progress::Display;
 
-/// A signal that stops ossget.
+/// What stops ossget before the end: a signal, or `--max-time`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
     /// Ctrl-C.
     Interrupt,
     /// `kill`, a service manager stopping us.
     Terminate,
+    /// `--max-time` ran out (the whole run's budget).
+    MaxTime(std::time::Duration),
 }
 
+/// Exit status when `--max-time` stops the run: 124, as GNU `timeout` exits when it stops
+/// a command, so scripts that already know that convention need nothing new.
+pub const EXIT_MAX_TIME: u8 = 124;
+
 impl Signal {
-    /// 128 + the signal number, as shells report it.
+    /// 128 + the signal number, as shells report it; [`EXIT_MAX_TIME`] for `--max-time`.
     pub fn exit_code(self) -> u8 {
         match self {
             Signal::Interrupt => 130,
             Signal::Terminate => 143,
+            Signal::MaxTime(_) => EXIT_MAX_TIME,
         }
     }
 
-    /// `SIGINT` / `SIGTERM`.
+    /// `SIGINT` / `SIGTERM` / `--max-time`.
     pub fn name(self) -> &'static str {
         match self {
             Signal::Interrupt => "SIGINT",
             Signal::Terminate => "SIGTERM",
+            Signal::MaxTime(_) => "--max-time",
         }
     }
 }

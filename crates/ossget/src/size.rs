@@ -98,6 +98,36 @@ fn parse_window(text: &str) -> Option<std::time::Duration> {
     }
 }
 
+/// A duration on the command line or in the config file: seconds (`30`, `2.5`, as curl
+/// takes them) or a number with a unit (`500ms`, `30s`, `2m`, `1h`). Zero and negative
+/// durations are refused (`what` names the option in the message).
+pub fn parse_duration_for(what: &str, text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let bad = || {
+        format!(
+            "{what} `{text}` is not a duration; write seconds (30, 2.5) or e.g. 500ms, 30s, 2m, 1h"
+        )
+    };
+    let n: f64 = number.parse().map_err(|_| bad())?;
+    let secs = match unit.trim() {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(bad()),
+    };
+    if !secs.is_finite() || secs <= 0.0 || secs > 1e9 {
+        return Err(format!(
+            "{what} `{text}` must be above zero (and under 30 years)"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
 /// `bytes` for people (`512 B`, `8 MiB`, `1.50 GiB`): [`oss_parts::format_size`].
 pub use oss_parts::format_size;
 
@@ -206,6 +236,24 @@ mod tests {
     fn rate_must_be_positive() {
         assert_eq!(parse_rate("50MiB"), Ok(50 << 20));
         assert!(parse_rate("0").unwrap_err().contains("never finish"));
+    }
+
+    #[test]
+    fn durations() {
+        use std::time::Duration;
+        let d = |t: &str| parse_duration_for("--max-time", t);
+        assert_eq!(d("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(d("2.5"), Ok(Duration::from_millis(2500)));
+        assert_eq!(d("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(d("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(d("1h"), Ok(Duration::from_secs(3600)));
+        assert!(d("0").unwrap_err().contains("above zero"));
+        assert!(
+            d("x")
+                .unwrap_err()
+                .starts_with("--max-time `x` is not a duration")
+        );
+        assert!(d("5d").is_err());
     }
 
     #[test]

@@ -9,12 +9,13 @@ use serde::Serialize;
 
 use crate::failure::Failure;
 use crate::signals::Signal;
+
 use crate::size::{format_duration, format_rate, format_size};
 
 /// The `--json` object.
 #[derive(Debug, Serialize)]
 pub struct Summary {
-    /// `done`, `failed` or `interrupted`.
+    /// `done`, `skipped`, `failed`, `interrupted` or `timed-out`.
     pub status: &'static str,
     /// The process's exit status.
     pub exit_code: u8,
@@ -63,6 +64,14 @@ pub struct Summary {
     pub warnings: Vec<String>,
     /// `SIGINT` / `SIGTERM` when interrupted.
     pub signal: Option<&'static str>,
+    /// Why the download was skipped (`exists`, `unchanged`).
+    pub skipped: Option<&'static str>,
+    /// The object's `Content-Type`.
+    pub content_type: Option<String>,
+    /// The object's `Last-Modified`, ISO 8601 UTC (`2026-01-15T08:30:00Z`).
+    pub last_modified: Option<String>,
+    /// The object's user metadata (`x-oss-meta-*`, the prefix removed), by name.
+    pub metadata: Option<std::collections::BTreeMap<String, String>>,
     /// The error, when failed.
     pub error: Option<ErrorJson>,
 }
@@ -92,6 +101,8 @@ pub struct Common<'a> {
     pub elapsed: Duration,
     /// The checkpoint's path, when on.
     pub checkpoint_path: Option<&'a Path>,
+    /// Warnings of every run (`--insecure`).
+    pub warnings: &'a [String],
 }
 
 impl Summary {
@@ -119,8 +130,12 @@ impl Summary {
             checkpoint: None,
             checkpoint_path: c.checkpoint_path.map(absolute),
             checkpoint_note: None,
-            warnings: Vec::new(),
+            warnings: c.warnings.to_vec(),
             signal: None,
+            skipped: None,
+            content_type: None,
+            last_modified: None,
+            metadata: None,
             error: None,
         }
     }
@@ -146,8 +161,38 @@ impl Summary {
         s.crc64_verified = r.crc64_verified;
         s.checkpoint = Some(checkpoint);
         s.checkpoint_note = note;
-        s.warnings = r.warnings.clone();
+        s.warnings.extend(r.warnings.iter().cloned());
+        s.describe_object(&r.object);
         s
+    }
+
+    /// A download not needed (`--no-clobber`, `--update`).
+    pub fn skipped(c: &Common<'_>, skip: &crate::existing::Skip) -> Self {
+        let mut s = Self::base(c, "skipped", 0);
+        s.skipped = Some(skip.reason);
+        s
+    }
+
+    /// Content type, `Last-Modified` and user metadata, from the object's headers (text
+    /// that is not valid UTF-8 is shown lossily; printing escapes control characters).
+    fn describe_object(&mut self, object: &ObjectMeta) {
+        let h = &object.other_headers;
+        self.content_type = h
+            .get("content-type")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        self.last_modified = object.last_modified.map(iso8601);
+        let meta: std::collections::BTreeMap<String, String> = h
+            .iter()
+            .filter_map(|(name, value)| {
+                name.as_str().strip_prefix("x-oss-meta-").map(|n| {
+                    (
+                        n.to_owned(),
+                        String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                    )
+                })
+            })
+            .collect();
+        self.metadata = Some(meta);
     }
 
     /// A download stopped by a signal; `last` is the last progress seen, `object` what
@@ -158,10 +203,15 @@ impl Summary {
         last: Option<&Progress>,
         object: Option<&ObjectMeta>,
     ) -> Self {
-        let mut s = Self::base(c, "interrupted", signal.exit_code());
+        let status = match signal {
+            Signal::MaxTime(_) => "timed-out",
+            _ => "interrupted",
+        };
+        let mut s = Self::base(c, status, signal.exit_code());
         s.signal = Some(signal.name());
         s.fill_progress(last, c.elapsed);
         if let Some(object) = object {
+            s.describe_object(object);
             s.bytes_total = Some(object.size);
             s.etag = Some(object.etag.clone());
             s.version_id = object.version_id.clone();
@@ -253,6 +303,30 @@ pub fn summary_line(r: &Report, destination: &Path) -> String {
     line
 }
 
+/// `time` as ISO 8601 UTC, whole seconds (`1970-01-01T00:00:00Z` for times before it).
+pub fn iso8601(time: std::time::SystemTime) -> String {
+    let secs = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's civil_from_days, for days since 1970-01-01 (never negative here).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
+}
+
 fn rate(bytes: u64, secs: f64) -> f64 {
     if secs > 0.0 {
         (bytes as f64 / secs).round()
@@ -270,4 +344,17 @@ fn absolute(path: &Path) -> String {
         .unwrap_or_else(|_| path.to_path_buf())
         .display()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn iso8601_dates() {
+        use std::time::{Duration, UNIX_EPOCH};
+        assert_eq!(super::iso8601(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let t = UNIX_EPOCH + Duration::from_secs(1_705_307_400);
+        assert_eq!(super::iso8601(t), "2024-01-15T08:30:00Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400 + 86_399);
+        assert_eq!(super::iso8601(leap), "2000-02-29T23:59:59Z");
+    }
 }

@@ -1,23 +1,64 @@
-//! `oss://BUCKET/KEY`: what to download.
+//! What to download: `oss://BUCKET/KEY`, or an `http(s)://` URL of the object
+//! (`https://BUCKET.ENDPOINT/KEY`, or a presigned URL: oss-http's `ObjectUrl`).
 
 use std::fmt;
 
 /// The longest object key OSS accepts, in bytes.
 pub const MAX_KEY_BYTES: usize = 1023;
 
-/// A bucket and an object key, as given by `oss://BUCKET/KEY`.
+/// A bucket and an object key, as given by `oss://BUCKET/KEY` or by a URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectUrl {
     /// The bucket name (checked against OSS's naming rules).
     pub bucket: String,
-    /// The object key, exactly as given (no percent-decoding: keys are taken literally).
+    /// The object key: exactly as given in `oss://` (no percent-decoding: keys are taken
+    /// literally), decoded from an `http(s)://` URL's path.
     pub key: String,
+    /// The URL it was given as, when it was one: it names the endpoint, and a presigned
+    /// one is how the object is reached.
+    pub web: Option<WebUrl>,
 }
 
+/// An `http(s)://` object URL (oss-http's parser).
+pub type WebUrl = oss_resume::oss_http::ObjectUrl;
+
+impl ObjectUrl {
+    /// The presigned URL, when the source is one.
+    pub fn presigned(&self) -> Option<&WebUrl> {
+        self.web.as_ref().filter(|w| w.is_presigned())
+    }
+}
+
+/// `oss://BUCKET/KEY`, or the URL as given without a presigned URL's query.
 impl fmt::Display for ObjectUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "oss://{}/{}", self.bucket, self.key)
+        match &self.web {
+            Some(web) => web.fmt(f),
+            None => write!(f, "oss://{}/{}", self.bucket, self.key),
+        }
     }
+}
+
+/// SOURCE: `oss://BUCKET/KEY`, or an `http://`/`https://` URL of the object (virtual-hosted,
+/// path style for IP and localhost hosts, or presigned). Errors never show a URL's query.
+pub fn parse_source(text: &str) -> Result<ObjectUrl, String> {
+    let lower = text
+        .trim_start()
+        .get(..8)
+        .unwrap_or(text)
+        .to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return parse_object_url(text);
+    }
+    let web = WebUrl::parse(text).map_err(|e| match e {
+        oss_resume::oss_http::Error::InvalidRequest { problem } => problem,
+        other => other.to_string(),
+    })?;
+    Ok(ObjectUrl {
+        bucket: web.bucket().to_owned(),
+        key: web.key().to_owned(),
+        web: Some(web),
+    })
 }
 
 /// Parses `oss://BUCKET/KEY`. The scheme is case-insensitive; the bucket must follow OSS's
@@ -31,7 +72,7 @@ pub fn parse_object_url(text: &str) -> Result<ObjectUrl, String> {
         .and_then(|_| text.get(6..))
         .ok_or_else(|| {
             format!(
-                "`{text}` is not an OSS URL; write oss://BUCKET/KEY, e.g. oss://examplebucket/dir/file.bin"
+                "`{text}` is not an OSS URL; write oss://BUCKET/KEY (e.g. oss://examplebucket/dir/file.bin), https://BUCKET.ENDPOINT/KEY or a presigned URL"
             )
         })?;
     let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
@@ -62,6 +103,7 @@ pub fn parse_object_url(text: &str) -> Result<ObjectUrl, String> {
     Ok(ObjectUrl {
         bucket: bucket.to_owned(),
         key: key.to_owned(),
+        web: None,
     })
 }
 
@@ -96,7 +138,7 @@ mod tests {
     #[test]
     fn rejects_with_the_fix() {
         let e = |t: &str| parse_object_url(t).unwrap_err();
-        assert!(e("http://bkt/k").contains("not an OSS URL"));
+        assert!(e("ftp://bkt/k").contains("not an OSS URL"));
         assert!(e("bkt/k").contains("write oss://BUCKET/KEY"));
         assert!(e("oss:/").contains("not an OSS URL"));
         assert!(e("oss://").contains("names no bucket"));
@@ -110,5 +152,22 @@ mod tests {
         assert!(e("oss://bkt//k").contains("cannot start with `/`; write oss://bkt/k"));
         assert!(e(&format!("oss://bkt/{}", "k".repeat(1024))).contains("at most 1023"));
         assert!(parse_object_url(&format!("oss://bkt/{}", "k".repeat(1023))).is_ok());
+    }
+
+    #[test]
+    fn urls_of_objects() {
+        let u = parse_source("https://bkt.oss-cn-hangzhou.aliyuncs.com/a/b%20c").unwrap();
+        assert_eq!((u.bucket.as_str(), u.key.as_str()), ("bkt", "a/b c"));
+        assert!(u.presigned().is_none());
+        let p = parse_source("http://127.0.0.1:9/bkt/k?OSSAccessKeyId=a&Expires=9&Signature=SIG")
+            .unwrap();
+        assert!(p.presigned().is_some());
+        assert!(!p.to_string().contains("SIG"));
+        let e = parse_source("https://example.com/k?Signature=SIG").unwrap_err();
+        assert!(e.contains("names no bucket") && !e.contains("SIG"), "{e}");
+        assert_eq!(
+            parse_source("oss://bkt/k").unwrap().to_string(),
+            "oss://bkt/k"
+        );
     }
 }

@@ -45,6 +45,7 @@ impl Job {
             self.discard();
             return Err(Error::CrcMismatch { expected, actual }.into());
         }
+        self.stamp(&file, &meta);
         let durable = self.options.durability == Durability::Durable;
         if durable {
             self.make_durable(&file, &mut ckpt, ckpt_file.as_mut())?;
@@ -61,6 +62,27 @@ impl Job {
         }
         let plan = *ckpt.latest.plan();
         Ok(self.report(meta, &plan, received, bytes_resumed, retries, ckpt_use))
+    }
+
+    /// What the finished file carries besides its bytes, set before the rename (and before
+    /// the final sync): the object's `Last-Modified` as its modification time, and the
+    /// recorded source. A failure is a warning: the bytes are verified and complete.
+    fn stamp(&mut self, file: &File, meta: &ObjectMeta) {
+        if self.options.preserve_mtime
+            && let Some(time) = meta.last_modified
+            && let Err(e) = file.set_modified(time)
+        {
+            self.warnings.push(format!(
+                "could not set the file's modification time to the object's Last-Modified: {e}"
+            ));
+        }
+        if self.options.record_source
+            && let Err(e) = crate::tags::record(file, &meta.etag, meta.crc64)
+        {
+            self.warnings.push(format!(
+                "could not record the object's ETag and CRC-64 on the file (extended attributes: {e}); a later --update cannot tell it is current"
+            ));
+        }
     }
 
     /// fdatasync of the data, then (with the checkpoint on) the complete snapshot saved as
@@ -113,6 +135,11 @@ impl Job {
         meta: ObjectMeta,
         plan: Plan,
     ) -> Result<Report, Error> {
+        // The file is the one this download wrote and verified (the checkpoint's temp file,
+        // renamed); the previous run may have stopped before stamping it.
+        if let Ok(file) = oss_ckpt::fs::open_read(&self.destination) {
+            self.stamp(&file, &meta);
+        }
         if self.options.durability == Durability::Durable {
             sync_dir(&parent_dir(&self.destination))?;
         }
