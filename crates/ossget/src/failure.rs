@@ -39,6 +39,9 @@ pub fn describe(error: &Error, source: &ObjectUrl, checkpointing: bool) -> Failu
         _ => EXIT_FAILED,
     };
     let (message, hint) = match error.service() {
+        Some(oss) if source.presigned().is_some() && oss.code == "AccessDenied" => {
+            presigned_refused(oss, source)
+        }
         Some(oss) => service(oss, source, error.is_retryable(), again),
         None => other(error, again),
     };
@@ -108,6 +111,33 @@ fn other(error: &Error, again: &str) -> (String, Option<String>) {
         e if e.is_retryable() => (message, Some(again.to_owned())),
         _ => (message, None),
     }
+}
+
+/// OSS refused a presigned URL: expired (the time it expired, from the URL) or not valid
+/// for this request; either way the fix is a new URL, and the checkpoint keeps the progress.
+fn presigned_refused(oss: &ServiceError, source: &ObjectUrl) -> (String, Option<String>) {
+    let id = oss.request_id.as_deref().unwrap_or("none");
+    let expires = source
+        .presigned()
+        .and_then(|u| u.expires_at())
+        .map(crate::summary::iso8601);
+    let expired = oss.message.to_ascii_lowercase().contains("expired");
+    let message = match (expired, expires) {
+        (true, Some(at)) => format!(
+            "AccessDenied: the presigned URL expired at {at}{} (request id {id})",
+            oss.detail("ServerTime")
+                .map(|t| format!("; OSS's time is {t}"))
+                .unwrap_or_default()
+        ),
+        _ => format!(
+            "AccessDenied: OSS refused the presigned URL: {} (request id {id})",
+            oss.message.trim().trim_end_matches('.')
+        ),
+    };
+    (
+        message,
+        Some("get a new presigned URL for the object and run again with it; the download resumes from its checkpoint".to_owned()),
+    )
 }
 
 /// An OSS error answer: `Code: what it means here (request id ...)` and the fix. The

@@ -228,10 +228,25 @@ fn register_secrets(args: &Args, env: impl Fn(&str) -> Option<OsString>) {
     ]
     .iter()
     .filter_map(|name| text(name))
-    .chain(args.endpoint.clone());
+    .chain(args.endpoint.clone())
+    .chain(args.proxy.clone());
     for url in urls {
         if let Some(password) = scrub::url_password(&url) {
             scrub::register(password);
+        }
+    }
+    // A presigned URL's signature, credential and token, wherever a message might quote
+    // the whole URL.
+    if let Some((_, query)) = args.source.as_deref().and_then(|s| s.split_once('?')) {
+        for pair in query.split('&') {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let name = name.to_ascii_lowercase();
+            if ["signature", "credential", "token", "accesskeyid"]
+                .iter()
+                .any(|s| name.contains(s))
+            {
+                scrub::register(value);
+            }
         }
     }
 }

@@ -1471,3 +1471,8 @@ async fn credentials_from_the_chain_and_profiles() {
         .unwrap();
     Run::from(out).expect(2, &["no profile `nope`", "role, broken"]);
 }
+
+// ---- What users of curl, aria2c and ossutil reach for (tests/cli/parity.rs) ----------------
+
+#[path = "cli/parity.rs"]
+mod parity;
