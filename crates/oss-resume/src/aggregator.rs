@@ -438,14 +438,14 @@ fn sync_checkpoint(path: &Path, named: &mut Option<FileIdentity>) -> Result<(), 
 }
 
 /// A transfer rate smoothed over about a second.
-struct Rate {
+pub(crate) struct Rate {
     last: Instant,
     bytes: u64,
     value: f64,
 }
 
 impl Rate {
-    fn new(now: Instant, bytes: u64) -> Self {
+    pub(crate) fn new(now: Instant, bytes: u64) -> Self {
         Self {
             last: now,
             bytes,
@@ -453,7 +453,7 @@ impl Rate {
         }
     }
 
-    fn update(&mut self, now: Instant, bytes: u64) -> f64 {
+    pub(crate) fn update(&mut self, now: Instant, bytes: u64) -> f64 {
         let dt = now.saturating_duration_since(self.last).as_secs_f64();
         if dt > 0.0 {
             let instant = bytes.saturating_sub(self.bytes) as f64 / dt;

@@ -206,6 +206,18 @@ impl Client {
         )
     }
 
+    /// Starts describing a stream of `bucket`/`key` (or a range of it) to `writer`, in
+    /// order, through parallel ranged GETs and a bounded reorder window, CRC-64 checked at
+    /// the end; no file and no checkpoint (see [`Stream`](crate::Stream)).
+    pub fn stream<W: tokio::io::AsyncWrite + Unpin + Send + 'static>(
+        &self,
+        bucket: impl Into<String>,
+        key: impl Into<String>,
+        writer: W,
+    ) -> crate::Stream<W> {
+        crate::Stream::new(self.http.clone(), bucket.into(), key.into(), writer)
+    }
+
     /// The transport.
     pub fn http(&self) -> &oss_http::Client {
         &self.http

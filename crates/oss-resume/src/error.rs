@@ -221,6 +221,46 @@ pub enum Error {
         actual: u64,
     },
 
+    /// A stream's bytes ([`crate::Client::stream`]) did not match the object's
+    /// `x-oss-hash-crc64ecma`. They were already written to the caller's writer, in order, as
+    /// they arrived: whatever read them must discard them.
+    #[error(
+        "the streamed data is corrupt: CRC-64 {actual} but OSS says {expected}; the {bytes_written} bytes already written out are not the object and must be discarded, run again"
+    )]
+    StreamCorrupt {
+        /// `x-oss-hash-crc64ecma`.
+        expected: u64,
+        /// CRC-64 of the bytes written out.
+        actual: u64,
+        /// How many bytes went out.
+        bytes_written: u64,
+    },
+
+    /// The byte range asked for ([`crate::Stream::range`]) starts at or past the end of the
+    /// object, so no byte of it exists. Found after HEAD; nothing else was requested.
+    #[error(
+        "the range {range} starts past the end of the object, which is {size} bytes; give a start below {size} (the last byte is {})",
+        size.saturating_sub(1)
+    )]
+    RangeNotSatisfiable {
+        /// The range as asked for (`bytes=START-END`, `bytes=START-`, `bytes=-SUFFIX`).
+        range: String,
+        /// The object's size.
+        size: u64,
+    },
+
+    /// Writing a stream's bytes to the caller's writer failed (for a pipe whose reader has
+    /// gone, [`Error::io_kind`] is [`io::ErrorKind::BrokenPipe`]). The download stopped; the
+    /// bytes written before it are the object's first `bytes_written` bytes (of the range).
+    #[error("writing the stream's output failed after {bytes_written} bytes")]
+    Output {
+        /// Bytes the writer had accepted.
+        bytes_written: u64,
+        /// The writer's error.
+        #[source]
+        source: io::Error,
+    },
+
     /// A local filesystem operation failed (disk full, permission denied, I/O error). Never
     /// retried as a network error.
     #[error(
@@ -322,7 +362,9 @@ impl Error {
             Error::Part { source, .. } | Error::Head { source } => source.is_retryable(),
             Error::Cancelled { .. } | Error::Locked { .. } => true,
             // The partial data was discarded: the next call starts over and may succeed.
-            Error::ObjectChanged { .. } | Error::CrcMismatch { .. } => true,
+            Error::ObjectChanged { .. }
+            | Error::CrcMismatch { .. }
+            | Error::StreamCorrupt { .. } => true,
             _ => false,
         }
     }
@@ -331,7 +373,10 @@ impl Error {
     pub fn is_local(&self) -> bool {
         matches!(
             self,
-            Error::LocalIo { .. } | Error::InsufficientSpace { .. } | Error::SyncFailed { .. }
+            Error::LocalIo { .. }
+                | Error::InsufficientSpace { .. }
+                | Error::SyncFailed { .. }
+                | Error::Output { .. }
         )
     }
 
@@ -387,7 +432,9 @@ impl Error {
     /// The local I/O error's kind, for local failures.
     pub fn io_kind(&self) -> Option<io::ErrorKind> {
         match self {
-            Error::LocalIo { source, .. } | Error::SyncFailed { source, .. } => Some(source.kind()),
+            Error::LocalIo { source, .. }
+            | Error::SyncFailed { source, .. }
+            | Error::Output { source, .. } => Some(source.kind()),
             Error::InsufficientSpace { .. } => Some(io::ErrorKind::StorageFull),
             _ => None,
         }

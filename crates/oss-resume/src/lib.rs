@@ -36,6 +36,11 @@
 //! [`Download::verify_on_resume`], and [`Download::blocking`] for callers without an async
 //! runtime. The client's transport settings are oss-http's ([`ClientBuilder::http`]).
 //!
+//! [`Client::stream`] sends an object (or a byte range of it, [`ObjectRange`]) to any
+//! `AsyncWrite` — stdout, a pipe, a socket — in order, with the same parallel ranged GETs,
+//! memory bounded by `threads × part size`, and the CRC-64 checked at the end; it has no
+//! checkpoint, since a pipe cannot be rewound ([`Stream`]).
+//!
 //! # What a download guarantees
 //!
 //! - **Arguments are checked first**: a bad one is [`Error::InvalidArgument`] before any
@@ -91,6 +96,7 @@ mod report;
 mod resume;
 mod scheduler;
 mod space;
+mod stream;
 mod tags;
 mod validate;
 mod worker;
@@ -102,6 +108,7 @@ pub use names::validate_bucket_name;
 pub use options::{Durability, MAX_RESTARTS, OnChange};
 pub use paths::{TEMP_SUFFIX, checkpoint_path_in, default_checkpoint_path};
 pub use report::{CheckpointUse, FreshReason, Progress, Report, SnapshotKind};
+pub use stream::{ObjectRange, Stream, StreamReport};
 pub use tags::{RecordedSource, recorded_source};
 pub use validate::MAX_THREADS;
 

@@ -53,7 +53,7 @@ pub(crate) fn validate(
 }
 
 /// The bucket and the key name an object.
-fn check_object(bucket: &str, key: &str) -> Result<(), Error> {
+pub(crate) fn check_object(bucket: &str, key: &str) -> Result<(), Error> {
     if bucket.is_empty() {
         return Err(Error::invalid("bucket", "it is empty; name the bucket"));
     }
@@ -65,7 +65,7 @@ fn check_object(bucket: &str, key: &str) -> Result<(), Error> {
 }
 
 /// The numeric settings and the retry policies are in range.
-fn check_settings(o: &Options) -> Result<(), Error> {
+pub(crate) fn check_settings(o: &Options) -> Result<(), Error> {
     if let Some(bytes) = o.part_size {
         PartSize::new(bytes).map_err(|e| Error::invalid("part_size", e.to_string()))?;
     }
@@ -138,7 +138,7 @@ fn check_checkpoint_path(checkpoint: &Path, destination: &Path) -> Result<(), Er
 
 /// The download's own headers, checked by oss-http's rules (the client-wide ones were
 /// checked when the client was built).
-fn request_headers(headers: &[(String, String)]) -> Result<RequestHeaders, Error> {
+pub(crate) fn request_headers(headers: &[(String, String)]) -> Result<RequestHeaders, Error> {
     let mut out = RequestHeaders::new();
     for (name, value) in headers {
         out.insert(name, value).map_err(|e| match e {

@@ -6,7 +6,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::Error;
 
 /// HEAD, retried on transient failures with the parts' policies (`retry` is fresh).
-pub(super) async fn head(
+pub(crate) async fn head(
     http: &oss_http::Client,
     headers: &RequestHeaders,
     bucket: &str,

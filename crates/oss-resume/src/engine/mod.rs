@@ -9,7 +9,7 @@
 //! ended), `finish.rs` (CRC check, fsync, rename, report); `head.rs` is the HEAD.
 
 mod finish;
-mod head;
+pub(crate) mod head;
 mod start;
 mod transfer;
 
@@ -230,26 +230,9 @@ impl Job {
         }
     }
 
-    /// The parts of an object of `size` bytes: in the part size asked for, or in the
-    /// default one, raised when the object would need more parts than a plan may have.
+    /// The parts of an object of `size` bytes (see [`plan`]).
     fn plan(&self, size: u64) -> Result<Plan, Error> {
-        // No part size at all can plan it: the server's answer is the problem, not ours.
-        if Plan::new(size, PartSize::MAX).is_err() {
-            return Err(Error::ObjectTooLarge { size });
-        }
-        let invalid = |e: oss_parts::PartsError| Error::invalid("part_size", e.to_string());
-        match self.options.part_size {
-            Some(bytes) => Plan::new(size, PartSize::new(bytes).map_err(invalid)?).map_err(invalid),
-            None => match Plan::new(size, PartSize::DEFAULT) {
-                Ok(plan) => Ok(plan),
-                Err(e) => {
-                    let bigger = e
-                        .min_part_size()
-                        .ok_or_else(|| Error::invalid("part_size", e.to_string()))?;
-                    Plan::new(size, bigger).map_err(invalid)
-                }
-            },
-        }
+        plan(size, self.options.part_size)
     }
 
     fn ckpt_file(&self) -> CheckpointFile<FailpointFs> {
@@ -275,6 +258,28 @@ impl Job {
     /// A local I/O error on the temp data file.
     fn local(&self, op: LocalOp, e: io::Error) -> Error {
         Error::local(op, &self.temp_path, e)
+    }
+}
+
+/// The parts of `size` bytes: in the part size asked for, or in the default one, raised when
+/// the object would need more parts than a plan may have.
+pub(crate) fn plan(size: u64, part_size: Option<u64>) -> Result<Plan, Error> {
+    // No part size at all can plan it: the server's answer is the problem, not ours.
+    if Plan::new(size, PartSize::MAX).is_err() {
+        return Err(Error::ObjectTooLarge { size });
+    }
+    let invalid = |e: oss_parts::PartsError| Error::invalid("part_size", e.to_string());
+    match part_size {
+        Some(bytes) => Plan::new(size, PartSize::new(bytes).map_err(invalid)?).map_err(invalid),
+        None => match Plan::new(size, PartSize::DEFAULT) {
+            Ok(plan) => Ok(plan),
+            Err(e) => {
+                let bigger = e
+                    .min_part_size()
+                    .ok_or_else(|| Error::invalid("part_size", e.to_string()))?;
+                Plan::new(size, bigger).map_err(invalid)
+            }
+        },
     }
 }
 

@@ -12,3 +12,4 @@ mod features;
 mod matrix;
 mod planted;
 mod sdk_bugs;
+mod stream;
