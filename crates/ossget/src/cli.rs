@@ -67,7 +67,8 @@ pub struct Args {
     pub part_size: Option<u64>,
 
     /// Download only bytes START-END of the object (inclusive), START- (to the end) or
-    /// -SUFFIX (the last SUFFIX bytes), to DEST; resumable like a whole object
+    /// -SUFFIX (the last SUFFIX bytes), streamed to DEST or stdout; not resumable (see
+    /// --help)
     #[arg(long, value_name = "START-END", value_parser = parse_range, allow_hyphen_values = true,
           help_heading = "Download")]
     pub range: Option<RangeArg>,

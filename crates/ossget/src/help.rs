@@ -50,6 +50,24 @@ Examples:
     ossget oss://examplebucket/big.img --region cn-hangzhou   # Ctrl-C at 40%
     ossget oss://examplebucket/big.img --region cn-hangzhou   # fetches the other 60%
 
+Streaming to stdout (DEST -, or -o -):
+  The parts are fetched in parallel and written to stdout in order through a window of
+  --threads parts, so memory stays under threads x part size (32 MiB with the defaults of
+  4 x 8MiB). Nothing is written to disk and no checkpoint is kept: a pipe cannot be rewound,
+  so an interrupted stream starts over. The CRC-64 is checked at the end, after the bytes
+  went out: on a mismatch ossget exits 1 and says so, and whatever read the stream must
+  discard it. A reader that goes away (| head) ends the run quietly with status 141, as
+  SIGPIPE would. --json, --no-clobber, --on-complete and the checkpoint options do not
+  apply.
+    ossget oss://examplebucket/backup.tar - --region cn-hangzhou | tar -x -C restore/
+
+Ranges (--range START-END, START-, -SUFFIX; inclusive, sizes allowed: 1MiB-2MiB):
+  The bytes go to stdout or to DEST, by way of DEST.oss-range-PID.tmp renamed when complete,
+  with the same parallel parts as a stream; a range is not resumable (an interrupted one
+  starts over). A range past the end of the object is refused after HEAD; one ending past
+  it stops at the last byte. OSS has a CRC-64 for whole objects only: a range's CRC-64 is
+  computed and reported (crc64 in --json), not verified.
+
 Sizes:
   A byte count, or a number with a unit: K/KiB, M/MiB, G/GiB, T/TiB (powers of 1024);
   KB, MB, GB, TB (powers of 1000). Fractions are allowed with a unit: 1.5GiB.
@@ -75,7 +93,7 @@ Output:
 
 JSON (--json): one object on stdout when the run ends (done, failed or interrupted; usage
 errors print none). Sizes are bytes; absent values are null.
-  status              \"done\", \"failed\" or \"interrupted\"
+  status              \"done\", \"skipped\", \"failed\", \"interrupted\" or \"timed-out\"
   exit_code           the exit status below
   source              \"oss://BUCKET/KEY\"
   destination         the file's absolute path
@@ -99,6 +117,12 @@ errors print none). Sizes are bytes; absent values are null.
   checkpoint_note     why an existing checkpoint was not used
   warnings            list of notes that did not stop the download
   signal              \"SIGINT\" or \"SIGTERM\" when interrupted
+  skipped             \"exists\" (--no-clobber) or \"unchanged\" (--update) when skipped
+  content_type        the object's Content-Type
+  last_modified       the object's Last-Modified, ISO 8601 UTC (2026-01-15T08:30:00Z)
+  metadata            the object's user metadata (x-oss-meta-*, prefix removed), by name
+  range               with --range: the bytes written, \"FIRST-LAST\"; crc64 is then
+                      the CRC-64 of those bytes
   error               {\"message\", \"hint\", \"oss_code\", \"request_id\"} when failed
 
 Environment:
@@ -118,7 +142,9 @@ Exit status:
   0    the file is complete and verified at DEST
   1    the download failed (the message says why, with the OSS code and request id)
   2    usage error: bad option, size, URL or DEST, missing credentials; nothing was requested
+  124  stopped by --max-time; progress kept in the checkpoint
   130  interrupted by SIGINT (Ctrl-C); progress kept in the checkpoint
+  141  streaming to stdout: the reader went away (| head); nothing printed
   143  interrupted by SIGTERM; progress kept in the checkpoint";
 
 /// The manual page (roff), from the clap definition: `ossget man`, and the checked-in

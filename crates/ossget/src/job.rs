@@ -37,6 +37,7 @@ impl Job {
     /// Checks the arguments and the environment and builds the client. `env` reads an
     /// environment variable (the process environment in `main`).
     pub fn prepare(args: &Args, env: impl Fn(&str) -> Option<OsString>) -> Result<Self, String> {
+        crate::stream::check(args)?;
         let text = args.source.as_deref().unwrap_or_default();
         let source = parse_source(text)?;
         let hook = args
@@ -130,14 +131,7 @@ impl Job {
     /// The download with every option from `args` (progress and cancellation are added by
     /// the caller).
     pub fn download(&self, args: &Args) -> Download {
-        let retry = RetryPolicy {
-            max_attempts: args.retries + 1,
-            ..RetryPolicy::default()
-        };
-        let mut throttle = ThrottlePolicy::default();
-        if args.retries == 0 {
-            throttle.max_attempts = 1;
-        }
+        let (retry, throttle) = self.retry_policies(args);
         let mut d = self
             .client
             .download(&self.source.bucket, &self.source.key, &self.destination)
@@ -172,6 +166,22 @@ impl Job {
             d = d.bandwidth_limit(rate);
         }
         d
+    }
+}
+
+impl Job {
+    /// `--retries N`: N retries of a part after faults; with 0, no retry after throttling
+    /// either.
+    pub fn retry_policies(&self, args: &Args) -> (RetryPolicy, ThrottlePolicy) {
+        let retry = RetryPolicy {
+            max_attempts: args.retries + 1,
+            ..RetryPolicy::default()
+        };
+        let mut throttle = ThrottlePolicy::default();
+        if args.retries == 0 {
+            throttle.max_attempts = 1;
+        }
+        (retry, throttle)
     }
 }
 

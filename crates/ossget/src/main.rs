@@ -17,17 +17,17 @@ mod progress;
 mod scrub;
 mod signals;
 mod size;
+mod stream;
 mod summary;
 mod url;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use clap::{CommandFactory, FromArgMatches, Parser};
-use oss_resume::{CancellationToken, CheckpointUse, Error, FreshReason, Report};
+use oss_resume::{CheckpointUse, Error, FreshReason, Report};
 
 use crate::cli::{Args, Command};
 use crate::existing::Skip;
@@ -89,6 +89,11 @@ fn main() -> ExitCode {
             ),
         };
         display.finish();
+        runtime.shutdown_background();
+        return ExitCode::from(code);
+    }
+    if stream::streams(&args) {
+        let code = stream::run(&args, &job, &display, &runtime);
         runtime.shutdown_background();
         return ExitCode::from(code);
     }
@@ -261,11 +266,7 @@ fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 async fn run(args: &Args, job: &Job, display: &Display) -> (Result<Report, Error>, Option<Signal>) {
-    let token = CancellationToken::new();
-    let received = signals::install(token.clone(), display.clone()).unwrap_or_else(|e| {
-        tracing::warn!("cannot listen for SIGINT/SIGTERM ({e}); Ctrl-C will not save progress");
-        Arc::new(OnceLock::new())
-    });
+    let (token, received) = signals::stops(args.max_time, display);
     tracing::info!(
         "{} -> {}: endpoint {}, {} threads, part size {}, checkpoint {}, {} mode",
         job.source,
@@ -282,15 +283,6 @@ async fn run(args: &Args, job: &Job, display: &Display) -> (Result<Report, Error
             cli::DurabilityArg::Fast => "fast",
         }
     );
-    if let Some(limit) = args.max_time {
-        let (token, received) = (token.clone(), Arc::clone(&received));
-        tokio::spawn(async move {
-            tokio::time::sleep(limit).await;
-            if received.set(Signal::MaxTime(limit)).is_ok() {
-                token.cancel();
-            }
-        });
-    }
     let result = job
         .download(args)
         .on_progress(display.callback())

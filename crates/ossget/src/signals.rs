@@ -49,6 +49,29 @@ impl Signal {
 /// Which signal stopped the download, once one has.
 pub type Received = Arc<OnceLock<Signal>>;
 
+/// The download's cancellation token and what stopped it: a signal (see [`install`]), or
+/// `max_time` running out. Call from inside the runtime, before the download starts.
+pub fn stops(
+    max_time: Option<std::time::Duration>,
+    display: &Display,
+) -> (CancellationToken, Received) {
+    let token = CancellationToken::new();
+    let received = install(token.clone(), display.clone()).unwrap_or_else(|e| {
+        tracing::warn!("cannot listen for SIGINT/SIGTERM ({e}); Ctrl-C will not save progress");
+        Arc::new(OnceLock::new())
+    });
+    if let Some(limit) = max_time {
+        let (token, received) = (token.clone(), Arc::clone(&received));
+        tokio::spawn(async move {
+            tokio::time::sleep(limit).await;
+            if received.set(Signal::MaxTime(limit)).is_ok() {
+                token.cancel();
+            }
+        });
+    }
+    (token, received)
+}
+
 /// Starts listening (call from inside the runtime, before the download starts). The first
 /// signal is recorded and cancels `token`; the second exits the process.
 pub fn install(token: CancellationToken, display: Display) -> std::io::Result<Received> {

@@ -72,6 +72,8 @@ pub struct Summary {
     pub last_modified: Option<String>,
     /// The object's user metadata (`x-oss-meta-*`, the prefix removed), by name.
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
+    /// With `--range`: the object's bytes written, `FIRST-LAST` (inclusive).
+    pub range: Option<String>,
     /// The error, when failed.
     pub error: Option<ErrorJson>,
 }
@@ -136,6 +138,7 @@ impl Summary {
             content_type: None,
             last_modified: None,
             metadata: None,
+            range: None,
             error: None,
         }
     }
@@ -162,6 +165,33 @@ impl Summary {
         s.checkpoint = Some(checkpoint);
         s.checkpoint_note = note;
         s.warnings.extend(r.warnings.iter().cloned());
+        s.describe_object(&r.object);
+        s
+    }
+
+    /// A `--range` streamed to a file (no checkpoint; `range` says which bytes).
+    pub fn streamed(c: &Common<'_>, r: &oss_resume::StreamReport) -> Self {
+        let mut s = Self::base(c, "done", 0);
+        let elapsed = r.elapsed.as_secs_f64();
+        s.elapsed_secs = round3(elapsed);
+        s.bytes_total = Some(r.bytes_written);
+        s.bytes_done = Some(r.bytes_written);
+        s.bytes_transferred = Some(r.bytes_written);
+        s.bytes_resumed = Some(0);
+        s.retries = Some(r.retries);
+        s.parts_total = Some(r.parts_total);
+        s.part_size = Some(r.part_size);
+        s.rate_bytes_per_sec = Some(rate(r.bytes_written, elapsed));
+        s.etag = Some(r.object.etag.clone());
+        s.version_id = r.object.version_id.clone();
+        s.crc64 = Some(r.crc64.to_string());
+        s.crc64_verified = r.crc64_verified;
+        s.checkpoint = Some("off");
+        s.range = Some(format!(
+            "{}-{}",
+            r.range.start,
+            r.range.end.saturating_sub(1)
+        ));
         s.describe_object(&r.object);
         s
     }

@@ -490,7 +490,7 @@ async fn usage_errors_exit_2_before_any_request() {
             "threads must be a whole number from 1 to 1024",
         ),
         (
-            &["http://bkt/k.bin"],
+            &["ftp://bkt/k.bin"],
             "is not an OSS URL; write oss://BUCKET/KEY",
         ),
         (&["oss://Bkt/k.bin"], "bucket name `Bkt` is not valid"),
@@ -1476,3 +1476,8 @@ async fn credentials_from_the_chain_and_profiles() {
 
 #[path = "cli/parity.rs"]
 mod parity;
+
+// ---- Streaming to stdout and --range (tests/cli/stream.rs) -------------------------------
+
+#[path = "cli/stream.rs"]
+mod stream;
