@@ -581,6 +581,20 @@ pub const ROWS: &[Row] = &[
         needs: &[Need::CLibrary],
         build: c_library,
     },
+    Row {
+        name: "ossget-stdout",
+        group: Group::Ours,
+        about: "ossget SOURCE - > OUT: streamed in order through a window of N parts (memory: N x part size)",
+        threads: Knob::Flag("--threads N"),
+        part: Knob::Flag("--part-size P"),
+        columns: Columns::PageCacheOnly,
+        sweeps: true,
+        resumes: false,
+        primary: false,
+        verify: Verify::Cmp,
+        needs: &[Need::Ossget, Need::Program("sh")],
+        build: ossget_stdout,
+    },
 ];
 
 /// The row called `name`.
@@ -638,6 +652,22 @@ fn c_library(j: &Job<'_>) -> Result<Cmd, String> {
         .env("OSS_ACCESS_KEY_SECRET", "bench-access-key-secret")
         .args([BUCKET, j.key.as_str()])
         .path(&j.out))
+}
+
+/// ossget streaming to its stdout, redirected to OUT by a shell that then `exec`s ossget,
+/// so GNU time's peak RSS is ossget's own (the reorder window's bound is what it shows).
+fn ossget_stdout(j: &Job<'_>) -> Result<Cmd, String> {
+    let bin = tool(&j.tools.ossget, "ossget")?;
+    Ok(Cmd::new("sh")
+        .args(["-c", "out=$1; shift; exec \"$@\" > \"$out\"", "sh"])
+        .path(&j.out)
+        .path(bin)
+        .env("OSS_ACCESS_KEY_ID", "bench-access-key-id")
+        .env("OSS_ACCESS_KEY_SECRET", "bench-access-key-secret")
+        .args([format!("oss://{BUCKET}/{}", j.key), "-".to_string()])
+        .args(["--endpoint", j.endpoint.as_str(), "--region", "cn-hangzhou"])
+        .args(["--threads".to_string(), j.threads.to_string()])
+        .args(["--part-size".to_string(), exact(j.part)]))
 }
 
 /// `python DRIVER ENDPOINT BUCKET KEY OUT PART N STATE_DIR` for the Python SDK drivers.
@@ -733,6 +763,13 @@ mod tests {
             ..j.clone()
         };
         assert!((by_name("c-library").unwrap().build)(&other_knobs).is_err());
+        assert_eq!(
+            line("ossget-stdout"),
+            "env OSS_ACCESS_KEY_ID=bench-access-key-id OSS_ACCESS_KEY_SECRET=bench-access-key-secret \
+             sh -c 'out=$1; shift; exec \"$@\" > \"$out\"' sh /w/out.bin /t/ossget \
+             oss://bench/bench-64MiB.bin - --endpoint http://127.0.0.1:18080 --region cn-hangzhou \
+             --threads 4 --part-size 8MiB"
+        );
         assert!(
             line("oss2")
                 .starts_with("/v/python /x/py/oss2_download.py http://127.0.0.1:18080 bench")
