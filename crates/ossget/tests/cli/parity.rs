@@ -14,7 +14,7 @@ use oss_sign::{
 use super::*;
 
 /// A presigned GET URL of `key` on the fixture's server, signed at `at` for `valid`.
-fn presigned(fx: &Fixture, key: &str, at: SystemTime, valid: Duration) -> String {
+pub(super) fn presigned(fx: &Fixture, key: &str, at: SystemTime, valid: Duration) -> String {
     let headers = HeaderMap::new();
     let req = SignableRequest::new(
         &Method::GET,

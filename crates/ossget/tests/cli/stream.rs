@@ -211,3 +211,43 @@ async fn options_a_stream_cannot_use_are_refused_first() {
     }
     assert_eq!(fx.emu.counters().requests, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_time_stops_a_stream_with_124_and_a_presigned_url_streams() {
+    let fx = Fixture::new("streamstop").await;
+    fx.object("k.bin", 1 << 20);
+    let (code, stdout, stderr) = raw(
+        &fx,
+        fx.endpoint(),
+        &["oss://bkt/k.bin", "-", "--limit-rate", "200KiB", "-m", "1"],
+    )
+    .await;
+    assert_eq!(code, Some(124), "{stderr}");
+    assert!(
+        stderr.contains("stopped by --max-time 1.0 s after")
+            && stderr.contains("a stream keeps no checkpoint"),
+        "{stderr}"
+    );
+    // What went out is the object's beginning, in order.
+    assert!(stdout.len() < 1 << 20);
+    assert_same(&stdout, &expected_bytes(stdout.len() as u64));
+
+    // A presigned URL, streamed without credentials.
+    let url = super::parity::presigned(
+        &fx,
+        "k.bin",
+        std::time::SystemTime::now(),
+        std::time::Duration::from_secs(600),
+    );
+    let mut cmd = fx.command(
+        fx.endpoint(),
+        &[&url, "-o", "-", "-j", "3", "--part-size", "100KiB"],
+    );
+    cmd.env_remove("OSS_ACCESS_KEY_ID")
+        .env_remove("OSS_ACCESS_KEY_SECRET");
+    let o = cmd.output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert_same(&o.stdout, &expected_bytes(1 << 20));
+    assert!(!stderr.contains("x-oss-signature="), "{stderr}");
+}
