@@ -401,3 +401,64 @@ async fn new_options_are_checked_before_any_request() {
     .expect(0, &["done: k.bin"]);
     assert!(fx.path("cps").is_dir());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn familiar_spellings_reach_the_requests() {
+    let fx = Fixture::new("spellings").await;
+    fx.emu
+        .add_bucket(BucketSpec::new("payer").requester_pays(true))
+        .unwrap();
+    fx.emu
+        .put_object("payer", "k.bin", ObjectSpec::synthetic(200_000, SEED))
+        .unwrap();
+    // Without the header the bucket refuses; --payer and curl's -H each send it; -x is the
+    // connection count (aria2c's), --bandwidth-limit and --sign-version ossutil's names.
+    fx.run(&["oss://payer/k.bin", "a.bin"])
+        .await
+        .expect(1, &["AccessDenied"]);
+    let r = fx
+        .run(&[
+            "oss://payer/k.bin",
+            "-o",
+            "b.bin",
+            "--payer",
+            "requester",
+            "-x",
+            "3",
+            "--bandwidth-limit",
+            "50MiB",
+            "--sign-version",
+            "1",
+            "--json",
+        ])
+        .await;
+    r.expect(0, &["done: b.bin"]);
+    assert_eq!(r.json()["threads"], 3);
+    assert_file(&fx.path("b.bin"), 200_000);
+    fx.run(&[
+        "oss://payer/k.bin",
+        "c.bin",
+        "-H",
+        "x-oss-request-payer: requester",
+    ])
+    .await
+    .expect(0, &["done: c.bin"]);
+    assert_file(&fx.path("c.bin"), 200_000);
+
+    // --retries: 0 gives up at the first 500 of a part; 2 rides over one.
+    fx.object("r.bin", 100_000);
+    let fault = || {
+        ServiceFault::new(FaultAction::internal_error())
+            .ranged_only()
+            .times(1)
+    };
+    fx.emu.add_fault(fault());
+    fx.run(&["oss://bkt/r.bin", "--retries", "0", "--no-checkpoint"])
+        .await
+        .expect(1, &["InternalError"]);
+    fx.emu.clear_faults();
+    fx.emu.add_fault(fault());
+    fx.run(&["oss://bkt/r.bin", "--retries", "2", "--no-checkpoint"])
+        .await
+        .expect(0, &["done: r.bin", "1 retry"]);
+}
