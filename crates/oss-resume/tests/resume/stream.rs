@@ -276,3 +276,26 @@ async fn a_closed_writer_and_a_corrupt_body_are_named() {
     assert!(e.to_string().contains("must be discarded"), "{e}");
     assert_eq!(out.bytes().len() as u64, SIZE);
 }
+
+#[tokio::test]
+async fn an_object_replaced_mid_stream_stops_it_with_nothing_of_the_new_version() {
+    let env = Env::start().await;
+    let want = env.put("moving", 400_000, 75);
+    env.emu.add_fault(
+        ServiceFault::new(FaultAction::ReplaceObject(None))
+            .method(http::Method::GET)
+            .on_request(2),
+    );
+    let out = Shared::default();
+    let e = env
+        .client()
+        .stream(BUCKET, "moving", out.clone())
+        .part_size(100_000)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::ObjectChanged { .. }), "{e}");
+    // Whatever went out is the old version's beginning.
+    let got = out.bytes();
+    assert!(got.len() < want.len());
+    assert_bytes(&got, &want[..got.len()]);
+}
