@@ -68,6 +68,20 @@ Ranges (--range START-END, START-, -SUFFIX; inclusive, sizes allowed: 1MiB-2MiB)
   it stops at the last byte. OSS has a CRC-64 for whole objects only: a range's CRC-64 is
   computed and reported (crc64 in --json), not verified.
 
+Config file (--config FILE; else $OSSGET_CONFIG, else $XDG_CONFIG_HOME/ossget/config.toml or
+~/.config/ossget/config.toml when it exists):
+  TOML; a key is a long option's name (part-size or part_size), its value what the option
+  takes, e.g.
+    endpoint = \"https://oss-cn-hangzhou.aliyuncs.com\"
+    region = \"cn-hangzhou\"
+    threads = 8
+    part-size = \"16MiB\"
+    proxy = \"http://proxy.example.com:3128\"
+  Precedence: a flag, then its environment variable (OSS_ENDPOINT, OSS_REGION; HTTPS_PROXY,
+  HTTP_PROXY, ALL_PROXY for proxy), then the file, then the built-in default. An unknown key,
+  a value of the wrong type or out of range, and credentials are usage errors (exit 2) that
+  name the file, the key and its line; insecure must be typed on each run.
+
 Sizes:
   A byte count, or a number with a unit: K/KiB, M/MiB, G/GiB, T/TiB (powers of 1024);
   KB, MB, GB, TB (powers of 1000). Fractions are allowed with a unit: 1.5GiB.
@@ -137,6 +151,9 @@ Environment:
   ALIBABA_CLOUD_CREDENTIALS_URI. -v says which one signs.
   OSS_ENDPOINT           default for --endpoint
   OSS_REGION             default for --region
+  OSSGET_CONFIG          the config file, when --config is not given
+  HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY (or lower case)  the proxy, as curl reads
+                         them, when --proxy is not given
 
 Exit status:
   0    the file is complete and verified at DEST
