@@ -212,8 +212,13 @@ async fn a_stuck_reader_holds_the_window_at_threads_parts() {
     let task = tokio::spawn(stream.into_future());
     // The writer is stuck inside part 0: parts 0, 1 and 2 may be fetched, never part 3,
     // however long it waits (16 parts in the plan).
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    assert_eq!(env.emu.counters().requests_for("GET", BUCKET, "obj"), 3);
+    let gets = || env.emu.counters().requests_for("GET", BUCKET, "obj");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while gets() < 3 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(gets(), 3);
     token.cancel();
     let e = task.await.unwrap().unwrap_err();
     assert!(matches!(e, Error::Cancelled { .. }), "{e}");
