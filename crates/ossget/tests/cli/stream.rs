@@ -47,7 +47,10 @@ async fn streams_to_stdout_byte_exact_through_cuts() {
         assert_same(&stdout, &want);
         assert!(stderr.contains("done: stdout"), "{stderr}");
         assert!(stderr.contains("CRC-64 verified"), "{stderr}");
-        assert!(!stderr.contains(", 0 retries,"), "no cut happened: {stderr}");
+        assert!(
+            !stderr.contains(", 0 retries,"),
+            "no cut happened: {stderr}"
+        );
     }
     // Nothing was left on disk: no file named -, no checkpoint.
     let left: Vec<_> = std::fs::read_dir(fx.dir.path())
