@@ -106,8 +106,9 @@ pub struct Args {
           help_heading = "Download")]
     pub threads: usize,
 
-    /// Bytes per ranged part, 1 B to 5GiB, e.g. 100KiB, 8MiB, 1.5GiB [default: 8MiB,
-    /// raised only for objects over 128 TiB]
+    /// Bytes per part, the unit of progress and of what a resume may fetch again (a request
+    /// covers a run of parts), 1 B to 5GiB, e.g. 100KiB, 8MiB [default: 8MiB, raised only
+    /// for objects over 128 TiB]
     #[arg(long, value_name = "SIZE", value_parser = parse_part_size, help_heading = "Download")]
     pub part_size: Option<u64>,
 
