@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use oss_ckpt::fs::{CheckpointFile, Filesystem, SaveKind, StdFs, file_identity};
 use oss_ckpt::{Checkpoint, CkptError, FileIdentity, Snapshot};
+use oss_parts::DoneSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Chain, Error, LocalOp};
@@ -33,6 +34,7 @@ use crate::options::{Durability, ProgressFn};
 use crate::paths::parent_dir;
 use crate::report::Progress;
 use crate::worker::Event;
+use crate::writeback;
 
 /// The aggregator's settings and state.
 pub(crate) struct Aggregator {
@@ -397,15 +399,53 @@ impl Aggregator {
 fn syncer(data: &File, sync: &DataSync, requests: &Receiver<SyncJob>, replies: &Sender<SyncDone>) {
     // The checkpoint file whose name the last directory sync made durable.
     let mut named = None;
+    // The parts whose pages were dropped after a sync.
+    let mut forgotten: Option<DoneSet> = None;
     while let Ok(job) = requests.recv() {
-        let done = match job {
-            SyncJob::Data(snapshot) => SyncDone::Data(snapshot, sync.run(data)),
-            SyncJob::Checkpoint(path) => SyncDone::Checkpoint(sync_checkpoint(&path, &mut named)),
+        let (done, synced) = match job {
+            SyncJob::Data(snapshot) => {
+                let result = sync.run(data);
+                let synced = result.is_ok().then(|| snapshot.clone());
+                (SyncDone::Data(snapshot, result), synced)
+            }
+            SyncJob::Checkpoint(path) => (
+                SyncDone::Checkpoint(sync_checkpoint(&path, &mut named)),
+                None,
+            ),
         };
         if replies.send(done).is_err() {
             break;
         }
+        // After the reply: the durable snapshot does not wait for this.
+        if let Some(snapshot) = synced {
+            forget_synced(data, &snapshot, &mut forgotten);
+        }
     }
+}
+
+/// Drops the cached pages of what an fdatasync just made durable (`snapshot`, copied
+/// before it): the parts done since the last time, and the in-flight parts' bytes so far.
+/// A download larger than memory then leaves the page cache to others (`writeback.rs`).
+fn forget_synced(data: &File, snapshot: &Snapshot, forgotten: &mut Option<DoneSet>) {
+    let plan = snapshot.plan();
+    let bytes = |parts: std::ops::Range<u64>| -> Option<std::ops::Range<u64>> {
+        let first = plan.part(parts.start)?;
+        let last = plan.part(parts.end.checked_sub(1)?)?;
+        Some(first.start()..last.end())
+    };
+    let new = match forgotten.as_ref() {
+        Some(old) => snapshot.done().difference(old),
+        None => snapshot.done().clone(),
+    };
+    for range in new.done_ranges().filter_map(bytes) {
+        writeback::forget(data, range);
+    }
+    for part in snapshot.in_flight() {
+        if let Some(p) = plan.part(part.index) {
+            writeback::forget(data, p.start()..p.start() + part.bytes_done);
+        }
+    }
+    *forgotten = Some(snapshot.done().clone());
 }
 
 /// fsyncs the checkpoint file at `path` and, when the file there is not the one `named`

@@ -93,6 +93,7 @@ mod scheduler;
 mod space;
 mod validate;
 mod worker;
+mod writeback;
 
 pub use client::{Client, ClientBuilder};
 pub use download::Download;

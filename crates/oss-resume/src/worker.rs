@@ -78,6 +78,9 @@ pub(crate) struct Ctx {
     pub(crate) throttle: ThrottlePolicy,
     /// The most bytes a request asks for (`None`: as the sizer says).
     pub(crate) max_request: Option<u64>,
+    /// Start each block's writeback as soon as it is written (durable mode; see
+    /// `writeback.rs`).
+    pub(crate) writeback: bool,
     /// Bytes per positional write (the coalescing target).
     pub(crate) block: usize,
     /// A smaller batch is written once it is this old (and no write is in flight).
@@ -116,6 +119,9 @@ pub(crate) async fn run_worker(ctx: Arc<Ctx>, events: Sender<Event>) -> Result<(
             return Ok(());
         };
         download_run(&ctx, &events, run, &mut rng, &mut sizer).await?;
+        // The connection goes back to the pool from a task of its own once its response is
+        // read to the end; a request sent before that task runs would open a new one.
+        tokio::task::yield_now().await;
     }
 }
 
@@ -425,8 +431,12 @@ impl<'a> RunSink<'a> {
             return Err(io::Error::other("internal: no CRC state for the part"));
         };
         let file = Arc::clone(&self.ctx.file);
+        let writeback = self.ctx.writeback;
         let handle = tokio::task::spawn_blocking(move || {
             let result = crate::space::write_all_at(&file, &chunks, offset);
+            if writeback && result.is_ok() {
+                crate::writeback::start(&file, offset..offset + len);
+            }
             if result.is_err() {
                 return WriteDone {
                     result,
