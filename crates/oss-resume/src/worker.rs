@@ -143,6 +143,11 @@ async fn download_run(
         // is what a checkpoint may claim, so each byte is hashed once.
         let before = sink.accepted;
         ctx.requests.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(
+            "GET {rest} (parts {}..{})",
+            sink.current_part().index,
+            run.claim.end()
+        );
         let sent = sink.start_request();
         let outcome = tokio::select! {
             biased;
