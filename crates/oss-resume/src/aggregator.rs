@@ -185,7 +185,7 @@ impl Aggregator {
             }
             let now = Instant::now();
             if let Some(done) = syncer.poll() {
-                self.sync_done(done, &mut syncer, &mut timers, &mut fatal);
+                self.sync_done(done, &mut syncer, &mut fatal);
             }
             if fatal.is_some() {
                 // Keep draining events until the workers stop, without spinning.
@@ -205,6 +205,10 @@ impl Aggregator {
                 && now >= timers.next_sync
                 && self.ckpt.latest != self.ckpt.durable
             {
+                // The interval counts from this sync's start: when syncs take longer (the
+                // disk is the bottleneck) they run back to back, so the disk never idles
+                // while dirty data waits for the next one.
+                timers.next_sync = now + self.sync_interval;
                 syncer.request(SyncJob::Data(self.ckpt.latest.clone()));
             }
             if now >= timers.next_progress {
@@ -248,17 +252,10 @@ impl Aggregator {
 
     /// A flush finished. After a data sync the checkpoint on disk holds the new durable
     /// snapshot: have it flushed too (when there is one); the next data sync is due one
-    /// sync interval later.
-    fn sync_done(
-        &mut self,
-        done: SyncDone,
-        syncer: &mut Syncer,
-        timers: &mut Timers,
-        fatal: &mut Option<Error>,
-    ) {
+    /// sync interval after this one started, or as soon as that flush is done.
+    fn sync_done(&mut self, done: SyncDone, syncer: &mut Syncer, fatal: &mut Option<Error>) {
         match done {
             SyncDone::Data(snapshot, result) => {
-                timers.next_sync = Instant::now() + self.sync_interval;
                 match self.synced(snapshot, result, SaveKind::DurableDeferred) {
                     Ok(()) => {
                         if let Some(path) = self.file.as_ref().map(|f| f.path().to_path_buf()) {

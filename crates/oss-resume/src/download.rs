@@ -177,8 +177,8 @@ impl Download {
     /// In durable mode, how often the data is fdatasynced and a durable snapshot saved
     /// (default 100 ms; at least 1 ms). Frequent syncs keep the disk writing while the
     /// download runs, so the final fsync has little left and a power cut loses less
-    /// (measurements in `docs/crash-safety.md`). One sync runs at a time, so a slow disk
-    /// spaces them out by itself.
+    /// (measurements in `docs/crash-safety.md`). The interval counts from each sync's start
+    /// and one sync runs at a time: on a disk slower than that, syncs run back to back.
     pub fn sync_interval(mut self, interval: Duration) -> Self {
         self.options.sync_interval = interval;
         self

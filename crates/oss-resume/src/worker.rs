@@ -78,9 +78,6 @@ pub(crate) struct Ctx {
     pub(crate) throttle: ThrottlePolicy,
     /// The most bytes a request asks for (`None`: as the sizer says).
     pub(crate) max_request: Option<u64>,
-    /// Start each block's writeback as soon as it is written (durable mode; see
-    /// `writeback.rs`).
-    pub(crate) writeback: bool,
     /// Bytes per positional write (the coalescing target).
     pub(crate) block: usize,
     /// A smaller batch is written once it is this old (and no write is in flight).
@@ -436,12 +433,8 @@ impl<'a> RunSink<'a> {
             return Err(io::Error::other("internal: no CRC state for the part"));
         };
         let file = Arc::clone(&self.ctx.file);
-        let writeback = self.ctx.writeback;
         let handle = tokio::task::spawn_blocking(move || {
             let result = crate::space::write_all_at(&file, &chunks, offset);
-            if writeback && result.is_ok() {
-                crate::writeback::start(&file, offset..offset + len);
-            }
             if result.is_err() {
                 return WriteDone {
                     result,

@@ -17,7 +17,6 @@ use super::{Job, Stop};
 use crate::aggregator::{Aggregator, Outcome};
 use crate::error::{Error, LocalOp};
 use crate::failpoint::FailpointFs;
-use crate::options::Durability;
 use crate::ratelimit::TokenBucket;
 use crate::scheduler::Scheduler;
 use crate::worker::{Ctx, Event, Panicked, PartFailure, run_worker};
@@ -145,7 +144,6 @@ impl Job {
             retry: self.options.retry,
             throttle: self.options.throttle,
             max_request: self.options.max_request,
-            writeback: self.options.durability == Durability::Durable,
             block,
             flush_age: self.options.commit_interval,
             retries: Arc::clone(retries),
