@@ -22,7 +22,7 @@
 //! starting snapshot had done, so memory is O(threads) whatever the object size.
 
 use std::ops::Range;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use oss_ckpt::InFlight;
@@ -69,20 +69,26 @@ impl Claim {
         }
     }
 
+    /// The state: two integers always consistent with each other, so a lock poisoned by a
+    /// panic elsewhere still holds a valid one.
+    fn lock(&self) -> MutexGuard<'_, ClaimState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// One past the last part the owner may write now.
     pub(crate) fn end(&self) -> u64 {
-        self.state.lock().map_or(0, |s| s.end)
+        self.lock().end
     }
 
     /// The owner's stream reached part `index`: true if it is still the owner's (and from
     /// now on no split can take it), false if a split took it.
     pub(crate) fn enter(&self, index: u64) -> bool {
-        match self.state.lock() {
-            Ok(mut s) if index < s.end => {
-                s.at = s.at.max(index);
-                true
-            }
-            _ => false,
+        let mut s = self.lock();
+        if index < s.end {
+            s.at = s.at.max(index);
+            true
+        } else {
+            false
         }
     }
 
@@ -97,7 +103,7 @@ impl Claim {
         )
     )]
     pub(crate) fn split_tail(&self) -> Option<Range<u64>> {
-        let mut s = self.state.lock().ok()?;
+        let mut s = self.lock();
         let unstarted = s.end.checked_sub(s.at + 1)?;
         if unstarted < 2 {
             return None;
@@ -110,9 +116,8 @@ impl Claim {
 
     /// Parts the owner has not started.
     fn unstarted(&self) -> u64 {
-        self.state
-            .lock()
-            .map_or(0, |s| s.end.saturating_sub(s.at + 1))
+        let s = self.lock();
+        s.end.saturating_sub(s.at + 1)
     }
 }
 
