@@ -378,8 +378,7 @@ impl<'a> RunSink<'a> {
         // so a later drain still accounts for the write.
         let joined = handle.await;
         self.pending = None;
-        let done =
-            joined.map_err(|e| io::Error::other(Panicked(format!("writer task: {e}"))))?;
+        let done = joined.map_err(|e| io::Error::other(Panicked(format!("writer task: {e}"))))?;
         done.result?;
         self.written += len;
         self.crc = Some(done.carry);
