@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use clap::{ArgAction, Parser, ValueEnum};
 
 use crate::help;
-use crate::size::{DEFAULT_MIN_RATE, MinRate, parse_min_rate, parse_part_size, parse_rate};
+use crate::size::{
+    DEFAULT_MIN_RATE, MinRate, parse_max_request_size, parse_min_rate, parse_part_size, parse_rate,
+};
 use crate::url::{ObjectUrl, parse_object_url};
 
 /// The CLI's default number of concurrent part downloads (the library's is the C SDK's 1).
@@ -111,6 +113,13 @@ pub struct Args {
     /// for objects over 128 TiB]
     #[arg(long, value_name = "SIZE", value_parser = parse_part_size, help_heading = "Download")]
     pub part_size: Option<u64>,
+
+    /// The most one ranged GET asks for; it covers whole parts, so a SIZE at or below the part
+    /// size means a request per part [default: sized by each connection's rate and latency,
+    /// 4MiB to 64MiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_max_request_size,
+          hide_short_help = true, help_heading = "Download")]
+    pub max_request_size: Option<u64>,
 
     /// Download this version of the object (versioned buckets)
     #[arg(long, value_name = "ID", value_parser = parse_version_id, help_heading = "Download")]

@@ -1443,6 +1443,10 @@ async fn credentials_from_the_chain_and_profiles() {
         "2",
         "--part-size",
         "40000",
+        // A request per part: credentials are taken when a request is signed, so ten
+        // requests over ~4 s need the 2 s credentials refreshed (one request would not).
+        "--max-request-size",
+        "40000",
         "--limit-rate",
         "100KiB",
     ])
