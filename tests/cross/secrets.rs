@@ -209,6 +209,7 @@ async fn secrets_never_reach_errors_reports_debug_checkpoints_or_logs() {
         let download = good
             .download(BUCKET, "ok.bin", scratch.path("ok.bin"))
             .part_size(128 << 10)
+            .max_request_size(128 << 10) // a GET per part: the faults here count GETs
             .threads(2)
             .checkpoint(true)
             .retry_policy(fast_retry(4))
@@ -242,6 +243,7 @@ async fn secrets_never_reach_errors_reports_debug_checkpoints_or_logs() {
         let e = mid
             .download(BUCKET, "bad-sig.bin", &dest)
             .part_size(128 << 10)
+            .max_request_size(128 << 10) // a GET per part: the faults here count GETs
             .checkpoint(true)
             .retry_policy(fast_retry(2))
             .await
@@ -308,6 +310,7 @@ async fn secrets_never_reach_errors_reports_debug_checkpoints_or_logs() {
         let e = good
             .download(BUCKET, "denied.bin", scratch.path("denied.bin"))
             .part_size(128 << 10)
+            .max_request_size(128 << 10) // a GET per part: the faults here count GETs
             .checkpoint(true)
             .await
             .unwrap_err();

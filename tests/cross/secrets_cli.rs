@@ -179,12 +179,13 @@ async fn ossget_at_vvv_prints_and_leaves_no_secret() {
 
     for version in ["1", "4"] {
         let v = format!("ossget V{version}");
-        // Success through one retried 503 (so -vv's retry events are in the output).
+        // Success through one retried 503 (so -vv's retry events are in the output). On the
+        // first GET: the object fits in one request.
         let busy = emu.add_fault(
             ServiceFault::new(FaultAction::service_unavailable())
                 .key(BUCKET, "ok.bin")
                 .method(Method::GET)
-                .on_request(2),
+                .on_request(1),
         );
         let scratch = Scratch::new("cli-ok");
         let run = ossget_run(
@@ -225,12 +226,12 @@ async fn ossget_at_vvv_prints_and_leaves_no_secret() {
             keep(&mut outputs, format!("{v} {code}"), run);
         }
 
-        // AccessDenied on a part GET after two parts, with --json: the checkpoint stays.
+        // AccessDenied on the part GET (the object fits in one), with --json: the checkpoint
+        // (saved before the first GET) stays.
         let denied = emu.add_fault(
             ServiceFault::new(FaultAction::error(403, "AccessDenied", "Access denied."))
                 .key(BUCKET, "denied.bin")
-                .method(Method::GET)
-                .after(2),
+                .method(Method::GET),
         );
         let run = ossget_run(
             scratch.dir(),

@@ -19,6 +19,12 @@ pub struct Summary {
     pub bytes_resumed: Option<u64>,
     /// Part requests retried.
     pub retries: Option<u64>,
+    /// Ranged GETs sent (each covers a run of parts).
+    pub requests: Option<u64>,
+    /// Connections opened.
+    pub connections_opened: Option<u64>,
+    /// Parts in the plan.
+    pub parts_total: Option<u64>,
     /// Restarts on a changed object.
     pub restarts: Option<u64>,
     /// Wall time of this run.

@@ -23,6 +23,7 @@ pub struct RequestRecord {
 /// Live counters, shared by both front-ends.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
+    connections: AtomicU64,
     requests: AtomicU64,
     ranges_served: AtomicU64,
     body_bytes_sent: AtomicU64,
@@ -42,6 +43,10 @@ struct Detail {
 }
 
 impl Counters {
+    pub(crate) fn count_connection(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn count_request(&self, method: &str, resource: &str) {
         self.requests.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut d) = self.detail.lock() {
@@ -104,6 +109,7 @@ impl Counters {
     }
 
     pub(crate) fn reset(&self) {
+        self.connections.store(0, Ordering::Relaxed);
         self.requests.store(0, Ordering::Relaxed);
         self.ranges_served.store(0, Ordering::Relaxed);
         self.body_bytes_sent.store(0, Ordering::Relaxed);
@@ -121,6 +127,7 @@ impl Counters {
     pub(crate) fn snapshot(&self) -> CounterSnapshot {
         let d = self.detail.lock().map(|d| d.clone()).unwrap_or_default();
         CounterSnapshot {
+            connections: self.connections.load(Ordering::Relaxed),
             requests: self.requests.load(Ordering::Relaxed),
             ranges_served: self.ranges_served.load(Ordering::Relaxed),
             body_bytes_sent: self.body_bytes_sent.load(Ordering::Relaxed),
@@ -136,6 +143,9 @@ impl Counters {
 /// A copy of the model's counters at one instant.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CounterSnapshot {
+    /// Client connections the streaming server accepted and served (the wiremock front-end
+    /// does not count its own).
+    pub connections: u64,
     /// Requests the model handled (`/-/stats` excluded).
     pub requests: u64,
     /// `206` responses sent.
@@ -206,6 +216,7 @@ impl CounterSnapshot {
             .map(|(c, n)| (c.clone(), (*n).into()))
             .collect();
         serde_json::json!({
+            "connections": self.connections,
             "requests": self.requests,
             "ranges_served": self.ranges_served,
             "body_bytes_sent": self.body_bytes_sent,

@@ -228,6 +228,7 @@ impl Emulator {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
+        self.counters_ref().count_connection();
         let queue = Arc::new(Mutex::new(RequestQueue::default()));
         let io = CountingIo {
             inner: stream,

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -21,6 +21,7 @@ use crate::address::{
     AddressingStyle, Endpoint, Target, object_target, validate_bucket_name, validate_key,
 };
 use crate::config::{ClientBuilder, Clock};
+use crate::counted::Counted;
 use crate::error::{Error, REFUSED_CREDENTIALS_CODES, ServiceError, causes};
 use crate::head::{ObjectMeta, ObjectPin, bare_etag, header_text};
 use crate::headers::RequestHeaders;
@@ -36,7 +37,7 @@ use crate::timeouts::Timeouts;
 use crate::xml::{ErrorDocument, parse_error_document, parse_x_oss_err};
 use oss_sign::{Credentials, SignatureVersion, SigningTime};
 
-type Connector = HttpsConnector<ProxyConnector<HttpConnector<OverrideResolver>>>;
+type Connector = Counted<HttpsConnector<ProxyConnector<HttpConnector<OverrideResolver>>>>;
 type HyperClient = hyper_util::client::legacy::Client<Connector, Empty<Bytes>>;
 
 /// Largest error body we read (OSS error documents are well under 1 KiB).
@@ -81,6 +82,8 @@ struct Inner {
     clock: Clock,
     /// Server time minus local time, in milliseconds, learned from `RequestTimeTooSkewed`.
     skew_ms: AtomicI64,
+    /// Connections the pool has opened.
+    connections_opened: Arc<AtomicU64>,
 }
 
 /// Everything `ClientBuilder::build` has checked.
@@ -197,6 +200,8 @@ impl Client {
             .https_or_http()
             .enable_http1()
             .wrap_connector(ProxyConnector::new(http, p.proxy));
+        let connections_opened = Arc::new(AtomicU64::new(0));
+        let https = Counted::new(https, Arc::clone(&connections_opened));
         // hyper-util's idle task computes `now + timeout` and panics on overflow, so a
         // timeout too long to matter (`Duration::MAX` for "never") means no timeout at all.
         let idle_timeout = Some(p.pool_idle_timeout).filter(|t| *t <= MAX_POOL_IDLE_TIMEOUT);
@@ -220,6 +225,7 @@ impl Client {
                 presigned: p.presigned,
                 clock: p.clock,
                 skew_ms: AtomicI64::new(0),
+                connections_opened,
             }),
         }
     }
@@ -242,6 +248,13 @@ impl Client {
     /// The timeouts in force.
     pub fn timeouts(&self) -> &Timeouts {
         &self.inner.timeouts
+    }
+
+    /// Connections this client's pool has opened so far (TCP, with TLS when `https`), over
+    /// all its requests: with keep-alive, about one per concurrent request stream, not one
+    /// per request.
+    pub fn connections_opened(&self) -> u64 {
+        self.inner.connections_opened.load(Ordering::Relaxed)
     }
 
     /// How many milliseconds the server's clock is ahead of ours (negative: behind), as

@@ -112,6 +112,7 @@
 mod address;
 mod client;
 mod config;
+mod counted;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use oss_ckpt::fs::{CheckpointFile, Filesystem, SaveKind, StdFs, file_identity};
 use oss_ckpt::{Checkpoint, CkptError, FileIdentity, Snapshot};
+use oss_parts::DoneSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Chain, Error, LocalOp};
@@ -33,6 +34,7 @@ use crate::options::{Durability, ProgressFn};
 use crate::paths::parent_dir;
 use crate::report::Progress;
 use crate::worker::Event;
+use crate::writeback;
 
 /// The aggregator's settings and state.
 pub(crate) struct Aggregator {
@@ -183,7 +185,7 @@ impl Aggregator {
             }
             let now = Instant::now();
             if let Some(done) = syncer.poll() {
-                self.sync_done(done, &mut syncer, &mut timers, &mut fatal);
+                self.sync_done(done, &mut syncer, &mut fatal);
             }
             if fatal.is_some() {
                 // Keep draining events until the workers stop, without spinning.
@@ -203,6 +205,10 @@ impl Aggregator {
                 && now >= timers.next_sync
                 && self.ckpt.latest != self.ckpt.durable
             {
+                // The interval counts from this sync's start: when syncs take longer (the
+                // disk is the bottleneck) they run back to back, so the disk never idles
+                // while dirty data waits for the next one.
+                timers.next_sync = now + self.sync_interval;
                 syncer.request(SyncJob::Data(self.ckpt.latest.clone()));
             }
             if now >= timers.next_progress {
@@ -246,17 +252,10 @@ impl Aggregator {
 
     /// A flush finished. After a data sync the checkpoint on disk holds the new durable
     /// snapshot: have it flushed too (when there is one); the next data sync is due one
-    /// sync interval later.
-    fn sync_done(
-        &mut self,
-        done: SyncDone,
-        syncer: &mut Syncer,
-        timers: &mut Timers,
-        fatal: &mut Option<Error>,
-    ) {
+    /// sync interval after this one started, or as soon as that flush is done.
+    fn sync_done(&mut self, done: SyncDone, syncer: &mut Syncer, fatal: &mut Option<Error>) {
         match done {
             SyncDone::Data(snapshot, result) => {
-                timers.next_sync = Instant::now() + self.sync_interval;
                 match self.synced(snapshot, result, SaveKind::DurableDeferred) {
                     Ok(()) => {
                         if let Some(path) = self.file.as_ref().map(|f| f.path().to_path_buf()) {
@@ -397,15 +396,53 @@ impl Aggregator {
 fn syncer(data: &File, sync: &DataSync, requests: &Receiver<SyncJob>, replies: &Sender<SyncDone>) {
     // The checkpoint file whose name the last directory sync made durable.
     let mut named = None;
+    // The parts whose pages were dropped after a sync.
+    let mut forgotten: Option<DoneSet> = None;
     while let Ok(job) = requests.recv() {
-        let done = match job {
-            SyncJob::Data(snapshot) => SyncDone::Data(snapshot, sync.run(data)),
-            SyncJob::Checkpoint(path) => SyncDone::Checkpoint(sync_checkpoint(&path, &mut named)),
+        let (done, synced) = match job {
+            SyncJob::Data(snapshot) => {
+                let result = sync.run(data);
+                let synced = result.is_ok().then(|| snapshot.clone());
+                (SyncDone::Data(snapshot, result), synced)
+            }
+            SyncJob::Checkpoint(path) => (
+                SyncDone::Checkpoint(sync_checkpoint(&path, &mut named)),
+                None,
+            ),
         };
         if replies.send(done).is_err() {
             break;
         }
+        // After the reply: the durable snapshot does not wait for this.
+        if let Some(snapshot) = synced {
+            forget_synced(data, &snapshot, &mut forgotten);
+        }
     }
+}
+
+/// Drops the cached pages of what an fdatasync just made durable (`snapshot`, copied
+/// before it): the parts done since the last time, and the in-flight parts' bytes so far.
+/// A download larger than memory then leaves the page cache to others (`writeback.rs`).
+fn forget_synced(data: &File, snapshot: &Snapshot, forgotten: &mut Option<DoneSet>) {
+    let plan = snapshot.plan();
+    let bytes = |parts: std::ops::Range<u64>| -> Option<std::ops::Range<u64>> {
+        let first = plan.part(parts.start)?;
+        let last = plan.part(parts.end.checked_sub(1)?)?;
+        Some(first.start()..last.end())
+    };
+    let new = match forgotten.as_ref() {
+        Some(old) => snapshot.done().difference(old),
+        None => snapshot.done().clone(),
+    };
+    for range in new.done_ranges().filter_map(bytes) {
+        writeback::forget(data, range);
+    }
+    for part in snapshot.in_flight() {
+        if let Some(p) = plan.part(part.index) {
+            writeback::forget(data, p.start()..p.start() + part.bytes_done);
+        }
+    }
+    *forgotten = Some(snapshot.done().clone());
 }
 
 /// fsyncs the checkpoint file at `path` and, when the file there is not the one `named`

@@ -71,10 +71,20 @@ impl Download {
         self
     }
 
-    /// Concurrent part downloads, 1 ..= 1024 (the C SDK's `thread_num`; default 1). A fixed
-    /// pool of this many workers pulls the next missing part.
+    /// Concurrent part downloads, 1 ..= 1024 (the C SDK's `thread_num`; default 1): a fixed
+    /// pool of this many workers, each on its own connection, pulls the next missing parts.
     pub fn threads(mut self, threads: usize) -> Self {
         self.options.threads = threads;
+        self
+    }
+
+    /// The most bytes one ranged GET asks for (default: none; each worker sizes its requests
+    /// by the rate and latency it sees, 4 MiB ..= 64 MiB, and never past a part that is done
+    /// or another worker's). A request covers whole consecutive parts, at least one, so a
+    /// limit at or below the part size means one GET per part. Only the request count
+    /// changes: the checkpoint, the CRCs, resume and progress stay per part.
+    pub fn max_request_size(mut self, bytes: u64) -> Self {
+        self.options.max_request = Some(bytes);
         self
     }
 
@@ -167,8 +177,8 @@ impl Download {
     /// In durable mode, how often the data is fdatasynced and a durable snapshot saved
     /// (default 100 ms; at least 1 ms). Frequent syncs keep the disk writing while the
     /// download runs, so the final fsync has little left and a power cut loses less
-    /// (measurements in `docs/crash-safety.md`). One sync runs at a time, so a slow disk
-    /// spaces them out by itself.
+    /// (measurements in `docs/crash-safety.md`). The interval counts from each sync's start
+    /// and one sync runs at a time: on a disk slower than that, syncs run back to back.
     pub fn sync_interval(mut self, interval: Duration) -> Self {
         self.options.sync_interval = interval;
         self

@@ -100,6 +100,7 @@ mod stream;
 mod tags;
 mod validate;
 mod worker;
+mod writeback;
 
 pub use client::{Client, ClientBuilder};
 pub use download::Download;

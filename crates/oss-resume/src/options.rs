@@ -86,6 +86,8 @@ pub(crate) struct TestHooks {
 pub(crate) struct Options {
     pub(crate) part_size: Option<u64>,
     pub(crate) threads: usize,
+    /// The largest ranged GET, in bytes (`None`: sized by rate and latency).
+    pub(crate) max_request: Option<u64>,
     pub(crate) version_id: Option<String>,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) bandwidth: Option<u64>,
@@ -114,6 +116,7 @@ impl Default for Options {
         Self {
             part_size: None,
             threads: 1,
+            max_request: None,
             version_id: None,
             headers: Vec::new(),
             bandwidth: None,

@@ -188,6 +188,15 @@ pub struct Report {
     pub bytes_resumed: u64,
     /// Part requests retried (transient failures, resumed inside the part).
     pub retries: u64,
+    /// Ranged GETs sent, retries included. A request covers a run of consecutive missing
+    /// parts (sized by the rate and latency the worker sees, a few MiB to tens of MiB), so
+    /// with small parts this is far below the part count: the part size is the unit of the
+    /// checkpoint and of what a resume re-fetches, not of requests.
+    pub requests: u64,
+    /// Connections the client opened while this download ran (its pool keeps them alive
+    /// between requests, so with `threads` workers this is about `threads`). Counted for the
+    /// client: downloads sharing a [`crate::Client`] at the same time count each other's.
+    pub connections_opened: u64,
     /// Times the download restarted because the object changed ([`crate::OnChange::Restart`]).
     pub restarts: u32,
     /// Parts in the plan.

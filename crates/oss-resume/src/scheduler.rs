@@ -1,21 +1,124 @@
-//! The shared scheduler: hands each idle worker the next missing part.
+//! The shared scheduler: hands each idle worker a *run* — consecutive missing parts it
+//! fetches with one ranged GET.
 //!
-//! Parts resumed from a checkpoint (in flight when it was saved) come first, then every
-//! part not done, in order. Nothing is materialized per part: a cursor walks the plan and
-//! skips the parts the starting snapshot had done, so memory is O(threads) whatever the
-//! object size.
+//! The part stays the unit of the checkpoint, the CRC fold, resume and progress; the run is
+//! only the unit of a request, so a small part size (the C SDK's example uses 100 KB) does
+//! not mean one request per part. Parts resumed from a checkpoint (in flight when it was
+//! saved) come first, each starting at the byte it reached; then every part not done, in
+//! order. A run never reaches past a part that is done, resumed or handed out: its request
+//! would fetch bytes already on disk or owned by another worker.
+//!
+//! How long a run is: the worker asks for a number of bytes (its [`RequestSizer`] target,
+//! from the rate and latency it sees); the scheduler caps that at an even share of what is
+//! left to hand out (`unclaimed / threads`, at least [`TAIL_FLOOR`]), so the last runs are
+//! short and the workers finish together instead of one fetching a long run alone.
+//!
+//! Each run is a [`Claim`] the worker owns: the half-open range of part indices it may
+//! write, whose end another worker can lower ([`Claim::split_tail`]) to take the parts the
+//! owner has not started. The owner checks the end each time its stream reaches a new part
+//! ([`Claim::enter`]), under the claim's lock, so a part is written by exactly one worker.
+//!
+//! Nothing is materialized per part: a cursor walks the plan and skips the parts the
+//! starting snapshot had done, so memory is O(threads) whatever the object size.
+
+use std::ops::Range;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use oss_ckpt::InFlight;
 use oss_parts::{DoneSet, Part, Plan};
 
-/// A part to download, and where inside it to start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Assignment {
-    pub(crate) part: Part,
-    /// Bytes of the part already on disk.
+/// The smallest share of the unclaimed bytes a run is cut down to near the end (unless the
+/// part is bigger): below this, a request's fixed cost outweighs a better-balanced finish.
+pub(crate) const TAIL_FLOOR: u64 = 1 << 20;
+
+/// A run to download: parts `claim`'s range, the first starting `done` bytes in.
+#[derive(Debug, Clone)]
+pub(crate) struct Run {
+    /// The first part.
+    pub(crate) first: Part,
+    /// Bytes of the first part already on disk (resumed from the checkpoint).
     pub(crate) done: u64,
     /// Their CRC-64.
     pub(crate) crc: u64,
+    /// The parts the worker owns (from `first`), shared with the scheduler.
+    pub(crate) claim: Arc<Claim>,
+}
+
+/// The part indices a worker owns: `[at, end)`, `at` being the part its stream is in.
+#[derive(Debug)]
+pub(crate) struct Claim {
+    state: Mutex<ClaimState>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ClaimState {
+    /// The part the owner is writing (or about to write).
+    at: u64,
+    /// One past the last part the owner may write.
+    end: u64,
+}
+
+impl Claim {
+    fn new(parts: Range<u64>) -> Self {
+        Self {
+            state: Mutex::new(ClaimState {
+                at: parts.start,
+                end: parts.end,
+            }),
+        }
+    }
+
+    /// The state: two integers always consistent with each other, so a lock poisoned by a
+    /// panic elsewhere still holds a valid one.
+    fn lock(&self) -> MutexGuard<'_, ClaimState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// One past the last part the owner may write now.
+    pub(crate) fn end(&self) -> u64 {
+        self.lock().end
+    }
+
+    /// The owner's stream reached part `index`: true if it is still the owner's (and from
+    /// now on no split can take it), false if a split took it.
+    pub(crate) fn enter(&self, index: u64) -> bool {
+        let mut s = self.lock();
+        if index < s.end {
+            s.at = s.at.max(index);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Takes the second half of the parts the owner has not started (at least one is left
+    /// to it, the tail is never empty): the owner stops before them, the caller owns them.
+    /// `None` when fewer than two parts are unstarted.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "the tail-splitting policy (issue 20) will call it"
+        )
+    )]
+    pub(crate) fn split_tail(&self) -> Option<Range<u64>> {
+        let mut s = self.lock();
+        let unstarted = s.end.checked_sub(s.at + 1)?;
+        if unstarted < 2 {
+            return None;
+        }
+        let from = s.at + 1 + unstarted.div_ceil(2);
+        let tail = from..s.end;
+        s.end = from;
+        Some(tail)
+    }
+
+    /// Parts the owner has not started.
+    fn unstarted(&self) -> u64 {
+        let s = self.lock();
+        s.end.saturating_sub(s.at + 1)
+    }
 }
 
 #[derive(Debug)]
@@ -27,48 +130,215 @@ pub(crate) struct Scheduler {
     /// Sorted indices of the resumed parts (skipped by the cursor).
     resumed: Vec<u64>,
     cursor: u64,
+    /// Parts ahead of the cursor that resumed runs took (sorted, disjoint).
+    claimed_ahead: Vec<Range<u64>>,
+    /// Bytes of the parts the cursor has not handed out yet (resumed parts excluded).
+    unclaimed: u64,
+    threads: u64,
+    /// The runs handed out and not yet finished (pruned as their workers drop them).
+    claims: Vec<Arc<Claim>>,
 }
 
 impl Scheduler {
-    pub(crate) fn new(plan: Plan, done: DoneSet, in_flight: &[InFlight]) -> Self {
+    pub(crate) fn new(plan: Plan, done: DoneSet, in_flight: &[InFlight], threads: usize) -> Self {
         let mut resume = in_flight.to_vec();
         resume.sort_by_key(|p| std::cmp::Reverse(p.index));
         let mut resumed: Vec<u64> = in_flight.iter().map(|p| p.index).collect();
         resumed.sort_unstable();
+        let size = |index: u64| plan.part(index).map_or(0, |p| p.len());
+        let done_bytes: u64 = done
+            .done_ranges()
+            .map(|r| plan.parts_in(r).map(|p| p.len()).sum::<u64>())
+            .sum();
+        let resumed_bytes: u64 = resumed
+            .iter()
+            .filter(|&&i| !done.contains(i))
+            .map(|&i| size(i))
+            .sum();
+        let unclaimed = plan
+            .object_size()
+            .saturating_sub(done_bytes)
+            .saturating_sub(resumed_bytes);
         Self {
             plan,
             done,
             resume,
             resumed,
             cursor: 0,
+            claimed_ahead: Vec::new(),
+            unclaimed,
+            threads: u64::try_from(threads).unwrap_or(u64::MAX).max(1),
+            claims: Vec::new(),
         }
     }
 
-    /// The next part to fetch, or `None` when every part is handed out.
-    pub(crate) fn next_part(&mut self) -> Option<Assignment> {
+    /// The next run, of about `target` bytes (at least one part, whole parts only), or
+    /// `None` when every part is handed out.
+    pub(crate) fn next_run(&mut self, target: u64) -> Option<Run> {
+        self.claims.retain(|c| Arc::strong_count(c) > 1);
         while let Some(p) = self.resume.pop() {
             if let Some(part) = self.plan.part(p.index) {
-                return Some(Assignment {
-                    part,
-                    done: p.bytes_done,
-                    crc: p.crc,
-                });
+                // The rest of a resumed part, and the untouched parts after it (ahead of
+                // the cursor: every resumed part is handed out before the cursor moves).
+                let rest = part.len().saturating_sub(p.bytes_done);
+                let end = self.extend(p.index + 1, target.saturating_sub(rest));
+                if end > p.index + 1 {
+                    let at = self.claimed_ahead.partition_point(|r| r.start < end);
+                    self.claimed_ahead.insert(at, p.index + 1..end);
+                }
+                return Some(self.hand_out(part, p.bytes_done, p.crc, end));
             }
         }
         while self.cursor < self.plan.len() {
             let index = self.cursor;
             self.cursor += 1;
-            if self.done.contains(index) || self.resumed.binary_search(&index).is_ok() {
+            if self.is_taken(index) {
                 continue;
             }
             let part = self.plan.part(index)?;
-            return Some(Assignment {
-                part,
-                done: 0,
-                crc: 0,
-            });
+            self.unclaimed = self.unclaimed.saturating_sub(part.len());
+            let end = self.extend(index + 1, target.saturating_sub(part.len()));
+            self.cursor = end;
+            return Some(self.hand_out(part, 0, 0, end));
         }
         None
+    }
+
+    /// The claim with the most unstarted parts, for a worker that wants to split one.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "the tail-splitting policy (issue 20) will call it"
+        )
+    )]
+    pub(crate) fn largest_claim(&mut self) -> Option<Arc<Claim>> {
+        self.claims.retain(|c| Arc::strong_count(c) > 1);
+        self.claims
+            .iter()
+            .max_by_key(|c| c.unstarted())
+            .filter(|c| c.unstarted() >= 2)
+            .cloned()
+    }
+
+    /// Hands out the parts `range` split off another run (they were claimed: nothing to
+    /// subtract from the unclaimed bytes).
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "the tail-splitting policy (issue 20) will call it"
+        )
+    )]
+    pub(crate) fn adopt(&mut self, range: Range<u64>) -> Option<Run> {
+        let first = self.plan.part(range.start)?;
+        Some(self.hand_out(first, 0, 0, range.end))
+    }
+
+    fn hand_out(&mut self, first: Part, done: u64, crc: u64, end: u64) -> Run {
+        let claim = Arc::new(Claim::new(first.index()..end));
+        self.claims.push(Arc::clone(&claim));
+        Run {
+            first,
+            done,
+            crc,
+            claim,
+        }
+    }
+
+    /// Whether part `index` must not be in a new run: done, resumed (its bytes so far are
+    /// on disk; the resumed run starts there), or taken by a resumed run.
+    fn is_taken(&self, index: u64) -> bool {
+        self.done.contains(index)
+            || self.resumed.binary_search(&index).is_ok()
+            || self
+                .claimed_ahead
+                .get(self.claimed_ahead.partition_point(|r| r.end <= index))
+                .is_some_and(|r| r.contains(&index))
+    }
+
+    /// Extends a run from part `from` by untouched parts worth up to `want` bytes (capped
+    /// at an even share of what is unclaimed); returns one past the run's last part. The
+    /// caller records them as taken (by moving the cursor, or in `claimed_ahead`).
+    fn extend(&mut self, from: u64, want: u64) -> u64 {
+        let share = (self.unclaimed / self.threads).max(TAIL_FLOOR);
+        let mut budget = want.min(share);
+        let mut end = from;
+        // Parts behind the cursor were handed out (or skipped as taken).
+        while end >= self.cursor && end < self.plan.len() && !self.is_taken(end) {
+            let Some(part) = self.plan.part(end) else {
+                break;
+            };
+            // Whole parts only, and a run ends at the part that reaches the target.
+            if budget < part.len().div_ceil(2) {
+                break;
+            }
+            budget = budget.saturating_sub(part.len());
+            self.unclaimed = self.unclaimed.saturating_sub(part.len());
+            end += 1;
+        }
+        end
+    }
+}
+
+/// How many bytes a worker asks for per request, from what its last requests showed: about
+/// [`RequestSizer::TARGET_TIME`] of transfer at the rate it saw (or ten times the time to
+/// the first byte, on a link where that is longer), within
+/// [`RequestSizer::MIN`]..=[`RequestSizer::MAX`]. A request's fixed cost — a round trip to
+/// the first byte on a real link, the server's and the client's work per request on
+/// loopback — is then a small fraction of its time, whatever the part size.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestSizer {
+    /// Body bytes per second, smoothed.
+    rate: Option<f64>,
+    /// Request to first body byte, smoothed.
+    latency: Option<Duration>,
+}
+
+impl RequestSizer {
+    /// The smallest request worth sizing for (and the first request's size).
+    pub(crate) const MIN: u64 = 4 << 20;
+    /// The largest: a resume re-fetches nothing more for it (progress inside a part counts),
+    /// but a request this long keeps its connection's share of the tail.
+    pub(crate) const MAX: u64 = 64 << 20;
+    /// The transfer time a request aims at.
+    pub(crate) const TARGET_TIME: Duration = Duration::from_millis(100);
+
+    pub(crate) fn new() -> Self {
+        Self {
+            rate: None,
+            latency: None,
+        }
+    }
+
+    /// Bytes to ask for next.
+    pub(crate) fn target(&self) -> u64 {
+        let Some(rate) = self.rate else {
+            return Self::MIN;
+        };
+        let time = self
+            .latency
+            .map_or(Self::TARGET_TIME, |l| (l * 10).max(Self::TARGET_TIME));
+        let bytes = rate * time.as_secs_f64();
+        (bytes as u64).clamp(Self::MIN, Self::MAX)
+    }
+
+    /// A request delivered `bytes` in `streaming` after a first byte `latency` after it was
+    /// sent. Short requests (a run's last bytes after a retry) say little about the rate and
+    /// count only for the latency.
+    pub(crate) fn observe(&mut self, latency: Duration, bytes: u64, streaming: Duration) {
+        self.latency = Some(match self.latency {
+            Some(old) => (old * 3 + latency) / 4,
+            None => latency,
+        });
+        if bytes < Self::MIN / 4 || streaming.is_zero() {
+            return;
+        }
+        let rate = bytes as f64 / streaming.as_secs_f64();
+        self.rate = Some(match self.rate {
+            Some(old) => old * 0.5 + rate * 0.5,
+            None => rate,
+        });
     }
 }
 
@@ -77,9 +347,24 @@ mod tests {
     use super::*;
     use oss_parts::PartSize;
 
+    fn plan(size: u64, part: u64) -> Plan {
+        Plan::new(size, PartSize::new(part).unwrap()).unwrap()
+    }
+
+    /// (first part, done bytes, end) of each run, taking `target` bytes each time.
+    fn runs(s: &mut Scheduler, target: u64) -> Vec<(u64, u64, u64)> {
+        let mut out = Vec::new();
+        let mut keep = Vec::new();
+        while let Some(r) = s.next_run(target) {
+            out.push((r.first.index(), r.done, r.claim.end()));
+            keep.push(r); // claims stay live, as a worker holds them
+        }
+        out
+    }
+
     #[test]
-    fn resumed_first_then_missing_in_order() {
-        let plan = Plan::new(100, PartSize::new(10).unwrap()).unwrap();
+    fn resumed_first_then_missing_in_order_one_part_each() {
+        let plan = plan(100, 10);
         let mut done = DoneSet::new(&plan);
         done.insert(0).unwrap();
         done.insert(5).unwrap();
@@ -95,22 +380,154 @@ mod tests {
                 crc: 4,
             },
         ];
-        let mut s = Scheduler::new(plan, done, &inflight);
-        let got: Vec<(u64, u64)> = std::iter::from_fn(|| s.next_part())
-            .map(|a| (a.part.index(), a.done))
-            .collect();
+        let mut s = Scheduler::new(plan, done, &inflight, 1);
+        // A target of one part: every run is one part, the old order.
+        let got = runs(&mut s, 1);
         assert_eq!(
             got,
             [
-                (2, 1),
-                (7, 3),
-                (1, 0),
-                (3, 0),
-                (4, 0),
-                (6, 0),
-                (8, 0),
-                (9, 0)
+                (2, 1, 3),
+                (7, 3, 8),
+                (1, 0, 2),
+                (3, 0, 4),
+                (4, 0, 5),
+                (6, 0, 7),
+                (8, 0, 9),
+                (9, 0, 10)
             ]
         );
+    }
+
+    #[test]
+    fn runs_stop_at_done_resumed_and_taken_parts() {
+        let plan = plan(200, 10); // 20 parts
+        let mut done = DoneSet::new(&plan);
+        for i in [4, 5, 12] {
+            done.insert(i).unwrap();
+        }
+        let inflight = [InFlight {
+            index: 9,
+            bytes_done: 2,
+            crc: 1,
+        }];
+        let mut s = Scheduler::new(plan, done, &inflight, 1);
+        // Large targets: runs are cut only by done, resumed or taken parts (the even share
+        // is at least TAIL_FLOOR, far above this object).
+        let got = runs(&mut s, 1 << 30);
+        assert_eq!(got, [(9, 2, 12), (0, 0, 4), (6, 0, 9), (13, 0, 20)]);
+    }
+
+    #[test]
+    fn every_missing_part_is_in_exactly_one_run() {
+        let plan = plan(10_000, 7); // 1429 parts, the last 4 bytes
+        let mut done = DoneSet::new(&plan);
+        for i in (0..plan.len()).filter(|i| i % 13 == 0 || i % 17 < 3) {
+            done.insert(i).unwrap();
+        }
+        let inflight = [InFlight {
+            index: 100,
+            bytes_done: 5,
+            crc: 0,
+        }];
+        for target in [1, 7, 50, 700, 5000] {
+            let mut s = Scheduler::new(plan, done.clone(), &inflight, 3);
+            let mut seen = vec![0u32; plan.len() as usize];
+            for (first, _, end) in runs(&mut s, target) {
+                for i in first..end {
+                    seen[i as usize] += 1;
+                }
+            }
+            for (i, n) in seen.iter().enumerate() {
+                let want = u32::from(!done.contains(i as u64));
+                assert_eq!(*n, want, "part {i} at target {target}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_tail_is_shared_out_evenly() {
+        // 64 MiB in 100 KB parts, 4 threads, a 64 MiB target: runs shrink to an even share
+        // of what is left, never below TAIL_FLOOR (or one part).
+        let plan = plan(64 << 20, 100_000);
+        let mut s = Scheduler::new(plan, DoneSet::new(&plan), &[], 4);
+        let got = runs(&mut s, 64 << 20);
+        let bytes: Vec<u64> = got
+            .iter()
+            .map(|&(a, _, b)| plan.parts_in(a..b).map(|p| p.len()).sum())
+            .collect();
+        assert!(bytes[0] <= (16 << 20) + 200_000, "{bytes:?}");
+        assert!(
+            bytes.windows(2).all(|w| w[1] <= w[0] + 100_000),
+            "{bytes:?}"
+        );
+        let last = bytes.iter().rev().skip(1).take(3);
+        assert!(
+            last.into_iter().all(|&b| b <= TAIL_FLOOR + 100_000),
+            "{bytes:?}"
+        );
+        assert_eq!(bytes.iter().sum::<u64>(), 64 << 20);
+    }
+
+    #[test]
+    fn a_split_takes_unstarted_parts_only() {
+        let claim = Claim::new(10..20);
+        assert!(claim.enter(10));
+        // 9 unstarted: the owner, already streaming, keeps the larger half.
+        assert_eq!(claim.split_tail(), Some(16..20));
+        assert_eq!(claim.end(), 16);
+        assert!(claim.enter(15));
+        assert!(!claim.enter(16), "a split part is not the owner's any more");
+        assert_eq!(claim.split_tail(), None, "nothing left to split");
+        let claim = Claim::new(0..3);
+        assert!(claim.enter(0));
+        assert_eq!(claim.split_tail(), Some(2..3));
+        assert_eq!(claim.split_tail(), None);
+    }
+
+    #[test]
+    fn the_largest_claim_can_be_split_and_adopted() {
+        let plan = plan(100, 10);
+        let mut s = Scheduler::new(plan, DoneSet::new(&plan), &[], 1);
+        let a = s.next_run(30).unwrap(); // parts 0..3
+        let b = s.next_run(1 << 30).unwrap(); // 3..10
+        assert_eq!((a.claim.end(), b.claim.end()), (3, 10));
+        let victim = s.largest_claim().unwrap();
+        assert!(Arc::ptr_eq(&victim, &b.claim));
+        let tail = victim.split_tail().unwrap();
+        assert_eq!(tail, 7..10);
+        let c = s.adopt(tail).unwrap();
+        assert_eq!((c.first.index(), c.claim.end()), (7, 10));
+        drop((a, b, victim));
+        // Finished runs (dropped by their workers) are forgotten.
+        assert!(Arc::ptr_eq(&s.largest_claim().unwrap(), &c.claim));
+        assert!(s.next_run(10).is_none());
+    }
+
+    #[test]
+    fn request_size_follows_rate_and_latency() {
+        let mut sizer = RequestSizer::new();
+        assert_eq!(sizer.target(), RequestSizer::MIN);
+        // 200 MB/s on loopback: 100 ms is 20 MB.
+        sizer.observe(
+            Duration::from_micros(300),
+            20_000_000,
+            Duration::from_millis(100),
+        );
+        assert_eq!(sizer.target(), 20_000_000);
+        // A 50 ms first byte at 10 MB/s: ten times the latency, 5 MB.
+        let mut far = RequestSizer::new();
+        far.observe(
+            Duration::from_millis(50),
+            2_000_000,
+            Duration::from_millis(200),
+        );
+        assert_eq!(far.target(), 5_000_000);
+        // Capped both ways.
+        let mut fast = RequestSizer::new();
+        fast.observe(Duration::ZERO, 1 << 30, Duration::from_millis(100));
+        assert_eq!(fast.target(), RequestSizer::MAX);
+        let mut slow = RequestSizer::new();
+        slow.observe(Duration::ZERO, 4 << 20, Duration::from_secs(100));
+        assert_eq!(slow.target(), RequestSizer::MIN);
     }
 }

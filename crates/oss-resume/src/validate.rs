@@ -81,6 +81,12 @@ pub(crate) fn check_settings(o: &Options) -> Result<(), Error> {
             format!("{} is more than {MAX_THREADS}; use fewer", o.threads),
         ));
     }
+    if o.max_request == Some(0) {
+        return Err(Error::invalid(
+            "max_request_size",
+            "it is 0 bytes; give a positive size (at most the part size means one GET per part)",
+        ));
+    }
     if o.bandwidth == Some(0) {
         return Err(Error::invalid(
             "bandwidth_limit",

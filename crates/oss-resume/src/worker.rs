@@ -1,6 +1,7 @@
-//! A worker: takes the next part from the scheduler, streams it into the temp file through a
-//! bounded, coalescing sink whose positional writes run off the network task, retries inside
-//! the part, and reports what reached the disk.
+//! A worker: takes the next run of parts from the scheduler, streams it (one ranged GET)
+//! into the temp file through a bounded, coalescing sink whose positional writes run off the
+//! network task, retries from the exact byte it reached, and reports per part what reached
+//! the disk.
 
 use std::fs::File;
 use std::io;
@@ -15,14 +16,14 @@ use oss_http::{
     ByteSink, GetRange, JitterRng, ObjectPin, PartRetry, RequestHeaders, RetryDecision,
     RetryPolicy, ThrottlePolicy,
 };
-use oss_parts::Part;
+use oss_parts::{ByteRange, Part, Plan};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::PartRef;
 use crate::failpoint;
 use crate::ratelimit::TokenBucket;
-use crate::scheduler::{Assignment, Scheduler};
+use crate::scheduler::{Claim, RequestSizer, Run, Scheduler};
 
 /// What a worker tells the aggregator.
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +68,7 @@ pub(crate) struct Ctx {
     pub(crate) key: String,
     pub(crate) pin: ObjectPin,
     pub(crate) file: Arc<File>,
+    pub(crate) plan: Plan,
     pub(crate) object_size: u64,
     pub(crate) scheduler: Mutex<Scheduler>,
     pub(crate) cancel: CancellationToken,
@@ -74,6 +76,8 @@ pub(crate) struct Ctx {
     pub(crate) retry: RetryPolicy,
     /// Retry policy for OSS's throttling answers (503 throttling codes, 429).
     pub(crate) throttle: ThrottlePolicy,
+    /// The most bytes a request asks for (`None`: as the sizer says).
+    pub(crate) max_request: Option<u64>,
     /// Bytes per positional write (the coalescing target).
     pub(crate) block: usize,
     /// A smaller batch is written once it is this old (and no write is in flight).
@@ -82,6 +86,8 @@ pub(crate) struct Ctx {
     pub(crate) retries: Arc<AtomicU64>,
     /// Body bytes accepted from the network in this run.
     pub(crate) received: AtomicU64,
+    /// Ranged GETs sent (retries included).
+    pub(crate) requests: AtomicU64,
     /// Bytes written to the temp file in this run, plus what was on disk at the start
     /// (for the mid-part failpoint).
     pub(crate) on_disk: AtomicU64,
@@ -94,36 +100,52 @@ pub(crate) struct Ctx {
 /// Runs one worker until the scheduler is empty, the token fires, or a part fails.
 pub(crate) async fn run_worker(ctx: Arc<Ctx>, events: Sender<Event>) -> Result<(), PartFailure> {
     let mut rng = JitterRng::from_entropy();
+    let mut sizer = RequestSizer::new();
     loop {
         if ctx.cancel.is_cancelled() {
             return Err(PartFailure::Cancelled);
         }
         let next = match ctx.scheduler.lock() {
-            Ok(mut s) => s.next_part(),
+            Ok(mut s) => s.next_run(
+                ctx.max_request
+                    .map_or(sizer.target(), |max| sizer.target().min(max)),
+            ),
             Err(_) => return Err(PartFailure::Cancelled),
         };
-        let Some(assignment) = next else {
+        let Some(run) = next else {
             return Ok(());
         };
-        download_part(&ctx, &events, assignment, &mut rng).await?;
+        download_run(&ctx, &events, run, &mut rng, &mut sizer).await?;
+        // The connection goes back to the pool from a task of its own once its response is
+        // read to the end; a request sent before that task runs would open a new one.
+        tokio::task::yield_now().await;
     }
 }
 
-async fn download_part(
+/// Fetches a run of parts with one ranged GET (more after transient failures, each from
+/// the exact byte the sink accepted), reporting each part as its last byte is written.
+async fn download_run(
     ctx: &Ctx,
     events: &Sender<Event>,
-    a: Assignment,
+    run: Run,
     rng: &mut JitterRng,
+    sizer: &mut RequestSizer,
 ) -> Result<(), PartFailure> {
-    let part = a.part;
-    let part_ref = PartRef::from(part);
-    let mut sink = PartSink::new(ctx, events, part, a.done, Crc64::resume(a.crc, a.done));
-    let mut retry = PartRetry::with_throttle(ctx.retry, ctx.throttle).for_part(part.len());
-    while let Some(rest) = part.remaining_after(sink.accepted) {
+    let mut sink = RunSink::new(ctx, events, &run);
+    // Meaningful progress is measured against the part (the unit of progress), not the run.
+    let mut retry = PartRetry::with_throttle(ctx.retry, ctx.throttle).for_part(run.first.len());
+    while let Some(rest) = sink.remaining() {
         let get = GetRange::new(&ctx.bucket, &ctx.key, &ctx.pin, rest).headers(&ctx.headers);
         // No CRC from oss-http: the sink hashes what reaches the disk (on the writer), which
         // is what a checkpoint may claim, so each byte is hashed once.
         let before = sink.accepted;
+        ctx.requests.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(
+            "GET {rest} (parts {}..{})",
+            sink.current_part().index,
+            run.claim.end()
+        );
+        let sent = sink.start_request();
         let outcome = tokio::select! {
             biased;
             () = ctx.cancel.cancelled() => None,
@@ -134,9 +156,18 @@ async fn download_part(
                 sink.drain().await;
                 return Err(PartFailure::Cancelled);
             }
-            Some(Ok(_)) => break,
+            Some(Ok(_)) => {
+                sink.observe(sent, sizer);
+                break;
+            }
+            // Another worker took the rest of the run: what was accepted is kept.
+            Some(Err(_)) if sink.stopped => {
+                sink.observe(sent, sizer);
+                break;
+            }
             Some(Err(e)) => e,
         };
+        let part_ref = sink.current_part();
         let error = match beyond_retry(&mut sink, error, part_ref) {
             Ok(error) => error,
             Err(failure) => {
@@ -170,21 +201,17 @@ async fn download_part(
             }
         }
     }
-    let crc = sink.finish().await.map_err(|source| PartFailure::Local {
+    let part_ref = sink.current_part();
+    sink.finish().await.map_err(|source| PartFailure::Local {
         part: part_ref,
         source,
-    })?;
-    let _ = events.send(Event::PartDone {
-        index: part.index(),
-        crc,
-    });
-    Ok(())
+    })
 }
 
 /// Splits off the failures no retry can fix: the disk's (kept by the sink), a changed
 /// object, an archived one. Any other error is given back for the retry policy.
 fn beyond_retry(
-    sink: &mut PartSink<'_>,
+    sink: &mut RunSink<'_>,
     error: oss_http::Error,
     part: PartRef,
 ) -> Result<oss_http::Error, PartFailure> {
@@ -214,50 +241,130 @@ fn beyond_retry(
 #[error("{0}")]
 pub(crate) struct Panicked(pub(crate) String);
 
-/// The sink's error (the real one is kept in [`PartSink::failed`]).
+/// The sink's error (the real one is kept in [`RunSink::failed`], or it is a stop:
+/// [`RunSink::stopped`]).
 #[derive(Debug, thiserror::Error)]
-#[error("writing the temp data file failed")]
+#[error("writing the temp data file failed, or the run was cut short")]
 pub(crate) struct SinkFailed;
 
-/// A write running on the blocking pool: its length and the task (which hands the CRC back).
-type PendingWrite = (u64, JoinHandle<(io::Result<()>, Crc64)>);
+/// The bytes of one part inside a batch: the batch's chunks are split at part boundaries,
+/// so each chunk belongs to exactly one part.
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    part: Part,
+    /// One past the segment's last byte (absolute offset in the object).
+    end: u64,
+    /// How many of the batch's chunks are this segment's.
+    chunks: usize,
+}
 
-/// Coalesces a part's chunks into blocks of at least `ctx.block` bytes and writes each with
+/// What a write did to one segment's part: `upto` bytes of the part are on disk, with
+/// CRC-64 `crc`.
+#[derive(Debug, Clone, Copy)]
+struct SegmentWritten {
+    part: Part,
+    upto: u64,
+    crc: u64,
+}
+
+/// A write's result: per segment, and the running CRC of the part it ends in (fresh when
+/// the write completed its last part).
+struct WriteDone {
+    result: io::Result<()>,
+    segments: Vec<SegmentWritten>,
+    carry: Crc64,
+}
+
+/// A write running on the blocking pool: its length and the task.
+type PendingWrite = (u64, JoinHandle<WriteDone>);
+
+/// Coalesces a run's chunks into blocks of at least `ctx.block` bytes and writes each with
 /// one positional vectored write on the blocking pool, at most one write in flight: memory
-/// per worker is bounded by about two blocks, and a slow disk holds this part's socket only
+/// per worker is bounded by about two blocks, and a slow disk holds this run's socket only
 /// (back-pressure through TCP), never the runtime.
-struct PartSink<'a> {
+///
+/// The run's stream is one request, the parts stay the unit of progress: chunks are split
+/// at part boundaries, the writer hashes each part's bytes into that part's CRC-64 as they
+/// reach the disk, and a part is reported done (with its CRC) once its last byte is
+/// written; the part a write ends inside is reported with the bytes and CRC so far. A block
+/// may hold many small parts (one `pwritev` for all of them).
+struct RunSink<'a> {
     ctx: &'a Ctx,
     events: &'a Sender<Event>,
+    claim: Arc<Claim>,
+    /// The part the next accepted byte belongs to (or the last one accepted, when it is
+    /// complete and the next has not started).
     part: Part,
-    /// Bytes of the part accepted (on disk, being written, or batched).
+    /// Absolute offset of the next byte expected.
     accepted: u64,
     batch: Vec<Bytes>,
     batch_len: u64,
+    segments: Vec<Segment>,
     /// When the first byte of the batch arrived.
     batch_since: Instant,
-    /// The running CRC of the bytes on disk; `None` while a write holds it.
+    /// The running CRC of the bytes on disk of the part that `written` is in; `None`
+    /// while a write holds it.
     crc: Option<Crc64>,
     pending: Option<PendingWrite>,
-    /// Bytes of the part on disk.
+    /// Absolute offset up to which the run's bytes are on disk.
     written: u64,
     failed: Option<io::Error>,
+    /// The claim's end was lowered below the stream's position: the rest is another
+    /// worker's, the request must stop.
+    stopped: bool,
+    /// When the current request's first body byte arrived, and its bytes accepted so far.
+    first_byte: Option<Instant>,
+    request_bytes: u64,
 }
 
-impl<'a> PartSink<'a> {
-    fn new(ctx: &'a Ctx, events: &'a Sender<Event>, part: Part, done: u64, crc: Crc64) -> Self {
+impl<'a> RunSink<'a> {
+    fn new(ctx: &'a Ctx, events: &'a Sender<Event>, run: &Run) -> Self {
+        let at = run.first.start() + run.done;
         Self {
             ctx,
             events,
-            part,
-            accepted: done,
+            claim: Arc::clone(&run.claim),
+            part: run.first,
+            accepted: at,
             batch: Vec::new(),
             batch_len: 0,
+            segments: Vec::new(),
             batch_since: Instant::now(),
-            crc: Some(crc),
+            crc: Some(Crc64::resume(run.crc, run.done)),
             pending: None,
-            written: done,
+            written: at,
             failed: None,
+            stopped: false,
+            first_byte: None,
+            request_bytes: 0,
+        }
+    }
+
+    /// The bytes of the run not accepted yet, up to the claim's end as it is now; `None`
+    /// when the run is complete (or was cut where the stream stands).
+    fn remaining(&self) -> Option<ByteRange> {
+        let last = self.claim.end().checked_sub(1)?;
+        let end = self.ctx.plan.part(last)?.end();
+        ByteRange::new(self.accepted, end).ok()
+    }
+
+    /// The part the next byte belongs to, for error messages.
+    fn current_part(&self) -> PartRef {
+        PartRef::from(self.ctx.plan.part_at(self.accepted).unwrap_or(self.part))
+    }
+
+    /// A request is about to be sent: returns when.
+    fn start_request(&mut self) -> Instant {
+        self.first_byte = None;
+        self.request_bytes = 0;
+        Instant::now()
+    }
+
+    /// The request sent at `sent` ended: what it showed of the rate and latency.
+    fn observe(&self, sent: Instant, sizer: &mut RequestSizer) {
+        if let Some(first) = self.first_byte {
+            let now = Instant::now();
+            sizer.observe(first - sent, self.request_bytes, now - first);
         }
     }
 
@@ -271,20 +378,30 @@ impl<'a> PartSink<'a> {
         // so a later drain still accounts for the write.
         let joined = handle.await;
         self.pending = None;
-        let (result, crc) =
-            joined.map_err(|e| io::Error::other(Panicked(format!("writer task: {e}"))))?;
-        result?;
+        let done = joined.map_err(|e| io::Error::other(Panicked(format!("writer task: {e}"))))?;
+        done.result?;
         self.written += len;
-        let crc_value = crc.value();
-        self.crc = Some(crc);
+        self.crc = Some(done.carry);
         self.ctx.written_run.fetch_add(len, Ordering::Relaxed);
         let on_disk = self.ctx.on_disk.fetch_add(len, Ordering::Relaxed) + len;
-        let _ = self.events.send(Event::Written {
-            index: self.part.index(),
-            written: self.written,
-            crc: crc_value,
-        });
-        if self.written < self.part.len()
+        let mut mid_part = false;
+        for s in done.segments {
+            let event = if s.upto == s.part.len() {
+                Event::PartDone {
+                    index: s.part.index(),
+                    crc: s.crc,
+                }
+            } else {
+                mid_part = true;
+                Event::Written {
+                    index: s.part.index(),
+                    written: s.upto,
+                    crc: s.crc,
+                }
+            };
+            let _ = self.events.send(event);
+        }
+        if mid_part
             && on_disk.saturating_mul(2) >= self.ctx.object_size
             && !self.ctx.mid_part_fired.swap(true, Ordering::Relaxed)
         {
@@ -303,74 +420,159 @@ impl<'a> PartSink<'a> {
         // series of regrowths.
         let next = Vec::with_capacity(self.batch.len());
         let chunks = std::mem::replace(&mut self.batch, next);
+        let segments = std::mem::take(&mut self.segments);
         let len = std::mem::take(&mut self.batch_len);
-        let offset = self.part.start() + self.written;
+        let offset = self.written;
         if let Some(limit) = self.ctx.enospc_after
             && self.ctx.written_run.load(Ordering::Relaxed) + len > limit
         {
             return Err(io::Error::from_raw_os_error(28)); // ENOSPC, injected
         }
-        let Some(mut crc) = self.crc.take() else {
+        let Some(crc) = self.crc.take() else {
             return Err(io::Error::other("internal: no CRC state for the part"));
         };
         let file = Arc::clone(&self.ctx.file);
         let handle = tokio::task::spawn_blocking(move || {
             let result = crate::space::write_all_at(&file, &chunks, offset);
-            if result.is_ok() {
-                for chunk in &chunks {
-                    crc.update(chunk);
-                }
+            if result.is_err() {
+                return WriteDone {
+                    result,
+                    segments: Vec::new(),
+                    carry: crc,
+                };
             }
-            (result, crc)
+            let (segments, carry) = hash_segments(&chunks, &segments, crc);
+            WriteDone {
+                result,
+                segments,
+                carry,
+            }
         });
         self.pending = Some((len, handle));
         Ok(())
     }
 
-    /// Writes whatever is batched and waits for it: the part's bytes so far are on disk.
+    /// Writes whatever is batched and waits for it: the run's bytes so far are on disk.
     async fn drain(&mut self) {
         if self.submit().await.is_ok() {
             let _ = self.settle().await;
         }
     }
 
-    /// The part is complete: writes the rest and returns its CRC-64.
-    async fn finish(&mut self) -> io::Result<u64> {
+    /// The run is complete (up to its claim's end): writes the rest and waits for it.
+    async fn finish(&mut self) -> io::Result<()> {
         self.submit().await?;
         self.settle().await?;
-        if self.written != self.part.len() {
+        if self.remaining().is_some() || self.written != self.accepted {
             return Err(io::Error::other(format!(
-                "internal: {} of {} bytes of the part written",
+                "internal: the run ends at byte {} of a claim to part {}",
                 self.written,
-                self.part.len()
+                self.claim.end()
             )));
         }
-        Ok(self.crc.as_ref().map_or(0, Crc64::value))
+        Ok(())
+    }
+
+    /// Appends `piece` (all inside `self.part`) to the batch.
+    fn push(&mut self, piece: Bytes) {
+        let len = piece.len() as u64;
+        self.batch.push(piece);
+        self.batch_len += len;
+        self.accepted += len;
+        match self.segments.last_mut() {
+            Some(s) if s.part.index() == self.part.index() => {
+                s.end = self.accepted;
+                s.chunks += 1;
+            }
+            _ => self.segments.push(Segment {
+                part: self.part,
+                end: self.accepted,
+                chunks: 1,
+            }),
+        }
+    }
+
+    fn fail(&mut self, e: io::Error) -> SinkFailed {
+        self.failed = Some(e);
+        SinkFailed
     }
 }
 
-impl ByteSink for PartSink<'_> {
+/// Hashes each segment's chunks into its part's CRC-64: the first continues `carry` (the
+/// part the write starts in), the others start fresh. Returns what each segment's part
+/// has on disk now, and the CRC to carry into the next write.
+fn hash_segments(
+    chunks: &[Bytes],
+    segments: &[Segment],
+    mut carry: Crc64,
+) -> (Vec<SegmentWritten>, Crc64) {
+    let mut out = Vec::with_capacity(segments.len());
+    let mut next = 0;
+    for s in segments {
+        let end = next + s.chunks;
+        for chunk in chunks.get(next..end).unwrap_or_default() {
+            carry.update(chunk);
+        }
+        next = end;
+        out.push(SegmentWritten {
+            part: s.part,
+            upto: s.end - s.part.start(),
+            crc: carry.value(),
+        });
+        if s.end == s.part.end() {
+            carry = Crc64::new();
+        }
+    }
+    (out, carry)
+}
+
+impl ByteSink for RunSink<'_> {
     type Error = SinkFailed;
 
-    async fn write(&mut self, offset: u64, chunk: Bytes) -> Result<(), SinkFailed> {
-        if offset != self.part.start() + self.accepted {
-            self.failed = Some(io::Error::other(format!(
+    async fn write(&mut self, offset: u64, mut chunk: Bytes) -> Result<(), SinkFailed> {
+        if offset != self.accepted {
+            let e = io::Error::other(format!(
                 "internal: chunk at {offset}, expected {}",
-                self.part.start() + self.accepted
-            )));
-            return Err(SinkFailed);
+                self.accepted
+            ));
+            return Err(self.fail(e));
         }
         if let Some(limiter) = &self.ctx.limiter {
             limiter.take(chunk.len()).await;
         }
-        let len = chunk.len() as u64;
+        let now = Instant::now();
+        self.first_byte.get_or_insert(now);
         if self.batch.is_empty() {
-            self.batch_since = Instant::now();
+            self.batch_since = now;
         }
-        self.batch.push(chunk);
-        self.batch_len += len;
-        self.accepted += len;
-        self.ctx.received.fetch_add(len, Ordering::Relaxed);
+        while !chunk.is_empty() {
+            if self.accepted == self.part.end() {
+                // The stream reaches the next part: still this run's, unless a split took it.
+                let next = self.part.index() + 1;
+                if !self.claim.enter(next) {
+                    self.stopped = true;
+                    return Err(SinkFailed);
+                }
+                match self.ctx.plan.part(next) {
+                    Some(part) => self.part = part,
+                    None => {
+                        let e = io::Error::other("internal: bytes past the last part");
+                        return Err(self.fail(e));
+                    }
+                }
+            }
+            let room = self.part.end() - self.accepted;
+            let piece = if room >= chunk.len() as u64 {
+                std::mem::take(&mut chunk)
+            } else {
+                // `room` < chunk.len() <= usize::MAX here.
+                chunk.split_to(usize::try_from(room).unwrap_or(usize::MAX))
+            };
+            let piece_len = piece.len() as u64;
+            self.push(piece);
+            self.request_bytes += piece_len;
+            self.ctx.received.fetch_add(piece_len, Ordering::Relaxed);
+        }
         // A full block is written (waiting for the previous write: back-pressure). A slow
         // stream is written once its batch is `flush_age` old and the disk is idle, so what a
         // kill loses stays about `rate x flush_age` however slow the link.
@@ -380,8 +582,7 @@ impl ByteSink for PartSink<'_> {
         if (full || stale)
             && let Err(e) = self.submit().await
         {
-            self.failed = Some(e);
-            return Err(SinkFailed);
+            return Err(self.fail(e));
         }
         Ok(())
     }

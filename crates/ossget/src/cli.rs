@@ -8,7 +8,8 @@ use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 
 use crate::help;
 use crate::size::{
-    DEFAULT_MIN_RATE, MinRate, parse_duration_for, parse_min_rate, parse_part_size, parse_rate,
+    DEFAULT_MIN_RATE, MinRate, parse_duration_for, parse_max_request_size, parse_min_rate,
+    parse_part_size, parse_rate,
 };
 
 /// The CLI's default number of concurrent part downloads (the library's is the C SDK's 1).
@@ -61,10 +62,18 @@ pub struct Args {
           help_heading = "Download")]
     pub threads: usize,
 
-    /// Bytes per ranged part, 1 B to 5GiB, e.g. 100KiB, 8MiB, 1.5GiB [default: 8MiB,
-    /// raised only for objects over 128 TiB]
+    /// Bytes per part, the unit of progress and of what a resume may fetch again (a request
+    /// covers a run of parts), 1 B to 5GiB, e.g. 100KiB, 8MiB [default: 8MiB, raised only
+    /// for objects over 128 TiB]
     #[arg(long, value_name = "SIZE", value_parser = parse_part_size, help_heading = "Download")]
     pub part_size: Option<u64>,
+
+    /// The most one ranged GET asks for; it covers whole parts, so a SIZE at or below the part
+    /// size means a request per part [default: sized by each connection's rate and latency,
+    /// 4MiB to 64MiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_max_request_size,
+          hide_short_help = true, help_heading = "Download")]
+    pub max_request_size: Option<u64>,
 
     /// Download only bytes START-END of the object (inclusive), START- (to the end) or
     /// -SUFFIX (the last SUFFIX bytes), streamed to DEST or stdout; not resumable (see

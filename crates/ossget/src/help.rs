@@ -99,7 +99,8 @@ Interrupting:
 Output:
   Progress goes to stderr: a bar (bytes, percent, rate, ETA, parts) on a terminal, plain
   lines otherwise (after 1 s, then every 5 s), nothing with -q or --no-progress. A one-line
-  summary (size, time, average rate, bytes resumed, retries) follows on stderr unless -q.
+  summary (size, time, average rate, requests and connections, bytes resumed, retries)
+  follows on stderr unless -q.
   Errors are one or two lines, with the OSS error code and request id when OSS answered.
   stdout carries only the --json object. Text from a server or in a key name is printed with
   control and bidi characters escaped (\\u{1b} on stderr, \\u001b in JSON), and known
@@ -116,6 +117,9 @@ errors print none). Sizes are bytes; absent values are null.
   bytes_transferred   body bytes received in this run
   bytes_resumed       bytes already on disk from an earlier run, not fetched again
   retries             part requests retried after transient errors
+  requests            ranged GETs sent (each covers a run of consecutive parts, sized by
+                      rate and latency, so far fewer than parts_total with small parts)
+  connections_opened  connections opened (kept alive between requests: about --threads)
   restarts            times the download started over on a changed object
   parts_total         parts in the plan
   part_size           bytes per part

@@ -159,6 +159,9 @@ impl Job {
         if let Some(bytes) = args.part_size {
             d = d.part_size(bytes);
         }
+        if let Some(bytes) = args.max_request_size {
+            d = d.max_request_size(bytes);
+        }
         if let Some(version) = &args.version_id {
             d = d.version_id(version);
         }

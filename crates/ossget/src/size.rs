@@ -29,6 +29,17 @@ pub fn parse_part_size(text: &str) -> Result<u64, String> {
     Ok(bytes)
 }
 
+/// `--max-request-size`: a positive size (a request always covers at least one part).
+pub fn parse_max_request_size(text: &str) -> Result<u64, String> {
+    match parse_size(text)? {
+        0 => Err(format!(
+            "a request of {} bytes would fetch nothing; give e.g. 16MiB, or leave the option out",
+            text.trim()
+        )),
+        n => Ok(n),
+    }
+}
+
 /// `--limit-rate`: a positive size per second.
 pub fn parse_rate(text: &str) -> Result<u64, String> {
     match parse_size(text)? {
@@ -211,6 +222,16 @@ mod tests {
                 .contains("not a window")
         );
         assert!(parse_min_rate("x/60s").unwrap_err().contains("not a size"));
+    }
+
+    #[test]
+    fn a_request_size_must_be_positive() {
+        assert_eq!(parse_max_request_size("100KiB"), Ok(100 << 10));
+        assert!(
+            parse_max_request_size("0")
+                .unwrap_err()
+                .contains("would fetch nothing")
+        );
     }
 
     #[test]

@@ -37,6 +37,14 @@ pub struct Sample {
     pub sys: f64,
     /// Peak resident set size, KiB (the largest single process).
     pub rss_kib: u64,
+    /// ossget's own counts from its `--json` summary: ranged GETs sent, connections opened
+    /// (`None` for other tools).
+    pub requests: Option<u64>,
+    pub connections: Option<u64>,
+    /// The durable time (`dd` + `sync OUT`) of the disk's own durable copy of the same bytes,
+    /// run just before this run: what a durable row is read against on a disk whose speed
+    /// drifts (`None`: not a durable row).
+    pub disk_beside: Option<f64>,
 }
 
 /// What one kill-and-resume round found.
@@ -108,8 +116,14 @@ impl Runner {
         }
         // Earlier runs' dirty pages must not be written back on this run's time.
         self.quiet("sync", &Cmd::new("sync"))?;
-        let sample = self.time_one(tag, cmd, job, sync_out)?;
+        let mut sample = self.time_one(tag, cmd, job, sync_out)?;
         check_output(tag, verify, job, object, &self.logs)?;
+        // ossget's --json summary (its stdout), when it printed one.
+        let stdout = fs::read_to_string(self.logs.join(format!("{tag}.out"))).unwrap_or_default();
+        if let Some(summary) = crate::ossget_json::Summary::last_in(&stdout) {
+            sample.requests = summary.requests;
+            sample.connections = summary.connections_opened;
+        }
         Ok(sample)
     }
 
@@ -417,6 +431,9 @@ fn parse_time(text: &str) -> Option<Sample> {
         user,
         sys,
         rss_kib,
+        requests: None,
+        connections: None,
+        disk_beside: None,
     })
 }
 

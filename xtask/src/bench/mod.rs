@@ -23,6 +23,7 @@ mod peers;
 mod rate_limit;
 mod record;
 mod report;
+mod small_parts;
 mod tcp_queues;
 mod tools;
 
@@ -36,9 +37,9 @@ use crate::step::{self, Failure};
 use measure::Runner;
 use nginx::{LoggedServer, Nginx};
 use options::Options;
-use peers::{Group, Job, Knob, Need, Phase, ROWS, Row};
+use peers::{Column, Group, Job, Knob, Need, Phase, ROWS, Row};
 use record::{Machine, ObjectRecord, OptionsRecord, Record, Skipped};
-use report::{Case, ResumeCase, Skip};
+use report::{Case, ResumeCase, Section, Skip};
 
 /// Runs the bench with the arguments after `bench`.
 pub fn run(args: &[String]) -> Result<(), Failure> {
@@ -217,6 +218,7 @@ impl Bench {
                     let job = self.job(row, object, threads, part, server.port, tools);
                     match (row.build)(&job) {
                         Ok(cmd) => cases.push(Case {
+                            section: Section::Main,
                             row,
                             size: object.size,
                             threads,
@@ -286,7 +288,53 @@ impl Bench {
             }
         }
 
-        // Timed runs, interleaved: every case once per round.
+        // The small-parts section: fixed (N, part size) pairs, its own table.
+        if self.opts.small_parts {
+            let rows = small_parts::ROWS
+                .iter()
+                .filter_map(|name| peers::by_name(name))
+                .filter(|r| wanted(r));
+            for row in rows {
+                // A row that cannot run is already among the skips.
+                if row
+                    .needs
+                    .iter()
+                    .any(|n| found.missing(*n, server.headers_more).is_some())
+                {
+                    continue;
+                }
+                for object in &objects {
+                    for (threads, part) in small_parts::KNOBS {
+                        let job = self.job(row, object, threads, part, server.port, tools);
+                        match (row.build)(&job) {
+                            Ok(cmd) => cases.push(Case {
+                                section: Section::SmallParts,
+                                row,
+                                size: object.size,
+                                threads,
+                                part,
+                                command: cmd.shell(),
+                                sync_command: cmd::Cmd::new("sync").path(&job.out).shell(),
+                                samples: Vec::new(),
+                                failures: Vec::new(),
+                            }),
+                            Err(reason) => skips.push(Skip {
+                                name: row.name,
+                                reason: format!(
+                                    "small parts, N={threads} part={}: {reason}",
+                                    exact(part)
+                                ),
+                            }),
+                        }
+                    }
+                }
+            }
+        }
+
+        // Timed runs, interleaved: every case once per round. Each durable run is
+        // preceded by the disk's own durable copy of the same bytes, which it is read
+        // against (this VM's disk drifts by several times over minutes).
+        let disk_row = peers::by_name("disk-durable-copy");
         let runner = Runner {
             timeout_secs: self.opts.timeout_secs,
             logs: self.dir.join("logs"),
@@ -305,6 +353,12 @@ impl Bench {
                         tools,
                     );
                     let tag = tag(case.row, object.size, case.threads, case.part);
+                    let durable = case.row.group != Group::Limit
+                        && case.row.columns.list().contains(&Column::Durable);
+                    let beside = match disk_row.filter(|_| durable) {
+                        Some(disk) => self.disk_beside(&runner, disk, object, server.port, tools),
+                        None => None,
+                    };
                     let result = (case.row.build)(&job).and_then(|cmd| {
                         runner.timed(
                             &tag,
@@ -317,13 +371,19 @@ impl Bench {
                     });
                     let _ = measure::fresh_dir(&job.work);
                     match result {
-                        Ok(sample) => {
+                        Ok(mut sample) => {
+                            sample.disk_beside = beside;
                             eprintln!(
-                                "[{round}/{total}] {tag}: {:.2} s{} (cpu {:.2} s, rss {} MiB) ok",
+                                "[{round}/{total}] {tag}: {:.2} s{}{}{} (cpu {:.2} s, rss {} MiB) ok",
                                 sample.wall,
                                 sample
                                     .sync
                                     .map_or(String::new(), |s| format!(" + sync {s:.2} s")),
+                                beside.map_or(String::new(), |d| format!(", disk beside {d:.2} s")),
+                                sample.requests.map_or(String::new(), |r| format!(
+                                    ", {r} requests over {} connections",
+                                    sample.connections.unwrap_or(0)
+                                )),
                                 sample.user + sample.sys,
                                 sample.rss_kib / 1024
                             );
@@ -515,6 +575,30 @@ impl Bench {
             }
         }
         Ok(())
+    }
+
+    /// One run of the disk's durable copy of `object` (`dd conv=fdatasync` + `sync OUT`):
+    /// its durable seconds, or `None` (printed) when it failed.
+    fn disk_beside(
+        &self,
+        runner: &Runner,
+        disk: &'static Row,
+        object: &data::Object,
+        port: u16,
+        tools: &peers::Tools,
+    ) -> Option<f64> {
+        let job = self.job(disk, object, 1, self.default_part(), port, tools);
+        let tag = format!("{}-beside", tag(disk, object.size, 1, self.default_part()));
+        let result = (disk.build)(&job)
+            .and_then(|cmd| runner.timed(&tag, &cmd, &job, object, disk.verify, true));
+        let _ = measure::fresh_dir(&job.work);
+        match result {
+            Ok(s) => Some(s.wall + s.sync.unwrap_or(0.0)),
+            Err(why) => {
+                eprintln!("{tag}: FAILED: {why}");
+                None
+            }
+        }
     }
 
     fn default_part(&self) -> u64 {

@@ -26,6 +26,8 @@ flags:
   --timeout SECS        per-command limit (`timeout`)          (default 180)
   --port PORT           nginx port; PORT+1 serves the logged twin, PORT+2 the
                         rate-limited one                       (default 18080)
+  --small-parts         also the small-parts section: ossget, the Go SDK and oss2 at
+                        3 x 100KiB (the C SDK's example), 3 x 8MiB, 4 x 1MiB, 4 x 8MiB
   --no-build            use target/release/ossget and the oss_resume wheel in the bench
                         venv as they are, build neither
   --quick               smoke test: --size 64MiB --runs 3 --resume-runs 1
@@ -57,6 +59,8 @@ pub struct Options {
     pub port: u16,
     /// Do not build ossget; use the binary that is there.
     pub no_build: bool,
+    /// Run the small-parts section too.
+    pub small_parts: bool,
     /// Print the row table and exit.
     pub list: bool,
     /// `--quick` was given (recorded in the JSON).
@@ -75,6 +79,7 @@ pub fn parse(args: &[String]) -> Result<Option<Options>, String> {
     let mut timeout_secs = 180;
     let mut port = 18080;
     let mut no_build = false;
+    let mut small_parts = false;
     let mut list = false;
     let mut quick = false;
 
@@ -122,6 +127,7 @@ pub fn parse(args: &[String]) -> Result<Option<Options>, String> {
                     .ok_or_else(|| format!("--port {v}: expected 1..65534"))?;
             }
             "--no-build" => no_build = true,
+            "--small-parts" => small_parts = true,
             "--quick" => quick = true,
             "--list" => list = true,
             other => {
@@ -155,6 +161,7 @@ pub fn parse(args: &[String]) -> Result<Option<Options>, String> {
         timeout_secs,
         port,
         no_build,
+        small_parts,
         list,
         quick,
     }))

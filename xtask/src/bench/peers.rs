@@ -615,6 +615,7 @@ fn ossget(j: &Job<'_>, extra: &[&str]) -> Result<Cmd, String> {
     } else {
         &["--no-checkpoint"]
     };
+    // --json: the summary (requests, connections) goes to the row's stdout log.
     Ok(Cmd::new(bin.display().to_string())
         .env("OSS_ACCESS_KEY_ID", "bench-access-key-id")
         .env("OSS_ACCESS_KEY_SECRET", "bench-access-key-secret")
@@ -624,7 +625,8 @@ fn ossget(j: &Job<'_>, extra: &[&str]) -> Result<Cmd, String> {
         .args(["--threads".to_string(), j.threads.to_string()])
         .args(["--part-size".to_string(), exact(j.part)])
         .args(extra)
-        .args(checkpoint_off))
+        .args(checkpoint_off)
+        .args(["--json"]))
 }
 
 /// The C example's command line (`PROGRAM BUCKET KEY OUT`, the endpoint and keys in the

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::measure::ResumeSample;
 use super::peers::{Column, Group};
 use super::rate_limit::RateLimit;
-use super::report::{Case, ResumeCase, limit_of, median, ratios};
+use super::report::{Case, ResumeCase, Section, limit_of, median, ratios};
 
 const MIB: f64 = 1024.0 * 1024.0;
 const GIB: f64 = 1024.0 * MIB;
@@ -110,6 +110,7 @@ pub struct Skipped<'a> {
 /// One row in one column at one size and set of knobs.
 #[derive(Debug, Serialize)]
 pub struct CaseRow<'a> {
+    section: &'static str,
     name: &'a str,
     group: &'static str,
     column: &'static str,
@@ -136,6 +137,14 @@ pub struct CaseRow<'a> {
     ratio_to_limit: Option<f64>,
     ratio_to_ossget: Option<f64>,
     ratio_ignores_part_size: bool,
+    /// ossget's GETs and connections per run (from its `--json`).
+    requests: Vec<u64>,
+    connections: Vec<u64>,
+    /// Durable rows: the disk's own durable copy run just before each run, and the run's
+    /// ratio to it.
+    disk_beside_seconds: Vec<f64>,
+    ratio_to_disk_beside: Vec<f64>,
+    ratio_to_disk_beside_median: Option<f64>,
 }
 
 /// The rows of one case: one per column it yields.
@@ -172,7 +181,16 @@ fn case_row<'a>(
     };
     let runs = case.samples.len() + case.failures.len();
     let min = case.min(column);
+    let beside = if column == Column::Durable {
+        case.disk_beside_ratios()
+    } else {
+        Vec::new()
+    };
     CaseRow {
+        section: match case.section {
+            Section::Main => "main",
+            Section::SmallParts => "small-parts",
+        },
         name: case.row.name,
         group: match case.row.group {
             Group::Limit => "limit",
@@ -208,6 +226,16 @@ fn case_row<'a>(
         ratio_to_limit: r.to_limit.map(round3),
         ratio_to_ossget: r.to_ossget.map(round3),
         ratio_ignores_part_size: r.part_unmatched,
+        requests: case.samples.iter().filter_map(|s| s.requests).collect(),
+        connections: case.samples.iter().filter_map(|s| s.connections).collect(),
+        disk_beside_seconds: case
+            .samples
+            .iter()
+            .filter_map(|s| s.disk_beside)
+            .map(round3)
+            .collect(),
+        ratio_to_disk_beside_median: median(&beside).map(round3),
+        ratio_to_disk_beside: beside.into_iter().map(round3).collect(),
     }
 }
 

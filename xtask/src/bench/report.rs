@@ -11,9 +11,20 @@ use crate::size::exact;
 const MIB: f64 = 1024.0 * 1024.0;
 const GIB: f64 = 1024.0 * MIB;
 
+/// Which table a case belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// The page-cache and durable tables (N and part size from `--threads`/`--part-size`).
+    Main,
+    /// `--small-parts`: fixed (N, part size) pairs, from the C SDK's 3 × 100 KiB up.
+    SmallParts,
+}
+
 /// One row at one set of knobs on one object, with everything its runs produced.
 #[derive(Debug, Clone)]
 pub struct Case {
+    /// The table it is in.
+    pub section: Section,
     /// The row.
     pub row: &'static Row,
     /// Object size in bytes.
@@ -64,6 +75,26 @@ impl Case {
     /// The fastest run in `column`.
     pub fn min(&self, column: Column) -> Option<f64> {
         self.times(column).into_iter().reduce(f64::min)
+    }
+
+    /// Per durable run that has one, its time over the disk's durable copy of the same bytes
+    /// run just before it.
+    pub fn disk_beside_ratios(&self) -> Vec<f64> {
+        self.samples
+            .iter()
+            .filter_map(|s| {
+                let disk = s.disk_beside.filter(|d| *d > 0.0)?;
+                Some((s.wall + s.sync.unwrap_or(0.0)) / disk)
+            })
+            .collect()
+    }
+
+    /// ossget's GETs per run, as its `--json` counted them.
+    pub fn requests(&self) -> Vec<f64> {
+        self.samples
+            .iter()
+            .filter_map(|s| s.requests.map(|r| r as f64))
+            .collect()
     }
 
     fn label(&self) -> String {
@@ -214,7 +245,8 @@ pub fn limit_of(column: Column, size: u64, all: &[Case]) -> Option<(&'static str
 }
 
 /// Ratios for `case` in `column`, found among `all`. Rows compare only with rows of the
-/// same column, object size and N, and the same part size unless the row cannot set it.
+/// same section, column, object size and N, and the same part size unless the row cannot
+/// set it.
 pub fn ratios(case: &Case, column: Column, all: &[Case]) -> Ratios {
     let Some(min) = case.min(column) else {
         return Ratios::default();
@@ -226,7 +258,8 @@ pub fn ratios(case: &Case, column: Column, all: &[Case]) -> Ratios {
     let is_primary = case.row.group == Group::Ours && case.row.primary;
     if case.row.group != Group::Limit && !is_primary {
         let ossget = all.iter().find(|c| {
-            c.row.group == Group::Ours
+            c.section == case.section
+                && c.row.group == Group::Ours
                 && c.row.primary
                 && c.row.columns.list().contains(&column)
                 && c.size == case.size
@@ -269,7 +302,11 @@ pub fn markdown(
         for column in [Column::PageCache, Column::Durable] {
             let rows: Vec<&Case> = cases
                 .iter()
-                .filter(|c| c.size == size && c.row.columns.list().contains(&column))
+                .filter(|c| {
+                    c.section == Section::Main
+                        && c.size == size
+                        && c.row.columns.list().contains(&column)
+                })
                 .collect();
             if rows.is_empty() {
                 continue;
@@ -294,9 +331,22 @@ pub fn markdown(
             );
             let _ = writeln!(
                 out,
-                "| row | N | part | ok/runs | min s | median s | MiB/s | × limit | × ossget | CPU s/GiB | peak RSS MiB | output |"
+                "| row | N | part | ok/runs | min s | median s | MiB/s | × limit | × ossget | CPU s/GiB | peak RSS MiB | output |{}",
+                if column == Column::Durable {
+                    " × disk beside (median, min) |"
+                } else {
+                    ""
+                }
             );
-            let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|");
+            let _ = writeln!(
+                out,
+                "|---|---|---|---|---|---|---|---|---|---|---|---|{}",
+                if column == Column::Durable {
+                    "---|"
+                } else {
+                    ""
+                }
+            );
             for case in rows {
                 let times = case.times(column);
                 let min = case.min(column);
@@ -328,8 +378,17 @@ pub fn markdown(
                     rss.map_or("—".to_string(), |k| format!("{:.0}", k as f64 / 1024.0)),
                     output,
                 );
+                if column == Column::Durable {
+                    // Continue the row with the paired-disk cell.
+                    out.pop();
+                    let _ = writeln!(out, " {} |", beside_cell(case));
+                }
             }
         }
+        for line in disk_beside_lines(cases, size) {
+            let _ = writeln!(out, "\n{line}");
+        }
+        out.push_str(&super::small_parts::markdown(cases, size));
         // The unlimited rounds first, then those at `--resume-rate`, each its own table.
         let mut rates: Vec<Option<RateLimit>> = vec![None];
         for r in resumes.iter().filter(|r| r.size == size) {
@@ -359,6 +418,44 @@ pub fn markdown(
         }
     }
     out
+}
+
+/// A durable row's time over the disk's own durable copy run just before it: `1.08×
+/// (1.02×)` (median, min over runs), `—` for rows without paired runs.
+fn beside_cell(case: &Case) -> String {
+    let ratios = case.disk_beside_ratios();
+    match (median(&ratios), ratios.iter().copied().reduce(f64::min)) {
+        (Some(med), Some(min)) => format!("{med:.2}× ({min:.2}×)"),
+        _ => "—".to_string(),
+    }
+}
+
+/// Under the durable table: the durable target read off runs paired with the disk (this
+/// VM's disk drifts by several times over minutes, so each durable run is read against a
+/// `dd conv=fdatasync` of the same bytes run just before it, not against one figure).
+fn disk_beside_lines(cases: &[Case], size: u64) -> Vec<String> {
+    cases
+        .iter()
+        .filter(|c| {
+            c.section == Section::Main
+                && c.size == size
+                && c.row.group == Group::Ours
+                && c.row.primary
+                && c.row.columns.list().contains(&Column::Durable)
+        })
+        .filter_map(|c| {
+            let ratios = c.disk_beside_ratios();
+            let med = median(&ratios)?;
+            let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+            Some(format!(
+                "Target (durable within 1.15× of the disk's own durable write of the same bytes,                  `dd if=OBJECT conv=fdatasync` run just before each run): `{}` N={} part={}:                  **{med:.2}×** median (per run: {}).",
+                c.row.name,
+                c.threads,
+                exact(c.part),
+                each.join(", ")
+            ))
+        })
+        .collect()
 }
 
 /// One resume-waste table (rows of one object size and one server rate) and its target
@@ -524,6 +621,7 @@ mod tests {
 
     fn case(name: &str, threads: u32, part: u64, walls: &[f64]) -> Case {
         Case {
+            section: Section::Main,
             row: by_name(name).unwrap(),
             size: 1 << 30,
             threads,
@@ -538,10 +636,39 @@ mod tests {
                     user: 0.5,
                     sys: 0.5,
                     rss_kib: 1024,
+                    requests: None,
+                    connections: None,
+                    disk_beside: None,
                 })
                 .collect(),
             failures: vec![],
         }
+    }
+
+    /// Each durable run is read against the disk run beside it, never against another
+    /// run's: the median of per-run ratios, in the table and the target line.
+    #[test]
+    fn durable_runs_are_read_against_the_disk_run_beside_them() {
+        let mut ours = case("ossget", 4, 8 << 20, &[2.0, 5.0, 3.0]);
+        // The disk was slow during the second run: 4.0 + 1.0 sync = 5.0 against 4.5.
+        for (s, disk) in ours.samples.iter_mut().zip([2.5, 4.5, 3.2]) {
+            s.disk_beside = Some(disk);
+        }
+        let ratios = ours.disk_beside_ratios();
+        assert_eq!(ratios, vec![3.0 / 2.5, 6.0 / 4.5, 4.0 / 3.2]);
+        assert_eq!(beside_cell(&ours), "1.25× (1.20×)");
+        let all = vec![case("disk-durable-copy", 1, 8 << 20, &[1.0]), ours];
+        let lines = disk_beside_lines(&all, 1 << 30);
+        assert_eq!(lines.len(), 1);
+        assert!(
+            lines[0].contains("**1.25×** median (per run: 1.20, 1.33, 1.25)"),
+            "{}",
+            lines[0]
+        );
+        // A row without paired runs has no cell and no line.
+        let plain = case("ossget", 4, 8 << 20, &[2.0]);
+        assert_eq!(beside_cell(&plain), "—");
+        assert!(disk_beside_lines(&[plain], 1 << 30).is_empty());
     }
 
     #[test]
@@ -604,6 +731,9 @@ mod tests {
             user: 0.1,
             sys: 0.1,
             rss_kib: 1024,
+            requests: None,
+            connections: None,
+            disk_beside: None,
         };
         ResumeCase {
             row: by_name(name).unwrap(),

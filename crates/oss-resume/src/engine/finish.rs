@@ -164,6 +164,11 @@ impl Job {
             bytes_transferred: transferred,
             bytes_resumed: resumed,
             retries,
+            requests: self.requests,
+            connections_opened: self
+                .http
+                .connections_opened()
+                .saturating_sub(self.connections_before),
             restarts: self.restarts,
             parts_total: plan.len(),
             part_size: plan.part_size().get(),

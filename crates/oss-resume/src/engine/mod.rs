@@ -59,6 +59,7 @@ pub(crate) async fn run(request: Request) -> Result<Report, Error> {
     } = request;
     let checked = validate(&bucket, &key, &destination, &options)?;
     let (lock, warning) = DestLock::acquire(&checked.destination, options.restart)?;
+    let connections_before = http.connections_opened();
     let mut job = Job {
         lock: Arc::new(lock),
         endpoint_host,
@@ -72,6 +73,8 @@ pub(crate) async fn run(request: Request) -> Result<Report, Error> {
         options,
         warnings: warning.into_iter().collect(),
         restarts: 0,
+        requests: 0,
+        connections_before,
         discarded_on_request: false,
         started,
     };
@@ -116,6 +119,10 @@ struct Job {
     options: Options,
     warnings: Vec<String>,
     restarts: u32,
+    /// Ranged GETs sent by every attempt so far.
+    requests: u64,
+    /// The client's count of connections opened when the download began.
+    connections_before: u64,
     /// `restart(true)` removed a checkpoint before the first attempt (reported by it).
     discarded_on_request: bool,
     started: Instant,

@@ -98,6 +98,7 @@ impl Job {
         };
         // Let the progress callback survive into a restart.
         self.options.progress = outcome.progress.take();
+        self.requests += ctx.requests.load(Ordering::Relaxed);
         Ok(Ended {
             outcome,
             failure,
@@ -130,20 +131,24 @@ impl Job {
             key: self.key.clone(),
             pin: meta.pin(),
             file: Arc::clone(file),
+            plan: *latest.plan(),
             object_size: meta.size,
             scheduler: Mutex::new(Scheduler::new(
                 *latest.plan(),
                 latest.done().clone(),
                 latest.in_flight(),
+                self.options.threads,
             )),
             cancel: cancel.clone(),
             limiter: self.options.bandwidth.map(TokenBucket::new),
             retry: self.options.retry,
             throttle: self.options.throttle,
+            max_request: self.options.max_request,
             block,
             flush_age: self.options.commit_interval,
             retries: Arc::clone(retries),
             received: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
             on_disk: AtomicU64::new(bytes_resumed),
             written_run: AtomicU64::new(0),
             enospc_after: self.options.hooks.enospc_after,

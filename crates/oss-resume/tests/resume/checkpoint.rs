@@ -22,6 +22,8 @@ fn download(client: &Client, key: &str, dest: &Path) -> Download {
         .download(BUCKET, key, dest)
         .checkpoint(true)
         .part_size(PART)
+        // One GET per part: the gates below count GETs (coalescing has its own tests).
+        .max_request_size(PART)
         .threads(3)
         .retry_policy(fast_retry())
 }

@@ -53,15 +53,23 @@ async fn more_threads_than_parts() {
     let dir = Scratch::new("threads");
     let want = env.put("few", 3000, 3);
     let dest = dir.path("few.bin");
-    let report = env
-        .client()
-        .download(BUCKET, "few", &dest)
-        .part_size(1000)
-        .threads(64)
-        .await
-        .unwrap();
+    let download = || {
+        env.client()
+            .download(BUCKET, "few", &dest)
+            .part_size(1000)
+            .threads(64)
+    };
+    // The object is smaller than a request: one GET for the three parts.
+    let report = download().await.unwrap();
     assert_file(&dest, &want);
     assert_eq!(report.parts_total, 3);
+    assert_eq!(report.requests, 1);
+    assert_eq!(env.emu.counters().requests_for("GET", BUCKET, "few"), 1);
+    // One GET per part: three workers of the 64 have something to do.
+    env.emu.reset_counters();
+    let report = download().max_request_size(1000).await.unwrap();
+    assert_file(&dest, &want);
+    assert_eq!(report.requests, 3);
     assert_eq!(env.emu.counters().requests_for("GET", BUCKET, "few"), 3);
 }
 
@@ -71,15 +79,20 @@ async fn part_size_one_byte_on_a_small_object() {
     let dir = Scratch::new("onebyte");
     let want = env.put("tiny", 64, 4);
     let dest = dir.path("tiny.bin");
-    let report = env
-        .client()
-        .download(BUCKET, "tiny", &dest)
-        .part_size(1)
-        .threads(4)
-        .await
-        .unwrap();
+    let download = || {
+        env.client()
+            .download(BUCKET, "tiny", &dest)
+            .part_size(1)
+            .threads(4)
+    };
+    let report = download().await.unwrap();
     assert_file(&dest, &want);
     assert_eq!(report.parts_total, 64);
+    assert_eq!(env.emu.counters().requests_for("GET", BUCKET, "tiny"), 1);
+    env.emu.reset_counters();
+    let report = download().max_request_size(1).await.unwrap();
+    assert_file(&dest, &want);
+    assert_eq!(report.requests, 64);
     assert_eq!(env.emu.counters().requests_for("GET", BUCKET, "tiny"), 64);
 }
 
@@ -180,6 +193,7 @@ async fn an_object_replaced_mid_download_restarts_under_the_restart_policy() {
         .client()
         .download(BUCKET, "moving", &dest)
         .part_size(100_000)
+        .max_request_size(100_000) // the fault hits the second GET
         .on_change(OnChange::Restart)
         .await
         .unwrap();
@@ -209,6 +223,7 @@ async fn an_appendable_object_that_grows_is_never_mixed() {
         .client()
         .download(BUCKET, "log", &dest)
         .part_size(100_000)
+        .max_request_size(100_000) // the fault hits the second GET
         .await
         .unwrap_err();
     assert!(
@@ -227,6 +242,7 @@ async fn an_appendable_object_that_grows_is_never_mixed() {
         .client()
         .download(BUCKET, "log", &dest)
         .part_size(100_000)
+        .max_request_size(100_000)
         .on_change(OnChange::Restart)
         .await
         .unwrap();

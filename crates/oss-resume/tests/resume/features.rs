@@ -38,6 +38,8 @@ async fn the_library_defaults_to_one_connection_and_no_checkpoint() {
         .client()
         .download(BUCKET, "d", &dest)
         .part_size(256 << 10)
+        // A GET per part: four requests, which one connection must take one at a time.
+        .max_request_size(256 << 10)
         .on_progress(move |_| {
             if watched.exists() {
                 seen.store(true, Ordering::SeqCst);
@@ -70,6 +72,8 @@ async fn threads_sets_the_number_of_concurrent_connections() {
         env.client()
             .download(BUCKET, "t", &dest)
             .part_size(64 << 10) // 16 parts
+            // A GET per part (a request would otherwise cover the whole 1 MiB).
+            .max_request_size(64 << 10)
             .threads(threads as usize)
             .await
             .unwrap();
@@ -98,6 +102,8 @@ async fn the_version_head_returns_pins_every_part_get() {
         .client()
         .download("vbkt", "doc", &dest)
         .part_size(50_000)
+        // A GET per part: eight GETs to check, by two workers.
+        .max_request_size(50_000)
         .threads(2)
         .await
         .unwrap();

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod checkpoint;
+mod coalesce;
 mod common;
 mod crash;
 mod edge;

@@ -351,6 +351,8 @@ async fn destination_names_up_to_255_bytes_download_and_resume() {
             .download(BUCKET, "n", &dest)
             .checkpoint(true)
             .part_size(100_000)
+            // A GET per part, so the gate holds the second one.
+            .max_request_size(100_000)
             .cancel_token(cancel)
             .on_progress(move |p| {
                 if p.parts_done >= 1 {

@@ -24,6 +24,7 @@ async fn sdk_c_w_c1_a_changed_object_is_never_reported_as_success() {
         .client()
         .download(BUCKET, "obj", &dest)
         .part_size(100_000)
+        .max_request_size(100_000) // the fault hits the second GET
         .threads(2)
         .await
         .unwrap_err();
@@ -75,6 +76,7 @@ async fn sdk_c_w_c3_headers_reach_head_and_every_part_get() {
         .header("x-oss-request-payer", "requester")
         .header("x-oss-traffic-limit", "819200000")
         .part_size(100_000)
+        .max_request_size(100_000) // a GET per part: every one is checked below
         .threads(2)
         .await
         .unwrap();
@@ -161,6 +163,7 @@ async fn sdk_c_w_c8_a_200_whole_body_is_never_written_at_a_part_offset() {
         .client()
         .download(BUCKET, "obj", &dest)
         .part_size(100_000)
+        .max_request_size(100_000) // the fault answers the second GET
         .await
         .unwrap_err();
     match &err {
