@@ -84,6 +84,10 @@ struct Args {
     /// docs/link-model.md). Stragglers follow --seed.
     #[arg(long, value_name = "PROFILE", value_parser = parse_link)]
     link: Option<LinkModel>,
+    /// Run only the chaos proxy (its faults and --link) in front of another HTTP server at
+    /// HOST:PORT, e.g. the bench's nginx: no model, no objects, `/-/stats` goes upstream.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with_all = ["objects", "sts", "imds", "credentials_uri"])]
+    proxy_to: Option<SocketAddr>,
 
     /// Serve STS on the same port (`/?Action=AssumeRole...`, signed by --access-key-id;
     /// `AssumeRoleWithOIDC` with --oidc-token or --oidc-issuer)
@@ -249,7 +253,32 @@ fn cut_mode(text: &str) -> Result<CutMode, EmulatorError> {
     }
 }
 
+/// The seed: `--seed`, or the clock's nanoseconds.
+fn seed_of(args: &Args) -> u64 {
+    args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+    })
+}
+
+/// `--proxy-to`: the chaos proxy alone in front of `upstream`.
+async fn run_proxy_only(args: Args, upstream: SocketAddr) -> Result<(), EmulatorError> {
+    let seed = seed_of(&args);
+    let proxy = ChaosProxy::start_on(args.listen, upstream, net_faults(&args)?, seed).await?;
+    proxy.set_link(args.link.clone());
+    eprintln!("oss-emulator: seed {seed}, proxy to {upstream}");
+    println!("listening on {}", proxy.endpoint());
+    let _ = tokio::signal::ctrl_c().await;
+    proxy.shutdown().await;
+    Ok(())
+}
+
 async fn run(args: Args) -> Result<(), EmulatorError> {
+    if let Some(upstream) = args.proxy_to {
+        return run_proxy_only(args, upstream).await;
+    }
     let emu = Emulator::new();
     if let (Some(id), Some(secret)) = (&args.access_key_id, &args.access_key_secret) {
         emu.add_credentials(match &args.security_token {
@@ -264,12 +293,7 @@ async fn run(args: Args) -> Result<(), EmulatorError> {
     enable_credential_services(&emu, &args);
     add_service_faults(&emu, &args, &objects);
     let faults = net_faults(&args)?;
-    let seed = args.seed.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(1)
-    });
+    let seed = seed_of(&args);
     let server = emu.start_server().await?;
     let proxy = ChaosProxy::start_on(args.listen, server.local_addr(), faults, seed).await?;
     proxy.set_link(args.link.clone());
