@@ -321,6 +321,8 @@ pub(crate) struct PendingRequest {
     pub(crate) is_head: bool,
     /// `/-/stats`: exempt from faults and counters.
     pub(crate) is_stats: bool,
+    /// When its head reached the proxy (the link model's request-to-first-byte delay).
+    pub(crate) arrived: Option<tokio::time::Instant>,
 }
 
 impl RequestQueue {

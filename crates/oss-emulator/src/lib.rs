@@ -10,7 +10,8 @@
 //!   stream.
 //!
 //! [`proxy`] adds an HTTP-aware chaos proxy (cuts at exact body offsets, stalls, throttling,
-//! resets) and [`ServiceFault`] scripted service faults (errors, throttling, delays, objects
+//! resets, and a [`LinkModel`] of a real path: round trips, rate caps, stragglers,
+//! throttling answers) and [`ServiceFault`] scripted service faults (errors, throttling, delays, objects
 //! changing between requests, wrong answers to ranges).
 //!
 //! Around OSS, the credential services that issue temporary credentials (`services`): STS
@@ -74,7 +75,7 @@ pub use faults::{FaultAction, FaultId, ServiceFault};
 pub use model::{Acl, BucketSpec, Emulator, ObjectInfo, Versioning};
 pub use object::{AUTO_CRC_LIMIT, CrcMode, ObjectSpec, ObjectType, Restore, StorageClass};
 pub use oss_error::OssError;
-pub use proxy::{ChaosProxy, CutMode, FiredFault, NetFault, ProxyStats};
+pub use proxy::{ChaosProxy, CutMode, FiredFault, LinkModel, NetFault, ProxyStats, Straggler};
 pub use request::RequestParts;
 pub use response::{BodyChunks, CHUNK_SIZE, ModelResponse, ResponseBody};
 pub use server::RunningServer;

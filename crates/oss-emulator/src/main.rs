@@ -12,7 +12,8 @@ use std::time::Duration;
 use clap::Parser;
 use oss_emulator::{
     BucketSpec, ChaosProxy, CrcMode, Credentials, CutMode, Emulator, EmulatorError, FaultAction,
-    ImdsSettings, NetFault, ObjectSpec, OidcTrust, ServiceFault, StsSettings, Versioning,
+    ImdsSettings, LinkModel, NetFault, ObjectSpec, OidcTrust, ServiceFault, StsSettings,
+    Versioning,
 };
 use oss_parts::parse_size;
 
@@ -78,6 +79,15 @@ struct Args {
     /// Log requests to stderr.
     #[arg(short, long)]
     verbose: bool,
+    /// Play a real link in the proxy: lan, region, cross-region or throttled (round trips,
+    /// per-connection and total rate caps, stragglers, 503 above a concurrency limit; see
+    /// docs/link-model.md). Stragglers follow --seed.
+    #[arg(long, value_name = "PROFILE", value_parser = parse_link)]
+    link: Option<LinkModel>,
+    /// Run only the chaos proxy (its faults and --link) in front of another HTTP server at
+    /// HOST:PORT, e.g. the bench's nginx: no model, no objects, `/-/stats` goes upstream.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with_all = ["objects", "sts", "imds", "credentials_uri"])]
+    proxy_to: Option<SocketAddr>,
 
     /// Serve STS on the same port (`/?Action=AssumeRole...`, signed by --access-key-id;
     /// `AssumeRoleWithOIDC` with --oidc-token or --oidc-issuer)
@@ -179,6 +189,16 @@ fn parse_object(text: &str, index: usize) -> Result<ObjectArg, EmulatorError> {
     })
 }
 
+/// A `--link` profile name.
+fn parse_link(name: &str) -> Result<LinkModel, String> {
+    LinkModel::profile(name).ok_or_else(|| {
+        format!(
+            "unknown link profile `{name}`; use one of: {}",
+            LinkModel::PROFILES.join(", ")
+        )
+    })
+}
+
 /// `20s`, `1500ms`, `15m`, `1h`, or bare seconds.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
@@ -233,7 +253,32 @@ fn cut_mode(text: &str) -> Result<CutMode, EmulatorError> {
     }
 }
 
+/// The seed: `--seed`, or the clock's nanoseconds.
+fn seed_of(args: &Args) -> u64 {
+    args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+    })
+}
+
+/// `--proxy-to`: the chaos proxy alone in front of `upstream`.
+async fn run_proxy_only(args: Args, upstream: SocketAddr) -> Result<(), EmulatorError> {
+    let seed = seed_of(&args);
+    let proxy = ChaosProxy::start_on(args.listen, upstream, net_faults(&args)?, seed).await?;
+    proxy.set_link(args.link.clone());
+    eprintln!("oss-emulator: seed {seed}, proxy to {upstream}");
+    println!("listening on {}", proxy.endpoint());
+    let _ = tokio::signal::ctrl_c().await;
+    proxy.shutdown().await;
+    Ok(())
+}
+
 async fn run(args: Args) -> Result<(), EmulatorError> {
+    if let Some(upstream) = args.proxy_to {
+        return run_proxy_only(args, upstream).await;
+    }
     let emu = Emulator::new();
     if let (Some(id), Some(secret)) = (&args.access_key_id, &args.access_key_secret) {
         emu.add_credentials(match &args.security_token {
@@ -248,18 +293,14 @@ async fn run(args: Args) -> Result<(), EmulatorError> {
     enable_credential_services(&emu, &args);
     add_service_faults(&emu, &args, &objects);
     let faults = net_faults(&args)?;
-    let seed = args.seed.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(1)
-    });
+    let seed = seed_of(&args);
     let server = emu.start_server().await?;
     let proxy = ChaosProxy::start_on(args.listen, server.local_addr(), faults, seed).await?;
+    proxy.set_link(args.link.clone());
     emu.add_stats_section("proxy", proxy.stats_hook());
     // The seed is told (on stderr: stdout carries only the ready line) whenever a random
     // variant uses it, so a failing run can be replayed with --seed.
-    if args.verbose || args.random_cut.is_some() {
+    if args.verbose || args.random_cut.is_some() || args.link.is_some() {
         eprintln!("oss-emulator: seed {seed}");
     }
     if args.verbose {
@@ -419,6 +460,15 @@ mod tests {
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("3d").is_err());
+    }
+
+    #[test]
+    fn link_profiles_parse_by_name() {
+        for name in LinkModel::PROFILES {
+            assert_eq!(parse_link(name).map(|m| m.name), Ok(name.to_owned()));
+        }
+        let e = parse_link("moon").unwrap_err();
+        assert!(e.contains("cross-region"), "{e}");
     }
 
     #[test]

@@ -248,6 +248,7 @@ impl Emulator {
                     q.push(PendingRequest {
                         is_head: rp.method == http::Method::HEAD,
                         is_stats: rp.raw_path == "/-/stats",
+                        arrived: None,
                     });
                 }
                 let in_flight = (rp.raw_path != "/-/stats").then(|| InFlight::start(&emulator));

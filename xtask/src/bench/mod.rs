@@ -16,6 +16,7 @@
 
 mod cmd;
 mod data;
+mod links;
 mod measure;
 mod nginx;
 mod options;
@@ -135,7 +136,17 @@ impl Bench {
     fn run(self) -> Result<(), Failure> {
         let started = SystemTime::now();
         let load_before = loadavg();
+        // `--links`: only the links section, with its own rows.
+        let links_mode = !self.opts.links.is_empty();
         let wanted = |row: &Row| {
+            let only_ok = self
+                .opts
+                .only
+                .as_ref()
+                .is_none_or(|only| only.iter().any(|n| n == row.name));
+            if links_mode {
+                return only_ok && links::ROWS.iter().any(|(n, _)| *n == row.name);
+            }
             row.group == Group::Limit
                 || self
                     .opts
@@ -189,6 +200,7 @@ impl Bench {
                 ossget: ossget_wanted && !self.opts.no_build,
                 wheel: python_wanted && !self.opts.no_build,
                 c_library: c_knobs.is_some() && !self.opts.no_build,
+                emulator: links_mode.then_some(!self.opts.no_build),
             },
             c_knobs,
         );
@@ -198,7 +210,7 @@ impl Bench {
         let mut skips: Vec<Skip> = Vec::new();
         let mut cases: Vec<Case> = Vec::new();
         let mut resumes: Vec<ResumeCase> = Vec::new();
-        for row in ROWS.iter().filter(|r| wanted(r)) {
+        for row in ROWS.iter().filter(|r| wanted(r) && !links_mode) {
             let missing: Vec<String> = row
                 .needs
                 .iter()
@@ -289,7 +301,7 @@ impl Bench {
         }
 
         // The small-parts section: fixed (N, part size) pairs, its own table.
-        if self.opts.small_parts {
+        if self.opts.small_parts && !links_mode {
             let rows = small_parts::ROWS
                 .iter()
                 .filter_map(|name| peers::by_name(name))
@@ -331,6 +343,82 @@ impl Bench {
             }
         }
 
+        // The links section: one chaos proxy per profile in front of the same nginx.
+        let mut link_proxies: Vec<(&'static str, u16, crate::listening::Listening)> = Vec::new();
+        for &profile in &self.opts.links {
+            let Some(bin) = tools.emulator.as_ref() else {
+                return Err(Failure::new(
+                    "links",
+                    found
+                        .emulator_missing
+                        .clone()
+                        .unwrap_or_else(|| "oss-emulator is not available".to_string()),
+                ));
+            };
+            let proxy = links::start_proxy(bin, profile, server.port)
+                .map_err(|e| Failure::new("links", e))?;
+            let port = proxy
+                .addr
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.parse::<u16>().ok())
+                .ok_or_else(|| Failure::new("links", format!("proxy address {}", proxy.addr)))?;
+            eprintln!(
+                "==> bench: link {profile}: proxy {} in front of nginx",
+                proxy.endpoint
+            );
+            link_proxies.push((profile, port, proxy));
+            for (name, threads) in links::ROWS {
+                let Some(row) = peers::by_name(name).filter(|r| wanted(r)) else {
+                    continue;
+                };
+                let missing: Vec<String> = row
+                    .needs
+                    .iter()
+                    .filter_map(|n| found.missing(*n, server.headers_more))
+                    .collect();
+                if !missing.is_empty() {
+                    if profile == self.opts.links[0] {
+                        let reason = missing.join("; ");
+                        eprintln!("==> bench: SKIP {name} (links): {reason}");
+                        skips.push(Skip {
+                            name: row.name,
+                            reason,
+                        });
+                    }
+                    continue;
+                }
+                for object in &objects {
+                    let part = self.default_part();
+                    let job = self.job(row, object, threads, part, port, tools);
+                    match (row.build)(&job) {
+                        Ok(cmd) => cases.push(Case {
+                            section: Section::Links(profile),
+                            row,
+                            size: object.size,
+                            threads,
+                            part,
+                            command: cmd.shell(),
+                            sync_command: cmd::Cmd::new("sync").path(&job.out).shell(),
+                            samples: Vec::new(),
+                            failures: Vec::new(),
+                        }),
+                        Err(reason) => skips.push(Skip {
+                            name: row.name,
+                            reason: format!("links, N={threads}: {reason}"),
+                        }),
+                    }
+                }
+            }
+        }
+        let port_of = |section: Section| match section {
+            Section::Links(p) => link_proxies
+                .iter()
+                .find(|(q, _, _)| *q == p)
+                .map_or(server.port, |(_, port, _)| *port),
+            _ => server.port,
+        };
+
         // Timed runs, interleaved: every case once per round. Each durable run is
         // preceded by the disk's own durable copy of the same bytes, which it is read
         // against (this VM's disk drifts by several times over minutes).
@@ -349,11 +437,20 @@ impl Bench {
                         object,
                         case.threads,
                         case.part,
-                        server.port,
+                        port_of(case.section),
                         tools,
                     );
-                    let tag = tag(case.row, object.size, case.threads, case.part);
-                    let durable = case.row.group != Group::Limit
+                    let tag = match case.section {
+                        Section::Links(p) => {
+                            format!(
+                                "{p}-{}",
+                                tag(case.row, object.size, case.threads, case.part)
+                            )
+                        }
+                        _ => tag(case.row, object.size, case.threads, case.part),
+                    };
+                    let durable = !matches!(case.section, Section::Links(_))
+                        && case.row.group != Group::Limit
                         && case.row.columns.list().contains(&Column::Durable);
                     let beside = match disk_row.filter(|_| durable) {
                         Some(disk) => self.disk_beside(&runner, disk, object, server.port, tools),
@@ -412,6 +509,7 @@ impl Bench {
                 .map(|l| server.describe_logged(l))
                 .unwrap_or_default(),
         );
+        drop(link_proxies);
         drop(server);
         let load_after = loadavg();
 

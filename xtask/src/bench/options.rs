@@ -26,6 +26,11 @@ flags:
   --timeout SECS        per-command limit (`timeout`)          (default 180)
   --port PORT           nginx port; PORT+1 serves the logged twin, PORT+2 the
                         rate-limited one                       (default 18080)
+  --links P[,P...]      the links section instead of the main tables: the same nginx
+                        behind the emulator's chaos proxy playing each link profile
+                        (lan, region, cross-region, throttled, or all; see
+                        docs/link-model.md): ossget default, ossget N=4/8/16, peers at
+                        16; no resume rounds
   --small-parts         also the small-parts section: ossget, the Go SDK and oss2 at
                         3 x 100KiB (the C SDK's example), 3 x 8MiB, 4 x 1MiB, 4 x 8MiB
   --no-build            use target/release/ossget and the oss_resume wheel in the bench
@@ -61,6 +66,8 @@ pub struct Options {
     pub no_build: bool,
     /// Run the small-parts section too.
     pub small_parts: bool,
+    /// `--links`: the link profiles of the links section (empty: no links section).
+    pub links: Vec<&'static str>,
     /// Print the row table and exit.
     pub list: bool,
     /// `--quick` was given (recorded in the JSON).
@@ -80,6 +87,7 @@ pub fn parse(args: &[String]) -> Result<Option<Options>, String> {
     let mut port = 18080;
     let mut no_build = false;
     let mut small_parts = false;
+    let mut links: Vec<&'static str> = Vec::new();
     let mut list = false;
     let mut quick = false;
 
@@ -128,6 +136,21 @@ pub fn parse(args: &[String]) -> Result<Option<Options>, String> {
             }
             "--no-build" => no_build = true,
             "--small-parts" => small_parts = true,
+            "--links" => {
+                let v = value(flag)?;
+                for name in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    if name == "all" {
+                        links = super::links::PROFILES.iter().map(|(p, _)| *p).collect();
+                    } else {
+                        super::links::cap_of(name)?;
+                        if let Some((p, _)) =
+                            super::links::PROFILES.iter().find(|(p, _)| *p == name)
+                        {
+                            links.push(p);
+                        }
+                    }
+                }
+            }
             "--quick" => quick = true,
             "--list" => list = true,
             other => {
@@ -162,6 +185,7 @@ pub fn parse(args: &[String]) -> Result<Option<Options>, String> {
         port,
         no_build,
         small_parts,
+        links,
         list,
         quick,
     }))

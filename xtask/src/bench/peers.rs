@@ -131,6 +131,8 @@ pub struct Tools {
     pub ossget: Option<PathBuf>,
     /// The C library's example, compiled for one N and part size.
     pub c_library: Option<CExample>,
+    /// The standalone oss-emulator (the links section's chaos proxy).
+    pub emulator: Option<PathBuf>,
     /// `xtask/bench/py/` (the Python drivers).
     pub py_dir: PathBuf,
 }
@@ -512,6 +514,29 @@ pub const ROWS: &[Row] = &[
         build: |j| ossget(j, &["--checkpoint"]),
     },
     Row {
+        name: "ossget-default",
+        group: Group::Ours,
+        about: "ossget with default flags (its own connections, part size, checkpoint, durable mode)",
+        threads: Knob::Absent,
+        part: Knob::Absent,
+        columns: Columns::DurableOnly,
+        sweeps: false,
+        resumes: false,
+        primary: false,
+        verify: Verify::Cmp,
+        needs: &[Need::Ossget],
+        build: |j| {
+            let bin = tool(&j.tools.ossget, "ossget")?;
+            Ok(Cmd::new(bin.display().to_string())
+                .env("OSS_ACCESS_KEY_ID", "bench-access-key-id")
+                .env("OSS_ACCESS_KEY_SECRET", "bench-access-key-secret")
+                .args([format!("oss://{BUCKET}/{}", j.key)])
+                .path(&j.out)
+                .args(["--endpoint", j.endpoint.as_str(), "--region", "cn-hangzhou"])
+                .args(["--json"]))
+        },
+    },
+    Row {
         name: "ossget-fast",
         group: Group::Ours,
         about: "ossget --checkpoint --durability fast: never fsyncs, like the peers",
@@ -739,6 +764,7 @@ mod tests {
                 threads: 4,
                 part: 8 << 20,
             }),
+            emulator: None,
             py_dir: PathBuf::from("/x/py"),
         };
         let j = job(&tools);

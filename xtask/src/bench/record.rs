@@ -190,6 +190,7 @@ fn case_row<'a>(
         section: match case.section {
             Section::Main => "main",
             Section::SmallParts => "small-parts",
+            Section::Links(_) => "links",
         },
         name: case.row.name,
         group: match case.row.group {

@@ -18,6 +18,8 @@ pub enum Section {
     Main,
     /// `--small-parts`: fixed (N, part size) pairs, from the C SDK's 3 × 100 KiB up.
     SmallParts,
+    /// `--links`: through the chaos proxy playing this link profile.
+    Links(&'static str),
 }
 
 /// One row at one set of knobs on one object, with everything its runs produced.
@@ -389,6 +391,7 @@ pub fn markdown(
             let _ = writeln!(out, "\n{line}");
         }
         out.push_str(&super::small_parts::markdown(cases, size));
+        out.push_str(&super::links::markdown(cases, size));
         // The unlimited rounds first, then those at `--resume-rate`, each its own table.
         let mut rates: Vec<Option<RateLimit>> = vec![None];
         for r in resumes.iter().filter(|r| r.size == size) {

@@ -29,6 +29,9 @@ pub struct Build {
     pub wheel: bool,
     /// `cargo build --release -p oss-resume-c`, before compiling the C example.
     pub c_library: bool,
+    /// `cargo build --release -p oss-emulator` (the links section's proxy); `None`: not
+    /// wanted at all.
+    pub emulator: Option<bool>,
 }
 
 /// What was found, and why each missing thing is missing.
@@ -42,6 +45,8 @@ pub struct Found {
     pub go_missing: Option<String>,
     /// Why ossget is missing, when it is.
     pub ossget_missing: Option<String>,
+    /// Why oss-emulator is missing, when it was wanted and is.
+    pub emulator_missing: Option<String>,
     /// Why the `oss_resume` wheel could not be built and installed, when it could not.
     pub wheel_missing: Option<String>,
     /// Why the C library's example is missing, when it is.
@@ -96,7 +101,7 @@ pub fn discover(
         Ok(path) => found.tools.go_driver = Some(path),
         Err(why) => found.go_missing = Some(why),
     }
-    match find_ossget(root, !build.ossget) {
+    match find_release(root, "ossget", !build.ossget) {
         Ok(path) => found.tools.ossget = Some(path),
         Err(why) => found.ossget_missing = Some(why),
     }
@@ -108,6 +113,12 @@ pub fn discover(
             }
         }
         None => found.c_library_missing = Some("the c-library row is not wanted".into()),
+    }
+    if let Some(build_it) = build.emulator {
+        match find_release(root, "oss-emulator", !build_it) {
+            Ok(path) => found.tools.emulator = Some(path),
+            Err(why) => found.emulator_missing = Some(why),
+        }
     }
     found
 }
@@ -206,19 +217,24 @@ fn install_wheel(bench_dir: &Path, bench_python: &Path) -> Result<(), String> {
     .map_err(|f| format!("installing the oss_resume wheel failed: {f}"))
 }
 
-/// `target/release/ossget`, built first when the crate exists (so the bench measures the
-/// code as it is) unless `no_build`.
-fn find_ossget(root: &Path, no_build: bool) -> Result<PathBuf, String> {
-    let bin = step::target_dir().join("release/ossget");
+/// `target/release/PACKAGE` (ossget, oss-emulator), built first when the crate exists (so
+/// the bench measures the code as it is) unless `no_build`.
+fn find_release(root: &Path, package: &str, no_build: bool) -> Result<PathBuf, String> {
+    let bin = step::target_dir().join("release").join(package);
     if !no_build {
-        if !root.join("crates/ossget/Cargo.toml").is_file() {
-            return Err("crates/ossget does not exist yet".to_string());
+        if !root
+            .join("crates")
+            .join(package)
+            .join("Cargo.toml")
+            .is_file()
+        {
+            return Err(format!("crates/{package} does not exist yet"));
         }
         step::run(
-            "build ossget",
-            step::cargo().args(["build", "--release", "--locked", "-p", "ossget"]),
+            &format!("build {package}"),
+            step::cargo().args(["build", "--release", "--locked", "-p", package]),
         )
-        .map_err(|f| format!("`cargo build --release -p ossget` failed: {f}"))?;
+        .map_err(|f| format!("`cargo build --release -p {package}` failed: {f}"))?;
     }
     if bin.is_file() {
         Ok(bin)

@@ -7,10 +7,12 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 
 use super::ProxyShared;
 use super::faults::{CutMode, FiredFault, OnAccept, ResponsePlan};
+use super::link::{ConnFlight, ConnLink};
 use crate::framing::{Framer, PendingRequest, RequestQueue, Side, Span};
 
 /// How long an RST cut waits after the last bytes so a reading client gets them first.
@@ -42,6 +44,16 @@ pub(crate) async fn run(shared: Arc<ProxyShared>, client: TcpStream, conn: u64) 
         drop(client);
         return;
     }
+    let link = shared.link.lock().ok().and_then(|l| l.clone());
+    if let Some(link) = &link {
+        if link.model.is_straggler(shared.seed, conn) {
+            let detail = format!("{} bytes/s", link.model.conn_cap(shared.seed, conn));
+            record(&shared, "straggler", conn, 0, 0, detail);
+        }
+        // The handshake's round trip: the client's first request waits for it.
+        tokio::time::sleep(link.model.rtt).await;
+    }
+    let flight = link.map(|l| Arc::new(ConnFlight::new(l)));
     let Ok(upstream) = TcpStream::connect(shared.upstream).await else {
         let _ = client.set_zero_linger();
         return;
@@ -51,13 +63,18 @@ pub(crate) async fn run(shared: Arc<ProxyShared>, client: TcpStream, conn: u64) 
     let (up_r, up_w) = upstream.into_split();
     let queue = Arc::new(Mutex::new(RequestQueue::default()));
     let (closed_tx, closed_rx) = watch::channel(false);
+    let (reject_tx, reject_rx) = mpsc::unbounded_channel();
     let c2s = tokio::spawn(client_to_server(
         Arc::clone(&shared),
         client_r,
         up_w,
         Arc::clone(&queue),
         closed_tx,
+        flight.clone().map(|f| (f, reject_tx)),
     ));
+    let shaper = flight
+        .as_ref()
+        .map(|f| ConnLink::new(&f.link.model, shared.seed, conn));
     let mut relay = ServerToClient {
         shared,
         conn,
@@ -71,6 +88,11 @@ pub(crate) async fn run(shared: Arc<ProxyShared>, client: TcpStream, conn: u64) 
         plan: ResponsePlan::default(),
         stalls_done: Vec::new(),
         head: Vec::new(),
+        flight,
+        shaper,
+        rejects: reject_rx,
+        arrived: None,
+        in_response: false,
     };
     let end = relay.run(up_r).await;
     let ServerToClient { client_w, .. } = relay;
@@ -131,50 +153,91 @@ async fn finish(end: End, mut client_w: OwnedWriteHalf, c2s: tokio::task::JoinHa
     }
 }
 
+/// With a link model: the connection's requests in flight, and where to send the arrival
+/// time of a request the model refuses (the server-to-client side answers it, in order).
+type Admission = (Arc<ConnFlight>, mpsc::UnboundedSender<Instant>);
+
 async fn client_to_server(
     shared: Arc<ProxyShared>,
     mut client_r: OwnedReadHalf,
     mut up_w: OwnedWriteHalf,
     queue: Arc<Mutex<RequestQueue>>,
     closed: watch::Sender<bool>,
+    admission: Option<Admission>,
 ) {
     let mut framer = Framer::new(Side::Request);
     let mut buf = vec![0u8; 16 * 1024];
+    // A head's bytes are held until it is complete: a refused request never reaches the
+    // server.
+    let mut held = Vec::new();
+    let mut out = Vec::with_capacity(buf.len());
     loop {
         let n = match client_r.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
         let data = buf.get(..n).unwrap_or_default();
+        out.clear();
         let mut rest = data;
         while !rest.is_empty() {
             let span = framer.next_span(rest, &mut || false);
             let len = match span {
                 Span::Head { len, complete } => {
-                    if let Some(h) = complete
-                        && let Ok(mut q) = queue.lock()
-                    {
-                        q.push(PendingRequest {
-                            is_head: h.method.eq_ignore_ascii_case("HEAD"),
-                            is_stats: h.path == "/-/stats",
-                        });
+                    held.extend_from_slice(rest.get(..len).unwrap_or_default());
+                    if let Some(h) = complete {
+                        let is_stats = h.path == "/-/stats";
+                        let bodyless = !h.chunked && h.content_length.unwrap_or(0) == 0;
+                        let arrived = Instant::now();
+                        let refused = match &admission {
+                            Some((flight, reject)) if !is_stats => {
+                                let refused = bodyless && !flight.admit();
+                                if refused {
+                                    let _ = reject.send(arrived);
+                                } else if !bodyless {
+                                    // A request with a body always goes through.
+                                    if !flight.admit() {
+                                        flight.force();
+                                    }
+                                }
+                                refused
+                            }
+                            _ => false,
+                        };
+                        if refused {
+                            held.clear();
+                        } else {
+                            out.append(&mut held);
+                            if let Ok(mut q) = queue.lock() {
+                                q.push(PendingRequest {
+                                    is_head: h.method.eq_ignore_ascii_case("HEAD"),
+                                    is_stats,
+                                    arrived: Some(arrived),
+                                });
+                            }
+                        }
                     }
                     len
                 }
-                Span::Body { len, .. } | Span::Framing { len, .. } | Span::Unframed { len } => len,
+                Span::Body { len, .. } | Span::Framing { len, .. } | Span::Unframed { len } => {
+                    out.extend_from_slice(rest.get(..len).unwrap_or_default());
+                    len
+                }
             };
             rest = rest.get(len.max(1)..).unwrap_or_default();
         }
-        if let Some(wait) = shared.throttle.reserve(n) {
+        if out.is_empty() {
+            continue;
+        }
+        if let Some(wait) = shared.throttle.reserve(out.len()) {
             tokio::time::sleep(wait).await;
         }
-        if up_w.write_all(data).await.is_err() {
+        if up_w.write_all(&out).await.is_err() {
             break;
         }
         shared
             .counters
             .bytes_to_server
-            .fetch_add(n as u64, Ordering::Relaxed);
+            .fetch_add(out.len() as u64, Ordering::Relaxed);
     }
     let _ = up_w.shutdown().await;
     let _ = closed.send(true);
@@ -204,15 +267,33 @@ struct ServerToClient {
     plan: ResponsePlan,
     stalls_done: Vec<u64>,
     head: Vec<u8>,
+    /// The link model's requests in flight on this connection (`None`: no model).
+    flight: Option<Arc<ConnFlight>>,
+    /// The link model's pacing of this connection.
+    shaper: Option<ConnLink>,
+    /// Arrival times of requests the model refused, to answer in order.
+    rejects: mpsc::UnboundedReceiver<Instant>,
+    /// When the current response's request arrived.
+    arrived: Option<Instant>,
+    /// A counted response is being relayed (its end releases its place in flight).
+    in_response: bool,
 }
 
 impl ServerToClient {
     async fn run(&mut self, mut up_r: OwnedReadHalf) -> End {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
-            let n = match up_r.read(&mut buf).await {
-                Ok(0) | Err(_) => return End::Eof,
-                Ok(n) => n,
+            let n = tokio::select! {
+                read = up_r.read(&mut buf) => match read {
+                    Ok(0) | Err(_) => return End::Eof,
+                    Ok(n) => n,
+                },
+                Some(arrived) = self.rejects.recv() => {
+                    if !self.refuse(arrived).await {
+                        return End::ClientGone;
+                    }
+                    continue;
+                }
             };
             let mut pos = 0usize;
             while pos < n {
@@ -231,6 +312,7 @@ impl ServerToClient {
                             let interim = (100..200).contains(&head.status);
                             if !interim {
                                 self.is_stats = popped.is_stats;
+                                self.arrived = popped.arrived;
                                 if let Some(end) = self.on_head(&head).await {
                                     return end;
                                 }
@@ -258,6 +340,12 @@ impl ServerToClient {
                     }
                 };
                 pos += step.max(1);
+                if self.in_response && self.framer.at_message_start() {
+                    self.in_response = false;
+                    if let Some(f) = &self.flight {
+                        f.done();
+                    }
+                }
                 // A lying larger Content-Length: close once the real body is through.
                 if self.framer.at_message_start()
                     && let Some(delta) = self.plan.lie.take()
@@ -282,10 +370,21 @@ impl ServerToClient {
     }
 
     async fn write_counted(&mut self, data: &[u8], body: bool) -> bool {
-        let piece = self.shared.throttle.piece().unwrap_or(data.len().max(1));
+        let mut piece = self.shared.throttle.piece().unwrap_or(data.len().max(1));
+        let shaped = match (&self.flight, &self.shaper) {
+            (Some(f), Some(s)) if !self.is_stats => {
+                piece = piece.min(s.piece(&f.link.model));
+                true
+            }
+            _ => false,
+        };
         for chunk in data.chunks(piece.max(1)) {
             if let Some(wait) = self.shared.throttle.reserve(chunk.len()) {
                 tokio::time::sleep(wait).await;
+            }
+            if shaped && let (Some(f), Some(s)) = (&self.flight, &mut self.shaper) {
+                let at = s.schedule(&f.link, chunk.len() as u64, Instant::now());
+                tokio::time::sleep_until(at).await;
             }
             // `write` rather than `write_all`: a failure part-way must still count what the
             // socket took before it.
@@ -332,7 +431,48 @@ impl ServerToClient {
         }
     }
 
+    /// Answers a request the link model refused (too many in flight) with OSS's throttling
+    /// error, one round trip after it arrived; false when the client is gone.
+    async fn refuse(&mut self, arrived: Instant) -> bool {
+        let Some(flight) = self.flight.clone() else {
+            return true;
+        };
+        tokio::time::sleep_until(arrived + flight.link.model.rtt).await;
+        self.response += 1;
+        self.shared
+            .counters
+            .responses
+            .fetch_add(1, Ordering::Relaxed);
+        let error = flight.link.model.throttle_error();
+        let request_id = format!(
+            "{:024X}",
+            crate::content::synthetic_word(self.conn, self.response)
+        );
+        let body = error.to_xml(&request_id, "oss-emulator");
+        let status = error.status();
+        let head = format!(
+            "HTTP/1.1 {} {}\r\nServer: AliyunOSS\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nx-oss-request-id: {request_id}\r\nConnection: keep-alive\r\n\r\n",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or(""),
+            body.len()
+        );
+        record(
+            &self.shared,
+            "link_throttle",
+            self.conn,
+            self.response,
+            0,
+            format!("{} {}", status.as_u16(), error.code()),
+        );
+        self.write(head.as_bytes()).await && self.write(body.as_bytes()).await
+    }
+
     async fn on_head(&mut self, head: &crate::framing::Head) -> Option<End> {
+        if let (Some(f), Some(arrived), false) = (&self.flight, self.arrived, self.is_stats) {
+            // Request to first byte: one round trip after the request reached the proxy.
+            tokio::time::sleep_until(arrived + f.link.model.rtt).await;
+            self.in_response = true;
+        }
         self.response += 1;
         self.shared
             .counters

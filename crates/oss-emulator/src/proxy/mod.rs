@@ -12,9 +12,14 @@
 //! (`set_zero_linger`) and closes, so the client gets `ECONNRESET`; the proxy first waits
 //! 20 ms so a client that is reading has received the bytes before the reset (on a real
 //! network an RST can also destroy bytes in flight).
+//!
+//! A [`LinkModel`] (set with [`ChaosProxy::set_link`], or a named profile) makes the proxy
+//! behave like a real path to OSS: round trips, per-connection and aggregate rate caps with
+//! slow start, stragglers, and throttling answers above a concurrency limit; see `link`.
 
 mod conn;
 mod faults;
+mod link;
 mod throttle;
 
 use std::net::SocketAddr;
@@ -26,6 +31,7 @@ use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
 pub use faults::{CutMode, FiredFault, NetFault};
+pub use link::{DEFAULT_MAX_WINDOW, INITIAL_WINDOW, LinkModel, Straggler};
 
 use crate::error::EmulatorError;
 
@@ -101,6 +107,8 @@ pub(crate) struct ProxyShared {
     pub(crate) counters: ProxyCounters,
     pub(crate) faults: Mutex<faults::FaultBook>,
     pub(crate) throttle: throttle::Throttle,
+    /// The link model for connections accepted from now on (`None`: loopback as it is).
+    pub(crate) link: Mutex<Option<Arc<link::LinkShared>>>,
     pub(crate) seed: u64,
     pub(crate) next_connection: AtomicU64,
     pub(crate) shutdown: Notify,
@@ -175,6 +183,7 @@ impl ChaosProxy {
             counters: ProxyCounters::default(),
             faults: Mutex::new(faults::FaultBook::new(faults)),
             throttle: throttle::Throttle::new(throttle_rate),
+            link: Mutex::new(None),
             seed,
             next_connection: AtomicU64::new(1),
             shutdown: Notify::new(),
@@ -230,6 +239,24 @@ impl ChaosProxy {
         if let Ok(mut f) = self.shared.faults.lock() {
             f.add(fault);
         }
+    }
+
+    /// Plays `link` on every connection accepted from now on (`None`: none). The aggregate
+    /// cap and the concurrency count start afresh; connections already open keep the model
+    /// they were accepted under.
+    pub fn set_link(&self, link: Option<LinkModel>) {
+        if let Ok(mut l) = self.shared.link.lock() {
+            *l = link.map(|m| Arc::new(link::LinkShared::new(m)));
+        }
+    }
+
+    /// The link model in force, if any.
+    pub fn link(&self) -> Option<LinkModel> {
+        self.shared
+            .link
+            .lock()
+            .ok()
+            .and_then(|l| l.as_ref().map(|l| l.model.clone()))
     }
 
     /// Removes every fault (and the throttle).

@@ -8,5 +8,6 @@ mod common;
 mod credential_cases;
 mod fault_cases;
 mod frontend_cases;
+mod link_cases;
 mod model_cases;
 mod proxy_cases;

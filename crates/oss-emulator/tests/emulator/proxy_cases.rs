@@ -52,7 +52,7 @@ async fn rig_on(kind: Kind, faults: Vec<NetFault>, seed: u64) -> Rig {
 
 /// How a raw response ended.
 #[derive(Debug, PartialEq, Eq)]
-enum Ending {
+pub(crate) enum Ending {
     Complete,
     Eof,
     Reset,
@@ -60,21 +60,21 @@ enum Ending {
 }
 
 #[derive(Debug)]
-struct Raw {
-    status: u16,
-    head: String,
-    body: Vec<u8>,
-    ending: Ending,
+pub(crate) struct Raw {
+    pub(crate) status: u16,
+    pub(crate) head: String,
+    pub(crate) body: Vec<u8>,
+    pub(crate) ending: Ending,
 }
 
 /// A keep-alive client on one TCP connection that reads Content-Length bodies byte-exactly.
-struct Client {
+pub(crate) struct Client {
     tcp: TcpStream,
     buf: Vec<u8>,
 }
 
 impl Client {
-    async fn connect(addr: SocketAddr) -> Client {
+    pub(crate) async fn connect(addr: SocketAddr) -> Client {
         Client {
             tcp: TcpStream::connect(addr).await.unwrap(),
             buf: Vec::new(),
@@ -95,7 +95,7 @@ impl Client {
         }
     }
 
-    async fn get(&mut self, method: &str, path: &str, wait: Duration) -> Raw {
+    pub(crate) async fn get(&mut self, method: &str, path: &str, wait: Duration) -> Raw {
         let req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
         if let Err(e) = self.tcp.write_all(req.as_bytes()).await {
             let ending = if e.kind() == ErrorKind::ConnectionReset {
