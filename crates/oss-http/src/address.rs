@@ -13,7 +13,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use http::Uri;
-use oss_sign::{Slash, uri_encode};
+use oss_sign::{Query, Slash, uri_encode};
 
 use crate::error::Error;
 
@@ -282,6 +282,36 @@ pub(crate) fn object_target(
     Ok(Target { uri, host })
 }
 
+/// Builds the request URI for a bucket-level request (a listing) in `style`: `/` under the
+/// bucket's own host (virtual-hosted, CNAME), `/bucket/` in path style (with the trailing
+/// slash the official SDKs send), and `query` percent-encoded with `UriEncode` (`%20` for a
+/// space, `%2B` for `+`, `%2F` for `/`), as V4 signs it.
+pub(crate) fn bucket_target(
+    endpoint: &Endpoint,
+    style: AddressingStyle,
+    bucket: &str,
+    query: &Query,
+) -> Result<Target, Error> {
+    let (host, path) = match style {
+        AddressingStyle::VirtualHosted => (
+            endpoint.authority(&format!("{bucket}.{}", endpoint.host)),
+            "/".to_owned(),
+        ),
+        AddressingStyle::Cname => (endpoint.authority(&endpoint.host), "/".to_owned()),
+        AddressingStyle::Path => (endpoint.authority(&endpoint.host), format!("/{bucket}/")),
+    };
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", query.to_encoded_string())
+    };
+    let text = format!("{}://{host}{path}{query}", endpoint.scheme.as_str());
+    let uri = text.parse::<Uri>().map_err(|e| {
+        Error::invalid_request(format!("cannot form a URL for bucket `{bucket}`: {e}"))
+    })?;
+    Ok(Target { uri, host })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,6 +419,27 @@ mod tests {
         let t = object_target(&e, AddressingStyle::Cname, "bkt", "k", None).unwrap();
         assert_eq!(t.host, "files.example.com");
         assert_eq!(t.uri.to_string(), "https://files.example.com/k");
+    }
+
+    #[test]
+    fn bucket_level_targets() {
+        let q = Query::new()
+            .with("list-type", "2")
+            .with("prefix", "a b+c/文")
+            .with("continuation-token", "x=y&z");
+        let e = ep("http://oss-test.example.com:9000");
+        let t = bucket_target(&e, AddressingStyle::VirtualHosted, "bkt", &q).unwrap();
+        assert_eq!(
+            t.uri.to_string(),
+            "http://bkt.oss-test.example.com:9000/?list-type=2&prefix=a%20b%2Bc%2F%E6%96%87&continuation-token=x%3Dy%26z"
+        );
+        assert_eq!(t.host, "bkt.oss-test.example.com:9000");
+        let t = bucket_target(&e, AddressingStyle::Cname, "bkt", Query::empty()).unwrap();
+        assert_eq!(t.uri.to_string(), "http://oss-test.example.com:9000/");
+        let e = ep("http://127.0.0.1:9000");
+        let t = bucket_target(&e, AddressingStyle::Path, "bkt", &q).unwrap();
+        assert_eq!(t.uri.path(), "/bkt/");
+        assert_eq!(t.host, "127.0.0.1:9000");
     }
 
     #[test]

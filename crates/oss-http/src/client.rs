@@ -18,7 +18,8 @@ use oss_crc::Crc64;
 use oss_parts::ByteRange;
 
 use crate::address::{
-    AddressingStyle, Endpoint, Target, object_target, validate_bucket_name, validate_key,
+    AddressingStyle, Endpoint, Target, bucket_target, object_target, validate_bucket_name,
+    validate_key,
 };
 use crate::config::{ClientBuilder, Clock};
 use crate::counted::Counted;
@@ -35,7 +36,7 @@ use crate::sink::ByteSink;
 use crate::stream::{StreamPlan, stream_body};
 use crate::timeouts::Timeouts;
 use crate::xml::{ErrorDocument, parse_error_document, parse_x_oss_err};
-use oss_sign::{Credentials, SignatureVersion, SigningTime};
+use oss_sign::{Credentials, Query, SignatureVersion, SigningTime};
 
 type Connector = Counted<HttpsConnector<ProxyConnector<HttpConnector<OverrideResolver>>>>;
 type HyperClient = hyper_util::client::legacy::Client<Connector, Empty<Bytes>>;
@@ -459,13 +460,14 @@ impl Client {
 
     /// Waits until the credentials provider has credentials to sign with (at once unless a
     /// refreshing provider has none usable: see `ProvideCredentials::ready`).
-    async fn credentials_ready(&self) {
+    pub(crate) async fn credentials_ready(&self) {
         if let Some(signer) = &self.inner.signer {
             signer.ready().await;
         }
     }
 
-    /// Builds and signs one attempt; also returns the credentials it was signed with.
+    /// Builds and signs one attempt of an object request; also returns the credentials it
+    /// was signed with.
     fn request(
         &self,
         method: Method,
@@ -486,6 +488,47 @@ impl Client {
             Some(url) => presigned_target(url, bucket, key)?,
             None => object_target(&inner.endpoint, inner.style, bucket, key, version_id)?,
         };
+        let mut query = Query::new();
+        if let Some(version) = version_id {
+            query.push("versionId", version);
+        }
+        let (request, signed_with) =
+            self.signed(method, &target, bucket, Some(key), &query, add)?;
+        Ok((request, target, signed_with))
+    }
+
+    /// Builds and signs one attempt of a bucket-level GET (a listing) whose URL carries
+    /// `query`, sending `headers` too; also returns the credentials it was signed with.
+    pub(crate) fn bucket_request(
+        &self,
+        bucket: &str,
+        query: &Query,
+        headers: &RequestHeaders,
+    ) -> Result<Attempt, Error> {
+        validate_bucket_name(bucket)?;
+        let inner = &self.inner;
+        let target = bucket_target(&inner.endpoint, inner.style, bucket, query)?;
+        let (request, signed_with) =
+            self.signed(Method::GET, &target, bucket, None, query, |h| {
+                headers.apply(h);
+                Ok(())
+            })?;
+        Ok((request, target, signed_with))
+    }
+
+    /// The request to `target` with the common headers (`Host`, `Accept-Encoding: identity`,
+    /// `User-Agent`, `Date`, the client's extra headers), then `add`'s, signed last; and the
+    /// credentials it was signed with.
+    fn signed(
+        &self,
+        method: Method,
+        target: &Target,
+        bucket: &str,
+        key: Option<&str>,
+        query: &Query,
+        add: impl FnOnce(&mut HeaderMap) -> Result<(), Error>,
+    ) -> Result<(Request<Empty<Bytes>>, Option<Credentials>), Error> {
+        let inner = &self.inner;
         let now = self.now();
         let mut request = Request::new(Empty::<Bytes>::new());
         *request.method_mut() = method;
@@ -520,17 +563,17 @@ impl Client {
             let ctx = SignContext {
                 bucket,
                 key,
-                version_id,
+                query,
                 time: now,
             };
             signed_with = Some(signer.sign(&mut parts, &ctx)?);
             request = Request::from_parts(parts, body);
         }
-        Ok((request, target, signed_with))
+        Ok((request, signed_with))
     }
 
     /// Sends one attempt under the response-head timeout.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         request: Request<Empty<Bytes>>,
         target: &Target,
@@ -549,7 +592,7 @@ impl Client {
     /// Turns an error response into [`Error::Service`], correcting the clock on
     /// `RequestTimeTooSkewed`, and handing credentials OSS refused as unknown or expired back
     /// to the provider (which may refresh them for the retry).
-    async fn service_error(
+    pub(crate) async fn service_error(
         &self,
         operation: String,
         response: Response<Incoming>,

@@ -9,6 +9,8 @@ use http::StatusCode;
 use oss_parts::ByteRange;
 use oss_sign::SignError;
 
+use crate::list::ListingProblem;
+
 /// A boxed error from a lower layer (hyper, rustls, the OS, a caller's sink).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -291,6 +293,22 @@ pub enum Error {
         request_id: Option<String>,
     },
 
+    /// A listing page cannot be used: malformed or oversized, missing what every listing
+    /// carries, or not moving the listing forward ([`ListingProblem`] says which). Not
+    /// retried: asking again gets the same page.
+    #[error(
+        "unusable listing of bucket `{bucket}`: {problem}; is the endpoint OSS (or a gateway that lists keys in order)? (request id {})",
+        show_id(request_id)
+    )]
+    InvalidListing {
+        /// The bucket listed.
+        bucket: String,
+        /// What is wrong with the page.
+        problem: ListingProblem,
+        /// OSS request id of the response.
+        request_id: Option<String>,
+    },
+
     /// OSS answered with an error status (and usually an error document).
     #[error("{0}")]
     Service(Box<ServiceError>),
@@ -457,7 +475,8 @@ impl Error {
             | Error::RangeMismatch { .. }
             | Error::ObjectChanged { .. }
             | Error::Transcoded { .. }
-            | Error::InvalidResponse { .. } => None,
+            | Error::InvalidResponse { .. }
+            | Error::InvalidListing { .. } => None,
         }
     }
 
@@ -539,7 +558,8 @@ impl Error {
             | Error::RangeMismatch { request_id, .. }
             | Error::ObjectChanged { request_id, .. }
             | Error::Transcoded { request_id, .. }
-            | Error::InvalidResponse { request_id, .. } => request_id.as_deref(),
+            | Error::InvalidResponse { request_id, .. }
+            | Error::InvalidListing { request_id, .. } => request_id.as_deref(),
             Error::Service(e) => e.request_id.as_deref(),
             _ => None,
         }

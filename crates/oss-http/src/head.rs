@@ -23,7 +23,7 @@ pub enum ObjectType {
 }
 
 impl ObjectType {
-    fn parse(text: &str) -> Self {
+    pub(crate) fn parse(text: &str) -> Self {
         match text {
             "Normal" => ObjectType::Normal,
             "Multipart" => ObjectType::Multipart,
@@ -64,7 +64,7 @@ pub enum StorageClass {
 }
 
 impl StorageClass {
-    fn parse(text: &str) -> Self {
+    pub(crate) fn parse(text: &str) -> Self {
         match text {
             "Standard" => StorageClass::Standard,
             "IA" => StorageClass::Ia,

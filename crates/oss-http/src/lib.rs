@@ -118,6 +118,7 @@ mod error;
 pub mod fuzzing;
 mod head;
 mod headers;
+mod list;
 mod object_url;
 mod proxy;
 mod range;
@@ -139,6 +140,10 @@ pub use config::ClientBuilder;
 pub use error::{BoxError, Error, RetryReason, ServiceError, Stall};
 pub use head::{ObjectMeta, ObjectPin, ObjectType, StorageClass};
 pub use headers::RequestHeaders;
+pub use list::{
+    DEFAULT_MAX_PAGE_BYTES, ListPage, ListRequest, ListVersion, ListedObject, Lister,
+    ListingProblem, MAX_KEYS, RestoreStatus,
+};
 pub use object_url::{ObjectUrl, PresignedVersion};
 pub use oss_crc::Crc64;
 pub use oss_parts::ByteRange;

@@ -4,8 +4,8 @@
 //! 15 minutes and STS tokens expire during long runs, so a signature made when a download
 //! started would fail hours later; the credentials provider is asked again for every attempt.
 //! The signer sees the request's headers (our fixed ones, the caller's extra ones, `Range`,
-//! `If-Match`) and the resource (bucket + raw key + version id), never the URL's host or path,
-//! so addressing style cannot change a signature.
+//! `If-Match`), the resource (bucket + raw key, or the bucket alone for a listing) and the
+//! decoded query, never the URL's host or path, so addressing style cannot change a signature.
 
 use std::fmt;
 use std::sync::Arc;
@@ -22,8 +22,12 @@ use crate::error::Error;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SignContext<'a> {
     pub(crate) bucket: &'a str,
-    pub(crate) key: &'a str,
-    pub(crate) version_id: Option<&'a str>,
+    /// The raw key; `None` for a bucket-level request (a listing), whose resource is
+    /// `/bucket/`.
+    pub(crate) key: Option<&'a str>,
+    /// The decoded query the URL carries (`versionId`, a listing's parameters): V4 signs all
+    /// of it, V1 its subresources (`continuation-token` among them).
+    pub(crate) query: &'a Query,
     /// The time to sign with (the local clock, corrected by any skew OSS reported).
     pub(crate) time: SystemTime,
 }
@@ -87,17 +91,12 @@ impl RequestSigner for OssSigner {
     ) -> Result<Credentials, Error> {
         let signing = |source| Error::Signing { source };
         let credentials = self.provider.provide_credentials().map_err(signing)?;
-        let mut query = Query::new();
-        if let Some(version) = ctx.version_id {
-            query.push("versionId", version);
-        }
         let time = SigningTime::from_system_time(ctx.time).map_err(signing)?;
-        let request = SignableRequest::new(
-            &parts.method,
-            Resource::object(ctx.bucket, ctx.key),
-            &query,
-            &parts.headers,
-        );
+        let resource = match ctx.key {
+            Some(key) => Resource::object(ctx.bucket, key),
+            None => Resource::bucket(ctx.bucket),
+        };
+        let request = SignableRequest::new(&parts.method, resource, ctx.query, &parts.headers);
         let output = oss_sign::sign(&request, &self.config, &credentials, time).map_err(signing)?;
         output.apply_to(&mut parts.headers);
         Ok(credentials)
@@ -134,10 +133,11 @@ mod tests {
         )
         .unwrap();
         let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_705_307_400);
+        let query = Query::new().with("versionId", "v1");
         let ctx = SignContext {
             bucket: "examplebucket",
-            key: "dir/a b.txt",
-            version_id: Some("v1"),
+            key: Some("dir/a b.txt"),
+            query: &query,
             time: t,
         };
         let v4 = OssSigner::new(
@@ -172,8 +172,8 @@ mod tests {
         let signer = OssSigner::new(SignatureVersion::V1, None, Arc::new(provider)).unwrap();
         let ctx = SignContext {
             bucket: "b",
-            key: "k",
-            version_id: None,
+            key: Some("k"),
+            query: Query::empty(),
             time: SystemTime::now(),
         };
         let e = signer

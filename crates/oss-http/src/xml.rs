@@ -9,7 +9,7 @@
 
 use base64::Engine as _;
 use quick_xml::Reader;
-use quick_xml::events::Event;
+use quick_xml::events::{BytesRef, Event};
 
 /// Fields whose values echo request secrets back (V1's signature and string to sign, which
 /// contains the canonicalized `x-oss-security-token` header; V4's canonical request). Also any
@@ -95,22 +95,27 @@ pub(crate) fn parse_error_document(text: &str) -> Option<ErrorDocument> {
             Event::Text(text) if depth == 2 => append(&mut field, &text.xml10_content()),
             Event::CData(data) if depth == 2 => append(&mut field, &data.xml10_content()),
             Event::GeneralRef(reference) if depth == 2 => {
-                let resolved = match reference.resolve_char_ref() {
-                    Ok(Some(c)) => c.to_string(),
-                    _ => match &*reference {
-                        "lt" => "<".into(),
-                        "gt" => ">".into(),
-                        "amp" => "&".into(),
-                        "apos" => "'".into(),
-                        "quot" => "\"".into(),
-                        other => format!("&{other};"),
-                    },
-                };
-                append(&mut field, &resolved);
+                append(&mut field, &resolve_reference(&reference));
             }
             Event::Eof => return seen_root.then_some(doc),
             _ => {}
         }
+    }
+}
+
+/// The text an entity or character reference stands for: `&#233;`, `&#xE9;` and the five
+/// predefined entities; any other (a DTD's own, which we never expand) is kept as written.
+pub(crate) fn resolve_reference(reference: &BytesRef<'_>) -> String {
+    match reference.resolve_char_ref() {
+        Ok(Some(c)) => c.to_string(),
+        _ => match &**reference {
+            "lt" => "<".into(),
+            "gt" => ">".into(),
+            "amp" => "&".into(),
+            "apos" => "'".into(),
+            "quot" => "\"".into(),
+            other => format!("&{other};"),
+        },
     }
 }
 
