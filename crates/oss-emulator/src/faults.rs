@@ -27,6 +27,10 @@ pub enum FaultAction {
     ReplaceObject(Option<Box<ObjectSpec>>),
     /// Before serving the request, append this many synthetic bytes (Appendable objects).
     Append(u64),
+    /// Before serving the request, delete the object (a delete marker in a versioned
+    /// bucket), so the request itself gets `404 NoSuchKey`: an object listed a moment ago
+    /// and gone when it is fetched.
+    DeleteObject,
     /// Answer a range request with `200` and the whole body (meant for small objects).
     WholeBodyForRange,
     /// Answer a range request with a `206` for the range shifted by this many bytes (clamped
@@ -107,6 +111,7 @@ impl FaultAction {
             FaultAction::FirstByteDelay(_) => "first_byte_delay".into(),
             FaultAction::ReplaceObject(_) => "replace_object".into(),
             FaultAction::Append(_) => "append".into(),
+            FaultAction::DeleteObject => "delete_object".into(),
             FaultAction::WholeBodyForRange => "whole_body_for_range".into(),
             FaultAction::ShiftRange(_) => "shift_range".into(),
             FaultAction::CorruptByte(_) => "corrupt_byte".into(),
@@ -116,7 +121,8 @@ impl FaultAction {
 
 /// A scripted fault: which object requests it applies to and when it fires.
 ///
-/// Only object requests (GET/HEAD of a key) count. Each fault counts the requests it
+/// Only object requests (GET/HEAD of a key) count, or, for a fault made
+/// [`ServiceFault::listing`], only listing requests. Each fault counts the requests it
 /// matches: it skips the first `after`, then fires on every `every`-th one (1 = each), with
 /// probability `p` decided by `(seed, match number)` so a seeded schedule replays the same
 /// way, at most `times` times.
@@ -135,6 +141,8 @@ pub struct ServiceFault {
     pub(crate) action: FaultAction,
     pub(crate) method: Option<Method>,
     pub(crate) key: Option<(String, String)>,
+    /// Listing requests of this bucket (any bucket when empty) instead of object requests.
+    pub(crate) listing: Option<String>,
     pub(crate) ranged_only: bool,
     pub(crate) after: u64,
     pub(crate) every: u64,
@@ -149,6 +157,7 @@ impl ServiceFault {
             action,
             method: None,
             key: None,
+            listing: None,
             ranged_only: false,
             after: 0,
             every: 1,
@@ -166,6 +175,14 @@ impl ServiceFault {
     /// Only requests for this object.
     pub fn key(mut self, bucket: &str, key: &str) -> Self {
         self.key = Some((bucket.to_owned(), key.to_owned()));
+        self
+    }
+
+    /// Listing requests (ListObjects, ListObjectsV2) of `bucket` (any bucket when empty)
+    /// instead of object requests: for errors and delays a lister must ride out. Actions
+    /// that change an object do nothing on a listing.
+    pub fn listing(mut self, bucket: &str) -> Self {
+        self.listing = Some(bucket.to_owned());
         self
     }
 
@@ -220,11 +237,21 @@ pub(crate) struct FaultEntry {
 
 impl FaultEntry {
     /// Counts a request and says whether the fault fires on it.
-    pub(crate) fn check(&mut self, method: &Method, bucket: &str, key: &str, ranged: bool) -> bool {
+    /// `key` is `None` for a listing request.
+    pub(crate) fn check(
+        &mut self,
+        method: &Method,
+        bucket: &str,
+        key: Option<&str>,
+        ranged: bool,
+    ) -> bool {
         let f = &self.fault;
-        if f.method.as_ref().is_some_and(|m| m != method)
-            || f.key.as_ref().is_some_and(|(b, k)| b != bucket || k != key)
-            || (f.ranged_only && !ranged)
+        let scope_ok = match (&f.listing, key) {
+            (Some(b), None) => b.is_empty() || b == bucket,
+            (None, Some(key)) => f.key.as_ref().is_none_or(|(b, k)| b == bucket && k == key),
+            _ => false,
+        };
+        if !scope_ok || f.method.as_ref().is_some_and(|m| m != method) || (f.ranged_only && !ranged)
         {
             return false;
         }

@@ -12,8 +12,8 @@ use std::time::Duration;
 use clap::Parser;
 use oss_emulator::{
     BucketSpec, ChaosProxy, CrcMode, Credentials, CutMode, Emulator, EmulatorError, FaultAction,
-    ImdsSettings, LinkModel, NetFault, ObjectSpec, OidcTrust, ServiceFault, StsSettings,
-    Versioning,
+    ImdsSettings, LinkModel, NetFault, ObjectPattern, ObjectSpec, OidcTrust, ServiceFault,
+    StsSettings, Versioning,
 };
 use oss_parts::parse_size;
 
@@ -64,6 +64,11 @@ struct Args {
     /// An object: BUCKET/KEY=SIZE[,seed=N] (SIZE like 100KiB or 1GiB; synthetic content).
     #[arg(long = "object", value_name = "BUCKET/KEY=SIZE[,seed=N]")]
     objects: Vec<String>,
+    /// Many objects at once: BUCKET/PREFIX{LO..HI}SUFFIX=SIZE[,seed=N], e.g.
+    /// 'bkt/data/part-{0..99999}=64KiB,seed=1' ({00000..99999} pads). They cost the memory
+    /// of the line, listed in key order and made when requested.
+    #[arg(long = "objects", value_name = "BUCKET/PATTERN=SIZE[,seed=N]")]
+    patterns: Vec<String>,
     /// Make every bucket public-read (anonymous GET/HEAD allowed).
     #[arg(long)]
     public_read: bool,
@@ -243,6 +248,18 @@ fn enable_credential_services(emu: &Emulator, args: &Args) {
     emu.set_credential_lifetime(args.credential_lifetime);
 }
 
+/// `--objects BUCKET/PATTERN=SIZE[,seed=N]`: the bucket and the pattern.
+fn parse_pattern(text: &str, index: usize) -> Result<(String, ObjectPattern), EmulatorError> {
+    // The same shape as --object, the key being a pattern (its `{..}` holds no `=`).
+    let o = parse_object(text, index).map_err(|_| {
+        EmulatorError::InvalidArgument(format!(
+            "--objects `{text}`: write BUCKET/PREFIX{{LO..HI}}SUFFIX=SIZE[,seed=N], e.g. bkt/data/part-{{0..99999}}=64KiB,seed=1"
+        ))
+    })?;
+    let pattern = ObjectPattern::parse(&o.key)?.size(o.size).seed(o.seed);
+    Ok((o.bucket, pattern))
+}
+
 fn cut_mode(text: &str) -> Result<CutMode, EmulatorError> {
     match text.to_ascii_lowercase().as_str() {
         "fin" => Ok(CutMode::Fin),
@@ -331,20 +348,28 @@ async fn load_objects(emu: &Emulator, args: &Args) -> Result<Vec<ObjectArg>, Emu
     } else {
         CrcMode::Off
     };
-    for o in &objects {
-        let mut b = BucketSpec::new(&o.bucket);
+    let bucket = |name: &str| {
+        let mut b = BucketSpec::new(name);
         if args.public_read {
             b = b.public_read();
         }
         if args.versioning {
             b = b.versioning(Versioning::Enabled);
         }
-        emu.add_bucket(b)?;
+        b
+    };
+    for o in &objects {
+        emu.add_bucket(bucket(&o.bucket))?;
         emu.put_object(
             &o.bucket,
             &o.key,
             ObjectSpec::synthetic(o.size, o.seed).crc64(crc),
         )?;
+    }
+    for (i, text) in args.patterns.iter().enumerate() {
+        let (name, pattern) = parse_pattern(text, objects.len() + i)?;
+        emu.add_bucket(bucket(&name))?;
+        emu.add_objects(&name, pattern)?;
     }
     for o in &objects {
         emu.wait_crc_ready(&o.bucket, &o.key).await?;

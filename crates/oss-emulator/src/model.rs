@@ -14,7 +14,9 @@ use crate::content::Content;
 use crate::counters::{CounterSnapshot, Counters};
 use crate::error::EmulatorError;
 use crate::faults::{FaultEntry, FaultId, ServiceFault};
+use crate::keyspace::{Hidden, StoredPattern};
 use crate::object::{ObjectSpec, ObjectType, StoredObject, Version, opaque_etag, whole_seconds};
+use crate::pattern::ObjectPattern;
 use crate::request::Addressing;
 
 /// Bucket ACL.
@@ -88,6 +90,10 @@ pub(crate) struct Bucket {
     pub(crate) spec: BucketSpec,
     /// Versions per key, oldest first.
     pub(crate) keys: BTreeMap<String, Vec<Version>>,
+    /// Object patterns: keys yielded on demand, never stored (`keyspace.rs`).
+    pub(crate) patterns: Vec<StoredPattern>,
+    /// Pattern keys deleted for good.
+    pub(crate) hidden: Hidden,
 }
 
 /// What a put, append or replace produced.
@@ -331,11 +337,30 @@ impl Emulator {
                     Bucket {
                         spec,
                         keys: BTreeMap::new(),
+                        patterns: Vec::new(),
+                        hidden: Hidden::new(),
                     },
                 );
             }
         }
         Ok(())
+    }
+
+    /// Adds every object of `pattern` to `bucket` at once: they cost the memory of the
+    /// pattern, not of their keys or content, and are made when a request names them
+    /// (`Last-Modified` is now, for all of them). A key stored one by one, or changed since,
+    /// hides the pattern's object of that key; of two patterns yielding one key, the first
+    /// added wins. Returns how many keys the pattern has.
+    pub fn add_objects(&self, bucket: &str, pattern: ObjectPattern) -> Result<u64, EmulatorError> {
+        let created = whole_seconds(self.now());
+        let mut st = self.state();
+        let b = st
+            .buckets
+            .get_mut(bucket)
+            .ok_or_else(|| EmulatorError::NoSuchBucket(bucket.to_owned()))?;
+        let count = pattern.len();
+        b.patterns.push(StoredPattern { pattern, created });
+        Ok(count)
     }
 
     fn new_version_id(seq: &mut u64, versioning: Versioning) -> String {
@@ -379,6 +404,7 @@ impl Emulator {
         let Some(b) = st.buckets.get_mut(bucket) else {
             return Err(EmulatorError::NoSuchBucket(bucket.to_owned()));
         };
+        b.materialize(key);
         let versions = b.keys.entry(key.to_owned()).or_default();
         match versioning {
             Versioning::Unversioned => versions.clear(),
@@ -402,6 +428,7 @@ impl Emulator {
         let Some(b) = st.buckets.get_mut(bucket) else {
             return Err(EmulatorError::NoSuchBucket(bucket.to_owned()));
         };
+        b.materialize(key);
         match versioning {
             Versioning::Unversioned => {
                 if b.keys.remove(key).is_none() {
@@ -410,6 +437,7 @@ impl Emulator {
                         key: key.to_owned(),
                     });
                 }
+                b.hide_if_pattern(key);
                 Ok(None)
             }
             Versioning::Enabled | Versioning::Suspended => {
@@ -441,6 +469,7 @@ impl Emulator {
             bucket: bucket.to_owned(),
             key: key.to_owned(),
         };
+        b.materialize(key);
         let versions = b.keys.get_mut(key).ok_or_else(no_key)?;
         let before = versions.len();
         versions.retain(|v| v.version_id() != version_id);
@@ -449,6 +478,7 @@ impl Emulator {
         }
         if versions.is_empty() {
             b.keys.remove(key);
+            b.hide_if_pattern(key);
         }
         Ok(())
     }
@@ -462,15 +492,18 @@ impl Emulator {
             .buckets
             .get(bucket)
             .ok_or_else(|| EmulatorError::NoSuchBucket(bucket.to_owned()))?;
+        let pattern = || b.pattern_object(key, true).map(|o| ("null".to_owned(), o));
         match b.keys.get(key).and_then(|v| v.last()) {
             Some(Version::Object { version_id, object }) => {
-                Ok((version_id.clone(), Arc::clone(object)))
+                Some((version_id.clone(), Arc::clone(object)))
             }
-            _ => Err(EmulatorError::NoSuchKey {
-                bucket: bucket.to_owned(),
-                key: key.to_owned(),
-            }),
+            Some(Version::DeleteMarker { .. }) => None,
+            None => pattern(),
         }
+        .ok_or_else(|| EmulatorError::NoSuchKey {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+        })
     }
 
     /// The current version's metadata.

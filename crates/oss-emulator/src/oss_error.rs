@@ -106,14 +106,24 @@ fn push_el(s: &mut String, name: &str, value: &str) {
 
 /// Escapes text for an XML element.
 pub(crate) fn xml_escape(v: &str) -> String {
+    escape(v, true)
+}
+
+/// Escapes text for an XML element, leaving quotes as they are (text content needs no
+/// escaped quotes; OSS's listings show ETags as `"5B3C..."`).
+pub(crate) fn xml_text(v: &str) -> String {
+    escape(v, false)
+}
+
+fn escape(v: &str, quotes: bool) -> String {
     let mut out = String::with_capacity(v.len());
     for c in v.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
+            '"' if quotes => out.push_str("&quot;"),
+            '\'' if quotes => out.push_str("&apos;"),
             // XML 1.0 cannot carry most control characters; OSS would not echo them either.
             c if (c as u32) < 0x20 && c != '\n' && c != '\t' && c != '\r' => {
                 out.push_str(&format!("&#x{:X};", c as u32))

@@ -49,11 +49,12 @@ impl FiredFaults {
 impl Emulator {
     /// Counts this request against every fault, applies the model changes of those that
     /// fire, and returns what the rest do to this response (an error returns at once).
+    /// `key` is `None` for a listing request.
     pub(super) fn fire_faults(
         &self,
         method: &Method,
         bucket: &str,
-        key: &str,
+        key: Option<&str>,
         ranged: bool,
     ) -> Result<FiredFaults, OssError> {
         let actions: Vec<FaultAction> = {
@@ -85,43 +86,52 @@ impl Emulator {
         &self,
         action: &FaultAction,
         bucket: &str,
-        key: &str,
+        key: Option<&str>,
         ranged: bool,
         fired: &mut FiredFaults,
         error: &mut Option<OssError>,
     ) -> bool {
-        match action {
-            FaultAction::ReplaceObject(spec) => match spec {
+        match (action, key) {
+            (FaultAction::ReplaceObject(spec), Some(key)) => match spec {
                 Some(s) => self.put_object(bucket, key, (**s).clone()).is_ok(),
                 None => self.replace_object(bucket, key).is_ok(),
             },
-            FaultAction::Append(n) => {
+            (FaultAction::Append(n), Some(key)) => {
                 let seed = crate::content::synthetic_word(0xA99E, self.next_request_seq());
                 self.append_synthetic(bucket, key, *n, seed).is_ok()
             }
-            FaultAction::Error {
-                status,
-                code,
-                message,
-            } => {
+            (FaultAction::DeleteObject, Some(key)) => self.delete_object(bucket, key).is_ok(),
+            // Changing an object means nothing to a listing request.
+            (
+                FaultAction::ReplaceObject(_) | FaultAction::Append(_) | FaultAction::DeleteObject,
+                None,
+            ) => false,
+            (
+                FaultAction::Error {
+                    status,
+                    code,
+                    message,
+                },
+                _,
+            ) => {
                 if error.is_none() {
                     *error = Some(OssError::new(*status, code, message));
                 }
                 true
             }
-            FaultAction::FirstByteDelay(d) => {
+            (FaultAction::FirstByteDelay(d), _) => {
                 fired.delay = Some(fired.delay.unwrap_or_default() + *d);
                 true
             }
-            FaultAction::WholeBodyForRange => {
+            (FaultAction::WholeBodyForRange, _) => {
                 fired.whole_for_range = ranged;
                 ranged
             }
-            FaultAction::ShiftRange(d) => {
+            (FaultAction::ShiftRange(d), _) => {
                 fired.shift = Some(*d);
                 ranged
             }
-            FaultAction::CorruptByte(at) => {
+            (FaultAction::CorruptByte(at), _) => {
                 fired.corrupt = Some(*at);
                 true
             }

@@ -17,7 +17,16 @@ impl Emulator {
         versioned: bool,
     ) -> Result<(String, Arc<StoredObject>), OssError> {
         let st = self.state();
-        let versions = st.buckets.get(bucket).and_then(|b| b.keys.get(key));
+        let b = st.buckets.get(bucket);
+        // A pattern key no write has touched reads as its one version, `null`.
+        let pattern: Option<Vec<Version>> =
+            b.and_then(|b| b.pattern_object(key, true)).map(|object| {
+                vec![Version::Object {
+                    version_id: "null".to_owned(),
+                    object,
+                }]
+            });
+        let versions = b.and_then(|b| b.keys.get(key)).or(pattern.as_ref());
         match version_id {
             None => match versions.and_then(|v| v.last()) {
                 Some(Version::Object { version_id, object }) => {
@@ -64,11 +73,17 @@ impl Emulator {
         target: &str,
     ) -> Result<Arc<StoredObject>, OssError> {
         let st = self.state();
-        match st
-            .buckets
-            .get(bucket)
+        let b = st.buckets.get(bucket);
+        let pattern = b
+            .and_then(|b| b.pattern_object(target, true))
+            .map(|object| Version::Object {
+                version_id: "null".to_owned(),
+                object,
+            });
+        match b
             .and_then(|b| b.keys.get(target))
             .and_then(|v| v.last())
+            .or(pattern.as_ref())
         {
             Some(Version::Object { object, .. }) if object.symlink_target.is_some() => {
                 Err(OssError::new(

@@ -5,6 +5,7 @@
 //! short sequence of steps in OSS's order, each in its own module:
 //! - [`access`]: the bucket exists, the signature verifies, the ACL and requester-pays allow;
 //! - [`fired`]: scripted service faults count this request and may fire;
+//! - [`list`]: a request for the bucket itself: ListObjectsV2 / ListObjects (v1);
 //! - [`lookup`]: which version (and, for a symlink, which target) the request reads;
 //! - [`read`]: GetObjectMeta, GetSymlink, or GET/HEAD with conditions, range and headers;
 //! - [`error_response`]: an [`OssError`] as OSS sends it (XML body, or `x-oss-err` for HEAD).
@@ -12,6 +13,7 @@
 mod access;
 mod error_response;
 mod fired;
+mod list;
 mod lookup;
 mod read;
 
@@ -147,18 +149,19 @@ impl Emulator {
         let query = req.query_pairs();
         let (bucket_spec, principal) = self.authorize(req, &bucket, key.as_deref(), now)?;
         let Some(key) = key else {
-            return Err(OssError::new(
-                501,
-                "NotImplemented",
-                "The emulator serves object downloads only (no bucket operations).",
-            ));
+            return self.bucket_request(req, &bucket, &query);
         };
         if req.method != Method::GET && req.method != Method::HEAD {
             return Err(errs::method_not_allowed(
                 "The specified method is not allowed against this resource.",
             ));
         }
-        let fired = self.fire_faults(&req.method, &bucket, &key, req.header("range").is_some())?;
+        let fired = self.fire_faults(
+            &req.method,
+            &bucket,
+            Some(&key),
+            req.header("range").is_some(),
+        )?;
         let read = read::Read {
             req,
             query,

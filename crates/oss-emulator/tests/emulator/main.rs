@@ -9,5 +9,6 @@ mod credential_cases;
 mod fault_cases;
 mod frontend_cases;
 mod link_cases;
+mod list_cases;
 mod model_cases;
 mod proxy_cases;
