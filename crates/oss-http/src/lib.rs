@@ -1,5 +1,5 @@
-//! The OSS transport: signed HEAD and streaming ranged GET requests over hyper 1 and rustls,
-//! with strict response checks and typed outcomes.
+//! The OSS transport: signed HEAD, streaming ranged GET and listing requests over hyper 1 and
+//! rustls, with strict response checks and typed outcomes.
 //!
 //! - [`Client`] (built by [`ClientBuilder`]): one pool of HTTP/1.1 connections (a part per
 //!   TCP connection; HTTP/2 would multiplex every part onto one), rustls with the ring
@@ -13,6 +13,11 @@
 //! - [`Client::get_range`] streams a checked `206` for a [`ByteRange`] into the caller's
 //!   [`ByteSink`] in bounded chunks, computing CRC-64 on the way (or not, for a caller that
 //!   hashes where the bytes land).
+//! - [`Client::list_objects`] lists a bucket (ListObjectsV2, or v1 [`ListVersion::V1`] for
+//!   gateways without it) as a [`Lister`] of [`ListPage`]s in key order: keys decoded from
+//!   `encoding-type=url`, each page retried under the retry policies, its body capped, and
+//!   the listing checked to move forward, so a broken server cannot make it loop
+//!   ([`ListingProblem`]).
 //! - [`Error`] is the one error type: OSS errors (from the body, or HEAD's base64
 //!   `x-oss-err`), transport failures as distinct variants with their typed cause, and
 //!   [`Error::retry_reason`].
@@ -38,7 +43,7 @@
 //! - **No secrets out.** Authorization, tokens, SSE-C keys and signatures echoed in OSS error
 //!   documents never appear in `Debug` output or errors.
 //!
-//! The contract is the items re-exported below: the client and its settings, the sink trait
+//! The contract is the items re-exported below: the client and its settings, listing, the sink trait
 //! (with [`Discard`] and [`Collect`] for benchmarks and tests), the error and retry types, and
 //! the types those take from other crates ([`ByteRange`], [`Crc64`], [`Credentials`],
 //! [`Bytes`], [`CertificateDer`]), so a caller needs no matching versions of them. Signing

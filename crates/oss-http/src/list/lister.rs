@@ -56,7 +56,7 @@ enum Next {
 /// ```no_run
 /// use oss_http::{Client, Credentials, ListRequest};
 ///
-/// # async fn demo() -> Result<(), oss_http::Error> {
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// let client = Client::builder()
 ///     .endpoint("oss-cn-hangzhou.aliyuncs.com")
 ///     .credentials(Credentials::from_env()?)

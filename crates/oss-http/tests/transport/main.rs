@@ -9,6 +9,7 @@ mod common;
 mod errors;
 mod fuzz_found;
 mod hostile;
+mod listing;
 mod pool;
 mod presigned;
 mod proxy;
