@@ -10,15 +10,13 @@
 //! the first time). It needs `python3` with `venv` and PyPI; `OSS_RESUME_SKIP_PY_ORACLE=1`
 //! skips the test, loudly, on a machine without them.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use oss_emulator::{
     BucketSpec, CredentialService, Emulator, ImdsSettings, ObjectSpec, OidcTrust, StsSettings,
 };
 use oss_resume::{Client, Credentials};
 use serde_json::Value;
 
+use crate::support::py_oracle::{self, workspace};
 use crate::support::scratch::Scratch;
 
 const AK: &str = "LTAI5tPythonOracle";
@@ -27,69 +25,14 @@ const ROLE_ARN: &str = "acs:ram::1234567890123456:role/python-oracle";
 const OIDC_PROVIDER: &str = "acs:ram::1234567890123456:oidc-provider/python-oracle";
 const OIDC_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL29pZGMuZXhhbXBsZSJ9.c2ln";
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// `target/` (this test binary is `target/<profile>/deps/cross-HASH`).
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.ancestors()
-        .nth(3)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| workspace().join("target"))
-}
-
-/// The venv's python, with the pinned package installed (once per requirements file).
-fn oracle_python() -> PathBuf {
-    let requirements = workspace().join("tests/oracle/requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements).unwrap();
-    let venv = target_dir().join("py-oracle/venv");
-    let python = venv.join("bin/python");
-    let marker = venv.join("installed-requirements.txt");
-    if python.is_file() && std::fs::read_to_string(&marker).ok().as_deref() == Some(&wanted) {
-        return python;
-    }
-    let run = |cmd: &mut Command, what: &str| {
-        let out = cmd
-            .output()
-            .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
-        assert!(
-            out.status.success(),
-            "{what} failed (set OSS_RESUME_SKIP_PY_ORACLE=1 on a machine without python3-venv or PyPI):\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let _ = std::fs::remove_dir_all(&venv);
-    run(
-        Command::new("python3").args(["-m", "venv"]).arg(&venv),
-        "python3 -m venv",
-    );
-    run(
-        Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-r",
-            ])
-            .arg(&requirements),
-        "pip install -r tests/oracle/requirements.txt",
-    );
-    std::fs::write(&marker, wanted).unwrap();
-    python
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_python_package_obtains_credentials_from_the_emulator() {
-    if std::env::var_os("OSS_RESUME_SKIP_PY_ORACLE").is_some_and(|v| v == "1") {
-        eprintln!("SKIPPED: the Python credentials oracle (OSS_RESUME_SKIP_PY_ORACLE=1)");
+    if py_oracle::skipped("the Python credentials oracle") {
         return;
     }
-    let python = tokio::task::spawn_blocking(oracle_python).await.unwrap();
+    let python = tokio::task::spawn_blocking(py_oracle::python)
+        .await
+        .unwrap();
     let emu = Emulator::new();
     emu.add_credentials(oss_emulator::Credentials::new(AK, SECRET));
     emu.add_bucket(BucketSpec::new("oracle")).unwrap();

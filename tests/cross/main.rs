@@ -12,6 +12,8 @@
 //!   credentials, through the chaos proxy, cancelled and resumed to a byte-exact file;
 //! - [`credentials_oracle`]: the official Python credentials package obtains credentials
 //!   from the emulator's STS, metadata service and credentials URI;
+//! - [`listing_oracle`]: the official OSS Python SDKs list the emulator exactly as oss-http
+//!   does, awkward keys and page boundaries included;
 //! - [`golden`]: the fixtures are unchanged.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -19,6 +21,7 @@
 mod credentials_oracle;
 mod golden;
 mod layering;
+mod listing_oracle;
 mod secrets;
 mod secrets_cli;
 mod secrets_providers;
