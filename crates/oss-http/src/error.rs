@@ -303,8 +303,8 @@ pub enum Error {
     InvalidListing {
         /// The bucket listed.
         bucket: String,
-        /// What is wrong with the page.
-        problem: ListingProblem,
+        /// What is wrong with the page (boxed: the error stays small on the success path).
+        problem: Box<ListingProblem>,
         /// OSS request id of the response.
         request_id: Option<String>,
     },

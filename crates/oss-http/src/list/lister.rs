@@ -132,7 +132,7 @@ impl Lister {
         self.advance(&mut page)
             .map_err(|problem| Error::InvalidListing {
                 bucket: self.bucket.clone(),
-                problem,
+                problem: Box::new(problem),
                 request_id: page.request_id.clone(),
             })?;
         self.pages += 1;
@@ -238,7 +238,7 @@ impl Lister {
         let request_id = header_text(response.headers(), "x-oss-request-id").map(str::to_owned);
         let invalid = |problem| Error::InvalidListing {
             bucket: self.bucket.clone(),
-            problem,
+            problem: Box::new(problem),
             request_id: request_id.clone(),
         };
         let limit = self.request.max_page_bytes;

@@ -427,7 +427,7 @@ fn problem(result: &Result<Vec<ListPage>, Error>) -> ListingProblem {
             ..
         }) => {
             assert_eq!(request_id.as_deref(), Some("5C3D9175B6FC201293AD4890"));
-            problem.clone()
+            (**problem).clone()
         }
         other => panic!("not an unusable listing: {other:?}"),
     }
