@@ -218,6 +218,40 @@ impl Client {
         crate::Stream::new(self.http.clone(), bucket.into(), key.into(), writer)
     }
 
+    /// Starts describing a batch: every object of `source` (a prefix listing, a manifest,
+    /// any iterator of keys) into the directory `destination`, under one connection budget,
+    /// resumable as a whole and shardable across machines (see [`BatchDownload`] for what it
+    /// guarantees, and `docs/batch.md`). Nothing happens until it is awaited.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: oss_resume::Client) -> Result<(), oss_resume::Error> {
+    /// use oss_resume::BatchSource;
+    ///
+    /// let report = client
+    ///     .download_batch("examplebucket", BatchSource::prefix("dataset/"), "dataset")
+    ///     .threads(32)
+    ///     .await?;
+    /// println!("{} downloaded, {} already there, {} failed",
+    ///     report.downloaded, report.already_done, report.failed);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// [`BatchDownload`]: crate::BatchDownload
+    pub fn download_batch(
+        &self,
+        bucket: impl Into<String>,
+        source: crate::BatchSource,
+        destination: impl Into<PathBuf>,
+    ) -> crate::BatchDownload {
+        crate::BatchDownload {
+            client: self.clone(),
+            bucket: bucket.into(),
+            source,
+            destination: destination.into(),
+            options: crate::batch::BatchOptions::default(),
+        }
+    }
+
     /// The transport.
     pub fn http(&self) -> &oss_http::Client {
         &self.http

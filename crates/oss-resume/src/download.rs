@@ -113,6 +113,15 @@ impl Download {
         self
     }
 
+    /// A batch's bandwidth limit, shared with the batch's other objects.
+    pub(crate) fn shared_limiter(
+        mut self,
+        limiter: std::sync::Arc<crate::ratelimit::TokenBucket>,
+    ) -> Self {
+        self.options.shared_limiter = Some(limiter);
+        self
+    }
+
     /// Called with the progress (bytes and parts done, rate) from one background thread, at
     /// most every 100 ms (see [`Download::progress_interval`]) and once at the end. Keep it
     /// quick: it runs on the thread that records progress.

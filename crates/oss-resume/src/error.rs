@@ -61,6 +61,10 @@ pub enum LocalOp {
     Remove,
     /// Saving, loading or deleting the checkpoint.
     Checkpoint,
+    /// Creating a directory under a batch's destination.
+    CreateDirectory,
+    /// Reading or appending to a batch's journal.
+    Journal,
 }
 
 impl fmt::Display for LocalOp {
@@ -79,6 +83,8 @@ impl fmt::Display for LocalOp {
             }
             LocalOp::Remove => "removing a file",
             LocalOp::Checkpoint => "writing the checkpoint",
+            LocalOp::CreateDirectory => "creating a directory",
+            LocalOp::Journal => "writing the batch journal",
         })
     }
 }
@@ -142,6 +148,17 @@ pub enum Error {
         path: PathBuf,
         /// What is there.
         found: String,
+    },
+
+    /// A batch's listing failed (no such bucket, access denied, a broken listing...). The
+    /// objects listed before it were still downloaded.
+    #[error("could not list {url}")]
+    Listing {
+        /// What was being listed, `oss://BUCKET/PREFIX`.
+        url: String,
+        /// The OSS or transport error (with code and request id when OSS answered).
+        #[source]
+        source: oss_http::Error,
     },
 
     /// HEAD of the object failed (no such bucket or key, access denied, ...).
@@ -359,7 +376,9 @@ impl Error {
     /// that may finish. Local disk errors, bad arguments and permanent OSS errors are not.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Part { source, .. } | Error::Head { source } => source.is_retryable(),
+            Error::Part { source, .. } | Error::Head { source } | Error::Listing { source, .. } => {
+                source.is_retryable()
+            }
             Error::Cancelled { .. } | Error::Locked { .. } => true,
             // The partial data was discarded: the next call starts over and may succeed.
             Error::ObjectChanged { .. }
@@ -405,7 +424,9 @@ impl Error {
     /// [`ServiceError::advice`]: crate::ServiceError::advice
     pub fn service(&self) -> Option<&oss_http::ServiceError> {
         match self {
-            Error::Part { source, .. } | Error::Head { source } => source.service(),
+            Error::Part { source, .. } | Error::Head { source } | Error::Listing { source, .. } => {
+                source.service()
+            }
             _ => None,
         }
     }
@@ -421,7 +442,9 @@ impl Error {
     /// The OSS request id of the response involved, when there was one.
     pub fn request_id(&self) -> Option<&str> {
         match self {
-            Error::Part { source, .. } | Error::Head { source } => source.request_id(),
+            Error::Part { source, .. } | Error::Head { source } | Error::Listing { source, .. } => {
+                source.request_id()
+            }
             Error::ObjectChanged { request_id, .. } | Error::ObjectArchived { request_id, .. } => {
                 request_id.as_deref()
             }

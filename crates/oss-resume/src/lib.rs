@@ -82,6 +82,7 @@
 //! `Download::simulate_boot_id`. Off by default; the crate's own tests turn it on.
 
 mod aggregator;
+pub mod batch;
 mod client;
 mod download;
 mod engine;
@@ -102,6 +103,7 @@ mod validate;
 mod worker;
 mod writeback;
 
+pub use batch::{BatchDownload, BatchItem, BatchReport, BatchSource};
 pub use client::{Client, ClientBuilder};
 pub use download::Download;
 pub use error::{Error, LocalOp, PartRef};

@@ -91,6 +91,8 @@ pub(crate) struct Options {
     pub(crate) version_id: Option<String>,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) bandwidth: Option<u64>,
+    /// A batch's bandwidth limit, shared by all its objects (replaces `bandwidth`).
+    pub(crate) shared_limiter: Option<std::sync::Arc<crate::ratelimit::TokenBucket>>,
     pub(crate) progress: Option<ProgressFn>,
     pub(crate) progress_interval: Duration,
     pub(crate) cancel: Option<CancellationToken>,
@@ -120,6 +122,7 @@ impl Default for Options {
             version_id: None,
             headers: Vec::new(),
             bandwidth: None,
+            shared_limiter: None,
             progress: None,
             progress_interval: Duration::from_millis(100),
             cancel: None,

@@ -72,7 +72,7 @@ pub(crate) struct Ctx {
     pub(crate) object_size: u64,
     pub(crate) scheduler: Mutex<Scheduler>,
     pub(crate) cancel: CancellationToken,
-    pub(crate) limiter: Option<TokenBucket>,
+    pub(crate) limiter: Option<Arc<TokenBucket>>,
     pub(crate) retry: RetryPolicy,
     /// Retry policy for OSS's throttling answers (503 throttling codes, 429).
     pub(crate) throttle: ThrottlePolicy,

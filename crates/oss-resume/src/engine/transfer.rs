@@ -140,7 +140,12 @@ impl Job {
                 self.options.threads,
             )),
             cancel: cancel.clone(),
-            limiter: self.options.bandwidth.map(TokenBucket::new),
+            // A batch's one bucket for all its objects, else this download's own.
+            limiter: self.options.shared_limiter.clone().or_else(|| {
+                self.options
+                    .bandwidth
+                    .map(|rate| std::sync::Arc::new(TokenBucket::new(rate)))
+            }),
             retry: self.options.retry,
             throttle: self.options.throttle,
             max_request: self.options.max_request,
