@@ -35,7 +35,8 @@ pub const DEFAULT_THREADS: usize = 4;
     subcommand_help_heading = "Commands"
 )]
 pub struct Args {
-    /// What to download: oss://BUCKET/KEY, https://BUCKET.ENDPOINT/KEY, or a presigned URL
+    /// What to download: oss://BUCKET/KEY, https://BUCKET.ENDPOINT/KEY, or a presigned URL;
+    /// oss://BUCKET/PREFIX/ (a trailing /, or --recursive) downloads every object under it
     //
     // Kept as text and parsed in `Job::prepare`: a clap value parser's error quotes the
     // whole argument, and a presigned URL's query is a signature.
@@ -43,7 +44,8 @@ pub struct Args {
     pub source: Option<String>,
 
     /// The file to write, a directory to put the key's file name in, or - for stdout
-    /// [default: the key's file name in the current directory]
+    /// [default: the key's file name in the current directory]; for many objects, the
+    /// directory to fill
     #[arg(value_name = "DEST", conflicts_with = "output")]
     pub dest: Option<PathBuf>,
 
@@ -347,6 +349,39 @@ pub struct Args {
           help_heading = "Retries")]
     pub max_time: Option<Duration>,
 
+    // ---- Batch (crate::batch) -------------------------------------------------------------
+    /// Download every object under the prefix into the directory DEST (implied by a source
+    /// ending in /)
+    #[arg(short, long, help_heading = "Batch")]
+    pub recursive: bool,
+
+    /// Only objects whose file name (the key after its last /) matches this glob (* ? [a-z]
+    /// [^a-z]); rules apply in order as ossutil's do. Repeatable
+    #[arg(long, value_name = "GLOB", action = ArgAction::Append, help_heading = "Batch")]
+    pub include: Vec<String>,
+
+    /// Skip objects whose file name matches this glob (see --include). Repeatable
+    #[arg(long, value_name = "GLOB", action = ArgAction::Append, help_heading = "Batch")]
+    pub exclude: Vec<String>,
+
+    /// Download the keys listed in FILE (- for stdin): one oss://BUCKET/KEY or KEY per
+    /// line, optionally a tab and the path to write it to under DEST
+    #[arg(long, value_name = "FILE", help_heading = "Batch")]
+    pub manifest: Option<PathBuf>,
+
+    /// Take only shard K of N (0 <= K < N) by a stable hash of each key, so N machines
+    /// split one prefix with no overlap
+    #[arg(long, value_name = "K/N", value_parser = parse_shard, help_heading = "Batch")]
+    pub shard: Option<oss_resume::batch::Shard>,
+
+    /// List what would be downloaded (with sizes) and download nothing
+    #[arg(long, help_heading = "Batch")]
+    pub dry_run: bool,
+
+    /// Stop at the first object that fails (default: go on, report every failure)
+    #[arg(long, hide_short_help = true, help_heading = "Batch")]
+    pub fail_fast: bool,
+
     // ---- Output --------------------------------------------------------------------------
     /// No progress bar or progress lines (the summary is still printed)
     #[arg(long, help_heading = "Output")]
@@ -539,6 +574,14 @@ fn parse_threads(text: &str) -> Result<usize, String> {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
         Ok(_) | Err(_) => Err(format!("threads must be a whole number from 1 to {max}")),
     }
+}
+
+/// `--shard K/N`.
+fn parse_shard(text: &str) -> Result<oss_resume::batch::Shard, String> {
+    text.parse().map_err(|e: oss_resume::Error| match e {
+        oss_resume::Error::InvalidArgument { problem, .. } => problem,
+        other => other.to_string(),
+    })
 }
 
 /// `--version-id`: not empty (an empty id would mean the current version to some tools and

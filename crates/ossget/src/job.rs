@@ -33,6 +33,87 @@ pub struct Job {
     pub hook: Option<Vec<String>>,
 }
 
+/// The endpoint, the client every option of `args` describes for `source`, and warnings to
+/// print (`--insecure`); shared by one-object and many-object runs. Every problem is a
+/// usage error; nothing is requested except, for the credentials chain, the credentials.
+pub fn build_client(
+    args: &Args,
+    source: &ObjectUrl,
+    env: impl Fn(&str) -> Option<OsString>,
+) -> Result<(String, Client, Vec<String>), String> {
+    let endpoint = endpoint(args, source)?;
+    let user_agent = format!("ossget/{}", env!("CARGO_PKG_VERSION"));
+    let text_env = |name: &str| env(name).and_then(|v| v.into_string().ok());
+    let proxy = proxy(args, &text_env)?;
+    let (tls, warnings) = tls(args)?;
+    let mut builder = Client::builder()
+        .endpoint(&endpoint)
+        .http(|http| {
+            http.user_agent(user_agent)
+                .proxy(proxy.clone())
+                .tls_trust(tls.clone())
+                .connect_timeout(args.connect_timeout)
+                .stall_timeout(args.stall_timeout)
+        })
+        .signature_version(match args.signature_version {
+            SignatureArg::V1 => SignatureVersion::V1,
+            SignatureArg::V4 => SignatureVersion::V4,
+        });
+    let presigned = source.presigned().cloned();
+    if let Some(url) = presigned.clone() {
+        builder = builder.http(|http| http.presigned(url));
+    } else if let Some(region) = &args.region {
+        builder = builder.region(region);
+    } else if args.signature_version == SignatureArg::V4
+        && !args.anonymous
+        && !names_region(&endpoint)
+    {
+        return Err(format!(
+            "signature V4 needs the bucket's region and the endpoint `{endpoint}` does not name one; pass --region (or set OSS_REGION), e.g. --region cn-hangzhou, or use --signature-version 1"
+        ));
+    }
+    if let Some((bytes_per_sec, window)) = args.min_rate.0 {
+        builder = builder.http(|http| http.min_rate(bytes_per_sec, window));
+    }
+    match addressing(args, source) {
+        Some(AddressingArg::Cname) => builder = builder.http(|http| http.cname(true)),
+        Some(AddressingArg::Path) => builder = builder.http(|http| http.path_style(true)),
+        Some(AddressingArg::Virtual) | None => {}
+    }
+    for text in &args.resolve {
+        let (host, addrs) = parse_resolve(text, endpoint_port(&endpoint))?;
+        builder = builder.http(|http| http.resolve(&host, addrs));
+    }
+    for text in &args.header {
+        let (name, value) = parse_header(text)?;
+        builder = builder.header(&name, &value);
+    }
+    if let Some(payer) = &args.payer {
+        builder = builder.header("x-oss-request-payer", payer);
+    }
+    if let Some(bits) = args.traffic_limit {
+        builder = builder.header("x-oss-traffic-limit", &bits.to_string());
+    }
+    builder = if args.anonymous || presigned.is_some() {
+        builder.anonymous()
+    } else {
+        let http = HttpSettings {
+            tls: tls.clone(),
+            proxy: proxy.clone(),
+            ..HttpSettings::service()
+        };
+        builder.credentials_provider(credentials(args, &env, http)?)
+    };
+    let client = builder.build().map_err(|e| match (&presigned, e) {
+        (Some(_), oss_resume::Error::Client(inner)) => format!(
+            "{}; a presigned URL's signature covers the x-oss-* headers it was signed with, so --header x-oss-*, --payer and --traffic-limit need a URL signed with them",
+            chain(&inner)
+        ),
+        (_, e) => chain(&e),
+    })?;
+    Ok((endpoint, client, warnings))
+}
+
 impl Job {
     /// Checks the arguments and the environment and builds the client. `env` reads an
     /// environment variable (the process environment in `main`).
@@ -47,76 +128,7 @@ impl Job {
             .transpose()?;
         let destination = resolve_destination(args.destination(), &source.key)?;
         let checkpoint_path = checkpoint_path(args, &destination)?;
-        let endpoint = endpoint(args, &source)?;
-        let user_agent = format!("ossget/{}", env!("CARGO_PKG_VERSION"));
-        let text_env = |name: &str| env(name).and_then(|v| v.into_string().ok());
-        let proxy = proxy(args, &text_env)?;
-        let (tls, warnings) = tls(args)?;
-        let mut builder = Client::builder()
-            .endpoint(&endpoint)
-            .http(|http| {
-                http.user_agent(user_agent)
-                    .proxy(proxy.clone())
-                    .tls_trust(tls.clone())
-                    .connect_timeout(args.connect_timeout)
-                    .stall_timeout(args.stall_timeout)
-            })
-            .signature_version(match args.signature_version {
-                SignatureArg::V1 => SignatureVersion::V1,
-                SignatureArg::V4 => SignatureVersion::V4,
-            });
-        let presigned = source.presigned().cloned();
-        if let Some(url) = presigned.clone() {
-            builder = builder.http(|http| http.presigned(url));
-        } else if let Some(region) = &args.region {
-            builder = builder.region(region);
-        } else if args.signature_version == SignatureArg::V4
-            && !args.anonymous
-            && !names_region(&endpoint)
-        {
-            return Err(format!(
-                "signature V4 needs the bucket's region and the endpoint `{endpoint}` does not name one; pass --region (or set OSS_REGION), e.g. --region cn-hangzhou, or use --signature-version 1"
-            ));
-        }
-        if let Some((bytes_per_sec, window)) = args.min_rate.0 {
-            builder = builder.http(|http| http.min_rate(bytes_per_sec, window));
-        }
-        match addressing(args, &source) {
-            Some(AddressingArg::Cname) => builder = builder.http(|http| http.cname(true)),
-            Some(AddressingArg::Path) => builder = builder.http(|http| http.path_style(true)),
-            Some(AddressingArg::Virtual) | None => {}
-        }
-        for text in &args.resolve {
-            let (host, addrs) = parse_resolve(text, endpoint_port(&endpoint))?;
-            builder = builder.http(|http| http.resolve(&host, addrs));
-        }
-        for text in &args.header {
-            let (name, value) = parse_header(text)?;
-            builder = builder.header(&name, &value);
-        }
-        if let Some(payer) = &args.payer {
-            builder = builder.header("x-oss-request-payer", payer);
-        }
-        if let Some(bits) = args.traffic_limit {
-            builder = builder.header("x-oss-traffic-limit", &bits.to_string());
-        }
-        builder = if args.anonymous || presigned.is_some() {
-            builder.anonymous()
-        } else {
-            let http = HttpSettings {
-                tls: tls.clone(),
-                proxy: proxy.clone(),
-                ..HttpSettings::service()
-            };
-            builder.credentials_provider(credentials(args, &env, http)?)
-        };
-        let client = builder.build().map_err(|e| match (&presigned, e) {
-            (Some(_), oss_resume::Error::Client(inner)) => format!(
-                "{}; a presigned URL's signature covers the x-oss-* headers it was signed with, so --header x-oss-*, --payer and --traffic-limit need a URL signed with them",
-                chain(&inner)
-            ),
-            (_, e) => chain(&e),
-        })?;
+        let (endpoint, client, warnings) = build_client(args, &source, env)?;
         Ok(Self {
             source,
             destination,

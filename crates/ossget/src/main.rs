@@ -4,6 +4,7 @@
 //! crate only turns arguments into a download and its outcome into output and an exit
 //! status.
 
+mod batch;
 mod cli;
 mod config;
 mod dest;
@@ -54,6 +55,9 @@ fn main() -> ExitCode {
     logging::init(args.verbose, args.quiet, display.clone());
 
     register_secrets(&args, |name| std::env::var_os(name));
+    if batch::requested(&args) {
+        return ExitCode::from(batch::main(&args, &display));
+    }
     let job = match Job::prepare(&args, |name| std::env::var_os(name)) {
         Ok(job) => job,
         Err(problem) => usage_error(&problem),

@@ -154,6 +154,34 @@ impl Display {
         }
     }
 
+    /// A many-object run's progress (`text` says it all): the bar's message, with the bar
+    /// at `done` of `total` once the total is known; a plain line after
+    /// [`FIRST_LINE_AFTER`] and every [`LINE_INTERVAL`] without a terminal.
+    pub fn batch_status(&self, done: u64, total: Option<u64>, text: &str) {
+        match self.style {
+            Style::Bar => {
+                if let Some(bar) = &self.bar {
+                    if let Some(total) = total {
+                        bar.set_length(total);
+                    }
+                    bar.set_position(done);
+                    bar.set_message(text.to_owned());
+                }
+            }
+            Style::Lines => {
+                let mut state = self.lock();
+                let now = Instant::now();
+                let next = *state.next_line.get_or_insert(now + FIRST_LINE_AFTER);
+                if now >= next {
+                    state.next_line = Some(now + LINE_INTERVAL);
+                    drop(state);
+                    self.print(&format!("ossget: {text}"));
+                }
+            }
+            Style::Off => {}
+        }
+    }
+
     /// Prints `line` on stderr without tearing the bar, made safe to print
     /// ([`crate::scrub::text`]: control characters escaped, secrets redacted).
     pub fn print(&self, line: &str) {

@@ -83,9 +83,10 @@ pub fn parse_object_url(text: &str) -> Result<ObjectUrl, String> {
         oss_resume::Error::InvalidArgument { problem, .. } => problem,
         other => other.to_string(),
     })?;
-    if key.is_empty() {
+    // `oss://BUCKET/` (a trailing `/`) is the whole bucket, for a batch download.
+    if key.is_empty() && !text.ends_with('/') {
         return Err(format!(
-            "`{text}` names no object; write oss://{bucket}/KEY with the object's full key"
+            "`{text}` names no object; write oss://{bucket}/KEY with the object's full key, or oss://{bucket}/ for the whole bucket"
         ));
     }
     if let Some(first @ ('/' | '\\')) = key.chars().next() {
@@ -144,7 +145,8 @@ mod tests {
         assert!(e("oss://").contains("names no bucket"));
         assert!(e("oss:///k").contains("names no bucket"));
         assert!(e("oss://bkt").contains("names no object"));
-        assert!(e("oss://bkt/").contains("names no object"));
+        // `oss://bkt/` is the whole bucket (a many-object download).
+        assert_eq!(parse_object_url("oss://bkt/").unwrap().key, "");
         assert!(e("oss://Bucket/k").contains("not valid"));
         assert!(e("oss://ab/k").contains("3-63"));
         assert!(e("oss://-bkt/k").contains("not valid"));

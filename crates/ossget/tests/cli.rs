@@ -4,6 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+/// Many objects (`tests/batch/`).
+mod batch;
+
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
@@ -341,7 +344,7 @@ async fn dest_defaults_to_the_key_name_and_directories_get_it_inside() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_that_cannot_be_a_file_name_needs_an_explicit_dest() {
     let fx = Fixture::new("keyname").await;
-    for key in ["reports/", "CON.txt", "a\\b.txt"] {
+    for key in ["CON.txt", "a\\b.txt"] {
         fx.object(key, 5000);
         let url = format!("oss://bkt/{key}");
         let run = fx.run(&[&url]).await;
@@ -352,11 +355,17 @@ async fn a_key_that_cannot_be_a_file_name_needs_an_explicit_dest() {
             .expect(2, &["has no usable file name"]);
         assert_eq!(fx.emu.counters().requests, 0, "{key}: nothing requested");
     }
-    // With DEST named, the same keys download.
-    fx.run(&["oss://bkt/reports/", "report.bin"])
+    // A source ending in `/` is a prefix (many objects, into a directory): an object whose
+    // key ends in `/` and has content cannot be a file there, and is reported.
+    fx.object("reports/", 5000);
+    fx.run(&["oss://bkt/reports/"])
         .await
-        .expect(0, &[]);
-    assert_file(&fx.path("report.bin"), 5000);
+        .expect(2, &["needs a destination directory"]);
+    fx.run(&["oss://bkt/reports/", "reports"]).await.expect(
+        1,
+        &["skipped reports/: unsafe key: it ends in `/` (a directory) but has content"],
+    );
+    // With DEST named, the other keys download.
     fx.run(&["oss://bkt/CON.txt", "con-object.txt"])
         .await
         .expect(0, &[]);
