@@ -24,8 +24,11 @@ fn batch(env: &Env, source: BatchSource, dest: &Path) -> BatchDownload {
         .durability(Durability::Fast)
 }
 
-/// Every key's outcome, as a short word.
-fn outcomes(b: BatchDownload) -> (BatchDownload, Arc<Mutex<Vec<(String, String)>>>) {
+/// Each object's key and outcome (a short word), in the order they settled.
+type Seen = Arc<Mutex<Vec<(String, String)>>>;
+
+/// `b`, recording every object's outcome.
+fn outcomes(b: BatchDownload) -> (BatchDownload, Seen) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = Arc::clone(&seen);
     let b = b.on_object(move |o| {
@@ -259,7 +262,7 @@ async fn per_object_failures_are_reported_and_the_rest_go_on() {
     let report = b.await.unwrap();
     assert!(!report.is_success());
     assert_eq!((report.failed, report.downloaded), (2, 10), "{report:?}");
-    let seen = seen.lock().unwrap();
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
     assert!(
         seen.contains(&("f/04".into(), "failed NoSuchKey id".into())),
         "{seen:?}"
