@@ -10,6 +10,7 @@
 //!
 //! Like every xtask task it depends on no workspace crate.
 
+mod batch;
 mod bound;
 mod busy;
 mod ckpt;
@@ -186,6 +187,7 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
         let mut row = Row::new(spec.name);
         let result = match spec.group {
             Group::Kill if spec.name == "kill-9-busy-disk" => kill::run_busy_disk(&ctx, &mut row),
+            Group::Kill if spec.name == "kill-9-batch" => batch::run(&ctx, &mut row),
             Group::Kill => kill::run(&ctx, &mut row),
             Group::Faults => faults::run(&ctx, spec.name, &mut row),
             Group::BadState => state::run(&ctx, spec.name, &mut row),

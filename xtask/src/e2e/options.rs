@@ -88,6 +88,11 @@ pub const SCENARIOS: &[Spec] = &[
         "another process fdatasyncs on the same disk; SIGKILL when a checkpoint commit is 100 ms overdue: the re-fetch bound must still hold",
     ),
     spec(
+        "kill-9-batch",
+        Group::Kill,
+        "a 2,000-object batch (one large object) SIGKILLed at random instants, resumed until done: every file exact, nothing outside DIR, journaled objects never fetched again, waste per kill bounded",
+    ),
+    spec(
         "cut-every",
         Group::Faults,
         "every connection reset (RST) after N body bytes: retries resume inside parts, exact file",

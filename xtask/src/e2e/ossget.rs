@@ -97,6 +97,8 @@ pub struct Outcome {
     pub json: Summary,
     /// stderr.
     pub stderr: String,
+    /// stdout (a many-object run's `--json` lines).
+    pub stdout: String,
     /// Wall time.
     pub elapsed: Duration,
     /// Whether the harness killed it (SIGKILL).
@@ -313,6 +315,7 @@ impl Ossget<'_> {
             status,
             json,
             stderr,
+            stdout,
             elapsed,
             killed,
             rate: recent_rate(&samples),
