@@ -94,12 +94,8 @@ pub fn run(ctx: &Ctx, row: &mut Row) -> Result<(), String> {
             };
             let run = Run {
                 kill,
-                ..Run::new("batch/", &dest).args([
-                    "--threads",
-                    &THREADS.to_string(),
-                    "--part-size",
-                    "8MiB",
-                ])
+                // The harness passes --threads THREADS.
+                ..Run::new("batch/", &dest).args(["--part-size", "8MiB"])
             };
             let outcome = ossget.run(&run)?;
             for key in downloaded(&outcome) {
