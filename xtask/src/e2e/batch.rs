@@ -114,7 +114,16 @@ pub fn run(ctx: &Ctx, row: &mut Row) -> Result<(), String> {
                 finished = true;
                 break;
             }
-            failures.push(format!("run {attempt} ended: {}", outcome.describe()));
+            // The first object that failed says why (its `--json` line).
+            let first = outcome
+                .stdout
+                .lines()
+                .find(|l| l.contains("\"status\":\"failed\""))
+                .unwrap_or_default();
+            failures.push(format!(
+                "run {attempt} ended: {} {first}",
+                outcome.describe()
+            ));
             break;
         }
         if !finished && failures.is_empty() {
