@@ -4,9 +4,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-/// Many objects (`tests/batch/`).
-mod batch;
-
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
@@ -1508,3 +1505,8 @@ mod parity;
 
 #[path = "cli/stream.rs"]
 mod stream;
+
+// ---- Many objects: prefixes, manifests, shards, the journal (tests/cli/batch.rs) ---------
+
+#[path = "cli/batch.rs"]
+mod batch;
