@@ -97,13 +97,15 @@ async fn ten_thousand_small_and_a_few_large_byte_exact() {
         assert_file(&dest.join(format!("big-{i}")), want);
     }
     assert_file(&dest.join("empty"), b"");
-    // Small objects: one GET, no HEAD. Large ones: HEAD + a GET per part.
+    // Small objects: one GET, no HEAD. Large ones: HEAD, then GETs that each cover a run of
+    // parts (never more GETs than parts; one when a single request covers them all).
     let c = env.emu.counters();
     assert_eq!(c.requests_for("GET", BUCKET, "set/s/4242"), 1);
     assert_eq!(c.requests_for("HEAD", BUCKET, "set/s/4242"), 0);
     assert_eq!(c.requests_for("GET", BUCKET, "set/empty"), 0);
     assert_eq!(c.requests_for("HEAD", BUCKET, "set/big-1"), 1);
-    assert_eq!(c.requests_for("GET", BUCKET, "set/big-1"), 6);
+    let big_gets = c.requests_for("GET", BUCKET, "set/big-1");
+    assert!((1..=6).contains(&big_gets), "{big_gets} GETs for 6 parts");
     // Nothing else in the destination but the journal and the files.
     let names: BTreeSet<String> = std::fs::read_dir(&dest)
         .unwrap()
