@@ -40,6 +40,7 @@ impl fmt::Debug for Download {
             .field("destination", &self.destination)
             .field("part_size", &o.part_size)
             .field("threads", &o.threads)
+            .field("threads_auto", &o.threads_auto)
             .field("checkpoint", &o.checkpoint)
             .field("durability", &o.durability)
             .finish_non_exhaustive()
@@ -75,6 +76,19 @@ impl Download {
     /// pool of this many workers, each on its own connection, pulls the next missing parts.
     pub fn threads(mut self, threads: usize) -> Self {
         self.options.threads = threads;
+        self.options.threads_auto = false;
+        self
+    }
+
+    /// An adaptive connection count, at most `max` (1 ..= 1024) instead of a fixed one: it
+    /// starts with 2 workers, adds one while the aggregate rate keeps rising by 10% or more
+    /// per addition (measured over 1 s windows), drops the one that did not help and holds,
+    /// and halves the count on a throttling answer (503 throttling codes, 429), growing back
+    /// to one below the count that was throttled. Each change is logged at debug level.
+    /// [`Download::threads`] after this sets a fixed count again.
+    pub fn threads_auto(mut self, max: usize) -> Self {
+        self.options.threads = max;
+        self.options.threads_auto = true;
         self
     }
 

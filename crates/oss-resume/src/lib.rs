@@ -81,6 +81,7 @@
 //! `Download::inject_enospc_after`, `Download::inject_sync_failure` and
 //! `Download::simulate_boot_id`. Off by default; the crate's own tests turn it on.
 
+mod adapt;
 mod aggregator;
 pub mod batch;
 mod client;

@@ -86,6 +86,8 @@ pub(crate) struct TestHooks {
 pub(crate) struct Options {
     pub(crate) part_size: Option<u64>,
     pub(crate) threads: usize,
+    /// `threads` is a cap and the count adapts ([`crate::adapt`]).
+    pub(crate) threads_auto: bool,
     /// The largest ranged GET, in bytes (`None`: sized by rate and latency).
     pub(crate) max_request: Option<u64>,
     pub(crate) version_id: Option<String>,
@@ -118,6 +120,7 @@ impl Default for Options {
         Self {
             part_size: None,
             threads: 1,
+            threads_auto: false,
             max_request: None,
             version_id: None,
             headers: Vec::new(),

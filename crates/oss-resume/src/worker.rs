@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,7 +14,7 @@ use bytes::Bytes;
 use oss_crc::Crc64;
 use oss_http::{
     ByteSink, GetRange, JitterRng, ObjectPin, PartRetry, RequestHeaders, RetryDecision,
-    RetryPolicy, ThrottlePolicy,
+    RetryPolicy, RetryReason, ThrottlePolicy,
 };
 use oss_parts::{ByteRange, Part, Plan};
 use tokio::task::JoinHandle;
@@ -95,7 +95,48 @@ pub(crate) struct Ctx {
     pub(crate) written_run: AtomicU64,
     pub(crate) enospc_after: Option<u64>,
     pub(crate) mid_part_fired: AtomicBool,
+    /// Throttling answers (503 throttling codes, 429) received, for the adaptive count.
+    pub(crate) throttled: AtomicU64,
+    /// Workers running now.
+    pub(crate) running: AtomicUsize,
+    /// Workers allowed to run: one above it leaves before claiming its next run (the
+    /// adaptive count shrinking). Fixed counts never lower it.
+    pub(crate) allowed: AtomicUsize,
 }
+
+impl Ctx {
+    /// Whether this worker should leave because the count shrank; if so, it is no longer
+    /// counted as running.
+    fn leave_if_surplus(&self) -> bool {
+        let allowed = self.allowed.load(Ordering::Relaxed);
+        self.running
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |running| {
+                (running > allowed).then(|| running - 1)
+            })
+            .is_ok()
+    }
+
+    /// Waits until the running workers are fewer than allowed, then counts this one as
+    /// running again. Never waits forever: when every worker is standing aside, none is
+    /// running and the first to look rejoins.
+    async fn rejoin(&self) {
+        loop {
+            let allowed = self.allowed.load(Ordering::Relaxed);
+            let joined =
+                self.running
+                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |running| {
+                        (running < allowed).then_some(running + 1)
+                    });
+            if joined.is_ok() {
+                return;
+            }
+            tokio::time::sleep(REJOIN_POLL).await;
+        }
+    }
+}
+
+/// How often a worker standing aside (see [`Ctx::rejoin`]) looks for room.
+const REJOIN_POLL: Duration = Duration::from_millis(50);
 
 /// Runs one worker until the scheduler is empty, the token fires, or a part fails.
 pub(crate) async fn run_worker(ctx: Arc<Ctx>, events: Sender<Event>) -> Result<(), PartFailure> {
@@ -105,6 +146,9 @@ pub(crate) async fn run_worker(ctx: Arc<Ctx>, events: Sender<Event>) -> Result<(
         if ctx.cancel.is_cancelled() {
             return Err(PartFailure::Cancelled);
         }
+        if ctx.leave_if_surplus() {
+            return Ok(());
+        }
         let next = match ctx.scheduler.lock() {
             Ok(mut s) => s.next_run(
                 ctx.max_request
@@ -113,6 +157,8 @@ pub(crate) async fn run_worker(ctx: Arc<Ctx>, events: Sender<Event>) -> Result<(
             Err(_) => return Err(PartFailure::Cancelled),
         };
         let Some(run) = next else {
+            // No longer running: a worker standing aside may take its place.
+            ctx.running.fetch_sub(1, Ordering::AcqRel);
             return Ok(());
         };
         download_run(&ctx, &events, run, &mut rng, &mut sizer).await?;
@@ -178,6 +224,13 @@ async fn download_run(
         // Only meaningful progress refills the budget (64 KiB or 1% of the part since the
         // last refill): a server dribbling a byte per connection cannot hold the part.
         retry.on_delivered(sink.accepted - before);
+        let throttled = matches!(
+            error.retry_reason(),
+            Some(RetryReason::Throttled | RetryReason::RateLimited)
+        );
+        if throttled {
+            ctx.throttled.fetch_add(1, Ordering::Relaxed);
+        }
         match retry.on_failure(error.retry_reason(), rng) {
             RetryDecision::Retry { delay, .. } => {
                 ctx.retries.fetch_add(1, Ordering::Relaxed);
@@ -189,6 +242,18 @@ async fn download_run(
                         return Err(PartFailure::Cancelled);
                     }
                     () = tokio::time::sleep(delay) => {}
+                }
+                // Throttled while the count is shrinking: stand aside until there is room,
+                // rather than spend the retry budget against the throttle.
+                if throttled && ctx.leave_if_surplus() {
+                    tokio::select! {
+                        biased;
+                        () = ctx.cancel.cancelled() => {
+                            sink.drain().await;
+                            return Err(PartFailure::Cancelled);
+                        }
+                        () = ctx.rejoin() => {}
+                    }
                 }
             }
             RetryDecision::GiveUp { attempts, .. } => {

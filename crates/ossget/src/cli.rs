@@ -58,11 +58,13 @@ pub struct Args {
     #[arg(short = 'o', long, value_name = "FILE", help_heading = "Download")]
     pub output: Option<PathBuf>,
 
-    /// Concurrent connections (parallel ranged GETs), 1-1024 (-j and -x as in aria2c)
-    #[arg(long, short = 'j', short_alias = 'x', value_name = "N",
-          default_value_t = DEFAULT_THREADS, value_parser = parse_threads,
+    /// Concurrent connections (parallel ranged GETs), 1-1024 (-j and -x as in aria2c), or
+    /// auto: start at 2 and add connections while the rate rises, halving on throttling
+    /// answers, up to 16
+    #[arg(long, short = 'j', short_alias = 'x', value_name = "N|auto",
+          default_value_t = Threads::Fixed(DEFAULT_THREADS), value_parser = parse_threads,
           help_heading = "Download")]
-    pub threads: usize,
+    pub threads: Threads,
 
     /// Bytes per part, the unit of progress and of what a resume may fetch again (a request
     /// covers a run of parts), 1 B to 5GiB, e.g. 100KiB, 8MiB [default: 8MiB, raised only
@@ -563,16 +565,52 @@ pub enum DurabilityArg {
     Fast,
 }
 
-fn parse_threads(text: &str) -> Result<usize, String> {
+/// `--threads`: a fixed count, or `auto` (adaptive, at most [`AUTO_MAX_THREADS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threads {
+    /// Exactly this many connections.
+    Fixed(usize),
+    /// An adaptive count (`oss_resume::Download::threads_auto`).
+    Auto,
+}
+
+/// The cap of `--threads auto`: the most the link-model bench showed helping.
+pub const AUTO_MAX_THREADS: usize = 16;
+
+impl Threads {
+    /// The most connections this setting opens.
+    pub fn count(self) -> usize {
+        match self {
+            Threads::Fixed(n) => n,
+            Threads::Auto => AUTO_MAX_THREADS,
+        }
+    }
+}
+
+impl std::fmt::Display for Threads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Threads::Fixed(n) => write!(f, "{n}"),
+            Threads::Auto => f.write_str("auto"),
+        }
+    }
+}
+
+fn parse_threads(text: &str) -> Result<Threads, String> {
     let max = oss_resume::MAX_THREADS;
+    if text.trim().eq_ignore_ascii_case("auto") {
+        return Ok(Threads::Auto);
+    }
     if text.contains("://") || text.contains(':') {
         return Err(format!(
             "-x/-j/--threads takes a number of connections (aria2c's meaning), 1 to {max}; for a proxy (curl's -x), use --proxy URL"
         ));
     }
     match text.trim().parse::<usize>() {
-        Ok(n) if (1..=max).contains(&n) => Ok(n),
-        Ok(_) | Err(_) => Err(format!("threads must be a whole number from 1 to {max}")),
+        Ok(n) if (1..=max).contains(&n) => Ok(Threads::Fixed(n)),
+        Ok(_) | Err(_) => Err(format!(
+            "threads must be a whole number from 1 to {max}, or auto"
+        )),
     }
 }
 
@@ -643,7 +681,8 @@ mod tests {
         assert!(e.contains("no `:`") && !e.contains("c2VjcmV0"), "{e}");
         let e = parse_header("bad name: c2VjcmV0").unwrap_err();
         assert!(e.contains("`bad name`") && !e.contains("c2VjcmV0"), "{e}");
-        assert_eq!(parse_threads("4"), Ok(4));
+        assert_eq!(parse_threads("4"), Ok(Threads::Fixed(4)));
+        assert_eq!(parse_threads("auto"), Ok(Threads::Auto));
         assert!(parse_threads("0").unwrap_err().contains("from 1 to 1024"));
         assert!(parse_threads("1025").is_err());
         assert!(parse_threads("x").is_err());
@@ -652,7 +691,7 @@ mod tests {
     #[test]
     fn defaults_and_the_bench_spelling() {
         let a = Args::try_parse_from(["ossget", "oss://bkt/k"]).unwrap();
-        assert_eq!(a.threads, 4);
+        assert_eq!(a.threads, Threads::Fixed(4));
         assert_eq!(a.part_size, None);
         assert!(a.checkpoint_enabled());
         assert_eq!(a.signature_version, SignatureArg::V4);
@@ -674,7 +713,7 @@ mod tests {
             "--anonymous",
         ])
         .unwrap();
-        assert_eq!((a.threads, a.part_size), (8, Some(8 << 20)));
+        assert_eq!((a.threads, a.part_size), (Threads::Fixed(8), Some(8 << 20)));
         assert_eq!(a.durability, DurabilityArg::Fast);
         assert!(a.checkpoint_enabled() && a.anonymous);
         let p = Args::try_parse_from(["ossget", "oss://bkt/k", "--profile", "dev"]).unwrap();

@@ -443,7 +443,10 @@ mod tests {
         ];
         argv.extend(extra);
         let a = Args::try_parse_from(argv).unwrap();
-        assert_eq!((a.threads, a.part_size), (2, Some(16 << 20)));
+        assert_eq!(
+            (a.threads, a.part_size),
+            (crate::cli::Threads::Fixed(2), Some(16 << 20))
+        );
         assert_eq!(a.region.as_deref(), Some("cn-beijing"));
         // The environment beats the file for the proxy; a flag beats both spellings.
         let p = write(dir.path(), "proxy = \"http://p:1\"\ncheckpoint = false\n");

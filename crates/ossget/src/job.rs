@@ -147,7 +147,7 @@ impl Job {
         let mut d = self
             .client
             .download(&self.source.bucket, &self.source.key, &self.destination)
-            .threads(args.threads)
+            .threads(args.threads.count())
             .checkpoint(self.checkpoint_path.is_some())
             .on_change(match args.on_change {
                 OnChangeArg::Fail => OnChange::Fail,
@@ -170,6 +170,9 @@ impl Job {
         }
         if let Some(bytes) = args.part_size {
             d = d.part_size(bytes);
+        }
+        if args.threads == crate::cli::Threads::Auto {
+            d = d.threads_auto(crate::cli::AUTO_MAX_THREADS);
         }
         if let Some(bytes) = args.max_request_size {
             d = d.max_request_size(bytes);

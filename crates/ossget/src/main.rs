@@ -66,7 +66,7 @@ fn main() -> ExitCode {
     for warning in &job.warnings {
         display.print(&format!("ossget: WARNING: {warning}"));
     }
-    let runtime = match runtime(args.threads) {
+    let runtime = match runtime(args.threads.count()) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ossget: cannot start the async runtime: {e}");
@@ -77,7 +77,7 @@ fn main() -> ExitCode {
     let common = |elapsed| Common {
         source: job.source.to_string(),
         destination: &job.destination,
-        threads: args.threads,
+        threads: args.threads.count(),
         elapsed,
         checkpoint_path: job.checkpoint_path.as_deref(),
         warnings: &job.warnings,

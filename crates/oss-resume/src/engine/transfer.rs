@@ -2,7 +2,7 @@
 //! the aggregator thread recording their progress, and how it all ended.
 
 use std::fs::File;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 
@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::{Job, Stop};
+use crate::adapt::{self, Controller, Decision};
 use crate::aggregator::{Aggregator, Outcome};
 use crate::error::{Error, LocalOp};
 use crate::failpoint::FailpointFs;
@@ -81,7 +82,11 @@ impl Job {
             cancel: cancel.clone(),
         };
         let (events, done) = self.spawn_aggregator(aggregator)?;
-        let (failure, panicked) = join_workers(&ctx, workers, events, &cancel).await;
+        let controller = self
+            .options
+            .threads_auto
+            .then(|| Controller::new(workers, adapt::WINDOW));
+        let (failure, panicked) = join_workers(&ctx, workers, controller, events, &cancel).await;
         let mut outcome = match done.await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(panic)) => {
@@ -158,6 +163,9 @@ impl Job {
             written_run: AtomicU64::new(0),
             enospc_after: self.options.hooks.enospc_after,
             mid_part_fired: AtomicBool::new(false),
+            throttled: AtomicU64::new(0),
+            running: AtomicUsize::new(0),
+            allowed: AtomicUsize::new(self.options.threads),
         }
     }
 
@@ -286,23 +294,41 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
-/// Runs `workers` workers to completion. The first part failure, or a panic, cancels the
-/// others at once; returns the first failure and the first panic.
+/// Runs `workers` workers to completion — or, with a `controller`, as many as it says, at
+/// most `workers`. The first part failure, or a panic, cancels the others at once; returns
+/// the first failure and the first panic.
 async fn join_workers(
     ctx: &Arc<Ctx>,
     workers: usize,
+    mut controller: Option<Controller>,
     events: Sender<Event>,
     cancel: &CancellationToken,
 ) -> (Option<PartFailure>, Option<String>) {
     let mut set = JoinSet::new();
-    for _ in 0..workers {
-        set.spawn(run_worker(Arc::clone(ctx), events.clone()));
+    let first = controller.as_ref().map_or(workers, Controller::target);
+    ctx.allowed.store(first, Ordering::Relaxed);
+    for _ in 0..first {
+        spawn_worker(&mut set, ctx, &events);
     }
-    // The aggregator stops when the last sender (the workers') is gone.
-    drop(events);
+    // The aggregator stops when the last sender (the workers') is gone; the controller keeps
+    // one to start more workers with.
+    let mut events = controller.is_some().then_some(events);
+    let started = tokio::time::Instant::now();
+    let mut tick = tokio::time::interval(adapt::WINDOW / 4);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failure: Option<PartFailure> = None;
     let mut panicked: Option<String> = None;
-    while let Some(joined) = set.join_next().await {
+    loop {
+        let joined = tokio::select! {
+            joined = set.join_next() => joined,
+            _ = tick.tick(), if events.is_some() => {
+                if let (Some(c), Some(tx)) = (controller.as_mut(), events.as_ref()) {
+                    adapt_workers(c, started.elapsed(), &mut set, ctx, tx);
+                }
+                continue;
+            }
+        };
+        let Some(joined) = joined else { break };
         match joined {
             Ok(Ok(())) | Ok(Err(PartFailure::Cancelled)) => {}
             Ok(Err(f)) => {
@@ -316,6 +342,56 @@ async fn join_workers(
                 cancel.cancel();
             }
         }
+        // A worker that found nothing left to claim: no more workers are needed.
+        if set.is_empty() || cancel.is_cancelled() {
+            events = None;
+        }
+    }
+    if let Some(c) = controller {
+        tracing::debug!(
+            "adaptive connections: ended at {} after {} changes",
+            c.target(),
+            c.changes()
+        );
     }
     (failure, panicked)
+}
+
+/// Starts one worker, counted as running.
+fn spawn_worker(
+    set: &mut JoinSet<Result<(), PartFailure>>,
+    ctx: &Arc<Ctx>,
+    events: &Sender<Event>,
+) {
+    ctx.running.fetch_add(1, Ordering::AcqRel);
+    set.spawn(run_worker(Arc::clone(ctx), events.clone()));
+}
+
+/// Feeds the controller one observation and applies its decision: more workers start at
+/// once; surplus ones leave before claiming their next run.
+fn adapt_workers(
+    controller: &mut Controller,
+    now: std::time::Duration,
+    set: &mut JoinSet<Result<(), PartFailure>>,
+    ctx: &Arc<Ctx>,
+    events: &Sender<Event>,
+) {
+    let received = ctx.received.load(Ordering::Relaxed);
+    let throttled = ctx.throttled.load(Ordering::Relaxed);
+    match controller.observe(now, received, throttled) {
+        Decision::Hold => {}
+        Decision::Grow { to, reason } => {
+            tracing::debug!("adaptive connections: {to} ({reason:?}, {received} B received)");
+            ctx.allowed.store(to, Ordering::Relaxed);
+            for _ in ctx.running.load(Ordering::Acquire)..to {
+                spawn_worker(set, ctx, events);
+            }
+        }
+        Decision::Shrink { to, reason } => {
+            tracing::debug!(
+                "adaptive connections: {to} ({reason:?}, {throttled} throttling answers)"
+            );
+            ctx.allowed.store(to, Ordering::Relaxed);
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! server, chaos proxy, wiremock front-end). Objects stay <= 8 MiB.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod adapt;
 mod batch;
 mod checkpoint;
 mod coalesce;

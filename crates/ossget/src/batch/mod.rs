@@ -114,7 +114,7 @@ impl Plan {
         let mut batch = self
             .client
             .download_batch(&self.source.bucket, source, &self.destination)
-            .threads(args.threads)
+            .threads(args.threads.count())
             .durability(match args.durability {
                 DurabilityArg::Durable => Durability::Durable,
                 DurabilityArg::Fast => Durability::Fast,
@@ -174,7 +174,7 @@ pub fn main(args: &Args, display: &Display) -> u8 {
         Ok(plan) => plan,
         Err(problem) => crate::usage_error(&problem),
     };
-    let runtime = match crate::runtime(args.threads) {
+    let runtime = match crate::runtime(args.threads.count()) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ossget: cannot start the async runtime: {e}");
@@ -249,7 +249,7 @@ async fn run(args: &Args, plan: Plan, display: &Display) -> u8 {
         elapsed_secs: elapsed.as_secs_f64(),
         objects_per_sec: 0.0,
         rate_bytes_per_sec: 0.0,
-        threads: args.threads,
+        threads: args.threads.count(),
         shard: args.shard.map(|s| s.to_string()),
         signal: None,
         error: None,

@@ -1,0 +1,61 @@
+//! The adaptive connection count (`Download::threads_auto`) against the chaos proxy's link
+//! model: the file is byte-exact whatever the count does, and throttling answers are
+//! backed off from rather than failing the download. (The controller's own decisions are
+//! tested as a state machine in `src/adapt.rs`.)
+
+use std::time::Duration;
+
+use oss_emulator::LinkModel;
+use oss_resume::SignatureVersion;
+
+use crate::common::{BUCKET, Env, Scratch, assert_file, builder_for, fast_retry, fast_throttle};
+
+const MIB: u64 = 1 << 20;
+const SIZE: u64 = 8 * MIB;
+
+/// Downloads SIZE bytes through `link` with an adaptive count of at most 8.
+async fn through_link(name: &str, link: LinkModel) -> oss_resume::Report {
+    let env = Env::start().await;
+    let want = env.put("obj", SIZE, 41);
+    let proxy = env.proxy(Vec::new()).await;
+    proxy.set_link(Some(link));
+    let dir = Scratch::new(name);
+    let dest = dir.path("obj.bin");
+    let client = builder_for(&proxy.endpoint(), SignatureVersion::V4)
+        .build()
+        .unwrap();
+    let report = client
+        .download(BUCKET, "obj", &dest)
+        .part_size(256 * 1024)
+        .max_request_size(512 * 1024)
+        .threads_auto(8)
+        .retry_policy(fast_retry())
+        .throttle_policy(fast_throttle())
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_file(&dest, &want);
+    assert_eq!(dir.names(), ["obj.bin"], "{name}");
+    report
+}
+
+#[tokio::test]
+async fn auto_connections_are_byte_exact_over_a_capped_link() {
+    // 3 MiB/s per connection, 9 MiB/s in all: a few seconds, several controller windows.
+    let link = LinkModel::new(Duration::from_millis(10), 3 * MIB).with_total_rate(9 * MIB);
+    let report = through_link("adapt-capped", link).await;
+    assert_eq!(report.bytes_transferred, SIZE);
+}
+
+#[tokio::test]
+async fn auto_connections_back_off_from_throttling() {
+    // Two requests in flight at most, 1 MiB/s each: about 4 s at the starting 2, so the
+    // controller adds a third after its first window, which is answered 503 (a retry), and
+    // backs off; the download still ends byte-exact.
+    let link = LinkModel::new(Duration::from_millis(5), MIB).with_max_concurrent(2, 503);
+    let report = through_link("adapt-throttled", link).await;
+    assert_eq!(report.bytes_transferred, SIZE);
+    assert!(
+        report.retries >= 1,
+        "the third connection was never tried: {report:?}"
+    );
+}
