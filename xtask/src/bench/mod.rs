@@ -17,6 +17,7 @@
 mod cmd;
 mod data;
 mod links;
+mod many_objects;
 mod measure;
 mod nginx;
 mod options;
@@ -82,7 +83,27 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
             ));
         }
     }
+    if opts.many_objects {
+        return run_many_objects(&opts);
+    }
     Bench::new(opts)?.run()
+}
+
+/// `--many-objects`: its own emulator, rows and table (see [`many_objects`]).
+fn run_many_objects(opts: &Options) -> Result<(), Failure> {
+    let root = step::workspace_root();
+    let dir = step::target_dir().join("bench");
+    let load_before = loadavg();
+    let tools = many_objects::tools(&root, &dir, opts.no_build)?;
+    let runs = if opts.runs_given { opts.runs } else { 1 };
+    let text = many_objects::run(&tools, &dir, opts.many_scale, runs, opts.timeout_secs)?;
+    println!(
+        "many objects (scale {}, {runs} round(s); load average before {load_before}, after {})",
+        opts.many_scale,
+        loadavg()
+    );
+    print!("{text}");
+    Ok(())
 }
 
 /// The row table, for `--list`.

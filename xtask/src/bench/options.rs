@@ -33,6 +33,12 @@ flags:
                         16; no resume rounds
   --small-parts         also the small-parts section: ossget, the Go SDK and oss2 at
                         3 x 100KiB (the C SDK's example), 3 x 8MiB, 4 x 1MiB, 4 x 8MiB
+  --many-objects        the many-objects section instead of the main tables: ossget
+                        (fast, durable), rclone copy, s5cmd cp and a Python loop over
+                        oss2 on 10,000 x 64KiB, 1,000 x 1MiB and 20 x 256MiB objects
+                        from the emulator (public-read), --runs rounds (default 1
+                        here), then 1,000,000 keys listed alone
+  --many-scale F        scale the many-objects counts by F (0 < F <= 1) (default 1)
   --no-build            use target/release/ossget and the oss_resume wheel in the bench
                         venv as they are, build neither
   --quick               smoke test: --size 64MiB --runs 3 --resume-runs 1
@@ -68,6 +74,12 @@ pub struct Options {
     pub small_parts: bool,
     /// `--links`: the link profiles of the links section (empty: no links section).
     pub links: Vec<&'static str>,
+    /// `--many-objects`: only the many-objects section.
+    pub many_objects: bool,
+    /// `--many-scale`: the many-objects counts' scale, in (0, 1].
+    pub many_scale: f64,
+    /// `--runs` was given (the many-objects section defaults to one round).
+    pub runs_given: bool,
     /// Print the row table and exit.
     pub list: bool,
     /// `--quick` was given (recorded in the JSON).
@@ -90,6 +102,8 @@ pub fn parse(args: &[String]) -> Result<Option<Options>, String> {
     let mut links: Vec<&'static str> = Vec::new();
     let mut list = false;
     let mut quick = false;
+    let mut many_objects = false;
+    let mut many_scale = 1.0;
 
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -151,6 +165,15 @@ pub fn parse(args: &[String]) -> Result<Option<Options>, String> {
                     }
                 }
             }
+            "--many-objects" => many_objects = true,
+            "--many-scale" => {
+                let v = value(flag)?;
+                many_scale = v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|f| *f > 0.0 && *f <= 1.0)
+                    .ok_or_else(|| format!("--many-scale {v}: expected a number in (0, 1]"))?;
+            }
             "--quick" => quick = true,
             "--list" => list = true,
             other => {
@@ -174,6 +197,9 @@ pub fn parse(args: &[String]) -> Result<Option<Options>, String> {
     };
 
     Ok(Some(Options {
+        runs_given: runs.is_some(),
+        many_objects,
+        many_scale,
         sizes,
         runs: runs.unwrap_or(if quick { 3 } else { 5 }),
         threads,
