@@ -16,6 +16,7 @@ mod crc64;
 mod demo;
 mod e2e;
 mod emulator;
+mod flags;
 mod fuzz;
 mod http;
 mod listening;

@@ -105,16 +105,11 @@ pub fn parse(args: &[String]) -> Result<Option<Options>, String> {
     let mut many_objects = false;
     let mut many_scale = 1.0;
 
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
+    let mut flags = crate::flags::Flags::new(args);
+    while let Some(flag) = flags.next_flag() {
         let mut value = |name: &str| -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
+            flags
+                .value()
                 .ok_or_else(|| format!("`{name}` needs a value (see `cargo xtask bench --help`)"))
         };
         match flag {
