@@ -41,28 +41,11 @@ impl CliProfileProvider {
     }
 
     fn build(&self) -> Result<(Arc<dyn FetchCredentials>, String), CredentialsError> {
-        let Some(path) = self.path() else {
-            return Err(CredentialsError::not_applicable(
-                NAME,
-                "no home directory to find ~/.aliyun/config.json in",
-            ));
-        };
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(CredentialsError::not_applicable(
-                    NAME,
-                    format!("no {}", path.display()),
-                ));
-            }
-            Err(source) => {
-                return Err(CredentialsError::File {
-                    provider: NAME,
-                    path,
-                    source,
-                });
-            }
-        };
+        let (path, text) = super::read_profile_file(
+            NAME,
+            self.path(),
+            "no home directory to find ~/.aliyun/config.json in",
+        )?;
         let file_error = |problem: String| CredentialsError::Config {
             file: path.clone(),
             profile: None,

@@ -303,3 +303,27 @@ pub(crate) async fn fetch_described(
 pub(crate) fn in_home(env: &Environment, relative: &str) -> Option<PathBuf> {
     env.home_dir().map(|h| h.join(relative))
 }
+
+/// A profile file's path and text for `provider`: not applicable (the chain moves on) when
+/// there is no path (`no_home` says which file a home directory would have held) or no file
+/// there; any other read failure is [`CredentialsError::File`].
+pub(crate) fn read_profile_file(
+    provider: &'static str,
+    path: Option<PathBuf>,
+    no_home: &str,
+) -> Result<(PathBuf, String), CredentialsError> {
+    let Some(path) = path else {
+        return Err(CredentialsError::not_applicable(provider, no_home));
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok((path, text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(
+            CredentialsError::not_applicable(provider, format!("no {}", path.display())),
+        ),
+        Err(source) => Err(CredentialsError::File {
+            provider,
+            path,
+            source,
+        }),
+    }
+}
