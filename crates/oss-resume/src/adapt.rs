@@ -3,29 +3,43 @@
 //! seen so far; it says how many workers should run. No I/O and no clock of its own, so
 //! its tests replay any link exactly.
 //!
-//! - It starts at [`START`] connections (or the cap, if lower).
-//! - After each window of [`Controller::window`] it compares the aggregate rate with the
-//!   rate measured before the last connection was added: a gain of at least [`MIN_GAIN`]
-//!   adds one more (additive increase); a smaller gain means the link, not the connection
-//!   count, is the limit, so it drops the connection that did not help and holds.
+//! - It starts at [`START`] connections (or the cap, if lower): a count no OSS front-end
+//!   throttles and that fills a link of up to 8 × a connection's rate at once.
+//! - Probing (like TCP's slow start): after each window of [`Controller::window`] it
+//!   compares the aggregate rate with the rate measured before the last change; a gain of
+//!   at least [`MIN_GAIN`] doubles the count, so a link that needs 30 connections gets them
+//!   in two windows instead of twenty-two. A smaller gain means the link, not the count, is
+//!   the limit: the count goes back to what it was before the step that did not help, and
+//!   holds.
 //! - A throttling answer (503 `ServiceUnavailable`/`SlowDown`-style codes, 429
 //!   `QpsLimitExceeded`) halves the count at once (multiplicative decrease) and remembers
-//!   the count that was throttled as a ceiling for later growth: it recovers up to one
-//!   below it.
+//!   the count that was throttled as a ceiling; from then on growth is one connection per
+//!   window (additive increase), up to one below that ceiling.
+//! - It never grows when the bytes left would arrive within two windows at the current
+//!   rate: a new connection pays a round trip or two and a slow start before it helps, and
+//!   near the end it would only add requests (and, on a throttling server, 503s).
 //! - It never goes above the cap nor below one.
+//!
+//! Why a window of half a second: long enough to hold many round trips on the slowest link
+//! profile (80 ms, `docs/link-model.md`) and to see a new connection's slow start pay off,
+//! short enough that a 256 MiB object at 400 MiB/s gets one decision before it is done.
 
 use std::time::Duration;
 
-/// Connections at the start: enough to measure a gain from the next one, few enough not to
-/// trip a throttle before the first window.
-pub(crate) const START: usize = 2;
+use crate::report::{AdaptiveConnections, ConnectionChange, ConnectionChangeReason};
 
-/// The smallest relative gain in aggregate rate that justifies the connection just added.
+/// Connections at the start.
+pub(crate) const START: usize = 8;
+
+/// The smallest relative gain in aggregate rate that justifies the last increase.
 pub(crate) const MIN_GAIN: f64 = 0.10;
 
-/// The default window over which a rate is measured: several round trips on the slowest
-/// link profile (80 ms), long enough for a new connection's slow start to show.
-pub(crate) const WINDOW: Duration = Duration::from_secs(1);
+/// The default window over which a rate is measured (see the module's docs).
+pub(crate) const WINDOW: Duration = Duration::from_millis(500);
+
+/// Changes kept in the report's history; later ones are counted, not kept, so a long
+/// download under a flapping throttle cannot grow the report without bound.
+const HISTORY: usize = 32;
 
 /// What the controller decided on one observation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,25 +47,21 @@ pub(crate) enum Decision {
     /// Keep the current count.
     Hold,
     /// Run this many connections (more than before).
-    Grow { to: usize, reason: GrowReason },
+    Grow { to: usize },
     /// Run this many connections (fewer than before).
-    Shrink { to: usize, reason: ShrinkReason },
+    Shrink {
+        to: usize,
+        reason: ConnectionChangeReason,
+    },
 }
 
-/// Why the count went up.
+/// How the count grows while the rate keeps rising.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum GrowReason {
-    /// The last connection added raised the aggregate rate by at least [`MIN_GAIN`].
-    RateRose,
-}
-
-/// Why the count went down.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ShrinkReason {
-    /// The server answered 503/429: halve.
-    Throttled,
-    /// The last connection added raised the rate by less than [`MIN_GAIN`]: drop it.
-    NoGain,
+enum Growth {
+    /// Doubling: no throttling answer seen yet.
+    Doubling,
+    /// One at a time: the server has throttled this download.
+    Additive,
 }
 
 /// The adaptive connection count's state.
@@ -59,34 +69,49 @@ pub(crate) enum ShrinkReason {
 pub(crate) struct Controller {
     cap: usize,
     target: usize,
+    /// The count before the last increase: where a step that did not help goes back to.
+    before_step: usize,
     /// Growth stops one below a count that was throttled.
     ceiling: usize,
+    growth: Growth,
     window: Duration,
     /// Where the current window started: time and bytes received.
     window_start: Option<(Duration, u64)>,
-    /// The rate measured over the last complete window at `target - 1` connections.
+    /// The rate measured over the last complete window before the last increase.
     rate_before: Option<f64>,
     /// Adding stopped helping: hold until a throttling answer changes the picture.
     settled: bool,
     /// Throttling answers already acted on.
     throttled_seen: u64,
-    /// Decisions other than [`Decision::Hold`].
+    /// Bytes this transfer has to fetch in all.
+    to_fetch: u64,
+    started: usize,
+    peak: usize,
+    history: Vec<ConnectionChange>,
     changes: u64,
 }
 
 impl Controller {
-    /// A controller for at most `cap` connections (at least one), measuring over `window`.
-    pub(crate) fn new(cap: usize, window: Duration) -> Self {
+    /// A controller for at most `cap` connections (at least one), measuring over `window`,
+    /// for a transfer of `to_fetch` bytes.
+    pub(crate) fn new(cap: usize, window: Duration, to_fetch: u64) -> Self {
         let cap = cap.max(1);
+        let start = START.min(cap);
         Self {
             cap,
-            target: START.min(cap),
+            target: start,
+            before_step: start,
             ceiling: cap,
+            growth: Growth::Doubling,
             window,
             window_start: None,
             rate_before: None,
             settled: false,
             throttled_seen: 0,
+            to_fetch,
+            started: start,
+            peak: start,
+            history: Vec::new(),
             changes: 0,
         }
     }
@@ -96,9 +121,15 @@ impl Controller {
         self.target
     }
 
-    /// Times the count changed.
-    pub(crate) fn changes(&self) -> u64 {
-        self.changes
+    /// What the controller did, for the report.
+    pub(crate) fn summary(&self) -> AdaptiveConnections {
+        AdaptiveConnections {
+            started: self.started,
+            peak: self.peak,
+            ended: self.target,
+            changes: self.changes,
+            history: self.history.clone(),
+        }
     }
 
     /// Feeds one observation: `now` since the download started, `received` bytes so far,
@@ -126,40 +157,72 @@ impl Controller {
         {
             self.settled = true;
             self.rate_before = None;
-            return self.shrink_to(self.target - 1, ShrinkReason::NoGain);
+            let back = self.before_step;
+            return self.change(now, back, ConnectionChangeReason::NoGain);
         }
-        if self.target >= self.cap.min(self.ceiling) {
+        let limit = self.cap.min(self.ceiling);
+        if self.target >= limit {
             self.settled = true;
             return Decision::Hold;
         }
-        self.rate_before = Some(rate);
-        self.target += 1;
-        self.changes += 1;
-        Decision::Grow {
-            to: self.target,
-            reason: GrowReason::RateRose,
+        let left = self.to_fetch.saturating_sub(received) as f64;
+        if left < rate * 2.0 * self.window.as_secs_f64() {
+            return Decision::Hold;
         }
+        self.rate_before = Some(rate);
+        self.before_step = self.target;
+        let to = match self.growth {
+            Growth::Doubling => self.target.saturating_mul(2),
+            Growth::Additive => self.target + 1,
+        };
+        self.change(now, to.min(limit), ConnectionChangeReason::RateRose)
     }
 
-    /// Halves the count after a throttling answer and lets growth resume from there, up to
-    /// one below the count that was throttled.
+    /// Acts on a throttling answer. Right after a doubling, the count before it was not
+    /// throttled: go back to it and stay there. Otherwise halve, and let growth resume one
+    /// at a time up to one below the count that was throttled.
     fn back_off(&mut self, now: Duration, received: u64) -> Decision {
-        self.ceiling = self.target.saturating_sub(1).max(1);
+        let undo_step = self.growth == Growth::Doubling && self.before_step < self.target;
+        let to = if undo_step {
+            self.before_step
+        } else {
+            self.target / 2
+        };
+        self.ceiling = if undo_step {
+            self.before_step
+        } else {
+            self.target.saturating_sub(1).max(1)
+        };
+        self.growth = Growth::Additive;
         self.settled = false;
         self.rate_before = None;
         // The window restarts: rates measured under throttling say nothing about the link.
         self.window_start = Some((now, received));
-        self.shrink_to(self.target / 2, ShrinkReason::Throttled)
+        self.before_step = to.max(1);
+        self.change(now, to, ConnectionChangeReason::Throttled)
     }
 
-    fn shrink_to(&mut self, to: usize, reason: ShrinkReason) -> Decision {
-        let to = to.max(1);
+    fn change(&mut self, now: Duration, to: usize, reason: ConnectionChangeReason) -> Decision {
+        let to = to.clamp(1, self.cap);
         if to == self.target {
             return Decision::Hold;
         }
+        let grew = to > self.target;
         self.target = to;
+        self.peak = self.peak.max(to);
         self.changes += 1;
-        Decision::Shrink { to, reason }
+        if self.history.len() < HISTORY {
+            self.history.push(ConnectionChange {
+                at: now,
+                to,
+                reason,
+            });
+        }
+        if grew {
+            Decision::Grow { to }
+        } else {
+            Decision::Shrink { to, reason }
+        }
     }
 }
 
@@ -197,48 +260,73 @@ mod tests {
     }
 
     #[test]
-    fn rises_to_the_cap_and_stops() {
-        let mut c = Controller::new(6, W);
+    fn doubles_to_the_cap_and_stops() {
+        let mut c = Controller::new(40, W, u64::MAX);
         let link = Link {
             per_conn: 10,
             total: u64::MAX,
             limit: usize::MAX,
         };
-        let seen = drive(&mut c, &link, 10);
-        assert_eq!(seen, [3, 4, 5, 6, 6, 6, 6, 6, 6, 6]);
-    }
-
-    #[test]
-    fn holds_when_adding_does_not_help() {
-        // 10 B/s per connection, 45 B/s in all: the 5th helps (40 to 45, 12.5%), the 6th
-        // gives 45 again: it is dropped and the count holds at 5.
-        let mut c = Controller::new(16, W);
-        let link = Link {
-            per_conn: 10,
-            total: 45,
-            limit: usize::MAX,
-        };
-        let seen = drive(&mut c, &link, 10);
-        assert_eq!(seen, [3, 4, 5, 6, 5, 5, 5, 5, 5, 5]);
-        assert_eq!(
-            c.observe(Duration::from_secs(100), u64::MAX / 2, 0),
-            Decision::Hold
+        let seen = drive(&mut c, &link, 6);
+        assert_eq!(seen, [16, 32, 40, 40, 40, 40]);
+        let s = c.summary();
+        assert_eq!((s.started, s.peak, s.ended, s.changes), (8, 40, 40, 3));
+        assert!(
+            s.history
+                .iter()
+                .all(|h| h.reason == ConnectionChangeReason::RateRose)
         );
     }
 
     #[test]
-    fn backs_off_under_throttling_and_recovers() {
-        let mut c = Controller::new(16, W);
+    fn goes_back_when_doubling_does_not_help() {
+        // 10 B/s per connection, 120 B/s in all: 16 helps (80 to 120), 32 gives 120 again:
+        // back to 16, held.
+        let mut c = Controller::new(64, W, u64::MAX);
+        let link = Link {
+            per_conn: 10,
+            total: 120,
+            limit: usize::MAX,
+        };
+        let seen = drive(&mut c, &link, 6);
+        assert_eq!(seen, [16, 32, 16, 16, 16, 16]);
+        assert_eq!(
+            c.observe(Duration::from_secs(100), u64::MAX / 2, 0),
+            Decision::Hold
+        );
+        assert_eq!(
+            c.summary().history.last().map(|h| (h.to, h.reason)),
+            Some((16, ConnectionChangeReason::NoGain))
+        );
+    }
+
+    #[test]
+    fn a_throttled_doubling_is_undone_and_held() {
+        let mut c = Controller::new(32, W, u64::MAX);
         let link = Link {
             per_conn: 10,
             total: u64::MAX,
             limit: 8,
         };
-        let seen = drive(&mut c, &link, 12);
-        // Up to 9, throttled there: halved to 4, then back up to 8 (one below 9) and held.
-        assert_eq!(seen, [3, 4, 5, 6, 7, 8, 9, 4, 5, 6, 7, 8]);
+        // 8 is fine, 16 is throttled: back to 8, never 9.
+        let seen = drive(&mut c, &link, 8);
+        assert_eq!(seen, [16, 8, 8, 8, 8, 8, 8, 8]);
+    }
+
+    #[test]
+    fn throttled_at_the_start_halves_and_recovers_one_at_a_time() {
+        let mut c = Controller::new(32, W, u64::MAX);
+        let link = Link {
+            per_conn: 10,
+            total: u64::MAX,
+            limit: 5,
+        };
+        let seen = drive(&mut c, &link, 10);
+        // 8 throttled: 4, then 5, 6 (throttled: 3, ceiling 5), 4, 5, held.
+        assert_eq!(seen, [4, 5, 6, 3, 4, 5, 5, 5, 5, 5]);
         let more = drive_on(&mut c, &link, 4);
-        assert!(more.iter().all(|&n| n == 8), "{more:?}");
+        assert!(more.iter().all(|&n| n == 5), "{more:?}");
+        assert_eq!(c.summary().peak, 8);
     }
 
     /// Like [`drive`], continuing from a controller that has already run.
@@ -256,8 +344,22 @@ mod tests {
     }
 
     #[test]
+    fn no_growth_when_the_rest_arrives_within_two_windows() {
+        // 80 B/s at the start; 150 B left after the first window: less than two windows'
+        // worth (160 B), so no connection is added.
+        let mut c = Controller::new(32, W, 230);
+        c.observe(Duration::ZERO, 0, 0);
+        assert_eq!(c.observe(W, 80, 0), Decision::Hold);
+        assert_eq!(c.target(), 8);
+        // With more left it would have doubled.
+        let mut c = Controller::new(32, W, 1000);
+        c.observe(Duration::ZERO, 0, 0);
+        assert_eq!(c.observe(W, 80, 0), Decision::Grow { to: 16 });
+    }
+
+    #[test]
     fn a_cap_below_the_start_is_kept() {
-        let mut c = Controller::new(1, W);
+        let mut c = Controller::new(1, W, u64::MAX);
         assert_eq!(c.target(), 1);
         assert_eq!(
             c.observe(Duration::ZERO, 0, 1),
@@ -269,7 +371,7 @@ mod tests {
 
     #[test]
     fn short_windows_are_not_judged() {
-        let mut c = Controller::new(8, W);
+        let mut c = Controller::new(16, W, u64::MAX);
         c.observe(Duration::ZERO, 0, 0);
         assert_eq!(
             c.observe(Duration::from_millis(500), 1000, 0),
@@ -277,8 +379,8 @@ mod tests {
         );
         assert!(matches!(
             c.observe(Duration::from_millis(1000), 2000, 0),
-            Decision::Grow { to: 3, .. }
+            Decision::Grow { to: 16 }
         ));
-        assert_eq!(c.changes(), 1);
+        assert_eq!(c.summary().changes, 1);
     }
 }

@@ -81,10 +81,12 @@ impl Download {
     }
 
     /// An adaptive connection count, at most `max` (1 ..= 1024) instead of a fixed one: it
-    /// starts with 2 workers, adds one while the aggregate rate keeps rising by 10% or more
-    /// per addition (measured over 1 s windows), drops the one that did not help and holds,
-    /// and halves the count on a throttling answer (503 throttling codes, 429), growing back
-    /// to one below the count that was throttled. Each change is logged at debug level.
+    /// starts with 8 workers (or `max`, if lower) and doubles the count while the aggregate
+    /// rate keeps rising by 10% or more per step (measured over 0.5 s windows); a step that
+    /// did not help is undone and the count holds. A throttling answer (503 throttling
+    /// codes, 429) undoes the doubling that caused it, or halves the count, and growth then
+    /// goes one connection at a time up to one below the count that was throttled. Each
+    /// change is logged at info level and listed in [`crate::Report::adaptive`].
     /// [`Download::threads`] after this sets a fixed count again.
     pub fn threads_auto(mut self, max: usize) -> Self {
         self.options.threads = max;

@@ -111,7 +111,10 @@ pub use error::{Error, LocalOp, PartRef};
 pub use names::validate_bucket_name;
 pub use options::{Durability, MAX_RESTARTS, OnChange};
 pub use paths::{TEMP_SUFFIX, checkpoint_path_in, default_checkpoint_path};
-pub use report::{CheckpointUse, FreshReason, Progress, Report, SnapshotKind};
+pub use report::{
+    AdaptiveConnections, CheckpointUse, ConnectionChange, ConnectionChangeReason, FreshReason,
+    Progress, Report, SnapshotKind,
+};
 pub use stream::{ObjectRange, Stream, StreamReport};
 pub use tags::{RecordedSource, recorded_source};
 pub use validate::MAX_THREADS;

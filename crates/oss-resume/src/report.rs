@@ -216,4 +216,61 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// Wall time of the call.
     pub elapsed: Duration,
+    /// What the adaptive connection count did, when it was on
+    /// ([`crate::Download::threads_auto`]); `None` with a fixed count.
+    pub adaptive: Option<AdaptiveConnections>,
+}
+
+/// What the adaptive connection count ([`crate::Download::threads_auto`]) did during one
+/// download: where it started, how high it went, where it ended and each change with its
+/// reason. With a restart (the object changed) or several calls, it describes the last
+/// transfer.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct AdaptiveConnections {
+    /// Connections at the start.
+    pub started: usize,
+    /// The most connections that were allowed at once.
+    pub peak: usize,
+    /// The count when the transfer ended.
+    pub ended: usize,
+    /// How many times the count changed.
+    pub changes: u64,
+    /// The first changes (up to 32), in order; `changes` counts them all.
+    pub history: Vec<ConnectionChange>,
+}
+
+/// One change of the adaptive connection count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectionChange {
+    /// When, since the transfer started.
+    pub at: Duration,
+    /// The new count.
+    pub to: usize,
+    /// Why.
+    pub reason: ConnectionChangeReason,
+}
+
+/// Why the adaptive connection count changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionChangeReason {
+    /// The aggregate rate rose by 10% or more since the last increase: more connections.
+    RateRose,
+    /// The last increase raised the rate by less than 10%: back to the count before it.
+    NoGain,
+    /// The server answered with a throttling code (503 `ServiceUnavailable`-style, 429):
+    /// fewer connections.
+    Throttled,
+}
+
+impl fmt::Display for ConnectionChangeReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::RateRose => "rate rose",
+            Self::NoGain => "no gain",
+            Self::Throttled => "throttled",
+        })
+    }
 }

@@ -12,9 +12,6 @@ use crate::size::{
     parse_part_size, parse_rate,
 };
 
-/// The CLI's default number of concurrent part downloads (the library's is the C SDK's 1).
-pub const DEFAULT_THREADS: usize = 4;
-
 /// Everything on the command line.
 ///
 /// Options are grouped under the headings of `--help`; rarely used ones show in the long
@@ -59,10 +56,10 @@ pub struct Args {
     pub output: Option<PathBuf>,
 
     /// Concurrent connections (parallel ranged GETs), 1-1024 (-j and -x as in aria2c), or
-    /// auto: start at 2 and add connections while the rate rises, halving on throttling
-    /// answers, up to 16
+    /// auto: start at 8 and double while the rate rises, backing off on throttling
+    /// answers, up to 32 (a stream to stdout: 8; a batch: 32 shared)
     #[arg(long, short = 'j', short_alias = 'x', value_name = "N|auto",
-          default_value_t = Threads::Fixed(DEFAULT_THREADS), value_parser = parse_threads,
+          default_value_t = Threads::Auto, value_parser = parse_threads,
           help_heading = "Download")]
     pub threads: Threads,
 
@@ -574,15 +571,29 @@ pub enum Threads {
     Auto,
 }
 
-/// The cap of `--threads auto`: the most the link-model bench showed helping.
-pub const AUTO_MAX_THREADS: usize = 16;
+/// The cap of `--threads auto`: a cross-region link (80 ms, 12 MiB/s per connection, 200 MiB/s
+/// in all; `docs/link-model.md`) needs 17 connections to fill, a straggler more.
+pub const AUTO_MAX_THREADS: usize = 32;
+
+/// What `--threads auto` means for a stream to stdout, which has no adaptive count: the
+/// adaptive count's start. A stream holds up to threads × part size in its reorder window,
+/// so its connections stay fixed and modest (64 MiB at the default part size).
+pub const AUTO_STREAM_THREADS: usize = 8;
 
 impl Threads {
-    /// The most connections this setting opens.
+    /// The most connections this setting opens (for a batch: its shared budget).
     pub fn count(self) -> usize {
         match self {
             Threads::Fixed(n) => n,
             Threads::Auto => AUTO_MAX_THREADS,
+        }
+    }
+
+    /// The connections of a stream to stdout ([`AUTO_STREAM_THREADS`] for `auto`).
+    pub fn stream_count(self) -> usize {
+        match self {
+            Threads::Fixed(n) => n,
+            Threads::Auto => AUTO_STREAM_THREADS,
         }
     }
 }
@@ -691,7 +702,7 @@ mod tests {
     #[test]
     fn defaults_and_the_bench_spelling() {
         let a = Args::try_parse_from(["ossget", "oss://bkt/k"]).unwrap();
-        assert_eq!(a.threads, Threads::Fixed(4));
+        assert_eq!(a.threads, Threads::Auto);
         assert_eq!(a.part_size, None);
         assert!(a.checkpoint_enabled());
         assert_eq!(a.signature_version, SignatureArg::V4);

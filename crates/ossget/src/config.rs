@@ -25,6 +25,8 @@ enum Kind {
     Text,
     /// A whole number.
     Number,
+    /// A connection count: a whole number or the string `"auto"`.
+    Connections,
     /// `true` adds the flag; `false` leaves it out.
     Flag,
     /// `false` adds the (negating) flag; `true` leaves it out.
@@ -120,7 +122,7 @@ const KEYS: &[Key] = &[
     ),
     key("profile", "profile", "--profile", Kind::Text, "\"dev\""),
     key("payer", "payer", "--payer", Kind::Text, "\"requester\""),
-    key("threads", "threads", "--threads", Kind::Number, "8"),
+    key("threads", "threads", "--threads", Kind::Connections, "8"),
     key(
         "part-size",
         "part_size",
@@ -349,6 +351,9 @@ fn key_arguments(key: &Key, value: &toml::Value, base: &Path) -> Result<Vec<OsSt
         (Kind::Flag | Kind::NegatedFlag, _) => return Err(wrong("true or false")),
         (Kind::Number, V::Integer(n)) => n.to_string(),
         (Kind::Number, _) => return Err(wrong("a whole number")),
+        (Kind::Connections, V::Integer(n)) => n.to_string(),
+        (Kind::Connections, V::String(s)) if s.trim().eq_ignore_ascii_case("auto") => s.clone(),
+        (Kind::Connections, _) => return Err(wrong("a whole number or \"auto\"")),
         (Kind::Text, V::String(s)) => s.clone(),
         (Kind::Text, V::Integer(n)) => n.to_string(),
         (Kind::Text, _) => return Err(wrong("a string")),
@@ -453,6 +458,13 @@ mod tests {
         let m = matches(&["ossget", "oss://b/k", "--checkpoint"]);
         let env = |n: &str| (n == "HTTPS_PROXY").then(|| OsString::from("http://e:2"));
         assert!(arguments(&p, &m, env).unwrap().is_empty());
+        // A connection count in the file may be adaptive, as on the command line.
+        let p = write(dir.path(), "threads = \"auto\"\n");
+        let m = matches(&["ossget", "oss://b/k"]);
+        let mut argv: Vec<OsString> = vec!["ossget".into(), "oss://b/k".into()];
+        argv.extend(arguments(&p, &m, |_| None).unwrap());
+        let a = Args::try_parse_from(argv).unwrap();
+        assert_eq!(a.threads, crate::cli::Threads::Auto);
     }
 
     #[test]
@@ -469,7 +481,9 @@ mod tests {
         );
         let wrong = e("threads = \"many\"\n");
         assert!(
-            wrong.contains("expected a whole number, found a string; write e.g. threads = 8"),
+            wrong.contains(
+                "expected a whole number or \"auto\", found a string; write e.g. threads = 8"
+            ),
             "{wrong}"
         );
         let range = e("threads = 0\n");

@@ -20,8 +20,8 @@ arguments resumes from it. DEST.lock keeps two runs off one file. DEST must be a
 target never written.
 
 Defaults differ from the OSS C SDK's (1 thread, no checkpoint), which the oss-resume library
-keeps: ossget runs 4 connections of 8MiB parts with the checkpoint on, since people who type
-a command want it fast and resumable.";
+keeps: ossget runs an adaptive number of connections (8 at first, up to 32) of 8MiB parts
+with the checkpoint on, since people who type a command want it fast and resumable.";
 
 /// After the options, for `-h`.
 pub const AFTER_HELP: &str =
@@ -52,8 +52,8 @@ Examples:
 
 Streaming to stdout (DEST -, or -o -):
   The parts are fetched in parallel and written to stdout in order through a window of
-  --threads parts, so memory stays under threads x part size (32 MiB with the defaults of
-  4 x 8MiB). Nothing is written to disk and no checkpoint is kept: a pipe cannot be rewound,
+  --threads parts, so memory stays under threads x part size (64 MiB with the defaults of
+  8 x 8MiB: --threads auto streams on 8 connections). Nothing is written to disk and no checkpoint is kept: a pipe cannot be rewound,
   so an interrupted stream starts over. The CRC-64 is checked at the end, after the bytes
   went out: on a mismatch ossget exits 1 and says so, and whatever read the stream must
   discard it. A reader that goes away (| head) ends the run quietly with status 141, as
@@ -123,7 +123,9 @@ errors print none). Sizes are bytes; absent values are null.
   restarts            times the download started over on a changed object
   parts_total         parts in the plan
   part_size           bytes per part
-  threads             concurrent part downloads
+  threads             concurrent part downloads (with --threads auto: its cap)
+  connections_auto    with --threads auto: {started, peak, ended, changes, history: [{at_secs,
+                      to, reason: \"rate rose\", \"no gain\" or \"throttled\"}]}, else null
   elapsed_secs        wall time of this run
   rate_bytes_per_sec  bytes_transferred / elapsed_secs
   etag, version_id    the version downloaded

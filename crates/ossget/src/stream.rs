@@ -107,7 +107,7 @@ pub fn run(args: &Args, job: &Job, display: &Display, runtime: &tokio::runtime::
     let common = Common {
         source: job.source.to_string(),
         destination: &job.destination,
-        threads: args.threads.count(),
+        threads: args.threads.stream_count(),
         elapsed: started.elapsed(),
         checkpoint_path: None,
         warnings: &job.warnings,
@@ -168,7 +168,7 @@ async fn stream<W: AsyncWrite + Unpin + Send + 'static>(
     let mut s = job
         .client
         .stream(&job.source.bucket, &job.source.key, writer)
-        .threads(args.threads.count())
+        .threads(args.threads.stream_count())
         .retry_policy(retry)
         .throttle_policy(throttle)
         .on_progress(display.callback())

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use oss_resume::{CheckpointUse, ObjectMeta, Progress, Report};
+use oss_resume::{AdaptiveConnections, CheckpointUse, ObjectMeta, Progress, Report};
 use serde::Serialize;
 
 use crate::failure::Failure;
@@ -78,6 +78,8 @@ pub struct Summary {
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
     /// With `--range`: the object's bytes written, `FIRST-LAST` (inclusive).
     pub range: Option<String>,
+    /// With `--threads auto`: what the adaptive connection count did.
+    pub connections_auto: Option<AutoJson>,
     /// The error, when failed.
     pub error: Option<ErrorJson>,
 }
@@ -145,6 +147,7 @@ impl Summary {
             last_modified: None,
             metadata: None,
             range: None,
+            connections_auto: None,
             error: None,
         }
     }
@@ -174,6 +177,7 @@ impl Summary {
         s.checkpoint_note = note;
         s.warnings.extend(r.warnings.iter().cloned());
         s.describe_object(&r.object);
+        s.connections_auto = r.adaptive.as_ref().map(AutoJson::from);
         s
     }
 
@@ -297,6 +301,52 @@ impl Summary {
     }
 }
 
+/// `connections_auto` in `--json`: what `--threads auto` did.
+#[derive(Debug, Serialize)]
+pub struct AutoJson {
+    /// Connections at the start.
+    pub started: usize,
+    /// The most allowed at once.
+    pub peak: usize,
+    /// The count at the end.
+    pub ended: usize,
+    /// How many times the count changed.
+    pub changes: u64,
+    /// The first changes, in order.
+    pub history: Vec<AutoChangeJson>,
+}
+
+/// One change of the adaptive connection count.
+#[derive(Debug, Serialize)]
+pub struct AutoChangeJson {
+    /// Seconds since the transfer started.
+    pub at_secs: f64,
+    /// The new count.
+    pub to: usize,
+    /// `rate rose`, `no gain` or `throttled`.
+    pub reason: String,
+}
+
+impl From<&AdaptiveConnections> for AutoJson {
+    fn from(a: &AdaptiveConnections) -> Self {
+        Self {
+            started: a.started,
+            peak: a.peak,
+            ended: a.ended,
+            changes: a.changes,
+            history: a
+                .history
+                .iter()
+                .map(|h| AutoChangeJson {
+                    at_secs: round3(h.at.as_secs_f64()),
+                    to: h.to,
+                    reason: h.reason.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// How the checkpoint was used, as `--json` names it, and why an existing one was not.
 pub fn checkpoint_use(used: &CheckpointUse) -> (&'static str, Option<String>) {
     match used {
@@ -341,6 +391,13 @@ pub fn summary_line(r: &Report, destination: &Path) -> String {
             r.retries,
             if r.retries == 1 { "retry" } else { "retries" }
         ));
+    }
+    if let Some(a) = &r.adaptive {
+        // `, connections auto 8 -> 16 -> 8`: the path the count took (the first changes).
+        line.push_str(&format!(", connections auto {}", a.started));
+        for h in &a.history {
+            line.push_str(&format!(" -> {}", h.to));
+        }
     }
     if r.restarts > 0 {
         line.push_str(&format!(", {} restart(s) on a changed object", r.restarts));

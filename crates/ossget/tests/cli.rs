@@ -219,7 +219,7 @@ async fn downloads_a_whole_object_and_leaves_nothing_behind() {
         0,
         &[
             "INFO oss://bkt/data/full.bin -> out.bin: endpoint http://127.0.0.1:",
-            "4 threads, part size 8 MiB (default), checkpoint out.bin.cp, durable mode",
+            "auto threads, part size 8 MiB (default), checkpoint out.bin.cp, durable mode",
             "INFO object: 3145733 bytes, ETag ",
             "plan 1 x 8388608 bytes; checkpoint fresh",
         ],

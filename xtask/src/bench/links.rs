@@ -24,8 +24,9 @@ pub const PROFILES: [(&str, Option<f64>); 4] = [
 ];
 
 /// The rows at their connection counts (`0`: the row's own default).
-pub const ROWS: [(&str, u32); 8] = [
+pub const ROWS: [(&str, u32); 9] = [
     ("ossget-default", 0),
+    ("ossget-auto", 0),
     ("ossget-fast", 4),
     ("ossget-fast", 8),
     ("ossget-fast", 16),

@@ -525,16 +525,21 @@ pub const ROWS: &[Row] = &[
         primary: false,
         verify: Verify::Cmp,
         needs: &[Need::Ossget],
-        build: |j| {
-            let bin = tool(&j.tools.ossget, "ossget")?;
-            Ok(Cmd::new(bin.display().to_string())
-                .env("OSS_ACCESS_KEY_ID", "bench-access-key-id")
-                .env("OSS_ACCESS_KEY_SECRET", "bench-access-key-secret")
-                .args([format!("oss://{BUCKET}/{}", j.key)])
-                .path(&j.out)
-                .args(["--endpoint", j.endpoint.as_str(), "--region", "cn-hangzhou"])
-                .args(["--json"]))
-        },
+        build: |j| ossget_with_defaults(j, &[]),
+    },
+    Row {
+        name: "ossget-auto",
+        group: Group::Ours,
+        about: "ossget --threads auto (adaptive connections, up to 16), otherwise default flags",
+        threads: Knob::Absent,
+        part: Knob::Absent,
+        columns: Columns::DurableOnly,
+        sweeps: false,
+        resumes: false,
+        primary: false,
+        verify: Verify::Cmp,
+        needs: &[Need::Ossget],
+        build: |j| ossget_with_defaults(j, &["--threads", "auto"]),
     },
     Row {
         name: "ossget-fast",
@@ -651,6 +656,20 @@ fn ossget(j: &Job<'_>, extra: &[&str]) -> Result<Cmd, String> {
         .args(["--part-size".to_string(), exact(j.part)])
         .args(extra)
         .args(checkpoint_off)
+        .args(["--json"]))
+}
+
+/// ossget with its own defaults (connections, part size, checkpoint, durable mode) except
+/// `extra`: the rows that show what a user gets without tuning.
+fn ossget_with_defaults(j: &Job<'_>, extra: &[&str]) -> Result<Cmd, String> {
+    let bin = tool(&j.tools.ossget, "ossget")?;
+    Ok(Cmd::new(bin.display().to_string())
+        .env("OSS_ACCESS_KEY_ID", "bench-access-key-id")
+        .env("OSS_ACCESS_KEY_SECRET", "bench-access-key-secret")
+        .args([format!("oss://{BUCKET}/{}", j.key)])
+        .path(&j.out)
+        .args(["--endpoint", j.endpoint.as_str(), "--region", "cn-hangzhou"])
+        .args(extra)
         .args(["--json"]))
 }
 

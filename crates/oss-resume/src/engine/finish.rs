@@ -175,6 +175,7 @@ impl Job {
             checkpoint,
             warnings: std::mem::take(&mut self.warnings),
             elapsed: self.started.elapsed(),
+            adaptive: self.adaptive.take(),
         }
     }
 }

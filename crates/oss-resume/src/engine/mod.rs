@@ -74,6 +74,7 @@ pub(crate) async fn run(request: Request) -> Result<Report, Error> {
         warnings: warning.into_iter().collect(),
         restarts: 0,
         requests: 0,
+        adaptive: None,
         connections_before,
         discarded_on_request: false,
         started,
@@ -121,6 +122,8 @@ struct Job {
     restarts: u32,
     /// Ranged GETs sent by every attempt so far.
     requests: u64,
+    /// What the adaptive connection count did in the last transfer, if it was on.
+    adaptive: Option<crate::report::AdaptiveConnections>,
     /// The client's count of connections opened when the download began.
     connections_before: u64,
     /// `restart(true)` removed a checkpoint before the first attempt (reported by it).

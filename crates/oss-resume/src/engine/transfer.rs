@@ -19,6 +19,7 @@ use crate::aggregator::{Aggregator, Outcome};
 use crate::error::{Error, LocalOp};
 use crate::failpoint::FailpointFs;
 use crate::ratelimit::TokenBucket;
+use crate::report::AdaptiveConnections;
 use crate::scheduler::Scheduler;
 use crate::worker::{Ctx, Event, Panicked, PartFailure, run_worker};
 
@@ -82,11 +83,13 @@ impl Job {
             cancel: cancel.clone(),
         };
         let (events, done) = self.spawn_aggregator(aggregator)?;
-        let controller = self
-            .options
-            .threads_auto
-            .then(|| Controller::new(workers, adapt::WINDOW));
-        let (failure, panicked) = join_workers(&ctx, workers, controller, events, &cancel).await;
+        let controller = self.options.threads_auto.then(|| {
+            let to_fetch = plan.object_size().saturating_sub(bytes_resumed);
+            Controller::new(workers, adapt::WINDOW, to_fetch)
+        });
+        let (failure, panicked, adaptive) =
+            join_workers(&ctx, workers, controller, events, &cancel).await;
+        self.adaptive = adaptive;
         let mut outcome = match done.await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(panic)) => {
@@ -296,14 +299,18 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 /// Runs `workers` workers to completion — or, with a `controller`, as many as it says, at
 /// most `workers`. The first part failure, or a panic, cancels the others at once; returns
-/// the first failure and the first panic.
+/// the first failure, the first panic and what the controller did.
 async fn join_workers(
     ctx: &Arc<Ctx>,
     workers: usize,
     mut controller: Option<Controller>,
     events: Sender<Event>,
     cancel: &CancellationToken,
-) -> (Option<PartFailure>, Option<String>) {
+) -> (
+    Option<PartFailure>,
+    Option<String>,
+    Option<AdaptiveConnections>,
+) {
     let mut set = JoinSet::new();
     let first = controller.as_ref().map_or(workers, Controller::target);
     ctx.allowed.store(first, Ordering::Relaxed);
@@ -347,14 +354,16 @@ async fn join_workers(
             events = None;
         }
     }
-    if let Some(c) = controller {
-        tracing::debug!(
-            "adaptive connections: ended at {} after {} changes",
-            c.target(),
-            c.changes()
+    let adaptive = controller.map(|c| c.summary());
+    if let Some(a) = &adaptive {
+        tracing::info!(
+            "adaptive connections: ended at {} (peak {}) after {} changes",
+            a.ended,
+            a.peak,
+            a.changes
         );
     }
-    (failure, panicked)
+    (failure, panicked, adaptive)
 }
 
 /// Starts one worker, counted as running.
@@ -380,17 +389,15 @@ fn adapt_workers(
     let throttled = ctx.throttled.load(Ordering::Relaxed);
     match controller.observe(now, received, throttled) {
         Decision::Hold => {}
-        Decision::Grow { to, reason } => {
-            tracing::debug!("adaptive connections: {to} ({reason:?}, {received} B received)");
+        Decision::Grow { to } => {
+            tracing::info!("adaptive connections: {to} (rate rose, {received} B received)");
             ctx.allowed.store(to, Ordering::Relaxed);
             for _ in ctx.running.load(Ordering::Acquire)..to {
                 spawn_worker(set, ctx, events);
             }
         }
         Decision::Shrink { to, reason } => {
-            tracing::debug!(
-                "adaptive connections: {to} ({reason:?}, {throttled} throttling answers)"
-            );
+            tracing::info!("adaptive connections: {to} ({reason}, {throttled} throttling answers)");
             ctx.allowed.store(to, Ordering::Relaxed);
         }
     }
