@@ -2,8 +2,8 @@
 //! real link (`oss-emulator --proxy-to NGINX --link PROFILE`; the model and its profiles are
 //! in `docs/link-model.md`). On loopback every tool is near the disk's limit; on a link with
 //! round trips, per-connection caps and stragglers, the number of connections and the tail
-//! decide the time. Each profile: ossget with default flags, ossget at N = 4, 8, 16, and the
-//! peers at 16 connections (as their users set them for speed); wall time, the share of the
+//! decide the time. Each profile: ossget with default flags (adaptive connections), ossget at
+//! N = 4, 8, 16, and the peers at 4 and 16 connections; wall time, the share of the
 //! profile's aggregate cap reached, CPU seconds per GiB.
 
 use std::fmt::Write as _;
@@ -23,17 +23,23 @@ pub const PROFILES: [(&str, Option<f64>); 4] = [
     ("throttled", None),
 ];
 
-/// The rows at their connection counts (`0`: the row's own default).
-pub const ROWS: [(&str, u32); 9] = [
+/// The rows at their connection counts (`0`: the row's own default). Peers at 4 (most
+/// tools' default neighbourhood) and 16 (as their users set them for speed; aria2c's most).
+pub const ROWS: [(&str, u32); 14] = [
     ("ossget-default", 0),
-    ("ossget-auto", 0),
     ("ossget-fast", 4),
     ("ossget-fast", 8),
     ("ossget-fast", 16),
     ("aria2c", 16),
+    ("rclone", 4),
     ("rclone", 16),
+    ("go-sdk", 4),
     ("go-sdk", 16),
+    ("s5cmd", 16),
+    ("oss2", 4),
     ("oss2", 16),
+    ("oss-v2", 4),
+    ("oss-v2", 16),
 ];
 
 /// The profile's aggregate cap in MiB/s, or `Err` naming the known profiles.

@@ -29,8 +29,8 @@ flags:
   --links P[,P...]      the links section instead of the main tables: the same nginx
                         behind the emulator's chaos proxy playing each link profile
                         (lan, region, cross-region, throttled, or all; see
-                        docs/link-model.md): ossget default and auto, ossget N=4/8/16, peers at
-                        16; no resume rounds
+                        docs/link-model.md): ossget default (auto), ossget N=4/8/16, peers at
+                        4 and 16; no resume rounds
   --small-parts         also the small-parts section: ossget, the Go SDK and oss2 at
                         3 x 100KiB (the C SDK's example), 3 x 8MiB, 4 x 1MiB, 4 x 8MiB
   --many-objects        the many-objects section instead of the main tables: ossget
