@@ -52,8 +52,9 @@ Examples:
 
 Streaming to stdout (DEST -, or -o -):
   The parts are fetched in parallel and written to stdout in order through a window of
-  --threads parts, so memory stays under threads x part size (64 MiB with the defaults of
-  8 x 8MiB: --threads auto streams on 8 connections). Nothing is written to disk and no checkpoint is kept: a pipe cannot be rewound,
+  --threads parts, so memory stays under threads x part size plus the process's own (peak RSS
+  measured 102 MiB with the defaults of 8 x 8MiB, 59 MiB at 4; --threads auto streams on 8
+  connections). Nothing is written to disk and no checkpoint is kept: a pipe cannot be rewound,
   so an interrupted stream starts over. The CRC-64 is checked at the end, after the bytes
   went out: on a mismatch ossget exits 1 and says so, and whatever read the stream must
   discard it. A reader that goes away (| head) ends the run quietly with status 141, as
