@@ -104,6 +104,19 @@ impl Download {
         self
     }
 
+    /// Whether a worker with nothing left to fetch takes the end of a run that is far
+    /// behind (default: on). At the tail, when a run's remaining bytes at its observed rate
+    /// would take at least three times what a fresh request on the idle worker's connection
+    /// would, the idle worker takes its last whole parts (as many as make both finish
+    /// together) and fetches them itself; the slow run stops at its new end. Only parts
+    /// nobody has started move, so each byte is still written once, and the checkpoint,
+    /// CRC-64 and resume are unchanged. [`crate::Report::tail_splits`] counts the splits;
+    /// each is logged at debug level. It acts only when a run is far behind at the tail.
+    pub fn tail_splitting(mut self, on: bool) -> Self {
+        self.options.tail_split = on;
+        self
+    }
+
     /// Download this version of the object (versioned buckets). Without it, the version
     /// HEAD reports is pinned for every part.
     pub fn version_id(mut self, version_id: impl Into<String>) -> Self {

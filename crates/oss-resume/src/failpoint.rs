@@ -24,6 +24,10 @@ pub const DATA_SYNCED: &str = "data-synced";
 /// A block of a part is written, the part is incomplete, and at least half of the object
 /// is on disk.
 pub const MID_PART: &str = "mid-part";
+/// An idle worker has just split the tail off a run that was far behind (the victim's end
+/// is lowered) and owns the split-off parts, before its first request for them. Not in
+/// [`ALL`]: only a download with a straggling run at its tail reaches it.
+pub const TAIL_SPLIT: &str = "tail-split";
 /// Every part is done and committed; nothing is verified, synced or renamed yet.
 pub const PARTS_DONE: &str = "parts-done";
 /// The destination was renamed into place (and its directory synced); the checkpoint is

@@ -100,6 +100,7 @@ mod scheduler;
 mod space;
 mod stream;
 mod tags;
+mod tail;
 mod validate;
 mod worker;
 mod writeback;

@@ -90,6 +90,8 @@ pub(crate) struct Options {
     pub(crate) threads_auto: bool,
     /// The largest ranged GET, in bytes (`None`: sized by rate and latency).
     pub(crate) max_request: Option<u64>,
+    /// Idle workers at the tail split runs that are far behind (`tail.rs`).
+    pub(crate) tail_split: bool,
     pub(crate) version_id: Option<String>,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) bandwidth: Option<u64>,
@@ -122,6 +124,7 @@ impl Default for Options {
             threads: 1,
             threads_auto: false,
             max_request: None,
+            tail_split: true,
             version_id: None,
             headers: Vec::new(),
             bandwidth: None,

@@ -17,16 +17,22 @@
 //! write, whose end another worker can lower ([`Claim::split_tail`]) to take the parts the
 //! owner has not started. The owner checks the end each time its stream reaches a new part
 //! ([`Claim::enter`]), under the claim's lock, so a part is written by exactly one worker.
+//! When nothing is left to hand out, an idle worker asks [`Scheduler::steal`] for the end of
+//! a run that is far behind (the policy is `tail.rs`'s).
 //!
 //! Nothing is materialized per part: a cursor walks the plan and skips the parts the
 //! starting snapshot had done, so memory is O(threads) whatever the object size.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use oss_ckpt::InFlight;
 use oss_parts::{DoneSet, Part, Plan};
+use tokio::time::Instant;
+
+use crate::tail::{self, Pace, RunView, Split};
 
 /// The smallest share of the unclaimed bytes a run is cut down to near the end (unless the
 /// part is bigger): below this, a request's fixed cost outweighs a better-balanced finish.
@@ -45,10 +51,17 @@ pub(crate) struct Run {
     pub(crate) claim: Arc<Claim>,
 }
 
-/// The part indices a worker owns: `[at, end)`, `at` being the part its stream is in.
+/// The part indices a worker owns: `[at, end)`, `at` being the part its stream is in; and
+/// how far its stream got since the run was handed out (what the tail policy judges).
 #[derive(Debug)]
 pub(crate) struct Claim {
     state: Mutex<ClaimState>,
+    /// Absolute offset of the next byte the owner expects (updated per chunk).
+    accepted: AtomicU64,
+    /// `accepted` when the run was handed out.
+    start: u64,
+    /// When the run was handed out (tokio's clock, so a paused test clock measures it).
+    since: Instant,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,12 +73,16 @@ struct ClaimState {
 }
 
 impl Claim {
-    fn new(parts: Range<u64>) -> Self {
+    /// Parts `parts`, the owner's stream starting at byte `start`, handed out at `since`.
+    fn new(parts: Range<u64>, start: u64, since: Instant) -> Self {
         Self {
             state: Mutex::new(ClaimState {
                 at: parts.start,
                 end: parts.end,
             }),
+            accepted: AtomicU64::new(start),
+            start,
+            since,
         }
     }
 
@@ -92,33 +109,49 @@ impl Claim {
         }
     }
 
-    /// Takes the second half of the parts the owner has not started (at least one is left
-    /// to it, the tail is never empty): the owner stops before them, the caller owns them.
-    /// `None` when fewer than two parts are unstarted.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the tail-splitting policy (issue 20) will call it"
-        )
-    )]
-    pub(crate) fn split_tail(&self) -> Option<Range<u64>> {
+    /// The owner's stream accepted every byte before `offset`.
+    pub(crate) fn record(&self, offset: u64) {
+        self.accepted.store(offset, Ordering::Relaxed);
+    }
+
+    /// Takes parts `from..end` (the owner's end as it is now): the owner stops before
+    /// them, the caller owns them. Only parts the owner has not started can be taken (the
+    /// part it is in stays its own, so no part is written by two workers) and the tail is
+    /// never empty: `None` unless `at < from < end` under the lock.
+    pub(crate) fn split_tail(&self, from: u64) -> Option<Range<u64>> {
         let mut s = self.lock();
-        let unstarted = s.end.checked_sub(s.at + 1)?;
-        if unstarted < 2 {
+        if from <= s.at || from >= s.end {
             return None;
         }
-        let from = s.at + 1 + unstarted.div_ceil(2);
         let tail = from..s.end;
         s.end = from;
         Some(tail)
     }
 
-    /// Parts the owner has not started.
-    fn unstarted(&self) -> u64 {
-        let s = self.lock();
-        s.end.saturating_sub(s.at + 1)
+    /// The run as the tail policy sees it at `now`.
+    fn view(&self, now: Instant) -> RunView {
+        let s = *self.lock();
+        let accepted = self.accepted.load(Ordering::Relaxed);
+        RunView {
+            at: s.at,
+            end: s.end,
+            accepted,
+            received: accepted.saturating_sub(self.start),
+            age: now.saturating_duration_since(self.since),
+        }
     }
+}
+
+/// What [`Scheduler::steal`] found.
+#[derive(Debug)]
+pub(crate) enum Steal {
+    /// Parts split off a run that was far behind, now this worker's.
+    Run(Run, Split),
+    /// Nothing worth splitting now, but a run in flight has parts that could be split
+    /// later (once its rate is known, or if it slows down).
+    Wait,
+    /// No run in flight has anything left to split.
+    Done,
 }
 
 #[derive(Debug)]
@@ -204,39 +237,59 @@ impl Scheduler {
         None
     }
 
-    /// The claim with the most unstarted parts, for a worker that wants to split one.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the tail-splitting policy (issue 20) will call it"
-        )
-    )]
-    pub(crate) fn largest_claim(&mut self) -> Option<Arc<Claim>> {
+    /// For a worker that found nothing left to hand out ([`Scheduler::next_run`] said
+    /// `None`): splits the run in flight that the tail policy (`tail.rs`) says is furthest
+    /// behind a fresh request at `pace` (the worker's own, or, when it has none yet, that
+    /// of the fastest run in flight) and hands the split-off parts to this worker.
+    pub(crate) fn steal(&mut self, pace: Option<Pace>, now: Instant) -> Steal {
         self.claims.retain(|c| Arc::strong_count(c) > 1);
-        self.claims
+        let views: Vec<(Arc<Claim>, RunView)> = self
+            .claims
             .iter()
-            .max_by_key(|c| c.unstarted())
-            .filter(|c| c.unstarted() >= 2)
-            .cloned()
+            .map(|c| (Arc::clone(c), c.view(now)))
+            .collect();
+        let pace = pace.or_else(|| {
+            let rate = views
+                .iter()
+                .filter_map(|(_, v)| v.rate(Duration::ZERO))
+                .fold(0.0, f64::max);
+            (rate > 0.0).then_some(Pace {
+                rate,
+                latency: Duration::ZERO,
+            })
+        });
+        let best = pace.and_then(|pace| {
+            views
+                .iter()
+                .filter_map(|(c, v)| tail::plan_split(&self.plan, v, pace).map(|s| (c, s)))
+                .max_by(|a, b| (a.1.before - a.1.after).cmp(&(b.1.before - b.1.after)))
+        });
+        if let Some((claim, split)) = best
+            && let Some(parts) = claim.split_tail(split.from)
+            && let Some(run) = self.adopt(parts)
+        {
+            return Steal::Run(run, split);
+        }
+        if views.iter().any(|(_, v)| v.splittable(&self.plan)) {
+            Steal::Wait
+        } else {
+            Steal::Done
+        }
     }
 
     /// Hands out the parts `range` split off another run (they were claimed: nothing to
     /// subtract from the unclaimed bytes).
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the tail-splitting policy (issue 20) will call it"
-        )
-    )]
-    pub(crate) fn adopt(&mut self, range: Range<u64>) -> Option<Run> {
+    fn adopt(&mut self, range: Range<u64>) -> Option<Run> {
         let first = self.plan.part(range.start)?;
         Some(self.hand_out(first, 0, 0, range.end))
     }
 
     fn hand_out(&mut self, first: Part, done: u64, crc: u64, end: u64) -> Run {
-        let claim = Arc::new(Claim::new(first.index()..end));
+        let claim = Arc::new(Claim::new(
+            first.index()..end,
+            first.start() + done,
+            Instant::now(),
+        ));
         self.claims.push(Arc::clone(&claim));
         Run {
             first,
@@ -321,6 +374,15 @@ impl RequestSizer {
             .map_or(Self::TARGET_TIME, |l| (l * 10).max(Self::TARGET_TIME));
         let bytes = rate * time.as_secs_f64();
         (bytes as u64).clamp(Self::MIN, Self::MAX)
+    }
+
+    /// The pace this worker's requests showed: streaming rate and time to first byte
+    /// (`None` before a request long enough to measure the rate).
+    pub(crate) fn pace(&self) -> Option<Pace> {
+        Some(Pace {
+            rate: self.rate?,
+            latency: self.latency.unwrap_or_default(),
+        })
     }
 
     /// A request delivered `bytes` in `streaming` after a first byte `latency` after it was
@@ -470,37 +532,148 @@ mod tests {
 
     #[test]
     fn a_split_takes_unstarted_parts_only() {
-        let claim = Claim::new(10..20);
+        let claim = Claim::new(10..20, 0, Instant::now());
         assert!(claim.enter(10));
-        // 9 unstarted: the owner, already streaming, keeps the larger half.
-        assert_eq!(claim.split_tail(), Some(16..20));
+        assert_eq!(claim.split_tail(10), None, "the part being written stays");
+        assert_eq!(claim.split_tail(20), None, "an empty tail");
+        assert_eq!(claim.split_tail(16), Some(16..20));
         assert_eq!(claim.end(), 16);
         assert!(claim.enter(15));
         assert!(!claim.enter(16), "a split part is not the owner's any more");
-        assert_eq!(claim.split_tail(), None, "nothing left to split");
-        let claim = Claim::new(0..3);
+        assert_eq!(claim.split_tail(15), None, "the owner is in part 15");
+        assert_eq!(claim.split_tail(17), None, "past the lowered end");
+        // A run whose stream has not started keeps its first part.
+        let claim = Claim::new(0..3, 0, Instant::now());
+        assert_eq!(claim.split_tail(0), None);
+        assert_eq!(claim.split_tail(1), Some(1..3));
         assert!(claim.enter(0));
-        assert_eq!(claim.split_tail(), Some(2..3));
-        assert_eq!(claim.split_tail(), None);
+        assert!(!claim.enter(1));
+    }
+
+    const MIB: u64 = 1 << 20;
+
+    fn pace(rate: u64) -> Option<Pace> {
+        Some(Pace {
+            rate: rate as f64,
+            latency: Duration::from_millis(80),
+        })
+    }
+
+    fn is_run(steal: Steal) -> (Run, Split) {
+        match steal {
+            Steal::Run(run, split) => (run, split),
+            other => panic!("no split: {other:?}"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn steal_splits_the_run_furthest_behind_at_a_part_boundary() {
+        let plan = plan(64 * MIB, MIB);
+        let mut s = Scheduler::new(plan, DoneSet::new(&plan), &[], 1);
+        let a = s.next_run(32 * MIB).unwrap();
+        let b = s.next_run(32 * MIB).unwrap();
+        assert_eq!(
+            (a.claim.end(), b.first.index(), b.claim.end()),
+            (32, 32, 64)
+        );
+        assert!(s.next_run(MIB).is_none());
+        tokio::time::advance(Duration::from_secs(2)).await;
+        let now = Instant::now();
+        // a: 24 MiB in 2 s (12 MiB/s), in part 24; b: 2 MiB (1 MiB/s), at part 34's start.
+        assert!(a.claim.enter(24));
+        a.claim.record(24 * MIB + 1);
+        assert!(b.claim.enter(34));
+        b.claim.record(34 * MIB);
+        // b has 30 MiB left: 28 parts go to a fresh connection at 12 MiB/s.
+        let (c, split) = is_run(s.steal(pace(12 * MIB), now));
+        assert_eq!((split.from, split.bytes), (36, 28 * MIB));
+        assert_eq!((c.first.index(), c.done, c.claim.end()), (36, 0, 64));
+        assert_eq!(b.claim.end(), 36);
+        // b is still far behind with 2 MiB: its last part goes too; a is never split.
+        let (d, split) = is_run(s.steal(pace(12 * MIB), now));
+        assert_eq!((split.from, d.claim.end(), b.claim.end()), (35, 36, 35));
+        // a could be split later (c and d are too young to judge).
+        assert!(matches!(s.steal(pace(12 * MIB), now), Steal::Wait));
+        drop((a, c, d));
+        assert!(matches!(s.steal(pace(12 * MIB), now), Steal::Done));
+        drop(b);
+        assert!(matches!(s.steal(None, now), Steal::Done));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_without_a_rate_uses_the_fastest_run_s() {
+        let plan = plan(64 * MIB, MIB);
+        let mut s = Scheduler::new(plan, DoneSet::new(&plan), &[], 1);
+        let a = s.next_run(32 * MIB).unwrap();
+        let b = s.next_run(32 * MIB).unwrap();
+        tokio::time::advance(Duration::from_secs(2)).await;
+        let now = Instant::now();
+        a.claim.record(24 * MIB);
+        assert!(b.claim.enter(33));
+        b.claim.record(34 * MIB);
+        // b moves at 1 MiB/s, a at 12 MiB/s: a worker with no rate of its own splits b.
+        let (c, split) = is_run(s.steal(None, now));
+        assert_eq!(c.claim.end(), 64);
+        assert!(split.from > 33 && (split.victim_rate - MIB as f64).abs() < 1.0);
+        // Every run the same pace (here a and b at 1 MiB/s): nothing to split.
+        let mut s = Scheduler::new(plan, DoneSet::new(&plan), &[], 1);
+        let a = s.next_run(32 * MIB).unwrap();
+        let b = s.next_run(32 * MIB).unwrap();
+        tokio::time::advance(Duration::from_secs(2)).await;
+        let now = Instant::now();
+        a.claim.record(2 * MIB);
+        b.claim.record(34 * MIB);
+        assert!(matches!(s.steal(None, now), Steal::Wait));
+        assert!(matches!(s.steal(pace(MIB), now), Steal::Wait));
     }
 
     #[test]
-    fn the_largest_claim_can_be_split_and_adopted() {
-        let plan = plan(100, 10);
-        let mut s = Scheduler::new(plan, DoneSet::new(&plan), &[], 1);
-        let a = s.next_run(30).unwrap(); // parts 0..3
-        let b = s.next_run(1 << 30).unwrap(); // 3..10
-        assert_eq!((a.claim.end(), b.claim.end()), (3, 10));
-        let victim = s.largest_claim().unwrap();
-        assert!(Arc::ptr_eq(&victim, &b.claim));
-        let tail = victim.split_tail().unwrap();
-        assert_eq!(tail, 7..10);
-        let c = s.adopt(tail).unwrap();
-        assert_eq!((c.first.index(), c.claim.end()), (7, 10));
-        drop((a, b, victim));
-        // Finished runs (dropped by their workers) are forgotten.
-        assert!(Arc::ptr_eq(&s.largest_claim().unwrap(), &c.claim));
-        assert!(s.next_run(10).is_none());
+    fn splits_keep_every_missing_part_in_exactly_one_run() {
+        let plan = plan(100 * MIB, MIB / 2); // 200 parts
+        let mut done = DoneSet::new(&plan);
+        for i in (0..plan.len()).filter(|i| i % 11 == 0) {
+            done.insert(i).unwrap();
+        }
+        let inflight = [InFlight {
+            index: 7,
+            bytes_done: 1000,
+            crc: 0,
+        }];
+        let mut s = Scheduler::new(plan, done.clone(), &inflight, 3);
+        let mut runs = Vec::new();
+        while let Some(r) = s.next_run(8 * MIB) {
+            runs.push(r);
+        }
+        // Stall every run a little way in, then let idle workers split until nothing is left.
+        let mut now = Instant::now();
+        let mut splits = 0;
+        for round in 0..50u64 {
+            for r in &runs {
+                let at = r.first.index() + (round % 3).min(r.claim.end() - r.first.index() - 1);
+                if r.claim.enter(at) {
+                    r.claim.record(plan.part(at).unwrap().start());
+                }
+            }
+            now += Duration::from_secs(1);
+            match s.steal(pace(12 * MIB), now) {
+                Steal::Run(run, _) => {
+                    splits += 1;
+                    runs.push(run);
+                }
+                Steal::Wait | Steal::Done => {}
+            }
+        }
+        assert!(splits > 10, "{splits}");
+        let mut seen = vec![0u32; plan.len() as usize];
+        for r in &runs {
+            for i in r.first.index()..r.claim.end() {
+                seen[i as usize] += 1;
+            }
+        }
+        for (i, n) in seen.iter().enumerate() {
+            let want = u32::from(!done.contains(i as u64));
+            assert_eq!(*n, want, "part {i}");
+        }
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! A worker: takes the next run of parts from the scheduler, streams it (one ranged GET)
 //! into the temp file through a bounded, coalescing sink whose positional writes run off the
 //! network task, retries from the exact byte it reached, and reports per part what reached
-//! the disk.
+//! the disk. When nothing is left to hand out it stays for the tail: it takes the end of a
+//! run that is far behind (`Scheduler::steal`), or looks again a little later while a run in
+//! flight still has parts that could be split.
 
 use std::fs::File;
 use std::io;
@@ -23,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::PartRef;
 use crate::failpoint;
 use crate::ratelimit::TokenBucket;
-use crate::scheduler::{Claim, RequestSizer, Run, Scheduler};
+use crate::scheduler::{Claim, RequestSizer, Run, Scheduler, Steal};
 
 /// What a worker tells the aggregator.
 #[derive(Debug, Clone, Copy)]
@@ -102,6 +104,10 @@ pub(crate) struct Ctx {
     /// Workers allowed to run: one above it leaves before claiming its next run (the
     /// adaptive count shrinking). Fixed counts never lower it.
     pub(crate) allowed: AtomicUsize,
+    /// Idle workers split runs that are far behind (`Download::tail_splitting`).
+    pub(crate) tail_split: bool,
+    /// Runs split so far.
+    pub(crate) tail_splits: AtomicU64,
 }
 
 impl Ctx {
@@ -138,7 +144,19 @@ impl Ctx {
 /// How often a worker standing aside (see [`Ctx::rejoin`]) looks for room.
 const REJOIN_POLL: Duration = Duration::from_millis(50);
 
-/// Runs one worker until the scheduler is empty, the token fires, or a part fails.
+/// How often an idle worker at the tail looks again for a run to split.
+const STEAL_POLL: Duration = Duration::from_millis(100);
+
+/// What an idle worker does next.
+enum Next {
+    Run(Run),
+    /// Look for a run to split again after [`STEAL_POLL`].
+    Wait,
+    Done,
+}
+
+/// Runs one worker until the scheduler is empty (and, with tail splitting, no run in flight
+/// has parts left to split), the token fires, or a part fails.
 pub(crate) async fn run_worker(ctx: Arc<Ctx>, events: Sender<Event>) -> Result<(), PartFailure> {
     let mut rng = JitterRng::from_entropy();
     let mut sizer = RequestSizer::new();
@@ -149,22 +167,62 @@ pub(crate) async fn run_worker(ctx: Arc<Ctx>, events: Sender<Event>) -> Result<(
         if ctx.leave_if_surplus() {
             return Ok(());
         }
+        let target = ctx
+            .max_request
+            .map_or(sizer.target(), |max| sizer.target().min(max));
         let next = match ctx.scheduler.lock() {
-            Ok(mut s) => s.next_run(
-                ctx.max_request
-                    .map_or(sizer.target(), |max| sizer.target().min(max)),
-            ),
+            Ok(mut s) => match s.next_run(target) {
+                Some(run) => Next::Run(run),
+                None if ctx.tail_split => steal(&ctx, &mut s, &sizer),
+                None => Next::Done,
+            },
             Err(_) => return Err(PartFailure::Cancelled),
         };
-        let Some(run) = next else {
-            // No longer running: a worker standing aside may take its place.
-            ctx.running.fetch_sub(1, Ordering::AcqRel);
-            return Ok(());
-        };
-        download_run(&ctx, &events, run, &mut rng, &mut sizer).await?;
-        // The connection goes back to the pool from a task of its own once its response is
-        // read to the end; a request sent before that task runs would open a new one.
-        tokio::task::yield_now().await;
+        match next {
+            Next::Run(run) => {
+                download_run(&ctx, &events, run, &mut rng, &mut sizer).await?;
+                // The connection goes back to the pool from a task of its own once its
+                // response is read to the end; a request sent before that task runs would
+                // open a new one.
+                tokio::task::yield_now().await;
+            }
+            Next::Wait => {
+                tokio::select! {
+                    biased;
+                    () = ctx.cancel.cancelled() => return Err(PartFailure::Cancelled),
+                    () = tokio::time::sleep(STEAL_POLL) => {}
+                }
+            }
+            Next::Done => {
+                // No longer running: a worker standing aside may take its place.
+                ctx.running.fetch_sub(1, Ordering::AcqRel);
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Asks the scheduler for the end of a run that is far behind; logs and counts a split.
+fn steal(ctx: &Ctx, scheduler: &mut Scheduler, sizer: &RequestSizer) -> Next {
+    match scheduler.steal(sizer.pace(), tokio::time::Instant::now()) {
+        Steal::Run(run, split) => {
+            ctx.tail_splits.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(
+                "tail split: parts {}..{} ({} B) taken from a run at {:.0} B/s with {} B \
+                 left (about {:.1?} alone, {:.1?} split)",
+                split.from,
+                run.claim.end(),
+                split.bytes,
+                split.victim_rate,
+                split.victim_left,
+                split.before,
+                split.after
+            );
+            failpoint::hit(failpoint::TAIL_SPLIT);
+            Next::Run(run)
+        }
+        Steal::Wait => Next::Wait,
+        Steal::Done => Next::Done,
     }
 }
 
@@ -377,8 +435,9 @@ struct RunSink<'a> {
     /// The claim's end was lowered below the stream's position: the rest is another
     /// worker's, the request must stop.
     stopped: bool,
-    /// When the current request's first body byte arrived, and its bytes accepted so far.
-    first_byte: Option<Instant>,
+    /// When the current request's first body byte arrived (tokio's clock, like the tail
+    /// policy's), and its bytes accepted so far.
+    first_byte: Option<tokio::time::Instant>,
     request_bytes: u64,
 }
 
@@ -419,16 +478,16 @@ impl<'a> RunSink<'a> {
     }
 
     /// A request is about to be sent: returns when.
-    fn start_request(&mut self) -> Instant {
+    fn start_request(&mut self) -> tokio::time::Instant {
         self.first_byte = None;
         self.request_bytes = 0;
-        Instant::now()
+        tokio::time::Instant::now()
     }
 
     /// The request sent at `sent` ended: what it showed of the rate and latency.
-    fn observe(&self, sent: Instant, sizer: &mut RequestSizer) {
+    fn observe(&self, sent: tokio::time::Instant, sizer: &mut RequestSizer) {
         if let Some(first) = self.first_byte {
-            let now = Instant::now();
+            let now = tokio::time::Instant::now();
             sizer.observe(first - sent, self.request_bytes, now - first);
         }
     }
@@ -605,10 +664,10 @@ impl ByteSink for RunSink<'_> {
         if let Some(limiter) = &self.ctx.limiter {
             limiter.take(chunk.len()).await;
         }
-        let now = Instant::now();
-        self.first_byte.get_or_insert(now);
+        self.first_byte
+            .get_or_insert_with(tokio::time::Instant::now);
         if self.batch.is_empty() {
-            self.batch_since = now;
+            self.batch_since = Instant::now();
         }
         while !chunk.is_empty() {
             if self.accepted == self.part.end() {
@@ -638,6 +697,7 @@ impl ByteSink for RunSink<'_> {
             self.request_bytes += piece_len;
             self.ctx.received.fetch_add(piece_len, Ordering::Relaxed);
         }
+        self.claim.record(self.accepted);
         // A full block is written (waiting for the previous write: back-pressure). A slow
         // stream is written once its batch is `flush_age` old and the disk is idle, so what a
         // kill loses stays about `rate x flush_age` however slow the link.

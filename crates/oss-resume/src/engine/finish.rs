@@ -165,6 +165,7 @@ impl Job {
             bytes_resumed: resumed,
             retries,
             requests: self.requests,
+            tail_splits: self.tail_splits,
             connections_opened: self
                 .http
                 .connections_opened()

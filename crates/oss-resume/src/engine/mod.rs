@@ -75,6 +75,7 @@ pub(crate) async fn run(request: Request) -> Result<Report, Error> {
         restarts: 0,
         requests: 0,
         adaptive: None,
+        tail_splits: 0,
         connections_before,
         discarded_on_request: false,
         started,
@@ -124,6 +125,8 @@ struct Job {
     requests: u64,
     /// What the adaptive connection count did in the last transfer, if it was on.
     adaptive: Option<crate::report::AdaptiveConnections>,
+    /// Runs split at the tail by every attempt so far.
+    tail_splits: u64,
     /// The client's count of connections opened when the download began.
     connections_before: u64,
     /// `restart(true)` removed a checkpoint before the first attempt (reported by it).

@@ -107,6 +107,7 @@ impl Job {
         // Let the progress callback survive into a restart.
         self.options.progress = outcome.progress.take();
         self.requests += ctx.requests.load(Ordering::Relaxed);
+        self.tail_splits += ctx.tail_splits.load(Ordering::Relaxed);
         Ok(Ended {
             outcome,
             failure,
@@ -169,6 +170,8 @@ impl Job {
             throttled: AtomicU64::new(0),
             running: AtomicUsize::new(0),
             allowed: AtomicUsize::new(self.options.threads),
+            tail_split: self.options.tail_split,
+            tail_splits: AtomicU64::new(0),
         }
     }
 

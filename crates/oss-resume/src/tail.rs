@@ -1,0 +1,277 @@
+//! The tail-splitting policy: when a worker finds nothing left to hand out, whether a run
+//! still in flight is so far behind that this worker should take the end of it (work
+//! stealing), and where to cut. Pure arithmetic on what the workers observed (bytes, times,
+//! rates): no clock, no I/O, so its tests state the rule exactly. The scheduler applies it
+//! (`Scheduler::steal`), the claims carry what it reads (`Claim::view`);
+//! `docs/link-model.md` explains the rule and its numbers.
+//!
+//! A run (the *victim*) is judged once it has been in flight for [`judge_after`] (slow start
+//! and the first byte's round trip no longer dominate its rate). Its rate `v` is the bytes
+//! it received over that time, `R` the bytes it still has to fetch, and the thief's pace is
+//! its own last streaming rate `w` and time to first byte `L` (or, for a worker that has no
+//! rate yet, the fastest run in flight's). The victim is **far behind** when
+//! `R / v >= SLOW_FACTOR x (L + R / w)`: finishing alone takes several times what a fresh
+//! request on a healthy connection would. Then the thief takes the parts that make both
+//! finish together: `h = (R - v L) w / (v + w)` bytes, rounded to whole parts (the part is
+//! the unit of the checkpoint: a part is written by one worker), never the part the victim
+//! is in, at least [`MIN_SPLIT`] bytes, and only if the split shortens the estimated finish
+//! by at least [`min_saving`]. Runs moving at similar rates are never split: the scheduler's
+//! even share of the last parts already balances them.
+
+use std::time::Duration;
+
+use oss_parts::Plan;
+
+/// How much slower than a fresh request a run must be to be split.
+pub(crate) const SLOW_FACTOR: f64 = 3.0;
+
+/// The smallest tail worth a request of its own: below it, the request's round trip and a
+/// connection's slow start outweigh what a split could save.
+pub(crate) const MIN_SPLIT: u64 = 1 << 20;
+
+/// The least time a run is watched before its rate is believed.
+pub(crate) const MIN_AGE: Duration = Duration::from_millis(250);
+
+/// How long a run is watched before its rate is judged: at least [`MIN_AGE`], and 12 round
+/// trips (a connection's window doubles each round trip from 14 KiB, so reaching a few MiB
+/// takes 6 to 8 of them; by 12 the ramp no longer halves the average rate).
+pub(crate) fn judge_after(latency: Duration) -> Duration {
+    (latency * 12).max(MIN_AGE)
+}
+
+/// The least a split must save: two round trips (what the thief's request costs before
+/// its first byte, with margin), and 100 ms (below that, rate estimates are noise).
+pub(crate) fn min_saving(latency: Duration) -> Duration {
+    (latency * 2).max(Duration::from_millis(100))
+}
+
+/// What a worker knows of its own connection's pace.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Pace {
+    /// Body bytes per second while streaming.
+    pub(crate) rate: f64,
+    /// Request to first body byte.
+    pub(crate) latency: Duration,
+}
+
+/// A run in flight as the policy sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RunView {
+    /// The part the owner is writing (or about to write): never split off.
+    pub(crate) at: u64,
+    /// One past the run's last part.
+    pub(crate) end: u64,
+    /// Absolute offset of the next byte the owner expects.
+    pub(crate) accepted: u64,
+    /// Bytes the owner received since the run was handed out.
+    pub(crate) received: u64,
+    /// How long ago the run was handed out.
+    pub(crate) age: Duration,
+}
+
+impl RunView {
+    /// Its rate so far (bytes per second), once it has been watched long enough.
+    pub(crate) fn rate(&self, latency: Duration) -> Option<f64> {
+        (self.age >= judge_after(latency) && !self.age.is_zero())
+            .then(|| self.received as f64 / self.age.as_secs_f64())
+    }
+
+    /// Whether any part of it could ever be split off: a part after the one being written,
+    /// worth [`MIN_SPLIT`] bytes in all.
+    pub(crate) fn splittable(&self, plan: &Plan) -> bool {
+        tail_bytes(plan, self.at + 1, self.end) >= MIN_SPLIT
+    }
+}
+
+/// A split the policy chose: the thief takes parts `from..` (to the victim's end).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Split {
+    /// The first part the thief takes.
+    pub(crate) from: u64,
+    /// Bytes of the parts it takes.
+    pub(crate) bytes: u64,
+    /// The victim's rate, bytes per second.
+    pub(crate) victim_rate: f64,
+    /// Bytes the victim had left before the split.
+    pub(crate) victim_left: u64,
+    /// Estimated finish of the victim's run alone, and after the split.
+    pub(crate) before: Duration,
+    pub(crate) after: Duration,
+}
+
+/// Bytes of parts `from..end`.
+fn tail_bytes(plan: &Plan, from: u64, end: u64) -> u64 {
+    let start = plan.part(from).map(|p| p.start());
+    let stop = end
+        .checked_sub(1)
+        .and_then(|last| plan.part(last))
+        .map(|p| p.end());
+    match (start, stop) {
+        (Some(a), Some(b)) if from < end => b - a,
+        _ => 0,
+    }
+}
+
+/// Whether (and where) a thief at `pace` should split `victim`; `None` to leave it alone.
+pub(crate) fn plan_split(plan: &Plan, victim: &RunView, pace: Pace) -> Option<Split> {
+    if !victim.splittable(plan) || pace.rate <= 0.0 {
+        return None;
+    }
+    let v = victim.rate(pace.latency)?.max(1.0);
+    let w = pace.rate;
+    let latency = pace.latency.as_secs_f64();
+    let end_byte = plan.part(victim.end.checked_sub(1)?)?.end();
+    let left = end_byte.checked_sub(victim.accepted)?;
+    let r = left as f64;
+    let before = r / v;
+    if before < SLOW_FACTOR * (latency + r / w) {
+        return None;
+    }
+    // Both finish together: (R - h) / v = L + h / w.
+    let h = ((r - v * latency) * w / (v + w)).max(0.0);
+    let part = plan.part_size().get() as f64;
+    let most = victim.end - victim.at - 1;
+    let mut parts = ((h / part).round() as u64).clamp(1, most);
+    while parts < most && tail_bytes(plan, victim.end - parts, victim.end) < MIN_SPLIT {
+        parts += 1;
+    }
+    let from = victim.end - parts;
+    let bytes = tail_bytes(plan, from, victim.end);
+    if bytes < MIN_SPLIT {
+        return None;
+    }
+    let after = ((r - bytes as f64) / v).max(latency + bytes as f64 / w);
+    let saving = before - after;
+    if saving < min_saving(pace.latency).as_secs_f64() {
+        return None;
+    }
+    Some(Split {
+        from,
+        bytes,
+        victim_rate: v,
+        victim_left: left,
+        before: Duration::from_secs_f64(before),
+        after: Duration::from_secs_f64(after),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oss_parts::PartSize;
+
+    const MIB: u64 = 1 << 20;
+
+    fn plan_of(size: u64, part: u64) -> Plan {
+        Plan::new(size, PartSize::new(part).unwrap()).unwrap()
+    }
+
+    /// A run of parts `at..end` of 1 MiB parts, `done` bytes into part `at`, having received
+    /// `received` bytes in `age`.
+    fn run(at: u64, end: u64, done: u64, received: u64, age_ms: u64) -> RunView {
+        RunView {
+            at,
+            end,
+            accepted: at * MIB + done,
+            received,
+            age: Duration::from_millis(age_ms),
+        }
+    }
+
+    fn pace(rate: u64, latency_ms: u64) -> Pace {
+        Pace {
+            rate: rate as f64,
+            latency: Duration::from_millis(latency_ms),
+        }
+    }
+
+    #[test]
+    fn a_straggler_is_split_so_both_finish_together() {
+        let plan = plan_of(64 * MIB, MIB);
+        // 2 s at 1 MiB/s, 16 parts left (part 10 half done); the thief runs at 12 MiB/s.
+        let victim = run(10, 26, MIB / 2, 2 * MIB, 2000);
+        let split = plan_split(&plan, &victim, pace(12 * MIB, 80)).unwrap();
+        // R = 15.5 MiB; h = (15.5 - 0.08) x 12 / 13 = 14.2 MiB: 14 parts.
+        assert_eq!(split.from, 12);
+        assert_eq!(split.bytes, 14 * MIB);
+        assert_eq!(split.victim_left, 31 * MIB / 2);
+        assert!((split.before.as_secs_f64() - 15.5).abs() < 1e-6);
+        assert!(split.after.as_secs_f64() < 1.6, "{split:?}");
+    }
+
+    #[test]
+    fn similar_rates_are_not_split() {
+        let plan = plan_of(64 * MIB, MIB);
+        // 10 MiB/s against a thief at 12: finishing alone takes less than 3x a fresh request.
+        let victim = run(10, 40, 0, 20 * MIB, 2000);
+        assert_eq!(plan_split(&plan, &victim, pace(12 * MIB, 80)), None);
+        // Even a third of the thief's rate is not "far behind" once the round trip counts.
+        let victim = run(10, 40, 0, 8 * MIB, 2000);
+        assert_eq!(plan_split(&plan, &victim, pace(12 * MIB, 80)), None);
+        // A quarter is.
+        let victim = run(10, 40, 0, 6 * MIB, 2000);
+        assert!(plan_split(&plan, &victim, pace(12 * MIB, 80)).is_some());
+    }
+
+    #[test]
+    fn a_young_run_is_not_judged() {
+        let plan = plan_of(64 * MIB, MIB);
+        // Nothing received yet, but only 0.9 s old on an 80 ms link (12 round trips: 0.96 s).
+        let victim = run(10, 40, 0, 0, 900);
+        assert_eq!(plan_split(&plan, &victim, pace(12 * MIB, 80)), None);
+        // Older, still nothing: stalled, the thief takes every unstarted part.
+        let victim = run(10, 40, 0, 0, 1000);
+        let split = plan_split(&plan, &victim, pace(12 * MIB, 80)).unwrap();
+        assert_eq!((split.from, split.bytes), (11, 29 * MIB));
+        // On a short link the floor applies.
+        assert_eq!(judge_after(Duration::from_millis(1)), MIN_AGE);
+    }
+
+    #[test]
+    fn the_part_being_written_and_tiny_tails_stay_with_the_owner() {
+        let plan = plan_of(64 * MIB, MIB);
+        // One part only, or one unstarted part after it: nothing / exactly that part.
+        assert_eq!(
+            plan_split(&plan, &run(10, 11, 0, 0, 5000), pace(12 * MIB, 80)),
+            None
+        );
+        let split = plan_split(&plan, &run(10, 12, 0, 0, 5000), pace(12 * MIB, 80)).unwrap();
+        assert_eq!((split.from, split.bytes), (11, MIB));
+        // Parts smaller than MIN_SPLIT: the tail grows to reach it, or there is no split.
+        let small = plan_of(64 * MIB, 256 * 1024);
+        let victim = RunView {
+            at: 8,
+            end: 12,
+            accepted: 8 * 256 * 1024,
+            received: 0,
+            age: Duration::from_secs(5),
+        };
+        assert!(!victim.splittable(&small), "3 x 256 KiB < MIN_SPLIT");
+        assert_eq!(plan_split(&small, &victim, pace(12 * MIB, 80)), None);
+        let victim = RunView { end: 13, ..victim };
+        let split = plan_split(&small, &victim, pace(12 * MIB, 80)).unwrap();
+        assert_eq!((split.from, split.bytes), (9, MIB));
+    }
+
+    #[test]
+    fn the_last_part_may_be_short() {
+        // 10.5 MiB: part 10 holds half a MiB.
+        let plan = plan_of(10 * MIB + MIB / 2, MIB);
+        let split = plan_split(&plan, &run(0, 11, 0, 0, 5000), pace(12 * MIB, 80)).unwrap();
+        assert_eq!((split.from, split.bytes), (1, 9 * MIB + MIB / 2));
+    }
+
+    #[test]
+    fn a_split_must_save_time() {
+        let plan = plan_of(64 * MIB, MIB);
+        // 2 MiB left at 0.5 MiB/s (4 s) against a thief whose first byte takes 2 s: a fresh
+        // request would not be 3x faster (3 x (2 + 2/12) > 4).
+        let victim = run(10, 12, 0, 15 * MIB, 30_000);
+        assert_eq!(plan_split(&plan, &victim, pace(12 * MIB, 2000)), None);
+        // At 1/60 MiB/s: 120 s alone; taking part 11 leaves 60 s.
+        let victim = run(10, 12, 0, MIB / 2, 30_000);
+        let split = plan_split(&plan, &victim, pace(12 * MIB, 1000)).unwrap();
+        assert_eq!(split.from, 11);
+        assert!(split.after < split.before);
+    }
+}
