@@ -58,7 +58,7 @@ fn child_download(endpoint: &str) -> oss_resume::Client {
     client_for(endpoint, SignatureVersion::V4)
 }
 
-fn spawn_child(endpoint: &str, dest: &Path, failpoint: Option<&str>) -> Child {
+pub(crate) fn spawn_child(endpoint: &str, dest: &Path, failpoint: Option<&str>) -> Child {
     spawn_child_with(endpoint, dest, failpoint, true)
 }
 
@@ -103,15 +103,15 @@ fn per_kill_bound() -> u64 {
     RATE * 250 / 1000 + THREADS as u64 * (256 << 10) + (512 << 10)
 }
 
-struct Rig {
+pub(crate) struct Rig {
     /// The server the proxy relays to (kept alive; its faults gate a download).
     env: Env,
-    proxy: ChaosProxy,
+    pub(crate) proxy: ChaosProxy,
     want: Vec<u8>,
 }
 
 impl Rig {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let env = Env::start().await;
         let want = env.put("crash", SIZE, 71);
         let proxy = env
@@ -127,7 +127,7 @@ impl Rig {
     }
 
     /// The in-process resume that finishes the download.
-    async fn finish(&self, dest: &Path) -> oss_resume::Report {
+    pub(crate) async fn finish(&self, dest: &Path) -> oss_resume::Report {
         let report = child_download(&self.proxy.endpoint())
             .download(BUCKET, "crash", dest)
             .checkpoint(true)

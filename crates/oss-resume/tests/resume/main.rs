@@ -16,3 +16,4 @@ mod matrix;
 mod planted;
 mod sdk_bugs;
 mod stream;
+mod tail;
