@@ -52,6 +52,56 @@ pub(crate) struct Aggregator {
     /// Part requests retried so far (counted by the workers).
     pub(crate) retries: Arc<AtomicU64>,
     pub(crate) cancel: CancellationToken,
+    /// Suffixes of parts cut by a tail split, waiting for their prefix.
+    pub(crate) suffixes: Suffixes,
+}
+
+/// Suffixes of parts (`Event::SuffixDone`) whose prefix is not complete yet: part index →
+/// (the suffix's first byte from the part's start, its CRC-64). Never saved: until the part
+/// is done the checkpoint records the prefix only, and a resume fetches the rest again.
+pub(crate) type Suffixes = std::collections::HashMap<u64, (u64, u64)>;
+
+/// Applies one worker event to the latest snapshot. A part cut by a tail split is complete
+/// when its prefix (the victim's `Written`) reaches the first byte of its suffix (the
+/// thief's `SuffixDone`), in either order; its CRC-64 is the two combined.
+pub(crate) fn apply_event(
+    latest: &mut Snapshot,
+    suffixes: &mut Suffixes,
+    event: Event,
+) -> Result<(), CkptError> {
+    let part_len = |latest: &Snapshot, index: u64| latest.plan().part(index).map_or(0, |p| p.len());
+    match event {
+        Event::Written {
+            index,
+            written,
+            crc,
+        } => {
+            if latest.done().contains(index) {
+                return Ok(());
+            }
+            if let Some(&(from, suffix_crc)) = suffixes.get(&index)
+                && from == written
+            {
+                suffixes.remove(&index);
+                let len = part_len(latest, index) - from;
+                let whole = oss_crc::combine(crc, suffix_crc, len);
+                return latest.complete(index, whole).map(|_| ());
+            }
+            latest.record(index, written, crc)
+        }
+        Event::PartDone { index, crc } => latest.complete(index, crc).map(|_| ()),
+        Event::SuffixDone { index, from, crc } => match latest.in_flight_part(index) {
+            Some(prefix) if prefix.bytes_done == from => {
+                let len = part_len(latest, index) - from;
+                let whole = oss_crc::combine(prefix.crc, crc, len);
+                latest.complete(index, whole).map(|_| ())
+            }
+            _ => {
+                suffixes.insert(index, (from, crc));
+                Ok(())
+            }
+        },
+    }
 }
 
 /// What the aggregator hands back when the workers are done.
@@ -317,22 +367,8 @@ impl Aggregator {
     }
 
     fn apply(&mut self, event: Event) -> Result<(), Error> {
-        let latest = &mut self.ckpt.latest;
-        let result = match event {
-            Event::Written {
-                index,
-                written,
-                crc,
-            } => {
-                if latest.done().contains(index) {
-                    Ok(())
-                } else {
-                    latest.record(index, written, crc)
-                }
-            }
-            Event::PartDone { index, crc } => latest.complete(index, crc).map(|_| ()),
-        };
-        result.map_err(|source| self.ckpt_error(source))
+        apply_event(&mut self.ckpt.latest, &mut self.suffixes, event)
+            .map_err(|source| self.ckpt_error(source))
     }
 
     fn ckpt_error(&self, source: CkptError) -> Error {
@@ -605,6 +641,7 @@ mod tests {
             bytes_resumed: 0,
             retries: Arc::new(AtomicU64::new(0)),
             cancel: CancellationToken::new(),
+            suffixes: Suffixes::new(),
         }
         .run(rx);
         assert!(outcome.fatal.is_none());
@@ -619,5 +656,53 @@ mod tests {
             "the final durable save overwrote the last flushed durable slot: {sequences:?}"
         );
         file.remove().unwrap();
+    }
+
+    #[test]
+    fn a_cut_part_is_done_when_prefix_and_suffix_meet_in_either_order() {
+        let plan = oss_parts::Plan::new(40, oss_parts::PartSize::new(10).unwrap()).unwrap();
+        let bytes: Vec<u8> = (0..40u8).collect();
+        let part = &bytes[10..20];
+        let want = oss_crc::checksum(part);
+        for suffix_first in [false, true] {
+            let mut latest = Snapshot::new(plan);
+            let mut suffixes = Suffixes::new();
+            let prefix = [
+                Event::Written {
+                    index: 1,
+                    written: 3,
+                    crc: oss_crc::checksum(&part[..3]),
+                },
+                Event::Written {
+                    index: 1,
+                    written: 6,
+                    crc: oss_crc::checksum(&part[..6]),
+                },
+            ];
+            let suffix = Event::SuffixDone {
+                index: 1,
+                from: 6,
+                crc: oss_crc::checksum(&part[6..]),
+            };
+            if suffix_first {
+                apply_event(&mut latest, &mut suffixes, suffix).unwrap();
+            }
+            for e in prefix {
+                assert!(
+                    !latest.done().contains(1),
+                    "done before the prefix met the suffix"
+                );
+                apply_event(&mut latest, &mut suffixes, e).unwrap();
+            }
+            if !suffix_first {
+                assert_eq!(latest.in_flight_part(1).map(|p| p.bytes_done), Some(6));
+                apply_event(&mut latest, &mut suffixes, suffix).unwrap();
+            }
+            assert!(latest.done().contains(1), "suffix first: {suffix_first}");
+            assert!(latest.in_flight().is_empty() && suffixes.is_empty());
+            let mut whole = Snapshot::new(plan);
+            whole.complete(1, want).unwrap();
+            assert_eq!(latest.fold(), whole.fold(), "suffix first: {suffix_first}");
+        }
     }
 }

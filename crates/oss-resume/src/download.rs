@@ -107,11 +107,13 @@ impl Download {
     /// Whether a worker with nothing left to fetch takes the end of a run that is far
     /// behind (default: on). At the tail, when a run's remaining bytes at its observed rate
     /// would take at least three times what a fresh request on the idle worker's connection
-    /// would, the idle worker takes its last whole parts (as many as make both finish
-    /// together) and fetches them itself; the slow run stops at its new end. Only parts
-    /// nobody has started move, so each byte is still written once, and the checkpoint,
-    /// CRC-64 and resume are unchanged. [`crate::Report::tail_splits`] counts the splits;
-    /// each is logged at debug level. It acts only when a run is far behind at the tail.
+    /// would, the idle worker takes its last bytes (as many as make both finish together:
+    /// whole parts, or the rest of the part the slow run is writing) and fetches them
+    /// itself; the slow run stops at its new end. Each byte is still written once, the
+    /// CRC-64 stays exact, and the checkpoint records a part cut in two only once both
+    /// halves are written (a crash before re-fetches the second half).
+    /// [`crate::Report::tail_splits`] counts the splits; each is logged at debug level. It
+    /// acts only when a run is far behind at the tail.
     pub fn tail_splitting(mut self, on: bool) -> Self {
         self.options.tail_split = on;
         self

@@ -193,9 +193,10 @@ pub struct Report {
     /// with small parts this is far below the part count: the part size is the unit of the
     /// checkpoint and of what a resume re-fetches, not of requests.
     pub requests: u64,
-    /// Runs split at the tail: a worker with nothing left to fetch took the last parts of
-    /// a run that was far behind ([`crate::Download::tail_splitting`]). A split moves only
-    /// parts nobody had started, so no byte is fetched twice for it.
+    /// Runs split at the tail: a worker with nothing left to fetch took the last bytes of a
+    /// run that was far behind ([`crate::Download::tail_splitting`]). A split moves only
+    /// bytes the slow run had not received, so no byte is written twice for it (and none is
+    /// fetched twice but what was in flight to the slow run when it stopped).
     pub tail_splits: u64,
     /// Connections the client opened while this download ran (its pool keeps them alive
     /// between requests, so with `threads` workers this is about `threads`). Counted for the

@@ -24,7 +24,6 @@
 //! starting snapshot had done, so memory is O(threads) whatever the object size.
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -49,6 +48,10 @@ pub(crate) struct Run {
     pub(crate) crc: u64,
     /// The parts the worker owns (from `first`), shared with the scheduler.
     pub(crate) claim: Arc<Claim>,
+    /// The run starts with the *suffix* of `first` from byte `done`, cut off another run
+    /// that writes the prefix: its bytes are reported only when that part's suffix is
+    /// complete (`Event::SuffixDone`), not as the part's progress.
+    pub(crate) suffix: bool,
 }
 
 /// The part indices a worker owns: `[at, end)`, `at` being the part its stream is in; and
@@ -56,12 +59,13 @@ pub(crate) struct Run {
 #[derive(Debug)]
 pub(crate) struct Claim {
     state: Mutex<ClaimState>,
-    /// Absolute offset of the next byte the owner expects (updated per chunk).
-    accepted: AtomicU64,
     /// `accepted` when the run was handed out.
     start: u64,
     /// When the run was handed out (tokio's clock, so a paused test clock measures it).
     since: Instant,
+    /// The first part that may be cut inside ([`Claim::cut_within`]): not a suffix run's
+    /// first part (its prefix is another run's; a cut would leave a middle piece).
+    cuttable_from: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,19 +74,27 @@ struct ClaimState {
     at: u64,
     /// One past the last part the owner may write.
     end: u64,
+    /// Absolute offset of the next byte the owner expects.
+    accepted: u64,
+    /// The owner stops before this byte (`u64::MAX`: at the end of part `end - 1`), set
+    /// when another run took the rest of the part the owner is in.
+    stop: u64,
 }
 
 impl Claim {
-    /// Parts `parts`, the owner's stream starting at byte `start`, handed out at `since`.
-    fn new(parts: Range<u64>, start: u64, since: Instant) -> Self {
+    /// Parts `parts`, the owner's stream starting at byte `start`, handed out at `since`;
+    /// `suffix`: the first part's prefix is another run's.
+    fn new(parts: Range<u64>, start: u64, since: Instant, suffix: bool) -> Self {
         Self {
             state: Mutex::new(ClaimState {
                 at: parts.start,
                 end: parts.end,
+                accepted: start,
+                stop: u64::MAX,
             }),
-            accepted: AtomicU64::new(start),
             start,
             since,
+            cuttable_from: parts.start + u64::from(suffix),
         }
     }
 
@@ -109,9 +121,47 @@ impl Claim {
         }
     }
 
-    /// The owner's stream accepted every byte before `offset`.
-    pub(crate) fn record(&self, offset: u64) {
-        self.accepted.store(offset, Ordering::Relaxed);
+    /// The owner's stream, at byte `offset`, received `len` more: how many of them are
+    /// still its own (all, unless another run took the rest of the part; see
+    /// [`Claim::cut_within`]). They count as accepted from now on, so no cut can fall
+    /// before them.
+    pub(crate) fn admit(&self, offset: u64, len: u64) -> u64 {
+        let mut s = self.lock();
+        let allowed = len.min(s.stop.saturating_sub(offset));
+        s.accepted = offset + allowed;
+        allowed
+    }
+
+    /// Sets the owner's position (tests stand in for a stream).
+    #[cfg(test)]
+    fn record(&self, offset: u64) {
+        self.lock().accepted = offset;
+    }
+
+    /// The byte the owner must stop before, if another run took the rest of its part.
+    pub(crate) fn stop(&self) -> Option<u64> {
+        Some(self.lock().stop).filter(|&b| b != u64::MAX)
+    }
+
+    /// Takes the rest of the part the owner is in from byte `at_byte` (before `part_end`,
+    /// that part's end), and every part after it: the owner stops before `at_byte`, the
+    /// caller owns the rest. `None` unless the owner's part is still `part` (cuttable: not
+    /// a suffix run's first part, not cut before), and `at_byte` lies after every byte the
+    /// owner accepted and before the part's end. Returns the parts taken (`part..end`).
+    pub(crate) fn cut_within(&self, part: u64, at_byte: u64, part_end: u64) -> Option<Range<u64>> {
+        let mut s = self.lock();
+        if s.at != part
+            || part < self.cuttable_from
+            || s.stop != u64::MAX
+            || at_byte <= s.accepted
+            || at_byte >= part_end
+        {
+            return None;
+        }
+        let taken = part..s.end;
+        s.end = part + 1;
+        s.stop = at_byte;
+        Some(taken)
     }
 
     /// Takes parts `from..end` (the owner's end as it is now): the owner stops before
@@ -131,13 +181,13 @@ impl Claim {
     /// The run as the tail policy sees it at `now`.
     fn view(&self, now: Instant) -> RunView {
         let s = *self.lock();
-        let accepted = self.accepted.load(Ordering::Relaxed);
         RunView {
             at: s.at,
             end: s.end,
-            accepted,
-            received: accepted.saturating_sub(self.start),
+            accepted: s.accepted,
+            received: s.accepted.saturating_sub(self.start),
             age: now.saturating_duration_since(self.since),
+            cuttable: s.at >= self.cuttable_from && s.stop == u64::MAX,
         }
     }
 }
@@ -264,11 +314,19 @@ impl Scheduler {
                 .filter_map(|(c, v)| tail::plan_split(&self.plan, v, pace).map(|s| (c, s)))
                 .max_by(|a, b| (a.1.before - a.1.after).cmp(&(b.1.before - b.1.after)))
         });
-        if let Some((claim, split)) = best
-            && let Some(parts) = claim.split_tail(split.from)
-            && let Some(run) = self.adopt(parts)
-        {
-            return Steal::Run(run, split);
+        if let Some((claim, split)) = best {
+            let part = self.plan.part(split.from);
+            let taken = match part {
+                Some(p) if split.start > p.start() => claim
+                    .cut_within(p.index(), split.start, p.end())
+                    .map(|parts| (parts, split.start - p.start())),
+                _ => claim.split_tail(split.from).map(|parts| (parts, 0)),
+            };
+            if let Some((parts, done)) = taken
+                && let Some(run) = self.adopt(parts, done)
+            {
+                return Steal::Run(run, split);
+            }
         }
         if views.iter().any(|(_, v)| v.splittable(&self.plan)) {
             Steal::Wait
@@ -277,18 +335,24 @@ impl Scheduler {
         }
     }
 
-    /// Hands out the parts `range` split off another run (they were claimed: nothing to
-    /// subtract from the unclaimed bytes).
-    fn adopt(&mut self, range: Range<u64>) -> Option<Run> {
+    /// Hands out the parts `range` split off another run, the first from byte `from` of
+    /// it (a suffix when `from > 0`). They were claimed: nothing to subtract from the
+    /// unclaimed bytes.
+    fn adopt(&mut self, range: Range<u64>, from: u64) -> Option<Run> {
         let first = self.plan.part(range.start)?;
-        Some(self.hand_out(first, 0, 0, range.end))
+        Some(self.hand_out_as(first, from, 0, range.end, from > 0))
     }
 
     fn hand_out(&mut self, first: Part, done: u64, crc: u64, end: u64) -> Run {
+        self.hand_out_as(first, done, crc, end, false)
+    }
+
+    fn hand_out_as(&mut self, first: Part, done: u64, crc: u64, end: u64, suffix: bool) -> Run {
         let claim = Arc::new(Claim::new(
             first.index()..end,
             first.start() + done,
             Instant::now(),
+            suffix,
         ));
         self.claims.push(Arc::clone(&claim));
         Run {
@@ -296,6 +360,7 @@ impl Scheduler {
             done,
             crc,
             claim,
+            suffix,
         }
     }
 
@@ -532,7 +597,7 @@ mod tests {
 
     #[test]
     fn a_split_takes_unstarted_parts_only() {
-        let claim = Claim::new(10..20, 0, Instant::now());
+        let claim = Claim::new(10..20, 0, Instant::now(), false);
         assert!(claim.enter(10));
         assert_eq!(claim.split_tail(10), None, "the part being written stays");
         assert_eq!(claim.split_tail(20), None, "an empty tail");
@@ -543,7 +608,7 @@ mod tests {
         assert_eq!(claim.split_tail(15), None, "the owner is in part 15");
         assert_eq!(claim.split_tail(17), None, "past the lowered end");
         // A run whose stream has not started keeps its first part.
-        let claim = Claim::new(0..3, 0, Instant::now());
+        let claim = Claim::new(0..3, 0, Instant::now(), false);
         assert_eq!(claim.split_tail(0), None);
         assert_eq!(claim.split_tail(1), Some(1..3));
         assert!(claim.enter(0));
@@ -589,9 +654,23 @@ mod tests {
         assert_eq!((split.from, split.bytes), (36, 28 * MIB));
         assert_eq!((c.first.index(), c.done, c.claim.end()), (36, 0, 64));
         assert_eq!(b.claim.end(), 36);
-        // b is still far behind with 2 MiB: its last part goes too; a is never split.
+        // b is still far behind with 2 MiB: the cut falls inside part 34, which b is
+        // writing; it keeps the prefix, d takes the suffix and part 35. a is never split.
         let (d, split) = is_run(s.steal(pace(12 * MIB), now));
-        assert_eq!((split.from, d.claim.end(), b.claim.end()), (35, 36, 35));
+        let h = (2.0 - 0.08) * 12.0 / 13.0;
+        let cut = 36 * MIB - (h * MIB as f64) as u64;
+        assert_eq!((split.from, split.start), (34, cut));
+        assert!(d.suffix);
+        assert_eq!(
+            (d.first.index(), d.done, d.claim.end()),
+            (34, cut - 34 * MIB, 36)
+        );
+        assert_eq!((b.claim.end(), b.claim.stop()), (35, Some(cut)));
+        // b stops at the cut: a chunk across it is admitted up to it only.
+        assert_eq!(b.claim.admit(cut - 10, 100), 10);
+        // A part cut once, or a suffix run's first part, is not cut again.
+        assert_eq!(b.claim.cut_within(34, cut - 5, 35 * MIB), None);
+        assert_eq!(d.claim.cut_within(34, cut + MIB / 2, 35 * MIB), None);
         // a could be split later (c and d are too young to judge).
         assert!(matches!(s.steal(pace(12 * MIB), now), Steal::Wait));
         drop((a, c, d));
@@ -664,16 +743,42 @@ mod tests {
             }
         }
         assert!(splits > 10, "{splits}");
-        let mut seen = vec![0u32; plan.len() as usize];
-        for r in &runs {
-            for i in r.first.index()..r.claim.end() {
-                seen[i as usize] += 1;
+        // Each missing byte in exactly one run: the runs' byte ranges (from where each
+        // starts to its end or cut) are disjoint and cover what was missing.
+        let mut got: Vec<(u64, u64)> = runs
+            .iter()
+            .map(|r| {
+                let end = plan.part(r.claim.end() - 1).unwrap().end();
+                let end = r.claim.stop().map_or(end, |stop| stop.min(end));
+                (r.first.start() + r.done, end)
+            })
+            .collect();
+        got.sort_unstable();
+        assert!(runs.iter().any(|r| r.suffix), "no cut inside a part");
+        let mut want: Vec<(u64, u64)> = (0..plan.len())
+            .filter(|&i| !done.contains(i))
+            .map(|i| {
+                let p = plan.part(i).unwrap();
+                (p.start() + if i == 7 { 1000 } else { 0 }, p.end())
+            })
+            .collect();
+        let merge = |v: &mut Vec<(u64, u64)>| {
+            let mut out: Vec<(u64, u64)> = Vec::new();
+            for &(a, b) in v.iter() {
+                match out.last_mut() {
+                    Some(last) if last.1 == a => last.1 = b,
+                    Some(last) => {
+                        assert!(last.1 < a, "runs overlap at {a}");
+                        out.push((a, b));
+                    }
+                    None => out.push((a, b)),
+                }
             }
-        }
-        for (i, n) in seen.iter().enumerate() {
-            let want = u32::from(!done.contains(i as u64));
-            assert_eq!(*n, want, "part {i}");
-        }
+            *v = out;
+        };
+        merge(&mut got);
+        merge(&mut want);
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -11,11 +11,14 @@
 //! its own last streaming rate `w` and time to first byte `L` (or, for a worker that has no
 //! rate yet, the fastest run in flight's). The victim is **far behind** when
 //! `R / v >= SLOW_FACTOR x (L + R / w)`: finishing alone takes several times what a fresh
-//! request on a healthy connection would. Then the thief takes the parts that make both
-//! finish together: `h = (R - v L) w / (v + w)` bytes, rounded to whole parts (the part is
-//! the unit of the checkpoint: a part is written by one worker), never the part the victim
-//! is in, at least [`MIN_SPLIT`] bytes, and only if the split shortens the estimated finish
-//! by at least [`min_saving`]. Runs moving at similar rates are never split: the scheduler's
+//! request on a healthy connection would. Then the thief takes the last
+//! `h = (R - v L) w / (v + w)` bytes, which make both finish together: rounded to whole
+//! parts when the cut falls in a part the victim has not started, or, when it falls in the
+//! part the victim is writing, from a byte at least `max(v L, CUT_MARGIN)` past the
+//! victim's position (what reaches the victim before the thief's first byte stays its own):
+//! the victim keeps that part's prefix, the thief writes its suffix, and the part is done
+//! when both are (`Event::SuffixDone`). At least [`MIN_SPLIT`] bytes, and only if the split
+//! shortens the estimated finish by at least [`min_saving`]. Runs moving at similar rates are never split: the scheduler's
 //! even share of the last parts already balances them.
 
 use std::time::Duration;
@@ -67,6 +70,9 @@ pub(crate) struct RunView {
     pub(crate) received: u64,
     /// How long ago the run was handed out.
     pub(crate) age: Duration,
+    /// Whether the part being written may be cut inside (not a suffix run's first part,
+    /// not cut already).
+    pub(crate) cuttable: bool,
 }
 
 impl RunView {
@@ -76,18 +82,26 @@ impl RunView {
             .then(|| self.received as f64 / self.age.as_secs_f64())
     }
 
-    /// Whether any part of it could ever be split off: a part after the one being written,
-    /// worth [`MIN_SPLIT`] bytes in all.
+    /// Whether any of it could ever be split off: [`MIN_SPLIT`] bytes after what the owner
+    /// accepted (inside its part when that is cuttable, else in the parts after it).
     pub(crate) fn splittable(&self, plan: &Plan) -> bool {
-        tail_bytes(plan, self.at + 1, self.end) >= MIN_SPLIT
+        let from = if self.cuttable {
+            self.accepted.saturating_add(CUT_MARGIN)
+        } else {
+            plan.part(self.at + 1).map_or(u64::MAX, |p| p.start())
+        };
+        end_byte(plan, self.end).saturating_sub(from) >= MIN_SPLIT
     }
 }
 
-/// A split the policy chose: the thief takes parts `from..` (to the victim's end).
+/// A split the policy chose: the thief takes bytes `start..` (to the victim's end).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Split {
-    /// The first part the thief takes.
+    /// The part of the first byte the thief takes.
     pub(crate) from: u64,
+    /// The first byte the thief takes: part `from`'s start, or a byte inside it (the part
+    /// the victim is writing: it keeps the prefix).
+    pub(crate) start: u64,
     /// Bytes of the parts it takes.
     pub(crate) bytes: u64,
     /// The victim's rate, bytes per second.
@@ -97,6 +111,17 @@ pub(crate) struct Split {
     /// Estimated finish of the victim's run alone, and after the split.
     pub(crate) before: Duration,
     pub(crate) after: Duration,
+}
+
+/// The least distance of a cut inside a part from the victim's position: bytes already on
+/// their way to it when the thief's request starts are not taken from it.
+pub(crate) const CUT_MARGIN: u64 = 64 << 10;
+
+/// One past the last byte of parts `..end`.
+fn end_byte(plan: &Plan, end: u64) -> u64 {
+    end.checked_sub(1)
+        .and_then(|last| plan.part(last))
+        .map_or(0, |p| p.end())
 }
 
 /// Bytes of parts `from..end`.
@@ -120,8 +145,8 @@ pub(crate) fn plan_split(plan: &Plan, victim: &RunView, pace: Pace) -> Option<Sp
     let v = victim.rate(pace.latency)?.max(1.0);
     let w = pace.rate;
     let latency = pace.latency.as_secs_f64();
-    let end_byte = plan.part(victim.end.checked_sub(1)?)?.end();
-    let left = end_byte.checked_sub(victim.accepted)?;
+    let last_byte = plan.part(victim.end.checked_sub(1)?)?.end();
+    let left = last_byte.checked_sub(victim.accepted)?;
     let r = left as f64;
     let before = r / v;
     if before < SLOW_FACTOR * (latency + r / w) {
@@ -129,14 +154,35 @@ pub(crate) fn plan_split(plan: &Plan, victim: &RunView, pace: Pace) -> Option<Sp
     }
     // Both finish together: (R - h) / v = L + h / w.
     let h = ((r - v * latency) * w / (v + w)).max(0.0);
-    let part = plan.part_size().get() as f64;
-    let most = victim.end - victim.at - 1;
-    let mut parts = ((h / part).round() as u64).clamp(1, most);
-    while parts < most && tail_bytes(plan, victim.end - parts, victim.end) < MIN_SPLIT {
-        parts += 1;
+    let ideal = last_byte.saturating_sub(h as u64);
+    let current = plan.part(victim.at)?;
+    let (from, start) = if victim.cuttable && ideal < current.end() {
+        // Inside the part being written: past what the victim will have received by the
+        // time the thief's first byte arrives.
+        let margin = (v * latency).max(CUT_MARGIN as f64) as u64;
+        let start = ideal.max(victim.accepted.saturating_add(margin));
+        if start >= current.end() {
+            (victim.at + 1, current.end())
+        } else {
+            (victim.at, start)
+        }
+    } else {
+        let part = plan.part_size().get() as f64;
+        let most = victim.end - victim.at - 1;
+        if most == 0 {
+            return None;
+        }
+        let mut parts = ((h / part).round() as u64).clamp(1, most);
+        while parts < most && tail_bytes(plan, victim.end - parts, victim.end) < MIN_SPLIT {
+            parts += 1;
+        }
+        let from = victim.end - parts;
+        (from, plan.part(from)?.start())
+    };
+    if from >= victim.end {
+        return None;
     }
-    let from = victim.end - parts;
-    let bytes = tail_bytes(plan, from, victim.end);
+    let bytes = last_byte - start;
     if bytes < MIN_SPLIT {
         return None;
     }
@@ -147,6 +193,7 @@ pub(crate) fn plan_split(plan: &Plan, victim: &RunView, pace: Pace) -> Option<Sp
     }
     Some(Split {
         from,
+        start,
         bytes,
         victim_rate: v,
         victim_left: left,
@@ -175,6 +222,7 @@ mod tests {
             accepted: at * MIB + done,
             received,
             age: Duration::from_millis(age_ms),
+            cuttable: false,
         }
     }
 
@@ -245,12 +293,61 @@ mod tests {
             accepted: 8 * 256 * 1024,
             received: 0,
             age: Duration::from_secs(5),
+            cuttable: false,
         };
         assert!(!victim.splittable(&small), "3 x 256 KiB < MIN_SPLIT");
         assert_eq!(plan_split(&small, &victim, pace(12 * MIB, 80)), None);
         let victim = RunView { end: 13, ..victim };
         let split = plan_split(&small, &victim, pace(12 * MIB, 80)).unwrap();
         assert_eq!((split.from, split.bytes), (9, MIB));
+    }
+
+    #[test]
+    fn a_one_part_straggler_is_cut_inside_its_part() {
+        let plan = plan_of(64 * MIB, 8 * MIB);
+        // Part 3 (24..32 MiB), 1 MiB in after 1 s at 1 MiB/s; the thief runs at 12 MiB/s.
+        let victim = RunView {
+            cuttable: true,
+            ..run(3, 4, 0, MIB, 1000)
+        };
+        let victim = RunView {
+            accepted: 25 * MIB,
+            ..victim
+        };
+        // Whole parts only: nothing to take.
+        assert_eq!(
+            plan_split(
+                &plan,
+                &RunView {
+                    cuttable: false,
+                    ..victim
+                },
+                pace(12 * MIB, 80)
+            ),
+            None
+        );
+        let split = plan_split(&plan, &victim, pace(12 * MIB, 80)).unwrap();
+        // R = 7 MiB; h = (7 - 0.08) x 12 / 13 = 6.39 MiB: the cut at 25.61 MiB.
+        assert_eq!(split.from, 3);
+        let h = (7.0 - 0.08) * 12.0 / 13.0;
+        let want = 32 * MIB - (h * MIB as f64) as u64;
+        assert!(split.start.abs_diff(want) <= 1, "{split:?}");
+        assert_eq!(split.bytes, 32 * MIB - split.start);
+        // Never closer to the victim than what reaches it during the thief's first byte.
+        let stalled = RunView {
+            received: 0,
+            age: Duration::from_secs(10),
+            ..victim
+        };
+        let split = plan_split(&plan, &stalled, pace(12 * MIB, 80)).unwrap();
+        assert_eq!(split.start, 25 * MIB + CUT_MARGIN);
+        // Too close to the part's end for MIN_SPLIT: no cut.
+        let late = RunView {
+            accepted: 31 * MIB + MIB / 2,
+            ..stalled
+        };
+        assert!(!late.splittable(&plan));
+        assert_eq!(plan_split(&plan, &late, pace(12 * MIB, 80)), None);
     }
 
     #[test]

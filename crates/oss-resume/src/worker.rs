@@ -34,6 +34,11 @@ pub(crate) enum Event {
     Written { index: u64, written: u64, crc: u64 },
     /// The whole part is on disk with CRC-64 `crc`.
     PartDone { index: u64, crc: u64 },
+    /// The part's bytes from `from` to its end are on disk, with CRC-64 `crc` (of those
+    /// bytes only): the suffix a tail split cut off the run writing its prefix. The part is
+    /// done once that run's `Written` reaches `from`; until then the checkpoint records the
+    /// prefix only, so a crash re-fetches the suffix.
+    SuffixDone { index: u64, from: u64, crc: u64 },
 }
 
 /// Why a worker stopped early.
@@ -208,8 +213,9 @@ fn steal(ctx: &Ctx, scheduler: &mut Scheduler, sizer: &RequestSizer) -> Next {
         Steal::Run(run, split) => {
             ctx.tail_splits.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(
-                "tail split: parts {}..{} ({} B) taken from a run at {:.0} B/s with {} B \
-                 left (about {:.1?} alone, {:.1?} split)",
+                "tail split: bytes {}.. (parts {}..{}, {} B) taken from a run at {:.0} B/s \
+                 with {} B left (about {:.1?} alone, {:.1?} split)",
+                split.start,
                 split.from,
                 run.claim.end(),
                 split.bytes,
@@ -435,6 +441,8 @@ struct RunSink<'a> {
     /// The claim's end was lowered below the stream's position: the rest is another
     /// worker's, the request must stop.
     stopped: bool,
+    /// A suffix run's first part and the byte (from the part's start) its suffix starts at.
+    suffix: Option<(u64, u64)>,
     /// When the current request's first body byte arrived (tokio's clock, like the tail
     /// policy's), and its bytes accepted so far.
     first_byte: Option<tokio::time::Instant>,
@@ -454,7 +462,13 @@ impl<'a> RunSink<'a> {
             batch_len: 0,
             segments: Vec::new(),
             batch_since: Instant::now(),
-            crc: Some(Crc64::resume(run.crc, run.done)),
+            // A suffix's CRC covers its own bytes; a resumed part's continues its prefix's.
+            crc: Some(if run.suffix {
+                Crc64::new()
+            } else {
+                Crc64::resume(run.crc, run.done)
+            }),
+            suffix: run.suffix.then_some((run.first.index(), run.done)),
             pending: None,
             written: at,
             failed: None,
@@ -469,6 +483,7 @@ impl<'a> RunSink<'a> {
     fn remaining(&self) -> Option<ByteRange> {
         let last = self.claim.end().checked_sub(1)?;
         let end = self.ctx.plan.part(last)?.end();
+        let end = self.claim.stop().map_or(end, |stop| stop.min(end));
         ByteRange::new(self.accepted, end).ok()
     }
 
@@ -510,7 +525,19 @@ impl<'a> RunSink<'a> {
         let on_disk = self.ctx.on_disk.fetch_add(len, Ordering::Relaxed) + len;
         let mut mid_part = false;
         for s in done.segments {
-            let event = if s.upto == s.part.len() {
+            let event = if let Some((index, from)) = self.suffix
+                && index == s.part.index()
+            {
+                // A suffix is reported once, whole: its bytes are not the part's prefix.
+                if s.upto < s.part.len() {
+                    continue;
+                }
+                Event::SuffixDone {
+                    index,
+                    from,
+                    crc: s.crc,
+                }
+            } else if s.upto == s.part.len() {
                 Event::PartDone {
                     index: s.part.index(),
                     crc: s.crc,
@@ -664,6 +691,12 @@ impl ByteSink for RunSink<'_> {
         if let Some(limiter) = &self.ctx.limiter {
             limiter.take(chunk.len()).await;
         }
+        // Bytes past a cut another run made inside this part are not this run's.
+        let allowed = self.claim.admit(offset, chunk.len() as u64);
+        let cut = allowed < chunk.len() as u64;
+        if cut {
+            chunk.truncate(usize::try_from(allowed).unwrap_or(usize::MAX));
+        }
         self.first_byte
             .get_or_insert_with(tokio::time::Instant::now);
         if self.batch.is_empty() {
@@ -697,7 +730,10 @@ impl ByteSink for RunSink<'_> {
             self.request_bytes += piece_len;
             self.ctx.received.fetch_add(piece_len, Ordering::Relaxed);
         }
-        self.claim.record(self.accepted);
+        if cut {
+            self.stopped = true;
+            return Err(SinkFailed);
+        }
         // A full block is written (waiting for the previous write: back-pressure). A slow
         // stream is written once its batch is `flush_age` old and the disk is idle, so what a
         // kill loses stays about `rate x flush_age` however slow the link.

@@ -81,6 +81,7 @@ impl Job {
             bytes_resumed,
             retries: Arc::clone(&retries),
             cancel: cancel.clone(),
+            suffixes: crate::aggregator::Suffixes::new(),
         };
         let (events, done) = self.spawn_aggregator(aggregator)?;
         let controller = self.options.threads_auto.then(|| {

@@ -33,9 +33,52 @@ fn straggling_link(rate: u64, slow: u64) -> LinkModel {
         .expect("a straggler share that slows exactly the second connection")
 }
 
-/// Downloads SIZE bytes in 256 KiB parts on 3 connections through `link`, with tail splitting
-/// on or off; returns the report and the virtual seconds it took.
-async fn through(name: &str, link: LinkModel, split: bool) -> (oss_resume::Report, f64) {
+/// How a test downloads: part size, largest request, tail splitting.
+#[derive(Clone, Copy)]
+struct Setup {
+    part: u64,
+    max_request: Option<u64>,
+    split: bool,
+}
+
+/// 256 KiB parts, requests as the sizer says.
+const SMALL_PARTS: Setup = Setup {
+    part: 256 * 1024,
+    max_request: None,
+    split: true,
+};
+
+/// 2 MiB parts, one per request: every run is one part, so only a cut inside a part helps.
+const ONE_PART_RUNS: Setup = Setup {
+    part: 2 * MIB,
+    max_request: Some(2 * MIB),
+    split: true,
+};
+
+impl Setup {
+    fn without_splitting(self) -> Self {
+        Self {
+            split: false,
+            ..self
+        }
+    }
+
+    fn apply(self, d: oss_resume::Download) -> oss_resume::Download {
+        let d = d
+            .part_size(self.part)
+            .threads(3)
+            .tail_splitting(self.split)
+            .retry_policy(fast_retry());
+        match self.max_request {
+            Some(max) => d.max_request_size(max),
+            None => d,
+        }
+    }
+}
+
+/// Downloads SIZE bytes on 3 connections through `link` as `setup` says; returns the report
+/// and the virtual seconds until the last byte.
+async fn through(name: &str, link: LinkModel, setup: Setup) -> (oss_resume::Report, f64) {
     let env = Env::start().await;
     let want = env.put("obj", SIZE, 43);
     let proxy = env.proxy(Vec::new()).await;
@@ -48,13 +91,7 @@ async fn through(name: &str, link: LinkModel, split: bool) -> (oss_resume::Repor
     let started = tokio::time::Instant::now();
     let finished = Cell::new(false);
     let download = async {
-        let report = client
-            .download(BUCKET, "obj", &dest)
-            .part_size(256 * 1024)
-            .threads(3)
-            .tail_splitting(split)
-            .retry_policy(fast_retry())
-            .await;
+        let report = setup.apply(client.download(BUCKET, "obj", &dest)).await;
         finished.set(true);
         report
     };
@@ -90,8 +127,8 @@ async fn a_straggler_at_the_tail_is_split_and_the_download_ends_sooner() {
     // 4 MiB/s per connection, the second connection at 256 KiB/s: its first run (about a
     // third of the object) would take ten seconds alone.
     let link = straggling_link(4 * MIB, 256 * 1024);
-    let (split, with) = through("tail-split", link.clone(), true).await;
-    let (alone, without) = through("tail-alone", link, false).await;
+    let (split, with) = through("tail-split", link.clone(), SMALL_PARTS).await;
+    let (alone, without) = through("tail-alone", link, SMALL_PARTS.without_splitting()).await;
     eprintln!(
         "straggler: {with:.2} s with {} splits, {without:.2} s without",
         split.tail_splits
@@ -107,8 +144,77 @@ async fn a_straggler_at_the_tail_is_split_and_the_download_ends_sooner() {
 #[tokio::test(start_paused = true)]
 async fn runs_at_similar_rates_are_not_split() {
     let link = LinkModel::new(Duration::from_millis(10), 4 * MIB);
-    let (report, _) = through("tail-even", link, true).await;
+    let (report, _) = through("tail-even", link.clone(), SMALL_PARTS).await;
     assert_eq!(report.tail_splits, 0, "{report:?}");
+    let (report, _) = through("tail-even-one", link, ONE_PART_RUNS).await;
+    assert_eq!(report.tail_splits, 0, "{report:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_one_part_straggler_is_cut_inside_its_part() {
+    // Every run one 2 MiB part; the straggler's alone would take 8 s at 256 KiB/s.
+    let link = straggling_link(4 * MIB, 256 * 1024);
+    let (split, with) = through("tail-cut", link.clone(), ONE_PART_RUNS).await;
+    let (alone, without) = through("tail-cut-alone", link, ONE_PART_RUNS.without_splitting()).await;
+    eprintln!(
+        "one-part straggler: {with:.2} s with {} splits, {without:.2} s without",
+        split.tail_splits
+    );
+    assert!(split.tail_splits >= 1, "{split:?}");
+    assert_eq!(alone.tail_splits, 0);
+    assert!(
+        with * 2.0 < without,
+        "cutting did not shorten the tail: {with:.2} s against {without:.2} s"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupt_while_a_cut_part_is_half_written_resumes_byte_exact() {
+    let link = straggling_link(4 * MIB, 256 * 1024);
+    // The same download as above finishes at `with`; at 80% of it the straggler's prefix
+    // and the thief's suffix of the cut part are both being written.
+    let (_, with) = through("tail-cut-timing", link.clone(), ONE_PART_RUNS).await;
+    let env = Env::start().await;
+    let want = env.put("obj", SIZE, 43);
+    let proxy = env.proxy(Vec::new()).await;
+    proxy.set_link(Some(link));
+    let dir = Scratch::new("tail-cut-cancel");
+    let dest = dir.path("obj.bin");
+    let client = builder_for(&proxy.endpoint(), SignatureVersion::V4)
+        .build()
+        .unwrap();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let stop = cancel.clone();
+    let started = tokio::time::Instant::now();
+    tokio::spawn(async move {
+        tokio::time::sleep_until(started + Duration::from_secs_f64(with * 0.8)).await;
+        stop.cancel();
+    });
+    let download = ONE_PART_RUNS.apply(client.download(BUCKET, "obj", &dest));
+    let err = download
+        .checkpoint(true)
+        .cancel_token(cancel)
+        .await
+        .expect_err("the interrupt came after the download ended");
+    assert!(matches!(err, oss_resume::Error::Cancelled { .. }), "{err}");
+    let saved = oss_ckpt::fs::CheckpointFile::for_destination(&dest)
+        .load_any()
+        .unwrap()
+        .latest;
+    // The cut part is in flight (its prefix only: the suffix is not recorded until the
+    // prefix meets it).
+    assert!(!saved.in_flight().is_empty(), "{:?}", saved.in_flight());
+    proxy.set_link(None);
+    let report = ONE_PART_RUNS
+        .apply(client.download(BUCKET, "obj", &dest))
+        .checkpoint(true)
+        .await
+        .unwrap();
+    assert!(matches!(report.checkpoint, CheckpointUse::Resumed { .. }));
+    assert_eq!(report.bytes_resumed, saved.bytes_done());
+    assert!(report.crc64_verified);
+    assert_file(&dest, &want);
+    assert_eq!(dir.names(), ["obj.bin"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
