@@ -207,12 +207,12 @@ pub(crate) async fn run_worker(ctx: Arc<Ctx>, events: Sender<Event>) -> Result<(
     }
 }
 
-/// Asks the scheduler for the end of a run that is far behind; logs and counts a split.
+/// Asks the scheduler for the end of a run that is far behind; logs (at info: -v) and counts a split.
 fn steal(ctx: &Ctx, scheduler: &mut Scheduler, sizer: &RequestSizer) -> Next {
     match scheduler.steal(sizer.pace(), tokio::time::Instant::now()) {
         Steal::Run(run, split) => {
             ctx.tail_splits.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(
+            tracing::info!(
                 "tail split: bytes {}.. (parts {}..{}, {} B) taken from a run at {:.0} B/s \
                  with {} B left (about {:.1?} alone, {:.1?} split)",
                 split.start,

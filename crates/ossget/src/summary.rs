@@ -78,6 +78,8 @@ pub struct Summary {
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
     /// With `--range`: the object's bytes written, `FIRST-LAST` (inclusive).
     pub range: Option<String>,
+    /// Runs far behind whose end an idle connection took over (tail splitting).
+    pub tail_splits: Option<u64>,
     /// With `--threads auto`: what the adaptive connection count did.
     pub connections_auto: Option<AutoJson>,
     /// The error, when failed.
@@ -147,6 +149,7 @@ impl Summary {
             last_modified: None,
             metadata: None,
             range: None,
+            tail_splits: None,
             connections_auto: None,
             error: None,
         }
@@ -177,6 +180,7 @@ impl Summary {
         s.checkpoint_note = note;
         s.warnings.extend(r.warnings.iter().cloned());
         s.describe_object(&r.object);
+        s.tail_splits = Some(r.tail_splits);
         s.connections_auto = r.adaptive.as_ref().map(AutoJson::from);
         s
     }
@@ -390,6 +394,13 @@ pub fn summary_line(r: &Report, destination: &Path) -> String {
             format_size(r.bytes_resumed),
             r.retries,
             if r.retries == 1 { "retry" } else { "retries" }
+        ));
+    }
+    if r.tail_splits > 0 {
+        line.push_str(&format!(
+            ", {} straggling {} split",
+            r.tail_splits,
+            if r.tail_splits == 1 { "run" } else { "runs" }
         ));
     }
     if let Some(a) = &r.adaptive {
