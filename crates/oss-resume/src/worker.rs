@@ -207,7 +207,8 @@ pub(crate) async fn run_worker(ctx: Arc<Ctx>, events: Sender<Event>) -> Result<(
     }
 }
 
-/// Asks the scheduler for the end of a run that is far behind; logs (at info: -v) and counts a split.
+/// Asks the scheduler for the end of a run that is far behind; logs (at info: `-v`) and
+/// counts a split.
 fn steal(ctx: &Ctx, scheduler: &mut Scheduler, sizer: &RequestSizer) -> Next {
     match scheduler.steal(sizer.pace(), tokio::time::Instant::now()) {
         Steal::Run(run, split) => {
