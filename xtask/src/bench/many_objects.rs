@@ -627,6 +627,8 @@ pub fn tools(root: &Path, bench_dir: &Path, no_build: bool) -> Result<Tools, Fai
                 "oss-emulator",
                 "-p",
                 "oss-http",
+                // Without `--bins`, naming an example builds only the example.
+                "--bins",
                 "--example",
                 "list_bench",
             ]),

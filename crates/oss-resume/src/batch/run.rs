@@ -6,9 +6,10 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use oss_http::{ListRequest, ObjectPin};
+use oss_http::{ListRequest, ObjectPin, PartRetry, RequestHeaders};
 use oss_parts::PartSize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
@@ -52,6 +53,8 @@ struct Shared {
     stop: CancellationToken,
     finished: HashMap<String, Finished>,
     semaphore: Arc<Semaphore>,
+    /// Bytes received so far, counted as they arrive (progress).
+    arrived: Arc<AtomicU64>,
 }
 
 /// One object to fetch.
@@ -97,6 +100,7 @@ pub(super) async fn run(batch: BatchDownload) -> Result<BatchReport, Error> {
     };
     let cancel = options.cancel.take().unwrap_or_default();
     let stop = cancel.child_token();
+    let arrived = Arc::new(AtomicU64::new(0));
     let shared = Arc::new(Shared {
         client: client.clone(),
         bucket: bucket.clone(),
@@ -111,6 +115,7 @@ pub(super) async fn run(batch: BatchDownload) -> Result<BatchReport, Error> {
         stop: stop.clone(),
         finished: loaded.finished,
         semaphore: Arc::new(Semaphore::new(options.threads)),
+        arrived: Arc::clone(&arrived),
     });
     let keep = Keep {
         filter: options.filter.take(),
@@ -149,11 +154,15 @@ pub(super) async fn run(batch: BatchDownload) -> Result<BatchReport, Error> {
         },
         options,
         started,
+        arrived,
         last_progress: None,
         listing_complete: false,
         listing_error: None,
     };
     let mut tasks: JoinSet<Done> = JoinSet::new();
+    // Progress between objects too: a large object takes a while.
+    let mut tick = tokio::time::interval(state.options.progress_interval.max(MIN_TICK));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         if state.check_stop(writer.as_ref(), &stop) {
             break;
@@ -163,6 +172,10 @@ pub(super) async fn run(batch: BatchDownload) -> Result<BatchReport, Error> {
             () = stop.cancelled() => break,
             Some(done) = tasks.join_next(), if !tasks.is_empty() => {
                 state.finish(done, writer.as_ref(), &stop);
+                continue;
+            }
+            _ = tick.tick() => {
+                state.progress(false);
                 continue;
             }
             entry = rx.recv() => entry,
@@ -196,12 +209,17 @@ pub(super) async fn run(batch: BatchDownload) -> Result<BatchReport, Error> {
             Some((size, _)) => permits_for(*size, part_size, shared.budget),
             None => 1,
         };
-        let permit = tokio::select! {
-            biased;
-            () = stop.cancelled() => break,
-            p = Arc::clone(&shared.semaphore).acquire_many_owned(permits) => p,
+        let acquire = Arc::clone(&shared.semaphore).acquire_many_owned(permits);
+        tokio::pin!(acquire);
+        let permit = loop {
+            tokio::select! {
+                biased;
+                () = stop.cancelled() => break None,
+                p = &mut acquire => break p.ok(),
+                _ = tick.tick() => state.progress(false),
+            }
         };
-        let Ok(permit) = permit else { break };
+        let Some(permit) = permit else { break };
         let job = Job {
             key,
             path,
@@ -217,8 +235,11 @@ pub(super) async fn run(batch: BatchDownload) -> Result<BatchReport, Error> {
     }
     // The producer stops at its next send.
     drop(rx);
-    while let Some(done) = tasks.join_next().await {
-        state.finish(done, writer.as_ref(), &stop);
+    while !tasks.is_empty() {
+        tokio::select! {
+            Some(done) = tasks.join_next() => state.finish(done, writer.as_ref(), &stop),
+            _ = tick.tick() => state.progress(false),
+        }
     }
     if let Some(writer) = writer {
         writer.finish()?;
@@ -327,11 +348,16 @@ fn items_into(
     }
 }
 
+/// The shortest time between two progress ticks of the loop.
+const MIN_TICK: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// The loop's bookkeeping.
 struct State {
     report: BatchReport,
     options: BatchOptions,
     started: Instant,
+    /// Bytes received so far ([`Shared::arrived`]).
+    arrived: Arc<AtomicU64>,
     last_progress: Option<Instant>,
     listing_complete: bool,
     listing_error: Option<Error>,
@@ -503,7 +529,10 @@ impl State {
             objects_done: r.downloaded + r.already_done + r.directories + r.would_download,
             objects_failed: r.failed + r.unsafe_keys,
             bytes_done: r.bytes_done,
-            bytes_transferred: r.bytes_transferred,
+            bytes_transferred: self
+                .arrived
+                .load(Ordering::Relaxed)
+                .max(r.bytes_transferred),
             elapsed: self.started.elapsed(),
         });
     }
@@ -624,11 +653,12 @@ async fn fetch_object(
             meta.pin()
         }
     };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| Error::local(LocalOp::CreateDirectory, parent, e))?;
-    }
     if pin.size > shared.part_size {
+        // (A small object makes its directory only if creating its file finds none.)
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::local(LocalOp::CreateDirectory, parent, e))?;
+        }
         let threads = permit.num_permits();
         let listed_etag = pin.etag.clone();
         let mut download = shared
@@ -645,7 +675,8 @@ async fn fetch_object(
             })
             .retry_policy(shared.retry)
             .throttle_policy(shared.throttle)
-            .cancel_token(shared.stop.child_token());
+            .cancel_token(shared.stop.child_token())
+            .on_progress(counting_into(Arc::clone(&shared.arrived)));
         if let Some(limiter) = &shared.limiter {
             download = download.shared_limiter(Arc::clone(limiter));
         }
@@ -682,6 +713,7 @@ async fn fetch_object(
             throttle: shared.throttle,
             limiter: shared.limiter.as_deref(),
             cancel: &shared.stop,
+            arrived: &shared.arrived,
         };
         match small::fetch(job).await {
             Ok(f) => break f,
@@ -726,12 +758,29 @@ async fn fetch_object(
     })
 }
 
+/// HEAD, retried under the batch's fault and throttling policies as a download's is.
 async fn head(shared: &Shared, key: &str) -> Result<oss_http::ObjectMeta, Error> {
-    tokio::select! {
-        biased;
-        () = shared.stop.cancelled() => Err(cancelled()),
-        r = shared.client.http().head_object(&shared.bucket, key, None) => {
-            r.map_err(|source| Error::Head { source })
+    crate::engine::head::head(
+        shared.client.http(),
+        &RequestHeaders::new(),
+        &shared.bucket,
+        key,
+        None,
+        PartRetry::with_throttle(shared.retry, shared.throttle),
+        &shared.stop,
+    )
+    .await
+}
+
+/// A large object's progress callback that adds the bytes it receives to `arrived` as they
+/// come (its `bytes_done` less what its checkpoint already held).
+fn counting_into(arrived: Arc<AtomicU64>) -> impl FnMut(&crate::Progress) + Send + 'static {
+    let mut counted = 0;
+    move |p| {
+        let now = p.bytes_done.saturating_sub(p.bytes_resumed);
+        if now > counted {
+            arrived.fetch_add(now - counted, Ordering::Relaxed);
+            counted = now;
         }
     }
 }

@@ -6,7 +6,7 @@
 use std::fs::File;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use oss_crc::Crc64;
@@ -17,7 +17,10 @@ use crate::error::{Error, LocalOp, PartRef};
 use crate::paths::temp_path;
 use crate::ratelimit::TokenBucket;
 
-/// Bytes gathered before one write to the file (the sink's memory, per object).
+/// Bytes gathered before one write to the file (the sink's memory, per object). An object
+/// of at most this size is written with one trip to the blocking pool that creates the temp
+/// file, writes it, syncs it (durable mode) and renames it: no file exists for it before its
+/// last byte arrived, and each object costs one hand-off between threads, not three.
 const WRITE_BLOCK: usize = 1 << 20;
 
 /// What the batch needs to fetch one small object.
@@ -32,6 +35,8 @@ pub(crate) struct SmallFetch<'a> {
     pub(crate) throttle: oss_http::ThrottlePolicy,
     pub(crate) limiter: Option<&'a TokenBucket>,
     pub(crate) cancel: &'a CancellationToken,
+    /// Counts every byte as it arrives (the batch's progress).
+    pub(crate) arrived: &'a AtomicU64,
 }
 
 /// What was fetched.
@@ -45,25 +50,84 @@ pub(crate) struct Fetched {
     pub(crate) retries: u64,
 }
 
-/// Buffers up to [`WRITE_BLOCK`] and appends it to the temp file on the blocking pool.
+/// The temp file, created by the first write that reaches the disk.
+struct TempFile {
+    path: PathBuf,
+    file: Option<File>,
+}
+
+impl TempFile {
+    /// Appends `bytes`, creating the file first if needed (blocking).
+    fn append(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let file = match &mut self.file {
+            Some(file) => file,
+            None => self.file.insert(create(&self.path)?),
+        };
+        file.write_all(bytes)
+            .map_err(|e| Error::local(LocalOp::Write, &self.path, e))
+    }
+
+    /// Writes what is left, syncs (durable) and renames the file onto `dest` (blocking).
+    fn commit(mut self, rest: &[u8], durable: bool, dest: &Path) -> Result<(), Error> {
+        if !rest.is_empty() || self.file.is_none() {
+            self.append(rest)?;
+        }
+        if durable && let Some(file) = &self.file {
+            file.sync_data().map_err(|source| Error::SyncFailed {
+                path: self.path.clone(),
+                source,
+            })?;
+        }
+        std::fs::rename(&self.path, dest).map_err(|e| Error::local(LocalOp::Rename, dest, e))
+    }
+}
+
+/// Creates the temp file, and its directory when that is missing (so the common case,
+/// a directory that exists, costs no extra system call).
+fn create(path: &Path) -> Result<File, Error> {
+    match File::create(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| Error::local(LocalOp::CreateDirectory, parent, e))?;
+            }
+            File::create(path)
+        }
+        other => other,
+    }
+    .map_err(|e| Error::local(LocalOp::CreateTemp, path, e))
+}
+
+/// Buffers up to [`WRITE_BLOCK`]; a full block (of an object larger than one block) is
+/// appended to the temp file on the blocking pool. The last block is written by
+/// [`TempFile::commit`].
 struct FileSink<'a> {
-    file: Arc<File>,
+    temp: Option<TempFile>,
     buf: Vec<u8>,
     accepted: u64,
+    size: u64,
     limiter: Option<&'a TokenBucket>,
+    arrived: &'a AtomicU64,
+    /// The local error behind a refused chunk (the transport only sees its text).
+    failed: Option<Error>,
 }
 
 impl FileSink<'_> {
-    async fn flush(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let file = Arc::clone(&self.file);
+    async fn flush(&mut self) -> Result<(), Error> {
+        let Some(mut temp) = self.temp.take() else {
+            return Err(lost_file());
+        };
         let buf = std::mem::take(&mut self.buf);
-        let back = tokio::task::spawn_blocking(move || (&*file).write_all(&buf).map(|()| buf))
-            .await
-            .map_err(io::Error::other)??;
-        self.buf = back;
+        let (temp, buf) = tokio::task::spawn_blocking(move || {
+            temp.append(&buf)?;
+            Ok::<_, Error>((temp, buf))
+        })
+        .await
+        .map_err(|e| Error::Internal {
+            detail: format!("the write task of a small object failed: {e}"),
+        })??;
+        self.temp = Some(temp);
+        self.buf = buf;
         self.buf.clear();
         Ok(())
     }
@@ -84,31 +148,45 @@ impl ByteSink for FileSink<'_> {
         }
         self.buf.extend_from_slice(&chunk);
         self.accepted += chunk.len() as u64;
-        if self.buf.len() >= WRITE_BLOCK {
-            self.flush().await?;
+        self.arrived
+            .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        // The last bytes wait for the commit, which writes them with the rename.
+        if self.buf.len() >= WRITE_BLOCK
+            && self.accepted < self.size
+            && let Err(e) = self.flush().await
+        {
+            let text = io::Error::other(e.to_string());
+            self.failed = Some(e);
+            return Err(text);
         }
         Ok(())
     }
 }
 
-/// Fetches the object into `path` (whose directory exists). Removes its temp file on failure.
+/// Fetches the object into `path` (making its directory if needed). Removes its temp file on
+/// failure.
 pub(crate) async fn fetch(job: SmallFetch<'_>) -> Result<Fetched, Error> {
     let temp = temp_path(job.path);
-    let result = fetch_to(&job, &temp).await;
+    let result = fetch_to(&job, temp.clone()).await;
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);
     }
     result
 }
 
-async fn fetch_to(job: &SmallFetch<'_>, temp: &Path) -> Result<Fetched, Error> {
+async fn fetch_to(job: &SmallFetch<'_>, temp: PathBuf) -> Result<Fetched, Error> {
     let size = job.pin.size;
-    let file = File::create(temp).map_err(|e| Error::local(LocalOp::CreateTemp, temp, e))?;
     let mut sink = FileSink {
-        file: Arc::new(file),
-        buf: Vec::new(),
+        temp: Some(TempFile {
+            path: temp,
+            file: None,
+        }),
+        buf: Vec::with_capacity(usize::try_from(size).map_or(WRITE_BLOCK, |s| s.min(WRITE_BLOCK))),
         accepted: 0,
+        size,
         limiter: job.limiter,
+        arrived: job.arrived,
+        failed: None,
     };
     let mut crc = Crc64::new();
     let mut fetched = Fetched {
@@ -152,12 +230,11 @@ async fn fetch_to(job: &SmallFetch<'_>, temp: &Path) -> Result<Fetched, Error> {
                 Err(e) => e,
             };
             // The disk's failure, not the network's: never retried.
-            let error = match error {
-                oss_http::Error::Sink { source, .. } => {
-                    return Err(Error::local(LocalOp::Write, temp, io::Error::other(source)));
-                }
-                other => other,
-            };
+            if let oss_http::Error::Sink { source, .. } = error {
+                return Err(sink.failed.take().unwrap_or_else(|| Error::Internal {
+                    detail: format!("a small object's sink failed: {source}"),
+                }));
+            }
             if error.is_object_changed() {
                 return Err(Error::ObjectChanged {
                     detail: format!("its ETag is no longer the listed {}", job.pin.etag),
@@ -185,27 +262,22 @@ async fn fetch_to(job: &SmallFetch<'_>, temp: &Path) -> Result<Fetched, Error> {
             }
         }
     }
-    sink.flush()
-        .await
-        .map_err(|e| Error::local(LocalOp::Write, temp, e))?;
     fetched.crc64 = crc.value();
-    let file = Arc::clone(&sink.file);
-    let (temp_owned, dest): (PathBuf, PathBuf) = (temp.to_owned(), job.path.to_owned());
-    let durable = job.durable;
-    tokio::task::spawn_blocking(move || {
-        if durable {
-            file.sync_data().map_err(|source| Error::SyncFailed {
-                path: temp_owned.clone(),
-                source,
-            })?;
-        }
-        std::fs::rename(&temp_owned, &dest).map_err(|e| Error::local(LocalOp::Rename, &dest, e))
-    })
-    .await
-    .map_err(|e| Error::Internal {
-        detail: format!("the rename task of a small object failed: {e}"),
-    })??;
+    let temp = sink.temp.take().ok_or_else(lost_file)?;
+    let rest = std::mem::take(&mut sink.buf);
+    let (dest, durable) = (job.path.to_owned(), job.durable);
+    tokio::task::spawn_blocking(move || temp.commit(&rest, durable, &dest))
+        .await
+        .map_err(|e| Error::Internal {
+            detail: format!("the commit task of a small object failed: {e}"),
+        })??;
     Ok(fetched)
+}
+
+fn lost_file() -> Error {
+    Error::Internal {
+        detail: "a small object's temp file was lost by a failed write".into(),
+    }
 }
 
 fn cancelled() -> Error {

@@ -432,3 +432,109 @@ async fn manifests_filters_and_dry_runs() {
     assert_eq!(env.emu.counters().ranges_served, 0);
     assert!(!dest2.exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_of_several_write_blocks_and_new_directories_are_byte_exact() {
+    let env = Env::start().await;
+    // The batch writes a small object in 1 MiB blocks: sizes around that boundary, with
+    // 4 MiB parts so each is still one GET, under directories that do not exist yet.
+    const MIB: u64 = 1 << 20;
+    let sizes = [0, 1, MIB - 1, MIB, MIB + 1, 2 * MIB + MIB / 2, 4 * MIB];
+    let mut expected = Vec::new();
+    for (i, size) in sizes.iter().enumerate() {
+        let key = format!("w/d{}/e/{i}", i % 3);
+        expected.push((key.clone(), env.put(&key, *size, 40 + i as u64)));
+    }
+    let dir = Scratch::new("batch-blocks");
+    let dest = dir.path("out");
+    let report = batch(&env, BatchSource::prefix("w/"), &dest)
+        .part_size(4 * MIB)
+        .threads(3)
+        .durability(Durability::Durable)
+        .await
+        .unwrap();
+    assert_eq!(report.downloaded, sizes.len() as u64, "{report:?}");
+    assert_eq!(report.bytes_transferred, sizes.iter().sum::<u64>());
+    for (key, bytes) in &expected {
+        assert_file(&dest.join(&key[2..]), bytes);
+        let want_gets = u64::from(!bytes.is_empty());
+        assert_eq!((gets(&env, key), heads(&env, key)), (want_gets, 0), "{key}");
+    }
+    // No temp file is left anywhere.
+    let mut stack = vec![dest.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            assert!(!name.ends_with(".oss-tmp"), "{name}");
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_counts_bytes_as_they_arrive() {
+    let env = Env::start().await;
+    let big = env.put("p/big", 16 * PART, 7);
+    env.put("p/small", 1000, 8);
+    let dir = Scratch::new("batch-progress");
+    let dest = dir.path("out");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = Arc::clone(&seen);
+    let report = batch(&env, BatchSource::prefix("p/"), &dest)
+        .threads(2)
+        // About 0.5 s for the large object, so progress runs while it is in flight.
+        .bandwidth_limit(2 * 1024 * 1024)
+        .progress_interval(std::time::Duration::from_millis(10))
+        .on_progress(move |p| s.lock().unwrap().push(*p))
+        .await
+        .unwrap();
+    assert_eq!(report.downloaded, 2);
+    assert_file(&dest.join("big"), &big);
+    let seen = seen.lock().unwrap();
+    // While the large object was still in flight, its bytes were already counted.
+    assert!(
+        seen.iter()
+            .any(|p| p.objects_done < 2 && p.bytes_transferred > p.bytes_done),
+        "{seen:?}"
+    );
+    assert!(
+        seen.windows(2)
+            .all(|w| w[0].bytes_transferred <= w[1].bytes_transferred),
+        "{seen:?}"
+    );
+    let last = seen.last().unwrap();
+    assert_eq!(last.objects_done, 2);
+    assert_eq!(last.bytes_transferred, 16 * PART + 1000);
+}
+
+#[tokio::test]
+async fn a_manifest_head_is_retried_when_throttled() {
+    let env = Env::start().await;
+    let x = env.put("t/x", 700, 1);
+    let y = env.put("t/y", 3 * PART + 5, 2);
+    for key in ["t/x", "t/y"] {
+        env.emu.add_fault(
+            ServiceFault::new(FaultAction::service_unavailable())
+                .method(http::Method::HEAD)
+                .key(BUCKET, key)
+                .times(2),
+        );
+    }
+    let dir = Scratch::new("batch-head-retry");
+    let dest = dir.path("out");
+    let items = vec![BatchItem::new("t/x"), BatchItem::new("t/y")];
+    let report = batch(&env, BatchSource::items(items), &dest)
+        .threads(2)
+        .await
+        .unwrap();
+    assert!(report.is_success(), "{:?}", report.failures);
+    assert_eq!(report.downloaded, 2);
+    assert_file(&dest.join("t/x"), &x);
+    assert_file(&dest.join("t/y"), &y);
+    // Two refused HEADs, then the one that answered (and the large object's own HEAD).
+    assert_eq!(heads(&env, "t/x"), 3);
+    assert!(heads(&env, "t/y") >= 3);
+}
