@@ -9,6 +9,8 @@
 //! CPU, peak RSS), then the tree is checked: the file count and every file's size against
 //! the dataset, and a `cksum` of every file (sorted by path) against every other row's —
 //! a row whose tree differs is a failure, never a figure. Runs are interleaved (ABCABC).
+//! A previous run's tree of many files is renamed aside, not deleted, until the section
+//! ends ([`Trash`] says why).
 //! Then the listing alone: 1,000,000 keys through oss-http's `list_bench` example and
 //! `ossget --dry-run` (which lists and plans every key), time and peak RSS.
 
@@ -464,6 +466,66 @@ fn fresh(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Trees of at least this many files are set aside rather than deleted between runs.
+pub const TRASH_MIN_FILES: u64 = 100;
+
+/// At most this many bytes of trees are set aside; beyond it they are deleted.
+pub const TRASH_MAX_BYTES: u64 = 20 << 30;
+
+/// Where the runs' old trees go until the section ends.
+///
+/// Deleting a tree of thousands of files just before the next run writes thousands more
+/// makes that run pay for the deletion: ext4 without a journal (the bench VM's root) will
+/// not reuse an inode freed in the last minute (five if its table block is still dirty),
+/// and skips every such inode again for each file it creates (`recently_deleted` in
+/// `perf`, most of a 64 KiB run's system time) — a cost that depends on what ran before,
+/// not on the tool. So a tree of many files is renamed aside and the lot is deleted after
+/// the last run.
+pub struct Trash {
+    dir: PathBuf,
+    next: u64,
+    bytes: u64,
+}
+
+impl Trash {
+    /// A trash under `work`'s parent.
+    pub fn new(work: &Path) -> Self {
+        Self {
+            dir: work.with_file_name("many-trash"),
+            next: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Whether a tree of `files` files and `bytes` bytes is set aside (rather than deleted).
+    pub fn takes(&self, files: u64, bytes: u64) -> bool {
+        files >= TRASH_MIN_FILES && self.bytes + bytes <= TRASH_MAX_BYTES
+    }
+
+    /// Empties `dir` for a run whose previous tree held `d`'s objects: renames it aside
+    /// when [`Trash::takes`] it, deletes it otherwise.
+    pub fn fresh(&mut self, dir: &Path, d: &Dataset) -> Result<(), String> {
+        if dir.exists() && self.takes(d.count, d.bytes()) {
+            fs::create_dir_all(&self.dir)
+                .map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
+            let aside = self.dir.join(self.next.to_string());
+            self.next += 1;
+            fs::rename(dir, &aside)
+                .map_err(|e| format!("cannot move {} aside: {e}", dir.display()))?;
+            self.bytes += d.bytes();
+        }
+        fresh(dir)
+    }
+
+    /// Deletes everything set aside.
+    pub fn empty(&mut self) {
+        if self.dir.exists() {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+        self.bytes = 0;
+    }
+}
+
 /// Runs the section: `runs` interleaved rounds per dataset, then the listing. Returns the
 /// Markdown (also written to `target/bench/many-objects.md`).
 pub fn run(
@@ -485,6 +547,9 @@ pub fn run(
     let server = Listening::start(emulator).map_err(|e| Failure::new("many-objects", e))?;
     eprintln!("==> bench: many objects: emulator at {}", server.endpoint);
 
+    let mut trash = Trash::new(&work);
+    // What an interrupted earlier run left.
+    trash.empty();
     let mut outcomes = Vec::new();
     for d in &datasets {
         let mut rows: Vec<Outcome> = ROWS
@@ -512,7 +577,8 @@ pub fn run(
                 let argv = command(tools, &o.row, &server.endpoint, d, &out)
                     .map_err(|e| Failure::new("many-objects", e))?;
                 eprintln!("==> bench: many objects: {tag}");
-                let result = fresh(&out)
+                let result = trash
+                    .fresh(&out, d)
                     .and_then(|()| timed(&argv, &logs, &tag, timeout_secs))
                     .and_then(|r| {
                         let sums = cksums(&out)?;
@@ -537,6 +603,9 @@ pub fn run(
                 }
             }
         }
+        for row in ROWS {
+            let _ = trash.fresh(&work.join(row), d);
+        }
         let _ = fs::remove_dir_all(&work);
         outcomes.extend(rows);
     }
@@ -548,7 +617,9 @@ pub fn run(
         &work,
         scale_count(LIST_KEYS, scale),
         timeout_secs,
-    )?;
+    );
+    trash.empty();
+    let listings = listings?;
     let mut text = String::new();
     for o in outcomes
         .iter()
@@ -700,6 +771,48 @@ mod tests {
         assert_eq!(tenth[2].size, 256 << 20);
         assert_eq!(scale_count(20, 0.001), 1);
         assert_eq!(scaled(1.0), DATASETS.to_vec());
+    }
+
+    #[test]
+    fn trees_of_many_files_are_set_aside_up_to_a_byte_cap() {
+        let dir = tempfile_dir("trash");
+        let work = dir.join("many");
+        let mut trash = Trash::new(&work);
+        let small = DATASETS[0];
+        let large = DATASETS[2];
+        assert!(trash.takes(small.count, small.bytes()));
+        assert!(!trash.takes(large.count, large.bytes()), "20 files: deleted");
+        assert!(!trash.takes(small.count, TRASH_MAX_BYTES + 1));
+        let out = work.join("row");
+        fs::create_dir_all(&out).unwrap();
+        fs::write(out.join("f"), b"x").unwrap();
+        trash.fresh(&out, &small).unwrap();
+        assert!(out.is_dir() && fs::read_dir(&out).unwrap().next().is_none());
+        assert_eq!(
+            fs::read(dir.join("many-trash/0/f")).unwrap(),
+            b"x",
+            "moved aside, not deleted"
+        );
+        fs::write(out.join("g"), b"y").unwrap();
+        trash.fresh(&out, &large).unwrap();
+        assert!(!dir.join("many-trash/1").exists(), "a few files: deleted");
+        trash.empty();
+        assert!(!dir.join("many-trash").exists());
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// A fresh directory under the system's temp dir (xtask has no tempfile crate).
+    fn tempfile_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "xtask-many-{tag}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
     }
 
     #[test]
