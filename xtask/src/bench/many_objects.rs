@@ -480,7 +480,8 @@ pub const TRASH_MAX_BYTES: u64 = 20 << 30;
 /// and skips every such inode again for each file it creates (`recently_deleted` in
 /// `perf`, most of a 64 KiB run's system time) — a cost that depends on what ran before,
 /// not on the tool. So a tree of many files is renamed aside and the lot is deleted after
-/// the last run.
+/// the last run, or before a dataset of few large files (which creates too few files to
+/// notice) needs the room; a tree of few files is deleted as soon as it was checked.
 pub struct Trash {
     dir: PathBuf,
     next: u64,
@@ -552,6 +553,11 @@ pub fn run(
     trash.empty();
     let mut outcomes = Vec::new();
     for d in &datasets {
+        // A dataset of few files neither pays for deleting the trash nor is set aside: make
+        // room for it (20 × 256 MiB per row).
+        if !trash.takes(d.count, d.bytes()) {
+            trash.empty();
+        }
         let mut rows: Vec<Outcome> = ROWS
             .iter()
             .map(|row| {
@@ -594,6 +600,11 @@ pub fn run(
                         }
                         Ok(r)
                     });
+                // A tree of few files costs nothing to delete and may be large: delete it
+                // now rather than keep every row's until its next round.
+                if !trash.takes(d.count, d.bytes()) {
+                    let _ = fs::remove_dir_all(&out);
+                }
                 match result {
                     Ok(r) => o.runs.push(r),
                     Err(why) => {
@@ -781,7 +792,10 @@ mod tests {
         let small = DATASETS[0];
         let large = DATASETS[2];
         assert!(trash.takes(small.count, small.bytes()));
-        assert!(!trash.takes(large.count, large.bytes()), "20 files: deleted");
+        assert!(
+            !trash.takes(large.count, large.bytes()),
+            "20 files: deleted"
+        );
         assert!(!trash.takes(small.count, TRASH_MAX_BYTES + 1));
         let out = work.join("row");
         fs::create_dir_all(&out).unwrap();
