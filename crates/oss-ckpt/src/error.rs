@@ -276,6 +276,9 @@ pub enum Field {
     Crc64,
     /// The part size of the plan.
     PartSize,
+    /// The object's byte window the download covers (format version 4), or the whole
+    /// object.
+    Window,
     /// The destination path.
     Destination,
     /// The device holding the temp data file.
@@ -319,6 +322,8 @@ impl Field {
     fn advice(self) -> &'static str {
         if self.is_object_change() {
             "the object changed since the checkpoint was written, so the download must start over"
+        } else if self == Self::Window {
+            "it is for other bytes of the object, so the download must start over"
         } else if self.is_temp_file() {
             "the partial data file was replaced or changed, so the download must start over"
         } else {
@@ -339,6 +344,7 @@ impl fmt::Display for Field {
             Self::LastModified => "Last-Modified",
             Self::Crc64 => "object CRC-64",
             Self::PartSize => "part size",
+            Self::Window => "byte range",
             Self::Destination => "destination",
             Self::TempDevice => "temp file device",
             Self::TempFileId => "temp file id",

@@ -14,8 +14,13 @@
 //!   with a typed reason, the default path `{destination}.cp`, the boot id and file
 //!   identities.
 //!
-//! The on-disk layout (format 3's four slots, versions 1 and 2, what a reader does with a
-//! torn slot) and the measured cost of saves at scale are in `docs/checkpoint-format.md`;
+//! A checkpoint is for the whole object, or for a byte window of it
+//! ([`Checkpoint::for_window`], format 4): a resume continues only a checkpoint of the same
+//! window ([`Field::Window`]).
+//!
+//! The on-disk layout (the four slots of formats 3 and 4, versions 1 and 2, what a reader
+//! does with a torn slot) and the measured cost of saves at scale are in
+//! `docs/checkpoint-format.md`;
 //! `cargo run --release -p oss-ckpt --example ckpt_scale` measures them again.
 //!
 //! # The ordering contract (durable mode)

@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use oss_crc::CrcFold;
-use oss_parts::{DoneSet, PartSize, Plan};
+use oss_parts::{ByteRange, DoneSet, PartSize, Plan};
 
 use crate::error::{CkptError, Field};
 
@@ -526,6 +526,7 @@ pub enum SnapshotKind {
 ///     object: &object,
 ///     part_size: oss_parts::PartSize::DEFAULT,
 ///     destination: std::path::Path::new("local.bin"),
+///     window: None,
 /// };
 /// assert_eq!(expected.object.size, 1);
 /// ```
@@ -537,6 +538,9 @@ pub struct Expected<'a> {
     pub part_size: PartSize,
     /// The destination asked for.
     pub destination: &'a Path,
+    /// The object's bytes asked for: `None` for the whole object, or a byte window of it
+    /// ([`Checkpoint::window`]).
+    pub window: Option<ByteRange>,
 }
 
 /// Everything a resumable download remembers between attempts.
@@ -580,6 +584,9 @@ pub struct Expected<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
     object: ObjectIdentity,
+    /// The object's bytes the download covers (`None`: all of them). The plan is over its
+    /// length, part 0 starting at its first byte.
+    window: Option<ByteRange>,
     plan: Plan,
     local: LocalFiles,
     /// The boot the snapshots were taken in (`None` where the platform gives none).
@@ -611,12 +618,76 @@ impl Checkpoint {
         }
         Ok(Self {
             object,
+            window: None,
             plan,
             local,
             boot_id,
             latest: Snapshot::new(plan),
             durable: Snapshot::new(plan),
         })
+    }
+
+    /// A checkpoint with nothing done for the download of `window`, a byte range of the
+    /// object (format version 4 records it): the plan is over the window's bytes, its part
+    /// 0 starting at the window's first byte, and the temp file holds the window only.
+    /// [`CkptError::Invalid`] if the window ends past the object or the plan is not for
+    /// `window.len()` bytes.
+    ///
+    /// ```
+    /// # use oss_ckpt::*;
+    /// # use oss_parts::{ByteRange, Plan, PartSize};
+    /// # let object = ObjectIdentity { endpoint_host: "h".into(), bucket: "b".into(),
+    /// #     key: "k".into(), version_id: None, etag: "e".into(), size: 100,
+    /// #     last_modified: "m".into(), crc64: None };
+    /// # let local = LocalFiles { destination: "d".into(), temp_path: "t".into(),
+    /// #     temp_file: FileIdentity { device: 1, file_id: 2, len: 30, created: None } };
+    /// let window = ByteRange::new(40, 70)?;
+    /// let plan = Plan::new(window.len(), PartSize::new(10)?)?;
+    /// let ckpt = Checkpoint::for_window(object.clone(), window, plan, local.clone(), None)?;
+    /// assert_eq!(ckpt.window(), Some(window));
+    /// assert_eq!(decode(&encode(&ckpt)?)?, ckpt);
+    /// // A window past the object's 100 bytes is refused.
+    /// let past = ByteRange::new(90, 120)?;
+    /// assert!(Checkpoint::for_window(object, past, plan, local, None).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn for_window(
+        object: ObjectIdentity,
+        window: ByteRange,
+        plan: Plan,
+        local: LocalFiles,
+        boot_id: Option<BootId>,
+    ) -> Result<Self, CkptError> {
+        if window.end().is_none_or(|end| end > object.size) {
+            return Err(invalid(format!(
+                "the window {window} ends past the object's {} bytes",
+                object.size
+            )));
+        }
+        if plan.object_size() != window.len() {
+            return Err(invalid(format!(
+                "a plan for {} bytes and a window of {} bytes",
+                plan.object_size(),
+                window.len()
+            )));
+        }
+        Ok(Self {
+            object,
+            window: Some(window),
+            plan,
+            local,
+            boot_id,
+            latest: Snapshot::new(plan),
+            durable: Snapshot::new(plan),
+        })
+    }
+
+    /// The object's bytes the download covers: `None` for the whole object, else the
+    /// window its plan's offsets are relative to.
+    ///
+    /// See [`Checkpoint::for_window`] for an example.
+    pub fn window(&self) -> Option<ByteRange> {
+        self.window
     }
 
     /// The object the checkpoint is for.
@@ -673,11 +744,17 @@ impl Checkpoint {
     /// let ckpt = Checkpoint::new(object.clone(), Plan::new(10, PartSize::new(5)?)?, local, None)?;
     /// let part_size = PartSize::new(5)?;
     /// let destination = std::path::Path::new("d");
-    /// assert!(ckpt.check(&Expected { object: &object, part_size, destination }).is_ok());
+    /// let window = None;
+    /// assert!(ckpt.check(&Expected { object: &object, part_size, destination, window }).is_ok());
     ///
-    /// let changed = ObjectIdentity { etag: "\"2\"".into(), ..object };
-    /// let err = ckpt.check(&Expected { object: &changed, part_size, destination }).unwrap_err();
+    /// let changed = ObjectIdentity { etag: "\"2\"".into(), ..object.clone() };
+    /// let err = ckpt.check(&Expected { object: &changed, part_size, destination, window }).unwrap_err();
     /// assert!(err.is_object_changed());
+    ///
+    /// // Another byte window of the same object is another download.
+    /// let window = Some(oss_parts::ByteRange::new(0, 5)?);
+    /// let err = ckpt.check(&Expected { object: &object, part_size, destination, window }).unwrap_err();
+    /// assert!(matches!(err, CkptError::Mismatch { field: Field::Window, .. }));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn check(&self, expected: &Expected<'_>) -> Result<(), CkptError> {
@@ -703,6 +780,13 @@ impl Checkpoint {
             &now.last_modified,
         )?;
         compare(Field::Crc64, &stored.crc64, &now.crc64)?;
+        if self.window != expected.window {
+            return Err(CkptError::Mismatch {
+                field: Field::Window,
+                stored: shown_window(self.window),
+                expected: shown_window(expected.window),
+            });
+        }
         compare(
             Field::PartSize,
             &self.plan.part_size().get(),
@@ -747,6 +831,14 @@ impl Checkpoint {
             compare(Field::TempCreated, &stored.created, &actual.created)?;
         }
         Ok(())
+    }
+}
+
+/// A window as a mismatch message prints it: `bytes 10-19` (inclusive), or the whole object.
+fn shown_window(window: Option<ByteRange>) -> String {
+    match window {
+        Some(w) => format!("bytes {}-{}", w.start(), w.last()),
+        None => "the whole object".into(),
     }
 }
 
@@ -796,6 +888,7 @@ fn compare<T: PartialEq + Shown>(field: Field, stored: &T, expected: &T) -> Resu
 /// Parts of a checkpoint for the decoder, which has already checked them.
 pub(crate) struct CheckpointParts {
     pub(crate) object: ObjectIdentity,
+    pub(crate) window: Option<ByteRange>,
     pub(crate) plan: Plan,
     pub(crate) local: LocalFiles,
     pub(crate) boot_id: Option<BootId>,
@@ -807,6 +900,7 @@ impl From<CheckpointParts> for Checkpoint {
     fn from(parts: CheckpointParts) -> Self {
         Self {
             object: parts.object,
+            window: parts.window,
             plan: parts.plan,
             local: parts.local,
             boot_id: parts.boot_id,

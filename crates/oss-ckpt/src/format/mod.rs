@@ -1,9 +1,9 @@
 //! The checkpoint codec.
 //!
-//! Version 3 (`slots.rs`, written by this build) is a file of four slots, each a whole
-//! image with its own header, sequence number and checksum, so a save overwrites one slot in
-//! place and a reader takes the newest intact one. Versions 1 and 2, still read, are one
-//! image: a fixed header, then a postcard body.
+//! Versions 3 and 4 (`slots.rs`; this build writes 4) are a file of four slots, each a
+//! whole image with its own header, sequence number and checksum, so a save overwrites one
+//! slot in place and a reader takes the newest intact one. Versions 1 and 2, still read,
+//! are one image: a fixed header, then a postcard body.
 //!
 //! ```text
 //! versions 1 and 2
@@ -18,7 +18,10 @@
 //!
 //! Version 1 (`v1.rs`) is the first frozen body; version 2 (`v2.rs`) is version 1's body
 //! followed by the temp data file's birth time; version 3 keeps version 2's body and puts
-//! it in slots. Every version ever written stays readable.
+//! it in slots; version 4 (`v4.rs`) is version 3 with the object's byte window after the
+//! body, so a checkpoint of a byte range (`ossget --range`) is never mistaken for one of the
+//! whole object or of another range. Every version ever written stays readable, and a
+//! version 1 to 3 checkpoint reads as a whole-object download.
 //!
 //! Every version starts with the magic and the version at the same offsets, and a reader
 //! checks integrity before it trusts the version: a flipped version bit reads as
@@ -37,6 +40,7 @@ pub(crate) mod slots;
 mod tests;
 mod v1;
 mod v2;
+mod v4;
 
 use oss_crc::Crc64;
 use serde::Deserialize;

@@ -1,6 +1,8 @@
-//! Format version 3: the file is [`SLOT_COUNT`] equal slots, each able to hold a whole
-//! image (slot header + version 2's body), so a save can overwrite one slot in place
-//! instead of writing a new file and renaming it over the old one.
+//! Format versions 3 and 4: the file is [`SLOT_COUNT`] equal slots, each able to hold a
+//! whole image (slot header + body), so a save can overwrite one slot in place instead of
+//! writing a new file and renaming it over the old one. Version 3's body is version 2's
+//! (`v2.rs`); version 4's (`v4.rs`, written by this build) is version 2's followed by the
+//! object's byte window. The slots themselves are the same in both.
 //!
 //! Why: on ext4 a rename over an existing file flushes the new file and waits for the
 //! journal (`auto_da_alloc`), and beside another process that fsyncs, such renames took
@@ -12,14 +14,15 @@
 //! slot k starts at k * L; the file is SLOT_COUNT * L bytes (L a multiple of 4096)
 //! offset  size  field
 //!      0     8  magic            89 4F 53 53 43 4B 50 54
-//!      8     2  format version   u16 LE, 3
+//!      8     2  format version   u16 LE, 3 or 4
 //!     10     2  reserved         0
 //!     12     4  body length      u32 LE; 40 + body length <= L
 //!     16     8  sequence         u64 LE, one more than the save before it
 //!     24     4  slot length L    u32 LE; the slot counts only if the file is 4 L bytes
 //!     28     4  reserved         0
 //!     32     8  checksum         CRC-64/XZ of bytes 0..32 of the slot, then the body
-//!     40     …  body             postcard, version 2's frozen body (`v2.rs`)
+//!     40     …  body             postcard: version 3, version 2's frozen body (`v2.rs`);
+//!                                 version 4, that body then the window (`v4.rs`)
 //!      …     …  the rest of the slot: stale bytes of older saves, or zeros
 //! ```
 //!
@@ -39,11 +42,15 @@ use crate::format::{MAGIC, MAX_BODY_LEN, checksum};
 use crate::model::Checkpoint;
 
 use super::v2::BodyV2;
+use super::v4::BodyV4;
 
-/// The format version of slotted files.
-pub(crate) const VERSION: u16 = 3;
+/// The format version this build writes: slots holding version 4's body.
+pub(crate) const VERSION: u16 = 4;
 
-/// The number of slots in a version 3 file.
+/// The first slotted format version (its slots hold version 2's body).
+const FIRST_SLOTTED: u16 = 3;
+
+/// The number of slots in a version 3 or 4 file.
 pub const SLOT_COUNT: u64 = 4;
 
 /// A slot's header length in bytes.
@@ -56,7 +63,7 @@ const SLOT_ALIGN: u64 = 4096;
 /// Encodes `ckpt`'s image into `out` (replacing its contents, reusing its capacity): room
 /// for the slot header, then the body. [`seal`] fills in the header.
 pub(crate) fn encode_image(ckpt: &Checkpoint, out: &mut Vec<u8>) -> Result<(), CkptError> {
-    let body = BodyV2::from_checkpoint(ckpt)?;
+    let body = BodyV4::from_checkpoint(ckpt)?;
     out.clear();
     out.resize(SLOT_HEADER_LEN, 0);
     let buffer = std::mem::take(out);
@@ -156,8 +163,11 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Checkpoint, CkptError> {
         ));
     };
     match slot.version {
-        VERSION => super::take_body::<BodyV2<'_>>(slot.body)
+        FIRST_SLOTTED => super::take_body::<BodyV2<'_>>(slot.body)
             .and_then(BodyV2::into_checkpoint)
+            .map_err(CkptError::Corrupt),
+        VERSION => super::take_body::<BodyV4<'_>>(slot.body)
+            .and_then(BodyV4::into_checkpoint)
             .map_err(CkptError::Corrupt),
         found => Err(CkptError::NewerFormat {
             found,
@@ -221,7 +231,7 @@ fn parse_slot(slot: &[u8], file_len: u64) -> Result<Slot<'_>, Corruption> {
             detail: format!("a {body_len}-byte body in a {slot_len}-byte slot"),
         });
     }
-    if version < VERSION {
+    if version < FIRST_SLOTTED {
         return Err(if version == 0 {
             Corruption::UnknownVersion
         } else {

@@ -217,10 +217,10 @@ fn the_newest_intact_slot_wins_and_a_torn_one_is_skipped() {
     let file = slots::slot_file(
         8192,
         &[
-            (0, 3, 7, &bodies[0]),
-            (1, 3, 9, &bodies[1]),
-            (2, 3, 10, &bodies[2]),
-            (3, 3, 8, &bodies[3]),
+            (0, 4, 7, &bodies[0]),
+            (1, 4, 9, &bodies[1]),
+            (2, 4, 10, &bodies[2]),
+            (3, 4, 8, &bodies[3]),
         ],
     );
     assert_eq!(decode(&file).unwrap(), states[2]);
@@ -231,8 +231,8 @@ fn the_newest_intact_slot_wins_and_a_torn_one_is_skipped() {
         assert_eq!(decode(&torn).unwrap(), states[1], "byte {at}");
     }
     // A slot that claims another slot length (from a file of another size) is not used.
-    let mut other_len = slots::slot_file(8192, &[(0, 3, 1, &bodies[0])]);
-    let newer = slots::slot_file(4096, &[(0, 3, 5, &bodies[1])]);
+    let mut other_len = slots::slot_file(8192, &[(0, 4, 1, &bodies[0])]);
+    let newer = slots::slot_file(4096, &[(0, 4, 5, &bodies[1])]);
     other_len[8192..8192 + 4096].copy_from_slice(&newer[..4096]);
     assert_eq!(decode(&other_len).unwrap(), states[0]);
     // Slot 0's version turned into 1 or 2 by a flipped bit: read as slots all the same.
@@ -251,12 +251,12 @@ fn the_newest_intact_slot_wins_and_a_torn_one_is_skipped() {
         Err(CkptError::Corrupt(Corruption::Checksum { .. }))
     ));
     // The newest intact slot claims a newer version: a newer writer's file.
-    let newer_version = slots::slot_file(4096, &[(0, 3, 1, &bodies[0]), (2, 4, 2, &bodies[1])]);
+    let newer_version = slots::slot_file(4096, &[(0, 4, 1, &bodies[0]), (2, 5, 2, &bodies[1])]);
     assert!(matches!(
         decode(&newer_version),
         Err(CkptError::NewerFormat {
-            found: 4,
-            supported: 3
+            found: 5,
+            supported: 4
         })
     ));
 }
@@ -316,16 +316,20 @@ fn versions_are_checked_after_the_checksum() {
     let bytes = encode(&random_checkpoint(4, 10, 50)).unwrap();
     let body = &bytes[SLOT_HEADER_LEN..image_len(&bytes)];
     assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), FORMAT_VERSION);
-    assert_eq!(FORMAT_VERSION, 3);
+    assert_eq!(FORMAT_VERSION, 4);
     let ckpt = decode(&bytes).unwrap();
     assert_eq!(decode(&framed3(FORMAT_VERSION, body)).unwrap(), ckpt);
-    // Version 2's body framed as version 2 reads the same.
-    assert_eq!(decode(&frame(2, body)).unwrap(), ckpt);
+    // Version 4's body is version 2's, then the window (one 0 byte: the whole object);
+    // version 2's body framed as version 2, or in version 3's slots, reads the same.
+    let (v2_body, window) = body.split_at(body.len() - 1);
+    assert_eq!(window, [0]);
+    assert_eq!(decode(&frame(2, v2_body)).unwrap(), ckpt);
+    assert_eq!(decode(&framed3(3, v2_body)).unwrap(), ckpt);
     assert!(matches!(
         decode(&framed3(FORMAT_VERSION + 1, body)),
         Err(CkptError::NewerFormat {
-            found: 4,
-            supported: 3
+            found: 5,
+            supported: 4
         })
     ));
     assert!(matches!(
@@ -406,6 +410,31 @@ proptest! {
         let ckpt = random_checkpoint(seed, parts, done_percent);
         let bytes = encode(&ckpt).unwrap();
         let back = decode(&bytes).unwrap();
+        prop_assert_eq!(&back, &ckpt);
+        prop_assert_eq!(encode(&back).unwrap(), bytes);
+    }
+
+    #[test]
+    fn random_windows_round_trip(
+        seed in any::<u64>(),
+        start in 0u64..(1 << 40),
+        len in 1u64..100_000,
+        part in 1u64..5000,
+        after in 0u64..1000,
+    ) {
+        let whole = random_checkpoint(seed, 3, 0);
+        let mut object = whole.object().clone();
+        object.size = start + len + after;
+        let window = oss_parts::ByteRange::new(start, start + len).unwrap();
+        let plan = Plan::new(len, PartSize::new(part).unwrap()).unwrap();
+        let mut ckpt =
+            Checkpoint::for_window(object, window, plan, whole.local().clone(), None).unwrap();
+        for index in (0..plan.len()).step_by(3) {
+            ckpt.latest.complete(index, index).unwrap();
+        }
+        let bytes = encode(&ckpt).unwrap();
+        let back = decode(&bytes).unwrap();
+        prop_assert_eq!(back.window(), Some(window));
         prop_assert_eq!(&back, &ckpt);
         prop_assert_eq!(encode(&back).unwrap(), bytes);
     }

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use oss_parts::{DoneSet, PartSize, Plan};
+use oss_parts::{ByteRange, DoneSet, PartSize, Plan};
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
@@ -272,8 +272,18 @@ impl<'a> BodyV1<'a> {
     }
 
     /// The checkpoint this body describes, after checking every rule the in-memory types
-    /// keep.
+    /// keep: a whole-object download, as every version 1 to 3 checkpoint is.
     pub(crate) fn into_checkpoint(self) -> Result<Checkpoint, Corruption> {
+        self.into_checkpoint_over(None)
+    }
+
+    /// The checkpoint this body describes for the object's byte `window` (`None`: the
+    /// whole object): the plan is over the window's length, and the window must end
+    /// inside the object (format version 4 records it after this body).
+    pub(crate) fn into_checkpoint_over(
+        self,
+        window: Option<ByteRange>,
+    ) -> Result<Checkpoint, Corruption> {
         let bad = |detail: String| Corruption::Inconsistent { detail };
         let owned = |what: &str, value: &str| {
             if value.len() > MAX_TEXT_LEN {
@@ -292,8 +302,18 @@ impl<'a> BodyV1<'a> {
             last_modified: owned("Last-Modified", o.last_modified)?,
             crc64: o.crc64,
         };
+        let planned = match window {
+            None => object.size,
+            Some(w) if w.end().is_some_and(|end| end <= object.size) => w.len(),
+            Some(w) => {
+                return Err(bad(format!(
+                    "the window {w} ends past the {}-byte object",
+                    object.size
+                )));
+            }
+        };
         let part_size = PartSize::new(self.part_size).map_err(|e| bad(e.to_string()))?;
-        let plan = Plan::new(object.size, part_size).map_err(|e| bad(e.to_string()))?;
+        let plan = Plan::new(planned, part_size).map_err(|e| bad(e.to_string()))?;
         if plan.len() != self.part_count {
             return Err(bad(format!(
                 "{} parts recorded for a plan of {}",
@@ -363,6 +383,7 @@ impl<'a> BodyV1<'a> {
         .map_err(|e| bad(format!("durable snapshot: {e}")))?;
         Ok(Checkpoint::from(CheckpointParts {
             object,
+            window,
             plan,
             local,
             boot_id,

@@ -28,9 +28,19 @@ impl<'a> BodyV2<'a> {
         })
     }
 
-    /// The checkpoint this body describes, checked as thoroughly as a version 1 body.
+    /// The checkpoint this body describes, checked as thoroughly as a version 1 body: a
+    /// whole-object download, as every version 2 and 3 checkpoint is.
     pub(crate) fn into_checkpoint(self) -> Result<Checkpoint, Corruption> {
-        let mut ckpt = self.v1.into_checkpoint()?;
+        self.into_checkpoint_over(None)
+    }
+
+    /// The checkpoint this body describes for the object's byte `window` (format version
+    /// 4 records it after this body; see `BodyV1::into_checkpoint_over`).
+    pub(crate) fn into_checkpoint_over(
+        self,
+        window: Option<oss_parts::ByteRange>,
+    ) -> Result<Checkpoint, Corruption> {
+        let mut ckpt = self.v1.into_checkpoint_over(window)?;
         let mut temp = ckpt.local().temp_file;
         temp.created = self.temp_created;
         ckpt.set_temp_file(temp);
@@ -58,10 +68,11 @@ mod tests {
             let mut temp = ckpt.local().temp_file;
             temp.created = created;
             ckpt.set_temp_file(temp);
-            // Version 3's slots hold version 2's body.
+            // Version 4's slots hold version 2's body, then the window (whole object: 0).
             let v3 = encode(&ckpt).unwrap();
             let body_len = u32::from_le_bytes(v3[12..16].try_into().unwrap()) as usize;
-            let v2_body = &v3[SLOT_HEADER_LEN..SLOT_HEADER_LEN + body_len];
+            let v2_body = &v3[SLOT_HEADER_LEN..SLOT_HEADER_LEN + body_len - 1];
+            assert_eq!(v3[SLOT_HEADER_LEN + body_len - 1], 0);
             let v1_body = postcard::to_stdvec(&BodyV1::from_checkpoint(&ckpt).unwrap()).unwrap();
             let tail = postcard::to_stdvec(&created).unwrap();
             assert_eq!(v2_body, [v1_body.as_slice(), &tail].concat());

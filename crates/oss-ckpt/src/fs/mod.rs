@@ -3,7 +3,7 @@
 //!
 //! # Saving
 //!
-//! A checkpoint file holds four slots (format version 3, see the crate's format docs);
+//! A checkpoint file holds four slots (format versions 3 and 4, see the crate's format docs);
 //! loading takes the intact slot with the highest sequence number.
 //!
 //! - A [`CheckpointFile`]'s first save — and any save whose image outgrows the slots —
@@ -432,6 +432,7 @@ fn raw_prefix(name: &std::ffi::OsStr, max: usize) -> OsString {
 ///     object: &object,
 ///     part_size: PartSize::new(5)?,
 ///     destination: &destination,
+///     window: None,
 /// };
 /// assert_eq!(file.load(&expected)?, ckpt);
 /// file.remove()?;

@@ -1,7 +1,8 @@
 #![allow(clippy::expect_used)] // fixed, valid inputs: a failure is a bug in this file
 
-//! The states stored in `fixtures/ckpt/v1-small.cp` and `v2-small.cp`. Shared by the golden
-//! tests (which read the files) and by `examples/make_golden.rs` (which wrote each, once).
+//! The states stored in `fixtures/ckpt/v1-small.cp`, `v2-small.cp` (also in `v3-small.cp`)
+//! and `v4-small.cp`. Shared by the golden tests (which read the files) and by
+//! `examples/make_golden.rs` (which wrote each, once).
 
 use oss_ckpt::{BootId, Checkpoint, FileIdentity, LocalFiles, ObjectIdentity};
 use oss_parts::{PartSize, Plan};
@@ -73,5 +74,48 @@ pub fn golden_checkpoint_v2() -> Checkpoint {
     let mut temp = ckpt.local().temp_file;
     temp.created = Some(1_764_115_200_123_456_789);
     ckpt.set_temp_file(temp);
+    ckpt
+}
+
+/// The version 4 golden state: a download of a byte window of version 2's object — its
+/// bytes 1000..309_209 (301 parts of 1024 B, the last one 5 B) — with a done prefix of 100
+/// parts plus parts 150 and 300 (the short last one), one part in flight, a durable
+/// snapshot of 80 parts plus one in-flight part, and a temp file the window's length.
+pub fn golden_checkpoint_v4() -> Checkpoint {
+    let whole = golden_checkpoint_v2();
+    let window = oss_parts::ByteRange::new(1000, 1000 + 300 * 1024 + 5).expect("non-empty");
+    let plan = Plan::new(window.len(), PartSize::new(1024).expect("valid")).expect("plannable");
+    let mut local = whole.local().clone();
+    local.temp_file.len = window.len();
+    let mut ckpt = Checkpoint::for_window(
+        whole.object().clone(),
+        window,
+        plan,
+        local,
+        whole.boot_id.clone(),
+    )
+    .expect("consistent");
+    // The window's bytes: the object's, from its offset 1000 on.
+    let bytes = |index: u64| -> Vec<u8> {
+        let part = plan.part(index).expect("index inside the plan");
+        (part.start()..part.end())
+            .map(|i| ((i + window.start()) * 31 % 251) as u8)
+            .collect()
+    };
+    for index in (0..100).chain([150, 300]) {
+        let crc = oss_crc::checksum(&bytes(index));
+        ckpt.latest.complete(index, crc).expect("inside the plan");
+        if index < 80 {
+            ckpt.durable.complete(index, crc).expect("inside the plan");
+        }
+    }
+    let data = bytes(100);
+    ckpt.latest
+        .record(100, 17, oss_crc::checksum(&data[..17]))
+        .expect("valid progress");
+    let data = bytes(80);
+    ckpt.durable
+        .record(80, 3, oss_crc::checksum(&data[..3]))
+        .expect("valid progress");
     ckpt
 }

@@ -16,7 +16,7 @@ use oss_ckpt::{
 use oss_parts::{PartSize, Plan};
 
 use crash_fs::CrashFs;
-use golden::{golden_checkpoint, golden_checkpoint_v2};
+use golden::{golden_checkpoint, golden_checkpoint_v2, golden_checkpoint_v4};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -57,25 +57,26 @@ fn golden_v1_file_still_reads() {
         Path::new("/srv/下载/weights.bin")
     );
     assert_eq!(decoded.local().temp_file.created, None);
+    assert_eq!(decoded.window(), None);
     // Saving it again writes the current version, whose body starts with version 1's body,
-    // byte for byte (then the birth time it lacks: none).
+    // byte for byte (then the birth time it lacks and the window it lacks: none, none).
     let again = oss_ckpt::encode(&decoded).unwrap();
     assert_eq!(
         u16::from_le_bytes([again[8], again[9]]),
         oss_ckpt::FORMAT_VERSION
     );
     let v1_body = &bytes[oss_ckpt::layout::HEADER_LEN..];
-    assert_eq!(slot0_body(&again), [v1_body, &[0]].concat());
+    assert_eq!(slot0_body(&again), [v1_body, &[0, 0]].concat());
 }
 
-/// The body in slot 0 of a version 3 file.
+/// The body in slot 0 of a version 3 or 4 file.
 fn slot0_body(file: &[u8]) -> &[u8] {
     let len = u32::from_le_bytes(file[12..16].try_into().unwrap()) as usize;
     &file[oss_ckpt::layout::SLOT_HEADER_LEN..oss_ckpt::layout::SLOT_HEADER_LEN + len]
 }
 
 #[test]
-fn golden_v2_file_still_reads_and_version_3_keeps_its_body() {
+fn golden_v2_file_still_reads_and_version_4_keeps_its_body() {
     let bytes = std::fs::read(fixture("v2-small.cp")).expect("fixtures/ckpt/v2-small.cp");
     assert_eq!(&bytes[..8], &oss_ckpt::layout::MAGIC);
     assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 2);
@@ -87,21 +88,100 @@ fn golden_v2_file_still_reads_and_version_3_keeps_its_body() {
         Some(1_764_115_200_123_456_789)
     );
     assert_eq!(decoded.latest.done().count(), 304);
-    // Version 3 puts version 2's body, unchanged, in its slots.
+    // Version 4 puts version 2's body, unchanged, in its slots, then the window (none).
     let again = oss_ckpt::encode(&expected).unwrap();
-    assert_eq!(slot0_body(&again), &bytes[oss_ckpt::layout::HEADER_LEN..]);
+    let v2_body = &bytes[oss_ckpt::layout::HEADER_LEN..];
+    assert_eq!(slot0_body(&again), [v2_body, &[0]].concat());
 }
 
 #[test]
-fn golden_v3_file_still_reads_and_the_encoder_still_writes_it() {
+fn golden_v3_file_still_reads_as_a_whole_object_download() {
     let bytes = std::fs::read(fixture("v3-small.cp")).expect("fixtures/ckpt/v3-small.cp");
     assert_eq!(&bytes[..8], &oss_ckpt::layout::MAGIC);
     assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 3);
     assert_eq!(bytes.len(), 4 * 4096);
     let expected = golden_checkpoint_v2();
-    assert_eq!(oss_ckpt::decode(&bytes).unwrap(), expected);
+    let decoded = oss_ckpt::decode(&bytes).unwrap();
+    assert_eq!(decoded, expected);
+    assert_eq!(decoded.window(), None);
+    // Today's encoder writes version 4: the same slot layout and sizes, version 3's body
+    // followed by the window (none), the header's version, body length and checksum new.
+    let again = oss_ckpt::encode(&expected).unwrap();
+    assert_eq!(again.len(), bytes.len());
+    assert_eq!(u16::from_le_bytes([again[8], again[9]]), 4);
+    assert_eq!(slot0_body(&again), [slot0_body(&bytes), &[0]].concat());
+    assert_eq!(again[16..32], bytes[16..32], "sequence and slot length");
+}
+
+#[test]
+fn golden_v4_file_still_reads_and_the_encoder_still_writes_it() {
+    let bytes = std::fs::read(fixture("v4-small.cp")).expect("fixtures/ckpt/v4-small.cp");
+    assert_eq!(&bytes[..8], &oss_ckpt::layout::MAGIC);
+    assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 4);
+    assert_eq!(bytes.len(), 4 * 4096);
+    let expected = golden_checkpoint_v4();
+    let decoded = oss_ckpt::decode(&bytes).unwrap();
+    assert_eq!(decoded, expected);
+    // Spot checks that do not go through the shared builder.
+    let window = decoded.window().unwrap();
+    assert_eq!((window.start(), window.end()), (1000, Some(308_205)));
+    assert_eq!(decoded.object().size, 1000 * 1024 + 17);
+    assert_eq!(decoded.plan().len(), 301);
+    assert_eq!(decoded.plan().object_size(), 300 * 1024 + 5);
+    assert_eq!(decoded.latest.done().count(), 102);
+    assert_eq!(decoded.durable.done().count(), 80);
+    assert_eq!(decoded.latest.in_flight_part(100).unwrap().bytes_done, 17);
+    // The body ends with the window: Some, start 1000, end 308205 (postcard varints).
+    let body = slot0_body(&bytes);
+    assert_eq!(&body[body.len() - 6..], [1, 0xE8, 0x07, 0xED, 0xE7, 0x12]);
     // The format is frozen: today's encoder writes the same bytes.
     assert_eq!(oss_ckpt::encode(&expected).unwrap(), bytes);
+}
+
+#[test]
+fn a_checkpoint_of_another_window_or_of_the_whole_object_does_not_match() {
+    let ckpt = golden_checkpoint_v4();
+    let object = ckpt.object().clone();
+    let destination = ckpt.local().destination.clone();
+    let part_size = ckpt.plan().part_size();
+    let check = |window| {
+        ckpt.check(&Expected {
+            object: &object,
+            part_size,
+            destination: &destination,
+            window,
+        })
+    };
+    assert!(check(ckpt.window()).is_ok());
+    let other = oss_parts::ByteRange::new(1000, 308_206).unwrap();
+    for (window, now) in [
+        (Some(other), "bytes 1000-308205"),
+        (None, "the whole object"),
+    ] {
+        match check(window).unwrap_err() {
+            CkptError::Mismatch {
+                field: Field::Window,
+                stored,
+                expected,
+            } => {
+                assert_eq!(stored, "bytes 1000-308204");
+                assert_eq!(expected, now);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // And a whole-object checkpoint is not one of a window.
+    let whole = golden_checkpoint_v2();
+    let err = whole
+        .check(&Expected {
+            object: &object,
+            part_size,
+            destination: &destination,
+            window: Some(other),
+        })
+        .unwrap_err();
+    assert!(!err.is_object_changed());
+    assert!(err.to_string().contains("byte range"), "{err}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -666,6 +746,7 @@ fn every_recorded_field_is_checked_and_named_with_both_values() {
         object: &object,
         part_size,
         destination: &destination,
+        window: None,
     })
     .unwrap();
 
@@ -740,6 +821,7 @@ fn every_recorded_field_is_checked_and_named_with_both_values() {
                 object: &o,
                 part_size: p,
                 destination: &d,
+                window: None,
             })
             .unwrap_err();
         let CkptError::Mismatch {

@@ -60,6 +60,7 @@ impl Job {
             object: identity,
             part_size: plan.part_size(),
             destination: &self.destination,
+            window: None,
         };
         let ckpt_file = self.ckpt_file();
         match resume::decide(&ckpt_file, &expected, &self.temp_path, boot.as_ref())? {
