@@ -19,12 +19,14 @@
 //!     24     …  body
 //! ```
 //!
-//! Version 3 is four slots of `L` bytes (slot k at k × L), written in place in turn, each
-//! holding one whole image or the remains of a torn write:
+//! Versions 3 and 4 are four slots of `L` bytes (slot k at k × L), written in place in turn,
+//! each holding one whole image or the remains of a torn write. The two differ only in the
+//! version field and the body (version 4's ends with the object's byte window, for a
+//! resumable `--range`), which this reader does not decode: the slot layout is the same.
 //!
 //! ```text
 //!      0     8  magic            "\x89OSSCKPT"
-//!      8     2  format version   3
+//!      8     2  format version   3 or 4
 //!     10     2  reserved         0
 //!     12     4  body length      u32, 40 + body length <= L
 //!     16     8  sequence         one more than the save before it
@@ -47,9 +49,9 @@ use crate::crc64::Crc64;
 const MAGIC: &[u8; 8] = b"\x89OSSCKPT";
 /// The header of a version 1 or 2 file.
 const SINGLE_HEADER_LEN: usize = 24;
-/// The header of a version 3 slot.
+/// The header of a version 3 or 4 slot.
 const SLOT_HEADER_LEN: usize = 40;
-/// Slots in a version 3 file.
+/// Slots in a version 3 or 4 file.
 const SLOTS: usize = 4;
 
 /// One intact image in a checkpoint file: a version 1/2 file's only one, or a slot.
@@ -81,7 +83,7 @@ pub fn images(bytes: &[u8]) -> Result<Vec<Image>, String> {
     slotted(bytes)
 }
 
-/// The intact slots of a version 3 file, newest first, or why there is none.
+/// The intact slots of a version 3 or 4 file, newest first, or why there is none.
 fn slotted(bytes: &[u8]) -> Result<Vec<Image>, String> {
     if bytes.is_empty() {
         return Err("the file is empty".into());
@@ -281,7 +283,7 @@ fn single(bytes: &[u8]) -> Result<Image, String> {
     })
 }
 
-/// Slot `k` of a version 3 file, or why it is not intact.
+/// Slot `k` of a version 3 or 4 file, or why it is not intact.
 fn slot(bytes: &[u8], k: usize) -> Result<Image, String> {
     let file_len = bytes.len();
     let start = k * (file_len / SLOTS);
@@ -381,7 +383,7 @@ pub mod samples {
         sealed(header_start(version, body), body)
     }
 
-    /// One version 3 slot image (header and body, no stale rest), built field by field.
+    /// One version 3 or 4 slot image (header and body, no stale rest), built field by field.
     pub fn slot_image(version: u16, sequence: u64, slot_len: u32, body: &[u8]) -> Vec<u8> {
         let mut out = header_start(version, body);
         out.extend_from_slice(&sequence.to_le_bytes());
@@ -463,6 +465,39 @@ mod tests {
             "{}",
             describe(&fresh)
         );
+    }
+
+    #[test]
+    fn reads_version_4_slots_like_version_3_ones() {
+        let mut file = vec![0u8; SLOTS * L];
+        for (k, seq) in [(0usize, 3u64), (2, 4)] {
+            let image = slot_image(4, seq, L as u32, &[k as u8; 250]);
+            file[k * L..k * L + image.len()].copy_from_slice(&image);
+        }
+        assert_eq!(version(&file), Ok(4));
+        assert_eq!(sequence(&file), Some(4));
+        assert!(
+            describe(&file).starts_with("v4, 4 × 4096 B"),
+            "{}",
+            describe(&file)
+        );
+        let newer = future_version(&file).unwrap();
+        assert_eq!(version(&newer), Ok(5));
+    }
+
+    /// The golden files of the slotted versions, as oss-ckpt's tests pin them
+    /// (`fixtures/ckpt/README.md`): the first save of a download, slot 0 with sequence 1.
+    #[test]
+    fn reads_the_golden_files_of_versions_3_and_4() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/ckpt");
+        for (name, expected, body_len) in [("v3-small.cp", 3, 432), ("v4-small.cp", 4, 417)] {
+            let bytes = std::fs::read(dir.join(name)).unwrap();
+            let all = images(&bytes).unwrap();
+            assert_eq!(all.len(), 1, "{name}");
+            assert_eq!(all[0].version, expected, "{name}");
+            assert_eq!((all[0].slot, all[0].sequence), (0, Some(1)), "{name}");
+            assert_eq!(all[0].len, SLOT_HEADER_LEN + body_len, "{name}");
+        }
     }
 
     #[test]

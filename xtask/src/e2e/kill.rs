@@ -22,7 +22,7 @@ use crate::paths::with_suffix;
 use crate::size::human;
 
 /// oss-resume's failpoints, in the order a durable download reaches them (crates/oss-resume
-/// `failpoint::ALL`, checkpoint format version 3).
+/// `failpoint::ALL`, checkpoint format versions 3 and 4, whose slots are the same).
 pub const FAILPOINTS: [&str; 7] = [
     "ckpt-temp-written",
     "ckpt-slot-torn",

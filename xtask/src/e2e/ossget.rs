@@ -328,7 +328,7 @@ impl Ossget<'_> {
 /// What identifies the checkpoint's latest commit, read from `DEST.cp` at each sample: a
 /// change means a commit landed.
 ///
-/// Format version 3 saves write in place into one of four slots, so the file keeps its
+/// Format version 3 and 4 saves write in place into one of four slots, so the file keeps its
 /// inode; each save has a sequence one higher than the last, and the newest intact slot's
 /// sequence is the latest commit (the file is a few KiB, read whole each sample). A read
 /// racing an in-place write sees a torn slot, which the parser skips like any reader, so it
