@@ -41,6 +41,7 @@ impl fmt::Debug for Download {
             .field("part_size", &o.part_size)
             .field("threads", &o.threads)
             .field("threads_auto", &o.threads_auto)
+            .field("range", &o.range)
             .field("checkpoint", &o.checkpoint)
             .field("durability", &o.durability)
             .finish_non_exhaustive()
@@ -123,6 +124,25 @@ impl Download {
     /// HEAD reports is pinned for every part.
     pub fn version_id(mut self, version_id: impl Into<String>) -> Self {
         self.options.version_id = Some(version_id.into());
+        self
+    }
+
+    /// Download only this byte range of the object into the destination (default: the whole
+    /// object). Resumable like a whole object: the parts, the checkpoint and the temp file
+    /// are the range's, and the checkpoint records the range, so a later call resumes it only
+    /// for the same range of the same object — another range, or a changed object, starts
+    /// over, with the reason in [`crate::Report::checkpoint`].
+    ///
+    /// A range whose last byte is before its first, or a suffix of 0 bytes, is
+    /// [`Error::InvalidArgument`] before any request; one that starts at or past the end of
+    /// the object is [`Error::RangeNotSatisfiable`] (naming the object's size) after HEAD and
+    /// before any GET; one that ends past it stops at the object's last byte. OSS has a
+    /// CRC-64 for whole objects only: the range's CRC-64 is computed as its bytes are written
+    /// and reported ([`crate::Report::crc64`]) but cannot be checked
+    /// ([`crate::Report::crc64_verified`] is false) — unless the range is the whole object,
+    /// which is then downloaded, checked and checkpointed as the whole object.
+    pub fn range(mut self, range: crate::ObjectRange) -> Self {
+        self.options.range = Some(range);
         self
     }
 

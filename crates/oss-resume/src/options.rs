@@ -93,6 +93,9 @@ pub(crate) struct Options {
     /// Idle workers at the tail split runs that are far behind (`tail.rs`).
     pub(crate) tail_split: bool,
     pub(crate) version_id: Option<String>,
+    /// The byte range of the object to download (`None`: all of it). Plain data from the
+    /// stream module, which resolves it the same way.
+    pub(crate) range: Option<crate::ObjectRange>,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) bandwidth: Option<u64>,
     /// A batch's bandwidth limit, shared by all its objects (replaces `bandwidth`).
@@ -126,6 +129,7 @@ impl Default for Options {
             max_request: None,
             tail_split: true,
             version_id: None,
+            range: None,
             headers: Vec::new(),
             bandwidth: None,
             shared_limiter: None,

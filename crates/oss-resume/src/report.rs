@@ -12,7 +12,7 @@ pub use oss_ckpt::SnapshotKind;
 pub struct Progress {
     /// Bytes on disk (resumed ones included).
     pub bytes_done: u64,
-    /// The object's size.
+    /// The object's size (the range's, with [`crate::Download::range`]).
     pub bytes_total: u64,
     /// Parts complete.
     pub parts_done: u64,
@@ -126,6 +126,15 @@ pub enum FreshReason {
         /// What did not match.
         detail: String,
     },
+    /// The checkpoint is for other bytes of the object ([`crate::Download::range`]): another
+    /// byte range, or the whole object where a range is asked for (or the reverse). Its
+    /// bytes on disk are not this download's.
+    Range {
+        /// The checkpoint's range, printed (`bytes FIRST-LAST` or `the whole object`).
+        checkpoint: String,
+        /// This download's range, printed the same way.
+        now: String,
+    },
 }
 
 impl fmt::Display for FreshReason {
@@ -169,6 +178,11 @@ impl fmt::Display for FreshReason {
                 now.display()
             ),
             Self::VerifyFailed { detail } => write!(f, "verify-on-resume failed: {detail}"),
+            Self::Range { checkpoint, now } => write!(
+                f,
+                "the checkpoint is for {checkpoint} of the object and this download is for \
+                 {now}, so its progress does not apply"
+            ),
         }
     }
 }
@@ -180,8 +194,15 @@ pub struct Report {
     /// The object's metadata from HEAD (the C SDK's `resp_headers`): size, ETag,
     /// Last-Modified, CRC-64, version, type, storage class, and every other header.
     pub object: oss_http::ObjectMeta,
-    /// The object's size.
+    /// The file's size: the object's, or with [`crate::Download::range`] the range's.
     pub bytes_total: u64,
+    /// With [`crate::Download::range`]: the object's bytes downloaded (`start..end`, end
+    /// exclusive; the range asked for, stopped at the object's end).
+    pub range: Option<std::ops::Range<u64>>,
+    /// CRC-64/XZ of the file's bytes (the fold of its parts' CRCs): the object's, or the
+    /// range's. `None` only when the download was found already complete by an older
+    /// checkpoint that did not record it.
+    pub crc64: Option<u64>,
     /// Body bytes received and written in this call.
     pub bytes_transferred: u64,
     /// Bytes that were already on disk from an earlier call and were not fetched again.

@@ -29,8 +29,8 @@ pub(crate) enum Start {
     /// `reason` is a [`FreshReason::ObjectChanged`].
     ObjectChanged { reason: FreshReason },
     /// The previous run renamed the verified file onto the destination and stopped before
-    /// deleting the checkpoint.
-    AlreadyComplete,
+    /// deleting the checkpoint; `crc64` is the file's CRC-64 as the checkpoint recorded it.
+    AlreadyComplete { crc64: Option<u64> },
 }
 
 /// Loads and checks the checkpoint for this download.
@@ -71,7 +71,9 @@ pub(crate) fn decide(
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             if completed_by_rename(&ckpt, expected, &chosen) {
-                return Ok(Start::AlreadyComplete);
+                return Ok(Start::AlreadyComplete {
+                    crc64: chosen.object_crc(),
+                });
             }
             return Ok(Start::Fresh {
                 reason: Some(FreshReason::TempFileGone {
@@ -136,6 +138,16 @@ fn check_download(
             }),
         })),
         Err(CkptError::Mismatch {
+            field: Field::Window,
+            stored,
+            expected,
+        }) => Ok(Some(Start::Fresh {
+            reason: Some(FreshReason::Range {
+                checkpoint: stored,
+                now: expected,
+            }),
+        })),
+        Err(CkptError::Mismatch {
             field,
             stored,
             expected,
@@ -187,8 +199,8 @@ fn refused(ckpt_path: &Path, source: CkptError) -> Error {
 }
 
 /// Whether the destination is the checkpoint's temp file, renamed after a complete,
-/// verified download: same device, inode, length and birth time, and the snapshot complete with the
-/// object's CRC.
+/// verified download: same device, inode, length and birth time, and the snapshot complete
+/// (with the object's CRC, for a whole object: a byte window has none to match).
 fn completed_by_rename(ckpt: &Checkpoint, expected: &Expected<'_>, snapshot: &Snapshot) -> bool {
     // Not blocking on a FIFO, nor following a link, at the destination.
     let Ok(dest) = open_read(expected.destination) else {
@@ -201,8 +213,8 @@ fn completed_by_rename(ckpt: &Checkpoint, expected: &Expected<'_>, snapshot: &Sn
         return false;
     }
     match expected.object.crc64 {
-        Some(crc) => snapshot.object_crc() == Some(crc),
-        None => true,
+        Some(crc) if expected.window.is_none() => snapshot.object_crc() == Some(crc),
+        _ => true,
     }
 }
 

@@ -36,6 +36,9 @@ pub(crate) fn validate(
 ) -> Result<Checked, Error> {
     check_object(bucket, key)?;
     check_settings(options)?;
+    if let Some(range) = options.range {
+        check_range(range)?;
+    }
     let destination = checked_file_path("destination", destination)?;
     check_destination(&destination)?;
     let checkpoint_path = match &options.checkpoint_path {
@@ -50,6 +53,28 @@ pub(crate) fn validate(
         checkpoint_path,
         headers: request_headers(&options.headers)?,
     })
+}
+
+/// A byte range selects at least one byte whatever the object's size: its last byte is not
+/// before its first, and a suffix is not empty. (Where it falls against the object's end is
+/// known only after HEAD: `ObjectRange::resolve`.)
+pub(crate) fn check_range(range: crate::ObjectRange) -> Result<(), Error> {
+    match range {
+        crate::ObjectRange::From {
+            first,
+            last: Some(last),
+        } if last < first => Err(Error::invalid(
+            "range",
+            format!(
+                "its last byte {last} is before its first byte {first}; give FIRST-LAST with FIRST <= LAST (both inclusive)"
+            ),
+        )),
+        crate::ObjectRange::Last(0) => Err(Error::invalid(
+            "range",
+            "a suffix of 0 bytes selects nothing; ask for at least one byte",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The bucket and the key name an object.

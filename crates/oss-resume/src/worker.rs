@@ -76,6 +76,10 @@ pub(crate) struct Ctx {
     pub(crate) pin: ObjectPin,
     pub(crate) file: Arc<File>,
     pub(crate) plan: Plan,
+    /// The object's offset of the plan's byte 0: 0, or the first byte of the byte window a
+    /// ranged download covers (its plan, parts and temp file are the window's).
+    pub(crate) base: u64,
+    /// The bytes the plan covers (the mid-part failpoint fires half way through them).
     pub(crate) object_size: u64,
     pub(crate) scheduler: Mutex<Scheduler>,
     pub(crate) cancel: CancellationToken,
@@ -246,7 +250,8 @@ async fn download_run(
     // Meaningful progress is measured against the part (the unit of progress), not the run.
     let mut retry = PartRetry::with_throttle(ctx.retry, ctx.throttle).for_part(run.first.len());
     while let Some(rest) = sink.remaining() {
-        let get = GetRange::new(&ctx.bucket, &ctx.key, &ctx.pin, rest).headers(&ctx.headers);
+        let get = GetRange::new(&ctx.bucket, &ctx.key, &ctx.pin, in_object(rest, ctx.base))
+            .headers(&ctx.headers);
         // No CRC from oss-http: the sink hashes what reaches the disk (on the writer), which
         // is what a checkpoint may claim, so each byte is hashed once.
         let before = sink.accepted;
@@ -650,6 +655,12 @@ impl<'a> RunSink<'a> {
     }
 }
 
+/// The object's bytes for the plan's bytes `rest` (the plan starts at the object's `base`).
+fn in_object(rest: ByteRange, base: u64) -> ByteRange {
+    // `base + last` is below the object's size; the shift keeps `start <= last`.
+    ByteRange::inclusive(rest.start() + base, rest.last() + base).unwrap_or(rest)
+}
+
 /// Hashes each segment's chunks into its part's CRC-64: the first continues `carry` (the
 /// part the write starts in), the others start fresh. Returns what each segment's part
 /// has on disk now, and the CRC to carry into the next write.
@@ -682,6 +693,8 @@ impl ByteSink for RunSink<'_> {
     type Error = SinkFailed;
 
     async fn write(&mut self, offset: u64, mut chunk: Bytes) -> Result<(), SinkFailed> {
+        // The stream's offsets are the object's; the plan's start at `base`.
+        let offset = offset.wrapping_sub(self.ctx.base);
         if offset != self.accepted {
             let e = io::Error::other(format!(
                 "internal: chunk at {offset}, expected {}",

@@ -38,7 +38,8 @@ impl Job {
             received,
         } = transferred;
         let actual = ckpt.latest.object_crc().unwrap_or(0);
-        if let Some(expected) = meta.crc64
+        // OSS's CRC-64 is the whole object's: a window's cannot be checked against it.
+        if let Some(expected) = meta.crc64.filter(|_| self.window.is_none())
             && expected != actual
         {
             // Delete both, so a retry can neither loop on nor accept the bad bytes.
@@ -61,7 +62,13 @@ impl Job {
             self.remove_checkpoint(f);
         }
         let plan = *ckpt.latest.plan();
-        Ok(self.report(meta, &plan, received, bytes_resumed, retries, ckpt_use))
+        let finished = Finished {
+            transferred: received,
+            resumed: bytes_resumed,
+            retries,
+            crc64: Some(actual),
+        };
+        Ok(self.report(meta, &plan, finished, ckpt_use))
     }
 
     /// What the finished file carries besides its bytes, set before the rename (and before
@@ -134,6 +141,7 @@ impl Job {
         &mut self,
         meta: ObjectMeta,
         plan: Plan,
+        crc64: Option<u64>,
     ) -> Result<Report, Error> {
         // The file is the one this download wrote and verified (the checkpoint's temp file,
         // renamed); the previous run may have stopped before stamping it.
@@ -144,26 +152,31 @@ impl Job {
             sync_dir(&parent_dir(&self.destination))?;
         }
         self.remove_checkpoint(&mut self.ckpt_file());
-        let size = meta.size;
-        Ok(self.report(meta, &plan, 0, size, 0, CheckpointUse::AlreadyComplete))
+        let finished = Finished {
+            transferred: 0,
+            resumed: plan.object_size(),
+            retries: 0,
+            crc64,
+        };
+        Ok(self.report(meta, &plan, finished, CheckpointUse::AlreadyComplete))
     }
 
     fn report(
         &mut self,
         object: ObjectMeta,
         plan: &Plan,
-        transferred: u64,
-        resumed: u64,
-        retries: u64,
+        finished: Finished,
         checkpoint: CheckpointUse,
     ) -> Report {
         Report {
-            bytes_total: object.size,
-            crc64_verified: object.crc64.is_some(),
+            bytes_total: plan.object_size(),
+            crc64_verified: object.crc64.is_some() && self.window.is_none(),
+            crc64: finished.crc64,
+            range: self.span.clone(),
             object,
-            bytes_transferred: transferred,
-            bytes_resumed: resumed,
-            retries,
+            bytes_transferred: finished.transferred,
+            bytes_resumed: finished.resumed,
+            retries: finished.retries,
             requests: self.requests,
             tail_splits: self.tail_splits,
             connections_opened: self
@@ -179,6 +192,18 @@ impl Job {
             adaptive: self.adaptive.take(),
         }
     }
+}
+
+/// What a finished attempt counted, for its report.
+struct Finished {
+    /// Body bytes received in this call.
+    transferred: u64,
+    /// Bytes already on disk from an earlier call.
+    resumed: u64,
+    /// Part requests retried.
+    retries: u64,
+    /// CRC-64 of the file's bytes, when known.
+    crc64: Option<u64>,
 }
 
 /// fsync of the destination's directory, so the rename in it survives power loss. Runs

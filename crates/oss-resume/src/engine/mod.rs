@@ -21,7 +21,7 @@ use std::time::Instant;
 use oss_ckpt::ObjectIdentity;
 use oss_ckpt::fs::CheckpointFile;
 use oss_http::{ObjectMeta, PartRetry, RequestHeaders};
-use oss_parts::{PartSize, Plan};
+use oss_parts::{ByteRange, PartSize, Plan};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, LocalOp, PartRef};
@@ -78,6 +78,8 @@ pub(crate) async fn run(request: Request) -> Result<Report, Error> {
         tail_splits: 0,
         connections_before,
         discarded_on_request: false,
+        span: None,
+        window: None,
         started,
     };
     // Dropping the job releases the lock (removing the lock file) unless a progress thread
@@ -131,6 +133,13 @@ struct Job {
     connections_before: u64,
     /// `restart(true)` removed a checkpoint before the first attempt (reported by it).
     discarded_on_request: bool,
+    /// With [`crate::Download::range`]: the object's bytes asked for, resolved against the
+    /// size HEAD gave in this attempt.
+    span: Option<std::ops::Range<u64>>,
+    /// The byte window this attempt plans, checkpoints and writes: `None` for the whole
+    /// object (also when the range asked for is all of it, so that it is checked against
+    /// the object's CRC-64 and its checkpoint is the whole object's).
+    window: Option<ByteRange>,
     started: Instant,
 }
 
@@ -210,11 +219,14 @@ impl Job {
         meta: ObjectMeta,
         cancel: CancellationToken,
     ) -> Result<Report, Stop> {
-        let plan = self.plan(meta.size)?;
+        self.resolve_window(meta.size)?;
+        let plan = self.plan(self.window.map_or(meta.size, |w| w.len()))?;
         let boot = self.options.hooks.boot.boot_id();
         let identity = self.object_identity(&meta);
         let (resumed, ckpt_use) = match self.decide_start(&identity, plan, &meta, &boot).await? {
-            Begin::AlreadyComplete => return Ok(self.already_complete(meta, plan)?),
+            Begin::AlreadyComplete { crc64 } => {
+                return Ok(self.already_complete(meta, plan, crc64)?);
+            }
             Begin::Download { resumed, ckpt_use } => (resumed, ckpt_use),
         };
         let (ckpt, file) = self.open_temp_file(resumed, identity, plan, boot)?;
@@ -227,6 +239,27 @@ impl Job {
         let transferred = self.settle(ended, &meta)?;
         let report = self.finish(meta, file, transferred, bytes_resumed, ckpt_use)?;
         Ok(report)
+    }
+
+    /// The range asked for, against the object's `size` as HEAD gave it: the bytes it
+    /// selects, and the window to plan ([`Job::window`]). Before any GET: a range that
+    /// starts at or past the end is [`Error::RangeNotSatisfiable`], naming the size.
+    fn resolve_window(&mut self, size: u64) -> Result<(), Error> {
+        let Some(range) = self.options.range else {
+            return Ok(());
+        };
+        let span = range.resolve(size)?;
+        self.window = if span.start == 0 && span.end == size {
+            None
+        } else {
+            Some(
+                ByteRange::new(span.start, span.end).map_err(|e| Error::Internal {
+                    detail: format!("the resolved range: {e}"),
+                })?,
+            )
+        };
+        self.span = Some(span);
+        Ok(())
     }
 
     /// The object as a checkpoint records it.

@@ -26,8 +26,9 @@ pub(super) enum Begin {
         resumed: Option<(Box<Checkpoint>, File)>,
         ckpt_use: CheckpointUse,
     },
-    /// The previous run finished everything but deleting the checkpoint.
-    AlreadyComplete,
+    /// The previous run finished everything but deleting the checkpoint; `crc64` is the
+    /// CRC-64 of the file's bytes its checkpoint recorded.
+    AlreadyComplete { crc64: Option<u64> },
 }
 
 impl Begin {
@@ -60,7 +61,7 @@ impl Job {
             object: identity,
             part_size: plan.part_size(),
             destination: &self.destination,
-            window: None,
+            window: self.window,
         };
         let ckpt_file = self.ckpt_file();
         match resume::decide(&ckpt_file, &expected, &self.temp_path, boot.as_ref())? {
@@ -74,7 +75,7 @@ impl Job {
                 ))
             }
             Start::ObjectChanged { reason } => self.changed_since_checkpoint(reason, meta),
-            Start::AlreadyComplete => Ok(Begin::AlreadyComplete),
+            Start::AlreadyComplete { crc64 } => Ok(Begin::AlreadyComplete { crc64 }),
             Start::Resume {
                 ckpt,
                 file,
@@ -138,8 +139,8 @@ impl Job {
         })
     }
 
-    /// The temp data file (the resumed one, or a new one), sized to the object with room
-    /// for it, and the checkpoint that records it.
+    /// The temp data file (the resumed one, or a new one), sized to the object (or the
+    /// window) with room for it, and the checkpoint that records it.
     pub(super) fn open_temp_file(
         &mut self,
         resumed: Option<(Box<Checkpoint>, File)>,
@@ -151,7 +152,7 @@ impl Job {
             Some((ckpt, file)) => (Some(*ckpt), file),
             None => (None, self.create_temp_file()?),
         };
-        if let Err(e) = self.make_room(&file, identity.size) {
+        if let Err(e) = self.make_room(&file, plan.object_size()) {
             if ckpt.is_none() {
                 remove_if_exists(&self.temp_path);
             }
@@ -170,11 +171,15 @@ impl Job {
                     temp_path: self.temp_path.clone(),
                     temp_file,
                 };
-                Checkpoint::new(identity, plan, local, boot.clone()).map_err(|source| {
-                    Error::Checkpoint {
-                        path: self.ckpt_path.clone(),
-                        source,
+                let made = match self.window {
+                    None => Checkpoint::new(identity, plan, local, boot.clone()),
+                    Some(window) => {
+                        Checkpoint::for_window(identity, window, plan, local, boot.clone())
                     }
+                };
+                made.map_err(|source| Error::Checkpoint {
+                    path: self.ckpt_path.clone(),
+                    source,
                 })?
             }
         };

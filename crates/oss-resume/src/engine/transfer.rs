@@ -142,7 +142,8 @@ impl Job {
             pin: meta.pin(),
             file: Arc::clone(file),
             plan: *latest.plan(),
-            object_size: meta.size,
+            base: self.window.map_or(0, |w| w.start()),
+            object_size: latest.plan().object_size(),
             scheduler: Mutex::new(Scheduler::new(
                 *latest.plan(),
                 latest.done().clone(),

@@ -45,7 +45,7 @@ async fn interrupt(env: &Env, d: Download, fraction: f64) {
 
 /// Runs a checkpointed download and cancels it once `fraction` is on disk (the caller makes
 /// sure it cannot finish first).
-async fn cancel_at(d: Download, fraction: f64) {
+pub(crate) async fn cancel_at(d: Download, fraction: f64) {
     let token = CancellationToken::new();
     let trigger = token.clone();
     let err = d
@@ -70,9 +70,12 @@ async fn cancel_at(d: Download, fraction: f64) {
     );
 }
 
-/// Runs `edit` on each of the four slots of a format 3 checkpoint file.
+/// Runs `edit` on each of the four slots of a checkpoint file of this build's format.
 fn for_each_slot(bytes: &mut [u8], mut edit: impl FnMut(&mut [u8])) {
-    assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 3);
+    assert_eq!(
+        u16::from_le_bytes([bytes[8], bytes[9]]),
+        oss_ckpt::FORMAT_VERSION
+    );
     let slot_len = bytes.len() / oss_ckpt::layout::SLOT_COUNT as usize;
     for slot in bytes.chunks_mut(slot_len) {
         edit(slot);

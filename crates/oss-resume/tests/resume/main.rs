@@ -14,6 +14,7 @@ mod faults;
 mod features;
 mod matrix;
 mod planted;
+mod range;
 mod sdk_bugs;
 mod stream;
 mod tail;
