@@ -140,7 +140,8 @@ impl Download {
     /// CRC-64 for whole objects only: the range's CRC-64 is computed as its bytes are written
     /// and reported ([`crate::Report::crc64`]) but cannot be checked
     /// ([`crate::Report::crc64_verified`] is false) — unless the range is the whole object,
-    /// which is then downloaded, checked and checkpointed as the whole object.
+    /// which is then downloaded, checked and checkpointed as the whole object. The object's
+    /// ETag and CRC-64 are not recorded on a range's file ([`Download::record_source`]).
     pub fn range(mut self, range: crate::ObjectRange) -> Self {
         self.options.range = Some(range);
         self

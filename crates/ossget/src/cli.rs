@@ -77,7 +77,7 @@ pub struct Args {
     pub max_request_size: Option<u64>,
 
     /// Download only bytes START-END of the object (inclusive), START- (to the end) or
-    /// -SUFFIX (the last SUFFIX bytes), streamed to DEST or stdout; not resumable (see
+    /// -SUFFIX (the last SUFFIX bytes): to DEST resumably, or streamed to stdout (see
     /// --help)
     #[arg(long, value_name = "START-END", value_parser = parse_range, allow_hyphen_values = true,
           help_heading = "Download")]
@@ -469,6 +469,19 @@ pub enum RangeArg {
     },
     /// `-N`: the last N bytes.
     Suffix(u64),
+}
+
+impl RangeArg {
+    /// The range as oss-resume takes it (for a stream and for a download alike).
+    pub fn object_range(self) -> oss_resume::ObjectRange {
+        match self {
+            RangeArg::From { start, end } => oss_resume::ObjectRange::From {
+                first: start,
+                last: end,
+            },
+            RangeArg::Suffix(n) => oss_resume::ObjectRange::Last(n),
+        }
+    }
 }
 
 /// `START-END`, `START-`, `-SUFFIX`: byte offsets as plain numbers or sizes (`1MiB-2MiB`).

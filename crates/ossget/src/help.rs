@@ -63,11 +63,14 @@ Streaming to stdout (DEST -, or -o -):
     ossget oss://examplebucket/backup.tar - --region cn-hangzhou | tar -x -C restore/
 
 Ranges (--range START-END, START-, -SUFFIX; inclusive, sizes allowed: 1MiB-2MiB):
-  The bytes go to stdout or to DEST, by way of DEST.oss-range-PID.tmp renamed when complete,
-  with the same parallel parts as a stream; a range is not resumable (an interrupted one
-  starts over). A range past the end of the object is refused after HEAD; one ending past
-  it stops at the last byte. OSS has a CRC-64 for whole objects only: a range's CRC-64 is
-  computed and reported (crc64 in --json), not verified.
+  To DEST, a range is downloaded like a whole object, only smaller: parallel parts of the
+  range, its checkpoint (DEST.cp, which records the range) and DEST.oss-tmp, renamed when
+  complete. Interrupted (Ctrl-C, kill -9, a crash), the same command resumes it and fetches
+  only what is missing; another range, or a changed object, starts over and says why.
+  To stdout (-) it is a stream, not resumable. A range past the end of the object is refused
+  after HEAD, before any GET; one ending past it stops at the last byte. OSS has a CRC-64
+  for whole objects only: a range's CRC-64 is computed and reported (crc64 in --json), not
+  verified. --update does not apply to a range.
 
 Config file (--config FILE; else $OSSGET_CONFIG, else $XDG_CONFIG_HOME/ossget/config.toml or
 ~/.config/ossget/config.toml when it exists):

@@ -162,7 +162,9 @@ impl Job {
             .preallocate(!args.no_preallocate)
             .check_free_space(!args.no_space_check)
             .preserve_mtime(!args.no_preserve_mtime)
-            .record_source(true)
+            // A range's file is not the object: recording the object's ETag and CRC-64 on it
+            // would let a later --update take it for the whole object.
+            .record_source(args.range.is_none())
             .retry_policy(retry)
             .throttle_policy(throttle);
         if let Some(path) = &self.checkpoint_path {
@@ -182,6 +184,9 @@ impl Job {
         }
         if let Some(rate) = args.limit_rate {
             d = d.bandwidth_limit(rate);
+        }
+        if let Some(range) = args.range {
+            d = d.range(range.object_range());
         }
         d
     }

@@ -1,16 +1,16 @@
-//! `ossget SOURCE -` (or `-o -`) and `--range`: the object, or a byte range of it, through
-//! oss-resume's `Client::stream` — to stdout, or to DEST by way of a temp file renamed into
-//! place once complete. Parts are fetched in parallel and written in order through a
-//! window of `--threads` parts, so memory stays under threads × part size. There is no
-//! checkpoint: a pipe cannot be rewound.
+//! `ossget SOURCE -` (or `-o -`): the object, or a byte range of it (`--range`), through
+//! oss-resume's `Client::stream` to stdout. Parts are fetched in parallel and written in
+//! order through a window of `--threads` parts, so memory stays under threads × part size.
+//! There is no checkpoint: a pipe cannot be rewound. (A `--range` to a file is a resumable
+//! download, as the whole object is: `job.rs`.)
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
-use oss_resume::{Error, ObjectRange, StreamReport};
+use oss_resume::{Error, StreamReport};
 use tokio::io::AsyncWrite;
 
-use crate::cli::{Args, RangeArg};
+use crate::cli::Args;
 use crate::failure;
 use crate::job::Job;
 use crate::progress::Display;
@@ -22,22 +22,24 @@ use crate::summary::{Common, Summary};
 /// shell reports a process killed by SIGPIPE, without a message, as `cat` and `curl` end.
 pub const EXIT_BROKEN_PIPE: u8 = 141;
 
-/// Whether this run streams (to stdout, or a `--range` to a file).
+/// Whether this run streams (to stdout).
 pub fn streams(args: &Args) -> bool {
-    args.to_stdout() || args.range.is_some()
+    args.to_stdout()
 }
 
-/// Options that mean nothing for a stream, refused before any request: exit 2 with the
-/// option and the fix.
+/// Options that mean nothing for a stream (or for a `--range` to a file), refused before
+/// any request: exit 2 with the option and the fix.
 pub fn check(args: &Args) -> Result<(), String> {
+    if args.range.is_some() && args.update && !streams(args) {
+        return Err(
+            "--update cannot be used with --range: it compares the whole object's size and CRC-64 with the file, and a range's file holds part of it; drop --update (an interrupted range resumes from its checkpoint by itself)"
+                .to_owned(),
+        );
+    }
     if !streams(args) {
         return Ok(());
     }
-    let what = if args.to_stdout() {
-        "streaming to stdout"
-    } else {
-        "--range"
-    };
+    let what = "streaming to stdout";
     let checkpoint_flags = [
         ("--checkpoint-path", args.checkpoint_path.is_some()),
         ("--checkpoint-dir", args.checkpoint_dir.is_some()),
@@ -50,7 +52,7 @@ pub fn check(args: &Args) -> Result<(), String> {
             "{flag} cannot be used with {what}: a stream keeps no checkpoint and is not compared with a file; drop {flag}"
         ));
     }
-    if args.to_stdout() {
+    {
         let stdout_flags = [
             (
                 "--json",
@@ -76,34 +78,12 @@ pub fn check(args: &Args) -> Result<(), String> {
 /// Runs the stream and reports its outcome; returns the exit status.
 pub fn run(args: &Args, job: &Job, display: &Display, runtime: &tokio::runtime::Runtime) -> u8 {
     let started = Instant::now();
-    let to_stdout = args.to_stdout();
-    let temp = (!to_stdout).then(|| temp_path(&job.destination));
     let (result, stop) = runtime.block_on(async {
         let (token, received) = signals::stops(args.max_time, display);
-        let result = match &temp {
-            None => stream(args, job, display, tokio::io::stdout(), token).await,
-            Some(path) => match create_temp(path) {
-                Ok(file) => stream(args, job, display, file, token).await,
-                Err(e) => Err(e),
-            },
-        };
+        let result = stream(args, job, display, tokio::io::stdout(), token).await;
         (result, received.get().copied())
     });
     display.finish();
-    let result = match (result, &temp) {
-        (Ok(report), Some(path)) => put_in_place(path, &job.destination).map(|()| report),
-        (other, _) => other,
-    };
-    if result.is_err()
-        && let Some(path) = &temp
-    {
-        let _ = std::fs::remove_file(path);
-    }
-    let shown = if to_stdout {
-        Path::new("stdout")
-    } else {
-        job.destination.as_path()
-    };
     let common = Common {
         source: job.source.to_string(),
         destination: &job.destination,
@@ -114,18 +94,10 @@ pub fn run(args: &Args, job: &Job, display: &Display, runtime: &tokio::runtime::
     };
     match (result, stop) {
         (Ok(report), _) => {
-            display.note(&summary_line(&report, shown));
-            if args.json {
-                println!("{}", Summary::streamed(&common, &report).to_json());
-            }
-            job.hook.as_ref().map_or(0, |words| {
-                if let Err(problem) = crate::hook::run(words, &job.destination, &common.source) {
-                    display.print(&format!("ossget: warning: {problem}"));
-                }
-                0
-            })
+            display.note(&summary_line(&report, Path::new("stdout")));
+            0
         }
-        (Err(e), _) if to_stdout && e.io_kind() == Some(std::io::ErrorKind::BrokenPipe) => {
+        (Err(e), _) if e.io_kind() == Some(std::io::ErrorKind::BrokenPipe) => {
             tracing::info!("stdout was closed by its reader: {e}");
             EXIT_BROKEN_PIPE
         }
@@ -139,7 +111,7 @@ pub fn run(args: &Args, job: &Job, display: &Display, runtime: &tokio::runtime::
                 display.print(&format!("ossget: hint: {hint}"));
             }
             let written = display.last().map_or(0, |p| p.bytes_done);
-            if to_stdout && written > 0 && !matches!(e, Error::StreamCorrupt { .. }) {
+            if written > 0 && !matches!(e, Error::StreamCorrupt { .. }) {
                 display.print(&format!(
                     "ossget: {} had already been written to stdout: an incomplete stream, discard it",
                     format_size(written)
@@ -174,13 +146,7 @@ async fn stream<W: AsyncWrite + Unpin + Send + 'static>(
         .on_progress(display.callback())
         .cancel_token(token);
     if let Some(range) = args.range {
-        s = s.range(match range {
-            RangeArg::From { start, end } => ObjectRange::From {
-                first: start,
-                last: end,
-            },
-            RangeArg::Suffix(n) => ObjectRange::Last(n),
-        });
+        s = s.range(range.object_range());
     }
     if let Some(bytes) = args.part_size {
         s = s.part_size(bytes);
@@ -192,37 +158,6 @@ async fn stream<W: AsyncWrite + Unpin + Send + 'static>(
         s = s.bandwidth_limit(rate);
     }
     s.await
-}
-
-/// Where a range goes until it is complete: beside DEST, named for this process, so two
-/// runs never share one and DEST is touched only by the final rename.
-fn temp_path(destination: &Path) -> PathBuf {
-    let mut name = destination.as_os_str().to_owned();
-    name.push(format!(".oss-range-{}.tmp", std::process::id()));
-    PathBuf::from(name)
-}
-
-fn create_temp(path: &Path) -> Result<tokio::fs::File, Error> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map(tokio::fs::File::from_std)
-        .map_err(|source| Error::Output {
-            bytes_written: 0,
-            source,
-        })
-}
-
-/// The complete range: synced, then renamed onto DEST.
-fn put_in_place(temp: &Path, destination: &Path) -> Result<(), Error> {
-    let done = std::fs::File::open(temp)
-        .and_then(|f| f.sync_all())
-        .and_then(|()| std::fs::rename(temp, destination));
-    done.map_err(|source| Error::Output {
-        bytes_written: 0,
-        source,
-    })
 }
 
 /// `done: stdout (1.0 MiB) in 0.4 s, ...` on stderr.

@@ -175,6 +175,12 @@ impl Summary {
         s.etag = Some(r.object.etag.clone());
         s.version_id = r.object.version_id.clone();
         s.crc64 = r.object.crc64.map(|c| c.to_string());
+        if let Some(range) = &r.range {
+            // OSS has no CRC-64 for a range: the one of the bytes written, unverified
+            // unless the range is the whole object.
+            s.range = Some(format!("{}-{}", range.start, range.end.saturating_sub(1)));
+            s.crc64 = r.crc64.map(|c| c.to_string());
+        }
         s.crc64_verified = r.crc64_verified;
         s.checkpoint = Some(checkpoint);
         s.checkpoint_note = note;
@@ -182,33 +188,6 @@ impl Summary {
         s.describe_object(&r.object);
         s.tail_splits = Some(r.tail_splits);
         s.connections_auto = r.adaptive.as_ref().map(AutoJson::from);
-        s
-    }
-
-    /// A `--range` streamed to a file (no checkpoint; `range` says which bytes).
-    pub fn streamed(c: &Common<'_>, r: &oss_resume::StreamReport) -> Self {
-        let mut s = Self::base(c, "done", 0);
-        let elapsed = r.elapsed.as_secs_f64();
-        s.elapsed_secs = round3(elapsed);
-        s.bytes_total = Some(r.bytes_written);
-        s.bytes_done = Some(r.bytes_written);
-        s.bytes_transferred = Some(r.bytes_written);
-        s.bytes_resumed = Some(0);
-        s.retries = Some(r.retries);
-        s.parts_total = Some(r.parts_total);
-        s.part_size = Some(r.part_size);
-        s.rate_bytes_per_sec = Some(rate(r.bytes_written, elapsed));
-        s.etag = Some(r.object.etag.clone());
-        s.version_id = r.object.version_id.clone();
-        s.crc64 = Some(r.crc64.to_string());
-        s.crc64_verified = r.crc64_verified;
-        s.checkpoint = Some("off");
-        s.range = Some(format!(
-            "{}-{}",
-            r.range.start,
-            r.range.end.saturating_sub(1)
-        ));
-        s.describe_object(&r.object);
         s
     }
 
@@ -366,8 +345,17 @@ pub fn checkpoint_use(used: &CheckpointUse) -> (&'static str, Option<String>) {
 /// connections, 412 MiB resumed, 3 retries, CRC-64 verified`.
 pub fn summary_line(r: &Report, destination: &Path) -> String {
     let elapsed = r.elapsed.as_secs_f64();
+    let range = match &r.range {
+        Some(range) if range.end - range.start != r.object.size => format!(
+            " = bytes {}-{} of {}",
+            range.start,
+            range.end.saturating_sub(1),
+            format_size(r.object.size)
+        ),
+        _ => String::new(),
+    };
     let mut line = format!(
-        "done: {} ({}) in {}",
+        "done: {} ({}{range}) in {}",
         destination.display(),
         format_size(r.bytes_total),
         format_duration(elapsed),
@@ -413,11 +401,15 @@ pub fn summary_line(r: &Report, destination: &Path) -> String {
     if r.restarts > 0 {
         line.push_str(&format!(", {} restart(s) on a changed object", r.restarts));
     }
-    line.push_str(if r.crc64_verified {
-        ", CRC-64 verified"
+    if r.crc64_verified {
+        line.push_str(", CRC-64 verified");
+    } else if let (false, Some(crc)) = (range.is_empty(), r.crc64) {
+        line.push_str(&format!(
+            ", CRC-64 of the range {crc} (OSS gives none for a range, so it is not verified)"
+        ));
     } else {
-        ", no CRC-64 from OSS to verify against"
-    });
+        line.push_str(", no CRC-64 from OSS to verify against");
+    }
     line
 }
 

@@ -1506,6 +1506,11 @@ mod parity;
 #[path = "cli/stream.rs"]
 mod stream;
 
+// ---- --range to a file, resumable (tests/cli/range.rs) -------------------------------------
+
+#[path = "cli/range.rs"]
+mod range;
+
 // ---- Many objects: prefixes, manifests, shards, the journal (tests/cli/batch.rs) ---------
 
 #[path = "cli/batch.rs"]

@@ -83,7 +83,9 @@ impl Job {
                 "could not set the file's modification time to the object's Last-Modified: {e}"
             ));
         }
+        // The object's ETag and CRC-64 do not describe a byte window of it.
         if self.options.record_source
+            && self.window.is_none()
             && let Err(e) = crate::tags::record(file, &meta.etag, meta.crc64)
         {
             self.warnings.push(format!(

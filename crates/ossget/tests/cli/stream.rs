@@ -1,6 +1,6 @@
 //! Streaming to stdout (`-` and `-o -`) and `--range`: byte-exact through cuts, ranges to
-//! stdout and to a file, a reader that goes away, a corrupt body, and the options a stream
-//! refuses.
+//! stdout and to a file (which is a resumable download: `range.rs`), a reader that goes
+//! away, a corrupt body, and the options a stream refuses.
 
 use oss_emulator::CutMode;
 
@@ -121,7 +121,7 @@ async fn ranges_to_stdout_and_to_a_file() {
 
 /// The CRC-64 (XZ) of `bytes` as the JSON's decimal string: the emulator computes it for a
 /// one-off object.
-fn oss_crc_of(bytes: &[u8]) -> String {
+pub(super) fn oss_crc_of(bytes: &[u8]) -> String {
     let emu = Emulator::new();
     emu.add_bucket(BucketSpec::new("crc-of")).unwrap();
     emu.put_object("crc-of", "k", ObjectSpec::bytes(bytes.to_vec()))
@@ -200,10 +200,6 @@ async fn options_a_stream_cannot_use_are_refused_first() {
         (
             &["a.bin", "--range", "0-9", "-u"],
             &["--update cannot be used with --range"],
-        ),
-        (
-            &["a.bin", "--range", "0-9", "--restart"],
-            &["--restart cannot be used with --range"],
         ),
         (&["--range", "x-y"], &["is not a range", "START-END"]),
         (&["--range", "-0"], &["the last 0 bytes"]),
