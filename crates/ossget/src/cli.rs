@@ -307,7 +307,8 @@ pub struct Args {
     )]
     pub cacert: Option<PathBuf>,
 
-    /// Trust the operating system's certificate store instead of the built-in roots
+    /// Trust the operating system's certificate store instead of the built-in roots (on
+    /// Unix, SSL_CERT_FILE or SSL_CERT_DIR replace the store when set, as with OpenSSL)
     #[arg(long, hide_short_help = true, help_heading = "Network/TLS")]
     pub ca_native: bool,
 

@@ -68,6 +68,13 @@ pub fn chain(error: &dyn std::error::Error) -> String {
 fn other(error: &Error, again: &str) -> (String, Option<String>) {
     let message = chain(error);
     match error {
+        e if tls_failure(e) => (
+            message,
+            Some(
+                "the server's certificate was refused (the reason is above): if it is from a private CA, pass --cacert FILE with the CA's PEM, or --ca-native to trust the system's certificate store; --insecure (-k) skips the check, for a test endpoint only"
+                    .to_owned(),
+            ),
+        ),
         Error::Head { .. } if error.is_retryable() => (
             message,
             Some("check --endpoint and the network, then run the same command again".to_owned()),
@@ -111,6 +118,17 @@ fn other(error: &Error, again: &str) -> (String, Option<String>) {
         e if e.is_retryable() => (message, Some(again.to_owned())),
         _ => (message, None),
     }
+}
+
+/// Whether the TLS handshake failed somewhere in `error`'s chain (an untrusted certificate,
+/// or one for another host).
+fn tls_failure(error: &Error) -> bool {
+    std::iter::successors(Some(error as &dyn std::error::Error), |e| e.source()).any(|e| {
+        matches!(
+            e.downcast_ref::<oss_resume::oss_http::Error>(),
+            Some(oss_resume::oss_http::Error::Tls { .. })
+        )
+    })
 }
 
 /// OSS refused a presigned URL: expired (the time it expired, from the URL) or not valid

@@ -192,6 +192,109 @@ async fn tls_options_and_the_insecure_warning() {
     assert!(warnings.contains("--insecure"), "{warnings}");
 }
 
+/// The fixture's emulator served over TLS with a fresh self-signed certificate for
+/// 127.0.0.1; returns the server and the certificate as PEM.
+async fn tls_server(fx: &Fixture) -> (oss_emulator::RunningServer, String) {
+    use std::sync::Arc;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let server = fx
+        .emu
+        .start_server_with("127.0.0.1:0".parse().unwrap(), "https", move |tcp| {
+            let acceptor = acceptor.clone();
+            async move { acceptor.accept(tcp).await }
+        })
+        .await
+        .unwrap();
+    assert!(server.endpoint().starts_with("https://127.0.0.1:"));
+    (server, cert.cert.pem())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cacert_and_ca_native_trust_a_private_certificate_and_nothing_else_does() {
+    let fx = Fixture::new("tls-ok").await;
+    let size = 300_000;
+    fx.object("k.bin", size);
+    let (server, pem) = tls_server(&fx).await;
+    let endpoint = server.endpoint().to_owned();
+    std::fs::write(fx.path("ca.pem"), &pem).unwrap();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = fx.command(&endpoint, args);
+        cmd.env_remove("SSL_CERT_FILE").env_remove("SSL_CERT_DIR");
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        async move { Run::from(cmd.output().await.unwrap()) }
+    };
+
+    // --cacert FILE: the download works over TLS, byte-exact.
+    let args = [
+        "oss://bkt/k.bin",
+        "a.bin",
+        "--cacert",
+        "ca.pem",
+        "--part-size",
+        "64KiB",
+    ];
+    run(&args, &[])
+        .await
+        .expect(0, &["done: a.bin", "CRC-64 verified"]);
+    assert_file(&fx.path("a.bin"), size);
+
+    // Without it, the built-in roots do not know the certificate: the problem and the fix
+    // are named, and nothing is written.
+    let r = run(&["oss://bkt/k.bin", "b.bin"], &[]).await;
+    r.expect(
+        1,
+        &[
+            "TLS with `127.0.0.1:",
+            "invalid peer certificate: UnknownIssuer",
+            "hint: the server's certificate was refused",
+            "pass --cacert FILE",
+        ],
+    );
+    assert!(!fx.path("b.bin").exists());
+
+    // --ca-native: the operating system's store, which rustls-native-certs reads from
+    // SSL_CERT_FILE when it is set (as OpenSSL does): there, the test's certificate.
+    let ca = fx.path("ca.pem");
+    let ca = ca.to_str().unwrap();
+    run(
+        &["oss://bkt/k.bin", "c.bin", "--ca-native"],
+        &[("SSL_CERT_FILE", ca)],
+    )
+    .await
+    .expect(0, &["done: c.bin", "CRC-64 verified"]);
+    assert_file(&fx.path("c.bin"), size);
+    // And with a store that lacks it (another self-signed certificate, of the same subject
+    // name: rustls then reports the signature), --ca-native refuses the server too.
+    std::fs::write(
+        fx.path("other.pem"),
+        rcgen::generate_simple_self_signed(vec!["x".to_owned()])
+            .unwrap()
+            .cert
+            .pem(),
+    )
+    .unwrap();
+    let other = fx.path("other.pem");
+    run(
+        &["oss://bkt/k.bin", "d.bin", "--ca-native"],
+        &[("SSL_CERT_FILE", other.to_str().unwrap())],
+    )
+    .await
+    .expect(1, &["TLS with `127.0.0.1:", "invalid peer certificate"]);
+    assert!(!fx.path("d.bin").exists());
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_file_precedence_and_mistakes() {
     let fx = Fixture::new("config").await;
