@@ -30,7 +30,8 @@
 //! | `progress_callback` | [`Download::on_progress`] | none |
 //! | `resp_headers` | [`Report::object`] | |
 //!
-//! Also: [`Download::version_id`], [`Download::bandwidth_limit`] (one token bucket for all
+//! Also: [`Download::range`] (a byte range of the object into the file, resumable: its
+//! checkpoint records the range), [`Download::version_id`], [`Download::bandwidth_limit`] (one token bucket for all
 //! workers), [`Download::cancel_token`], [`Download::on_change`] ([`OnChange`]),
 //! [`Download::restart`], [`Download::durability`] ([`Durability`]),
 //! [`Download::verify_on_resume`], and [`Download::blocking`] for callers without an async
