@@ -32,7 +32,7 @@ pub struct Target {
 pub const TARGETS: &[Target] = &[
     Target {
         name: "ckpt_decode",
-        checks: "oss-ckpt decode, versions 1-3 (whole files, and bodies sealed in each version): \
+        checks: "oss-ckpt decode, versions 1-4 (whole files, and bodies sealed in each version): \
                  decode(encode(c)) == c, the versions agree",
         max_len: 32 * 1024,
     },
