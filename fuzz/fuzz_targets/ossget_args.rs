@@ -25,14 +25,28 @@
 mod cli;
 #[path = "../../crates/ossget/src/dest.rs"]
 mod dest;
+#[path = "../../crates/ossget/src/existing.rs"]
+mod existing;
 #[path = "../../crates/ossget/src/failure.rs"]
 mod failure;
 #[path = "../../crates/ossget/src/help.rs"]
 mod help;
+#[path = "../../crates/ossget/src/hook.rs"]
+mod hook;
 #[path = "../../crates/ossget/src/job.rs"]
 mod job;
+#[path = "../../crates/ossget/src/progress.rs"]
+mod progress;
+#[path = "../../crates/ossget/src/scrub.rs"]
+mod scrub;
+#[path = "../../crates/ossget/src/signals.rs"]
+mod signals;
 #[path = "../../crates/ossget/src/size.rs"]
 mod size;
+#[path = "../../crates/ossget/src/stream.rs"]
+mod stream;
+#[path = "../../crates/ossget/src/summary.rs"]
+mod summary;
 #[path = "../../crates/ossget/src/url.rs"]
 mod url;
 
@@ -81,7 +95,9 @@ fn object_url(text: &str) {
         Ok(&parsed),
         "`{text}` -> `{shown}`"
     );
-    assert!(!parsed.key.is_empty() && parsed.key.len() <= url::MAX_KEY_BYTES);
+    // An empty key only as `oss://BUCKET/`: the whole bucket, for a batch download.
+    assert!(!parsed.key.is_empty() || text.ends_with('/'), "`{text}`");
+    assert!(parsed.key.len() <= url::MAX_KEY_BYTES);
     assert!(!parsed.key.starts_with(['/', '\\']));
     assert!(oss_resume::validate_bucket_name(&parsed.bucket).is_ok());
 }

@@ -64,7 +64,8 @@ pub fn parse_source(text: &str) -> Result<ObjectUrl, String> {
 /// Parses `oss://BUCKET/KEY`. The scheme is case-insensitive; the bucket must follow OSS's
 /// rules (3-63 of `a-z 0-9 -`, not starting or ending with `-`: the library's own check,
 /// `oss_resume::validate_bucket_name`); the key is 1-1023 bytes and does not start with `/`
-/// or `\` (OSS refuses such names).
+/// or `\` (OSS refuses such names) — or empty in `oss://BUCKET/`, the whole bucket for a
+/// batch download.
 pub fn parse_object_url(text: &str) -> Result<ObjectUrl, String> {
     let rest = text
         .get(..6)
