@@ -525,7 +525,7 @@ pub const ROWS: &[Row] = &[
         primary: false,
         verify: Verify::Cmp,
         needs: &[Need::Ossget],
-        build: |j| ossget_with_defaults(j, &[]),
+        build: ossget_with_defaults,
     },
     Row {
         name: "ossget-fast",
@@ -625,29 +625,22 @@ pub fn by_name(name: &str) -> Option<&'static Row> {
 /// ossget keeps a checkpoint by default, so a row without `--checkpoint` gets
 /// `--no-checkpoint` (the checkpoint-off row measures what the checkpoint costs).
 fn ossget(j: &Job<'_>, extra: &[&str]) -> Result<Cmd, String> {
-    let bin = tool(&j.tools.ossget, "ossget")?;
     let checkpoint_off: &[&str] = if extra.contains(&"--checkpoint") {
         &[]
     } else {
         &["--no-checkpoint"]
     };
-    // --json: the summary (requests, connections) goes to the row's stdout log.
-    Ok(Cmd::new(bin.display().to_string())
-        .env("OSS_ACCESS_KEY_ID", "bench-access-key-id")
-        .env("OSS_ACCESS_KEY_SECRET", "bench-access-key-secret")
-        .args([format!("oss://{BUCKET}/{}", j.key)])
-        .path(&j.out)
-        .args(["--endpoint", j.endpoint.as_str(), "--region", "cn-hangzhou"])
+    Ok(ossget_with_defaults(j)?
         .args(["--threads".to_string(), j.threads.to_string()])
         .args(["--part-size".to_string(), exact(j.part)])
         .args(extra)
-        .args(checkpoint_off)
-        .args(["--json"]))
+        .args(checkpoint_off))
 }
 
-/// ossget with its own defaults (connections, part size, checkpoint, durable mode) except
-/// `extra`: the rows that show what a user gets without tuning.
-fn ossget_with_defaults(j: &Job<'_>, extra: &[&str]) -> Result<Cmd, String> {
+/// ossget with its own defaults (connections, part size, checkpoint, durable mode): the row
+/// that shows what a user gets without tuning, and the base the tuned rows add flags to.
+/// --json: the summary (requests, connections) goes to the row's stdout log.
+fn ossget_with_defaults(j: &Job<'_>) -> Result<Cmd, String> {
     let bin = tool(&j.tools.ossget, "ossget")?;
     Ok(Cmd::new(bin.display().to_string())
         .env("OSS_ACCESS_KEY_ID", "bench-access-key-id")
@@ -655,7 +648,6 @@ fn ossget_with_defaults(j: &Job<'_>, extra: &[&str]) -> Result<Cmd, String> {
         .args([format!("oss://{BUCKET}/{}", j.key)])
         .path(&j.out)
         .args(["--endpoint", j.endpoint.as_str(), "--region", "cn-hangzhou"])
-        .args(extra)
         .args(["--json"]))
 }
 
