@@ -60,18 +60,7 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
     }
     let target = step::target_dir();
     if build {
-        step::run(
-            "build",
-            step::cargo().args([
-                "build",
-                "--release",
-                "--locked",
-                "-p",
-                "ossget",
-                "-p",
-                "oss-emulator",
-            ]),
-        )?;
+        step::run("build", &mut step::cargo_build_release_binaries())?;
     }
     let started = Instant::now();
     let bins = Binaries {

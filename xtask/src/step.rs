@@ -49,6 +49,22 @@ pub fn cargo() -> Command {
     cmd
 }
 
+/// `cargo build --release --locked -p ossget -p oss-emulator`: the two binaries the demo,
+/// the e2e matrix and the bench run; callers add packages, features or a target dir.
+pub fn cargo_build_release_binaries() -> Command {
+    let mut cmd = cargo();
+    cmd.args([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "ossget",
+        "-p",
+        "oss-emulator",
+    ]);
+    cmd
+}
+
 /// The workspace root: xtask's manifest directory's parent.
 pub fn workspace_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

@@ -699,14 +699,7 @@ pub fn tools(root: &Path, bench_dir: &Path, no_build: bool) -> Result<Tools, Fai
     if !no_build {
         step::run(
             "build many-objects tools",
-            step::cargo().args([
-                "build",
-                "--release",
-                "--locked",
-                "-p",
-                "ossget",
-                "-p",
-                "oss-emulator",
+            step::cargo_build_release_binaries().args([
                 "-p",
                 "oss-http",
                 // Without `--bins`, naming an example builds only the example.

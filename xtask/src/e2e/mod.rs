@@ -147,16 +147,7 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
     if !opts.no_build {
         step::run(
             "build",
-            step::cargo()
-                .args([
-                    "build",
-                    "--release",
-                    "--locked",
-                    "-p",
-                    "ossget",
-                    "-p",
-                    "oss-emulator",
-                ])
+            step::cargo_build_release_binaries()
                 .args(["--features", "ossget/failpoints"])
                 .env("CARGO_TARGET_DIR", &target),
         )?;
