@@ -12,9 +12,11 @@
 //!   the limit: the count goes back to what it was before the step that did not help, and
 //!   holds.
 //! - A throttling answer (503 `ServiceUnavailable`/`SlowDown`-style codes, 429
-//!   `QpsLimitExceeded`) halves the count at once (multiplicative decrease) and remembers
-//!   the count that was throttled as a ceiling; from then on growth is one connection per
-//!   window (additive increase), up to one below that ceiling.
+//!   `QpsLimitExceeded`) right after an increase undoes it and holds; otherwise it halves
+//!   the count at once (multiplicative decrease) and remembers the count that was throttled
+//!   as a ceiling; from then on growth is one connection per window (additive increase), up
+//!   to one below that ceiling. At most one back-off per window: the answers to requests
+//!   sent before a decrease arrive after it.
 //! - It never grows when the bytes left would arrive within two windows at the current
 //!   rate: a new connection pays a round trip or two and a slow start before it helps, and
 //!   near the end it would only add requests (and, on a throttling server, 503s).
@@ -83,6 +85,11 @@ pub(crate) struct Controller {
     settled: bool,
     /// Throttling answers already acted on.
     throttled_seen: u64,
+    /// When the count last grew.
+    grew_at: Option<Duration>,
+    /// Throttling answers before this time are absorbed: they answer the requests of a step
+    /// just undone.
+    quiet_until: Duration,
     /// Bytes this transfer has to fetch in all.
     to_fetch: u64,
     started: usize,
@@ -108,6 +115,8 @@ impl Controller {
             rate_before: None,
             settled: false,
             throttled_seen: 0,
+            grew_at: None,
+            quiet_until: Duration::ZERO,
             to_fetch,
             started: start,
             peak: start,
@@ -178,11 +187,26 @@ impl Controller {
         self.change(now, to.min(limit), ConnectionChangeReason::RateRose)
     }
 
-    /// Acts on a throttling answer. Right after a doubling, the count before it was not
-    /// throttled: go back to it and stay there. Otherwise halve, and let growth resume one
-    /// at a time up to one below the count that was throttled.
+    /// Acts on a throttling answer. Right after an increase — a doubling, or an added
+    /// connection within two windows of it — the count before it was not throttled: go back
+    /// to it and stay there, absorbing for a window the answers to the undone step's
+    /// requests. Otherwise halve, and let growth resume one at a time up to one below the
+    /// count that was throttled.
     fn back_off(&mut self, now: Duration, received: u64) -> Decision {
-        let undo_step = self.growth == Growth::Doubling && self.before_step < self.target;
+        if now < self.quiet_until {
+            return Decision::Hold;
+        }
+        let recent = self
+            .grew_at
+            .is_some_and(|t| now.saturating_sub(t) <= self.window * 2);
+        let undo_step =
+            self.before_step < self.target && (self.growth == Growth::Doubling || recent);
+        // Back at a count that was not throttled, the answers still arriving were meant for
+        // the requests of the step just undone. After a halving no count is known good yet:
+        // keep reacting (a server that allows 2 must not wait windows for 8 to become 2).
+        if undo_step {
+            self.quiet_until = now + self.window;
+        }
         let to = if undo_step {
             self.before_step
         } else {
@@ -219,6 +243,7 @@ impl Controller {
             });
         }
         if grew {
+            self.grew_at = Some(now);
             Decision::Grow { to }
         } else {
             Decision::Shrink { to, reason }
@@ -322,8 +347,8 @@ mod tests {
             limit: 5,
         };
         let seen = drive(&mut c, &link, 10);
-        // 8 throttled: 4, then 5, 6 (throttled: 3, ceiling 5), 4, 5, held.
-        assert_eq!(seen, [4, 5, 6, 3, 4, 5, 5, 5, 5, 5]);
+        // 8 throttled: 4, then 5, 6 (throttled right after the step: back to 5, held).
+        assert_eq!(seen, [4, 5, 6, 5, 5, 5, 5, 5, 5, 5]);
         let more = drive_on(&mut c, &link, 4);
         assert!(more.iter().all(|&n| n == 5), "{more:?}");
         assert_eq!(c.summary().peak, 8);
@@ -382,5 +407,55 @@ mod tests {
             Decision::Grow { to: 16 }
         ));
         assert_eq!(c.summary().changes, 1);
+    }
+
+    #[test]
+    fn the_answers_to_an_undone_step_are_absorbed_for_a_window() {
+        let mut c = Controller::new(32, W, u64::MAX);
+        c.observe(Duration::ZERO, 0, 0);
+        assert_eq!(c.observe(W, 1000, 0), Decision::Grow { to: 16 });
+        // The eight requests above the limit are refused over two observations: the first
+        // undoes the doubling, the second is for the same requests.
+        let at = |ms| W + Duration::from_millis(ms);
+        assert!(matches!(
+            c.observe(at(100), 1100, 5),
+            Decision::Shrink { to: 8, .. }
+        ));
+        assert_eq!(c.observe(at(200), 1200, 8), Decision::Hold);
+        assert_eq!(c.target(), 8);
+        // A window later a new answer counts again.
+        assert!(matches!(
+            c.observe(at(1200), 2000, 9),
+            Decision::Shrink { to: 4, .. }
+        ));
+        // After a halving the next answer is acted on at once.
+        assert!(matches!(
+            c.observe(at(1300), 2100, 10),
+            Decision::Shrink { to: 2, .. }
+        ));
+    }
+
+    #[test]
+    fn an_added_connection_that_is_throttled_is_taken_back_and_held() {
+        let mut c = Controller::new(32, W, u64::MAX);
+        c.observe(Duration::ZERO, 0, 0);
+        // Throttled at the start: 8 -> 4, then one at a time.
+        c.observe(Duration::from_millis(100), 0, 1);
+        assert_eq!(c.target(), 4);
+        assert_eq!(
+            c.observe(Duration::from_secs(2), 1000, 1),
+            Decision::Grow { to: 5 }
+        );
+        // Throttled right after going to 5: back to 4 (not halved to 2), and held there.
+        assert!(matches!(
+            c.observe(Duration::from_secs(3), 2000, 2),
+            Decision::Shrink { to: 4, .. }
+        ));
+        for t in 5..10 {
+            assert_eq!(
+                c.observe(Duration::from_secs(t), 2500 + t * 1000, 2),
+                Decision::Hold
+            );
+        }
     }
 }

@@ -290,49 +290,74 @@ impl Scheduler {
     /// For a worker that found nothing left to hand out ([`Scheduler::next_run`] said
     /// `None`): splits the run in flight that the tail policy (`tail.rs`) says is furthest
     /// behind a fresh request at `pace` (the worker's own, or, when it has none yet, that
-    /// of the fastest run in flight) and hands the split-off parts to this worker.
-    pub(crate) fn steal(&mut self, pace: Option<Pace>, now: Instant) -> Steal {
-        self.claims.retain(|c| Arc::strong_count(c) > 1);
-        let views: Vec<(Arc<Claim>, RunView)> = self
-            .claims
-            .iter()
-            .map(|c| (Arc::clone(c), c.view(now)))
-            .collect();
+    /// of the fastest run in flight, on a link of round trip `rtt`) and hands the split-off
+    /// parts to this worker.
+    pub(crate) fn steal(&mut self, pace: Option<Pace>, rtt: Duration, now: Instant) -> Steal {
+        let views = self.views(now);
         let pace = pace.or_else(|| {
             let rate = views
                 .iter()
-                .filter_map(|(_, v)| v.rate(Duration::ZERO))
+                .filter_map(|(_, v)| v.rate(tail::judge_after(rtt)))
                 .fold(0.0, f64::max);
             (rate > 0.0).then_some(Pace {
                 rate,
                 latency: Duration::ZERO,
+                rtt,
             })
         });
-        let best = pace.and_then(|pace| {
-            views
-                .iter()
-                .filter_map(|(c, v)| tail::plan_split(&self.plan, v, pace).map(|s| (c, s)))
-                .max_by(|a, b| (a.1.before - a.1.after).cmp(&(b.1.before - b.1.after)))
-        });
-        if let Some((claim, split)) = best {
-            let part = self.plan.part(split.from);
-            let taken = match part {
-                Some(p) if split.start > p.start() => claim
-                    .cut_within(p.index(), split.start, p.end())
-                    .map(|parts| (parts, split.start - p.start())),
-                _ => claim.split_tail(split.from).map(|parts| (parts, 0)),
-            };
-            if let Some((parts, done)) = taken
-                && let Some(run) = self.adopt(parts, done)
-            {
-                return Steal::Run(run, split);
-            }
+        if let Some(pace) = pace
+            && let Some(taken) = self.take_best(&views, |plan, v| tail::plan_split(plan, v, pace))
+        {
+            return Steal::Run(taken.0, taken.1);
         }
         if views.iter().any(|(_, v)| v.splittable(&self.plan)) {
             Steal::Wait
         } else {
             Steal::Done
         }
+    }
+
+    /// For a worker at `pace` while parts are still waiting to be handed out: takes over
+    /// the rest of the run in flight that is furthest behind, if one is far behind
+    /// (`tail::plan_evict`): a run stuck on a crawling connection gives its bytes to a
+    /// healthy one now, not when everything else is done. `None` when every part is handed
+    /// out (the tail is [`Scheduler::steal`]'s) or no run is far behind.
+    pub(crate) fn evict(&mut self, pace: Pace, now: Instant) -> Option<(Run, Split)> {
+        if self.resume.is_empty() && self.cursor >= self.plan.len() {
+            return None;
+        }
+        let views = self.views(now);
+        self.take_best(&views, |plan, v| tail::plan_evict(plan, v, pace))
+    }
+
+    /// The runs in flight as the tail policy sees them at `now`.
+    fn views(&mut self, now: Instant) -> Vec<(Arc<Claim>, RunView)> {
+        self.claims.retain(|c| Arc::strong_count(c) > 1);
+        self.claims
+            .iter()
+            .map(|c| (Arc::clone(c), c.view(now)))
+            .collect()
+    }
+
+    /// Applies the split `policy` finds saving the most time among `views`, and hands the
+    /// split-off parts to the caller.
+    fn take_best(
+        &mut self,
+        views: &[(Arc<Claim>, RunView)],
+        policy: impl Fn(&Plan, &RunView) -> Option<Split>,
+    ) -> Option<(Run, Split)> {
+        let (claim, split) = views
+            .iter()
+            .filter_map(|(c, v)| policy(&self.plan, v).map(|s| (c, s)))
+            .max_by(|a, b| (a.1.before - a.1.after).cmp(&(b.1.before - b.1.after)))?;
+        let taken = match self.plan.part(split.from) {
+            Some(p) if split.start > p.start() => claim
+                .cut_within(p.index(), split.start, p.end())
+                .map(|parts| (parts, split.start - p.start())),
+            _ => claim.split_tail(split.from).map(|parts| (parts, 0)),
+        }?;
+        let run = self.adopt(taken.0, taken.1)?;
+        Some((run, split))
     }
 
     /// Hands out the parts `range` split off another run, the first from byte `from` of
@@ -411,6 +436,9 @@ pub(crate) struct RequestSizer {
     rate: Option<f64>,
     /// Request to first body byte, smoothed.
     latency: Option<Duration>,
+    /// The shortest request to first body byte seen: the round trip of a warm connection
+    /// (a first request also pays for the connection's set-up).
+    min_latency: Option<Duration>,
 }
 
 impl RequestSizer {
@@ -426,6 +454,7 @@ impl RequestSizer {
         Self {
             rate: None,
             latency: None,
+            min_latency: None,
         }
     }
 
@@ -441,12 +470,14 @@ impl RequestSizer {
         (bytes as u64).clamp(Self::MIN, Self::MAX)
     }
 
-    /// The pace this worker's requests showed: streaming rate and time to first byte
-    /// (`None` before a request long enough to measure the rate).
-    pub(crate) fn pace(&self) -> Option<Pace> {
+    /// The pace this worker's requests showed: streaming rate and the shortest time to
+    /// first byte (what its next request on a warm connection costs), with the download's
+    /// round trip `rtt`; `None` before a request long enough to measure the rate.
+    pub(crate) fn pace(&self, rtt: Duration) -> Option<Pace> {
         Some(Pace {
             rate: self.rate?,
-            latency: self.latency.unwrap_or_default(),
+            latency: self.min_latency.unwrap_or_default(),
+            rtt,
         })
     }
 
@@ -458,6 +489,7 @@ impl RequestSizer {
             Some(old) => (old * 3 + latency) / 4,
             None => latency,
         });
+        self.min_latency = Some(self.min_latency.map_or(latency, |m| m.min(latency)));
         if bytes < Self::MIN / 4 || streaming.is_zero() {
             return;
         }
@@ -617,10 +649,14 @@ mod tests {
 
     const MIB: u64 = 1 << 20;
 
+    /// The round trip of the links these tests play.
+    const RTT: Duration = Duration::from_millis(80);
+
     fn pace(rate: u64) -> Option<Pace> {
         Some(Pace {
             rate: rate as f64,
-            latency: Duration::from_millis(80),
+            latency: RTT,
+            rtt: RTT,
         })
     }
 
@@ -650,13 +686,13 @@ mod tests {
         assert!(b.claim.enter(34));
         b.claim.record(34 * MIB);
         // b has 30 MiB left: 28 parts go to a fresh connection at 12 MiB/s.
-        let (c, split) = is_run(s.steal(pace(12 * MIB), now));
+        let (c, split) = is_run(s.steal(pace(12 * MIB), RTT, now));
         assert_eq!((split.from, split.bytes), (36, 28 * MIB));
         assert_eq!((c.first.index(), c.done, c.claim.end()), (36, 0, 64));
         assert_eq!(b.claim.end(), 36);
         // b is still far behind with 2 MiB: the cut falls inside part 34, which b is
         // writing; it keeps the prefix, d takes the suffix and part 35. a is never split.
-        let (d, split) = is_run(s.steal(pace(12 * MIB), now));
+        let (d, split) = is_run(s.steal(pace(12 * MIB), RTT, now));
         let h = (2.0 - 0.08) * 12.0 / 13.0;
         let cut = 36 * MIB - (h * MIB as f64) as u64;
         assert_eq!((split.from, split.start), (34, cut));
@@ -672,11 +708,43 @@ mod tests {
         assert_eq!(b.claim.cut_within(34, cut - 5, 35 * MIB), None);
         assert_eq!(d.claim.cut_within(34, cut + MIB / 2, 35 * MIB), None);
         // a could be split later (c and d are too young to judge).
-        assert!(matches!(s.steal(pace(12 * MIB), now), Steal::Wait));
+        assert!(matches!(s.steal(pace(12 * MIB), RTT, now), Steal::Wait));
         drop((a, c, d));
-        assert!(matches!(s.steal(pace(12 * MIB), now), Steal::Done));
+        assert!(matches!(s.steal(pace(12 * MIB), RTT, now), Steal::Done));
         drop(b);
-        assert!(matches!(s.steal(None, now), Steal::Done));
+        assert!(matches!(s.steal(None, RTT, now), Steal::Done));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn evict_takes_a_straggler_s_rest_only_while_parts_wait() {
+        let plan = plan(64 * MIB, 8 * MIB);
+        let mut s = Scheduler::new(plan, DoneSet::new(&plan), &[], 8);
+        let a = s.next_run(8 * MIB).unwrap();
+        let b = s.next_run(8 * MIB).unwrap();
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let now = Instant::now();
+        // a: 7 MiB in 1 s; b: 1 MiB (1 MiB/s), far behind.
+        a.claim.record(7 * MIB);
+        b.claim.record(9 * MIB);
+        let (c, split) = s.evict(pace(12 * MIB).unwrap(), now).unwrap();
+        let margin = (MIB as f64 * 0.08) as u64;
+        assert_eq!((split.from, split.start), (1, 9 * MIB + margin));
+        assert!(c.suffix);
+        assert_eq!(
+            (c.first.index(), c.done, c.claim.end()),
+            (1, MIB + margin, 2)
+        );
+        assert_eq!(b.claim.stop(), Some(9 * MIB + margin));
+        // Nothing else is far behind; the next parts are handed out as usual.
+        assert!(s.evict(pace(12 * MIB).unwrap(), now).is_none());
+        assert_eq!(s.next_run(8 * MIB).unwrap().first.index(), 2);
+        // Once every part is handed out, the tail is steal's, not evict's.
+        let rest: Vec<Run> = std::iter::from_fn(|| s.next_run(64 * MIB)).collect();
+        assert!(!rest.is_empty() && s.next_run(MIB).is_none());
+        a.claim.record(7 * MIB + 1);
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert!(s.evict(pace(12 * MIB).unwrap(), Instant::now()).is_none());
+        drop((a, b, c, rest));
     }
 
     #[tokio::test(start_paused = true)]
@@ -691,7 +759,7 @@ mod tests {
         assert!(b.claim.enter(33));
         b.claim.record(34 * MIB);
         // b moves at 1 MiB/s, a at 12 MiB/s: a worker with no rate of its own splits b.
-        let (c, split) = is_run(s.steal(None, now));
+        let (c, split) = is_run(s.steal(None, RTT, now));
         assert_eq!(c.claim.end(), 64);
         assert!(split.from > 33 && (split.victim_rate - MIB as f64).abs() < 1.0);
         // Every run the same pace (here a and b at 1 MiB/s): nothing to split.
@@ -702,8 +770,8 @@ mod tests {
         let now = Instant::now();
         a.claim.record(2 * MIB);
         b.claim.record(34 * MIB);
-        assert!(matches!(s.steal(None, now), Steal::Wait));
-        assert!(matches!(s.steal(pace(MIB), now), Steal::Wait));
+        assert!(matches!(s.steal(None, RTT, now), Steal::Wait));
+        assert!(matches!(s.steal(pace(MIB), RTT, now), Steal::Wait));
     }
 
     #[test]
@@ -734,7 +802,7 @@ mod tests {
                 }
             }
             now += Duration::from_secs(1);
-            match s.steal(pace(12 * MIB), now) {
+            match s.steal(pace(12 * MIB), RTT, now) {
                 Steal::Run(run, _) => {
                     splits += 1;
                     runs.push(run);

@@ -1,12 +1,12 @@
-//! The tail-splitting policy: when a worker finds nothing left to hand out, whether a run
-//! still in flight is so far behind that this worker should take the end of it (work
-//! stealing), and where to cut. Pure arithmetic on what the workers observed (bytes, times,
-//! rates): no clock, no I/O, so its tests state the rule exactly. The scheduler applies it
-//! (`Scheduler::steal`), the claims carry what it reads (`Claim::view`);
-//! `docs/link-model.md` explains the rule and its numbers.
+//! The tail-splitting policy: whether a run still in flight is so far behind that an idle
+//! worker should take the end of it (work stealing), and where to cut. Pure arithmetic on
+//! what the workers observed (bytes, times, rates): no clock, no I/O, so its tests state the
+//! rule exactly. The scheduler applies it (`Scheduler::steal` when nothing is left to hand
+//! out, `Scheduler::evict` before a worker takes a new part), the claims carry what it reads
+//! (`Claim::view`); `docs/link-model.md` explains the rule and its numbers.
 //!
-//! A run (the *victim*) is judged once it has been in flight for [`judge_after`] (slow start
-//! and the first byte's round trip no longer dominate its rate). Its rate `v` is the bytes
+//! A run (the *victim*) is judged once it has been in flight for [`judge_after`] the link's
+//! round trip (slow start and the first byte's round trip no longer dominate its rate). Its rate `v` is the bytes
 //! it received over that time, `R` the bytes it still has to fetch, and the thief's pace is
 //! its own last streaming rate `w` and time to first byte `L` (or, for a worker that has no
 //! rate yet, the fastest run in flight's). The victim is **far behind** when
@@ -20,6 +20,10 @@
 //! when both are (`Event::SuffixDone`). At least [`MIN_SPLIT`] bytes, and only if the split
 //! shortens the estimated finish by at least [`min_saving`]. Runs moving at similar rates are never split: the scheduler's
 //! even share of the last parts already balances them.
+//!
+//! While parts are still waiting to be handed out, a victim far behind keeps only what
+//! reaches it before the thief's first byte ([`plan_evict`]): its worker then goes on with
+//! fresh parts on another connection instead of crawling on its own until the tail.
 
 use std::time::Duration;
 
@@ -55,6 +59,17 @@ pub(crate) struct Pace {
     pub(crate) rate: f64,
     /// Request to first body byte.
     pub(crate) latency: Duration,
+    /// The link's round trip as this download saw it: the shortest wait for a first byte
+    /// of any of its requests (a worker's own first request also paid for its
+    /// connection's set-up, and would put the judgment off by twelve round trips more).
+    pub(crate) rtt: Duration,
+}
+
+impl Pace {
+    /// How long a run is watched before its rate is compared with this pace.
+    pub(crate) fn judge_after(&self) -> Duration {
+        judge_after(self.rtt)
+    }
 }
 
 /// A run in flight as the policy sees it.
@@ -76,9 +91,9 @@ pub(crate) struct RunView {
 }
 
 impl RunView {
-    /// Its rate so far (bytes per second), once it has been watched long enough.
-    pub(crate) fn rate(&self, latency: Duration) -> Option<f64> {
-        (self.age >= judge_after(latency) && !self.age.is_zero())
+    /// Its rate so far (bytes per second), once it has been watched for `judge_after`.
+    pub(crate) fn rate(&self, judge_after: Duration) -> Option<f64> {
+        (self.age >= judge_after && !self.age.is_zero())
             .then(|| self.received as f64 / self.age.as_secs_f64())
     }
 
@@ -137,12 +152,28 @@ fn tail_bytes(plan: &Plan, from: u64, end: u64) -> u64 {
     }
 }
 
-/// Whether (and where) a thief at `pace` should split `victim`; `None` to leave it alone.
-pub(crate) fn plan_split(plan: &Plan, victim: &RunView, pace: Pace) -> Option<Split> {
+/// A victim as a thief at some pace judges it.
+struct Judged {
+    /// The victim's rate and the thief's, bytes per second.
+    v: f64,
+    w: f64,
+    /// The thief's time to first byte, seconds.
+    latency: f64,
+    /// One past the victim's last byte.
+    last_byte: u64,
+    /// Bytes the victim still has to fetch.
+    left: u64,
+    /// Seconds the victim needs for them alone.
+    before: f64,
+}
+
+/// Whether `victim` is far behind a fresh request at `pace`: `R / v >= SLOW_FACTOR x
+/// (L + R / w)`, once its rate is known and something could be split off.
+fn far_behind(plan: &Plan, victim: &RunView, pace: Pace) -> Option<Judged> {
     if !victim.splittable(plan) || pace.rate <= 0.0 {
         return None;
     }
-    let v = victim.rate(pace.latency)?.max(1.0);
+    let v = victim.rate(pace.judge_after())?.max(1.0);
     let w = pace.rate;
     let latency = pace.latency.as_secs_f64();
     let last_byte = plan.part(victim.end.checked_sub(1)?)?.end();
@@ -152,54 +183,105 @@ pub(crate) fn plan_split(plan: &Plan, victim: &RunView, pace: Pace) -> Option<Sp
     if before < SLOW_FACTOR * (latency + r / w) {
         return None;
     }
-    // Both finish together: (R - h) / v = L + h / w.
+    Some(Judged {
+        v,
+        w,
+        latency,
+        last_byte,
+        left,
+        before,
+    })
+}
+
+impl Judged {
+    /// The split that gives the thief bytes `start..` (of part `from`), if it is worth a
+    /// request: at least [`MIN_SPLIT`] bytes, saving at least [`min_saving`].
+    fn split(&self, victim: &RunView, pace: Pace, from: u64, start: u64) -> Option<Split> {
+        if from >= victim.end {
+            return None;
+        }
+        let bytes = self.last_byte.checked_sub(start)?;
+        if bytes < MIN_SPLIT {
+            return None;
+        }
+        let kept = (self.left as f64 - bytes as f64).max(0.0);
+        let after = (kept / self.v).max(self.latency + bytes as f64 / self.w);
+        if self.before - after < min_saving(pace.latency).as_secs_f64() {
+            return None;
+        }
+        Some(Split {
+            from,
+            start,
+            bytes,
+            victim_rate: self.v,
+            victim_left: self.left,
+            before: Duration::from_secs_f64(self.before),
+            after: Duration::from_secs_f64(after),
+        })
+    }
+
+    /// The first byte past what reaches the victim before the thief's first byte does.
+    fn margin_past(&self, victim: &RunView) -> u64 {
+        let margin = (self.v * self.latency).max(CUT_MARGIN as f64) as u64;
+        victim.accepted.saturating_add(margin)
+    }
+}
+
+/// Whether (and where) a thief at `pace` should split `victim`; `None` to leave it alone.
+/// For the tail: the victim keeps what it can fetch while the thief fetches the rest, so
+/// both finish together.
+pub(crate) fn plan_split(plan: &Plan, victim: &RunView, pace: Pace) -> Option<Split> {
+    let judged = far_behind(plan, victim, pace)?;
+    let (from, start) = finish_together(plan, victim, &judged)?;
+    judged.split(victim, pace, from, start)
+}
+
+/// Where to cut `victim` so that it and a thief starting now finish together: bytes
+/// `h = (R - v L) w / (v + w)` from the end, at a part boundary or inside the part the
+/// victim is writing (past what reaches it before the thief's first byte). Returns the
+/// first part and byte the thief takes.
+fn finish_together(plan: &Plan, victim: &RunView, judged: &Judged) -> Option<(u64, u64)> {
+    let (v, w, latency) = (judged.v, judged.w, judged.latency);
+    let r = judged.left as f64;
     let h = ((r - v * latency) * w / (v + w)).max(0.0);
-    let ideal = last_byte.saturating_sub(h as u64);
+    let ideal = judged.last_byte.saturating_sub(h as u64);
     let current = plan.part(victim.at)?;
-    let (from, start) = if victim.cuttable && ideal < current.end() {
-        // Inside the part being written: past what the victim will have received by the
-        // time the thief's first byte arrives.
-        let margin = (v * latency).max(CUT_MARGIN as f64) as u64;
-        let start = ideal.max(victim.accepted.saturating_add(margin));
-        if start >= current.end() {
+    if victim.cuttable && ideal < current.end() {
+        let start = ideal.max(judged.margin_past(victim));
+        return Some(if start >= current.end() {
             (victim.at + 1, current.end())
         } else {
             (victim.at, start)
-        }
+        });
+    }
+    let part = plan.part_size().get() as f64;
+    let most = victim.end - victim.at - 1;
+    if most == 0 {
+        return None;
+    }
+    let mut parts = ((h / part).round() as u64).clamp(1, most);
+    while parts < most && tail_bytes(plan, victim.end - parts, victim.end) < MIN_SPLIT {
+        parts += 1;
+    }
+    let from = victim.end - parts;
+    Some((from, plan.part(from)?.start()))
+}
+
+/// Whether a worker at `pace` should take over the rest of `victim` while parts are still
+/// waiting to be handed out (the same "far behind" test as [`plan_split`]). Unlike at the
+/// tail, the victim keeps only what reaches it before the thief's first byte: its worker is
+/// then free for fresh parts on a fresh connection (the cut closes the slow one), instead
+/// of spending the download's middle on a connection that crawls.
+pub(crate) fn plan_evict(plan: &Plan, victim: &RunView, pace: Pace) -> Option<Split> {
+    let judged = far_behind(plan, victim, pace)?;
+    let current = plan.part(victim.at)?;
+    let start = judged.margin_past(victim);
+    let (from, start) = if victim.cuttable && start < current.end() {
+        (victim.at, start)
     } else {
-        let part = plan.part_size().get() as f64;
-        let most = victim.end - victim.at - 1;
-        if most == 0 {
-            return None;
-        }
-        let mut parts = ((h / part).round() as u64).clamp(1, most);
-        while parts < most && tail_bytes(plan, victim.end - parts, victim.end) < MIN_SPLIT {
-            parts += 1;
-        }
-        let from = victim.end - parts;
-        (from, plan.part(from)?.start())
+        (victim.at + 1, current.end())
     };
-    if from >= victim.end {
-        return None;
-    }
-    let bytes = last_byte - start;
-    if bytes < MIN_SPLIT {
-        return None;
-    }
-    let after = ((r - bytes as f64) / v).max(latency + bytes as f64 / w);
-    let saving = before - after;
-    if saving < min_saving(pace.latency).as_secs_f64() {
-        return None;
-    }
-    Some(Split {
-        from,
-        start,
-        bytes,
-        victim_rate: v,
-        victim_left: left,
-        before: Duration::from_secs_f64(before),
-        after: Duration::from_secs_f64(after),
-    })
+    judged.split(victim, pace, from, start)
 }
 
 #[cfg(test)]
@@ -230,6 +312,7 @@ mod tests {
         Pace {
             rate: rate as f64,
             latency: Duration::from_millis(latency_ms),
+            rtt: Duration::from_millis(latency_ms),
         }
     }
 
@@ -370,5 +453,66 @@ mod tests {
         let split = plan_split(&plan, &victim, pace(12 * MIB, 1000)).unwrap();
         assert_eq!(split.from, 11);
         assert!(split.after < split.before);
+    }
+
+    #[test]
+    fn an_evicted_straggler_keeps_only_what_reaches_it_before_the_thief() {
+        let plan = plan_of(64 * MIB, 8 * MIB);
+        // Part 3 (24..32 MiB), 1 MiB in after 1 s at 1 MiB/s; the thief runs at 12 MiB/s.
+        let victim = RunView {
+            cuttable: true,
+            accepted: 25 * MIB,
+            ..run(3, 5, 0, MIB, 1000)
+        };
+        let split = plan_evict(&plan, &victim, pace(12 * MIB, 80)).unwrap();
+        // What arrives during the thief's first byte (1 MiB/s x 80 ms) stays the victim's;
+        // the rest of its part and the part after it are the thief's.
+        let margin = (MIB as f64 * 0.08) as u64;
+        assert_eq!((split.from, split.start), (3, 25 * MIB + margin));
+        assert_eq!(split.bytes, 40 * MIB - split.start);
+        // At the tail the same victim keeps a share that ends with the thief's.
+        let tail = plan_split(&plan, &victim, pace(12 * MIB, 80)).unwrap();
+        assert!(tail.start > split.start + MIB / 2, "{tail:?}");
+        // A part it may not cut (a suffix run's first): the parts after it.
+        let whole = RunView {
+            cuttable: false,
+            ..victim
+        };
+        let split = plan_evict(&plan, &whole, pace(12 * MIB, 80)).unwrap();
+        assert_eq!((split.from, split.start), (4, 32 * MIB));
+        // Similar rates, or too young to judge: left alone.
+        let healthy = RunView {
+            received: 10 * MIB,
+            ..victim
+        };
+        assert_eq!(plan_evict(&plan, &healthy, pace(12 * MIB, 80)), None);
+        let young = RunView {
+            age: Duration::from_millis(900),
+            ..victim
+        };
+        assert_eq!(plan_evict(&plan, &young, pace(12 * MIB, 80)), None);
+    }
+
+    #[test]
+    fn runs_are_judged_after_twelve_round_trips_of_the_link_not_of_the_thief() {
+        let plan = plan_of(64 * MIB, 8 * MIB);
+        let victim = RunView {
+            cuttable: true,
+            accepted: 25 * MIB,
+            ..run(3, 4, 0, MIB, 1000)
+        };
+        // The thief's only request paid for its connection's set-up: 160 ms to the first
+        // byte on an 80 ms link. Twelve of those would be 1.92 s; twelve round trips 0.96 s.
+        let cold = Pace {
+            latency: Duration::from_millis(160),
+            ..pace(12 * MIB, 80)
+        };
+        assert_eq!(cold.judge_after(), Duration::from_millis(960));
+        assert!(plan_evict(&plan, &victim, cold).is_some());
+        let slow_link = Pace {
+            rtt: Duration::from_millis(160),
+            ..cold
+        };
+        assert_eq!(plan_evict(&plan, &victim, slow_link), None);
     }
 }

@@ -1,9 +1,10 @@
 //! A worker: takes the next run of parts from the scheduler, streams it (one ranged GET)
 //! into the temp file through a bounded, coalescing sink whose positional writes run off the
 //! network task, retries from the exact byte it reached, and reports per part what reached
-//! the disk. When nothing is left to hand out it stays for the tail: it takes the end of a
-//! run that is far behind (`Scheduler::steal`), or looks again a little later while a run in
-//! flight still has parts that could be split.
+//! the disk. Before a new part, a worker that knows its own pace takes over the rest of a run
+//! far behind (`Scheduler::evict`). When nothing is left to hand out it stays for the tail:
+//! it takes the end of a run that is far behind (`Scheduler::steal`), or looks again a little
+//! later while a run in flight still has parts that could be split.
 
 use std::fs::File;
 use std::io;
@@ -26,6 +27,7 @@ use crate::error::PartRef;
 use crate::failpoint;
 use crate::ratelimit::TokenBucket;
 use crate::scheduler::{Claim, RequestSizer, Run, Scheduler, Steal};
+use crate::tail::Split;
 
 /// What a worker tells the aggregator.
 #[derive(Debug, Clone, Copy)]
@@ -117,9 +119,27 @@ pub(crate) struct Ctx {
     pub(crate) tail_split: bool,
     /// Runs split so far.
     pub(crate) tail_splits: AtomicU64,
+    /// The shortest wait for a first byte of any request so far, in nanoseconds
+    /// (`u64::MAX` before the first): the link's round trip, as the tail policy needs it.
+    pub(crate) rtt_nanos: AtomicU64,
 }
 
 impl Ctx {
+    /// A request's first byte came `latency` after it was sent.
+    fn saw_first_byte(&self, latency: Duration) {
+        let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX - 1);
+        self.rtt_nanos.fetch_min(nanos, Ordering::Relaxed);
+    }
+
+    /// The link's round trip as this download saw it (zero before any first byte: no
+    /// run has a rate to judge then anyway).
+    fn rtt(&self) -> Duration {
+        match self.rtt_nanos.load(Ordering::Relaxed) {
+            u64::MAX => Duration::ZERO,
+            nanos => Duration::from_nanos(nanos),
+        }
+    }
+
     /// Whether this worker should leave because the count shrank; if so, it is no longer
     /// counted as running.
     fn leave_if_surplus(&self) -> bool {
@@ -180,10 +200,13 @@ pub(crate) async fn run_worker(ctx: Arc<Ctx>, events: Sender<Event>) -> Result<(
             .max_request
             .map_or(sizer.target(), |max| sizer.target().min(max));
         let next = match ctx.scheduler.lock() {
-            Ok(mut s) => match s.next_run(target) {
+            Ok(mut s) => match evict(&ctx, &mut s, &sizer) {
                 Some(run) => Next::Run(run),
-                None if ctx.tail_split => steal(&ctx, &mut s, &sizer),
-                None => Next::Done,
+                None => match s.next_run(target) {
+                    Some(run) => Next::Run(run),
+                    None if ctx.tail_split => steal(&ctx, &mut s, &sizer),
+                    None => Next::Done,
+                },
             },
             Err(_) => return Err(PartFailure::Cancelled),
         };
@@ -214,27 +237,42 @@ pub(crate) async fn run_worker(ctx: Arc<Ctx>, events: Sender<Event>) -> Result<(
 /// Asks the scheduler for the end of a run that is far behind; logs (at info: `-v`) and
 /// counts a split.
 fn steal(ctx: &Ctx, scheduler: &mut Scheduler, sizer: &RequestSizer) -> Next {
-    match scheduler.steal(sizer.pace(), tokio::time::Instant::now()) {
-        Steal::Run(run, split) => {
-            ctx.tail_splits.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(
-                "tail split: bytes {}.. (parts {}..{}, {} B) taken from a run at {:.0} B/s \
-                 with {} B left (about {:.1?} alone, {:.1?} split)",
-                split.start,
-                split.from,
-                run.claim.end(),
-                split.bytes,
-                split.victim_rate,
-                split.victim_left,
-                split.before,
-                split.after
-            );
-            failpoint::hit(failpoint::TAIL_SPLIT);
-            Next::Run(run)
-        }
+    let rtt = ctx.rtt();
+    match scheduler.steal(sizer.pace(rtt), rtt, tokio::time::Instant::now()) {
+        Steal::Run(run, split) => Next::Run(took(ctx, "tail split", run, &split)),
         Steal::Wait => Next::Wait,
         Steal::Done => Next::Done,
     }
+}
+
+/// With tail splitting on, and once this worker knows its own pace: the rest of a run that
+/// is far behind, taken before any new part (see `Scheduler::evict`).
+fn evict(ctx: &Ctx, scheduler: &mut Scheduler, sizer: &RequestSizer) -> Option<Run> {
+    if !ctx.tail_split {
+        return None;
+    }
+    let pace = sizer.pace(ctx.rtt())?;
+    let (run, split) = scheduler.evict(pace, tokio::time::Instant::now())?;
+    Some(took(ctx, "straggler", run, &split))
+}
+
+/// Counts and logs (at info: `-v`) bytes taken from a run far behind.
+fn took(ctx: &Ctx, what: &str, run: Run, split: &Split) -> Run {
+    ctx.tail_splits.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(
+        "{what}: bytes {}.. (parts {}..{}, {} B) taken from a run at {:.0} B/s with {} B \
+         left (about {:.1?} alone, {:.1?} split)",
+        split.start,
+        split.from,
+        run.claim.end(),
+        split.bytes,
+        split.victim_rate,
+        split.victim_left,
+        split.before,
+        split.after
+    );
+    failpoint::hit(failpoint::TAIL_SPLIT);
+    run
 }
 
 /// Fetches a run of parts with one ranged GET (more after transient failures, each from
@@ -452,6 +490,8 @@ struct RunSink<'a> {
     /// When the current request's first body byte arrived (tokio's clock, like the tail
     /// policy's), and its bytes accepted so far.
     first_byte: Option<tokio::time::Instant>,
+    /// When the current request was sent.
+    sent: tokio::time::Instant,
     request_bytes: u64,
 }
 
@@ -480,6 +520,7 @@ impl<'a> RunSink<'a> {
             failed: None,
             stopped: false,
             first_byte: None,
+            sent: tokio::time::Instant::now(),
             request_bytes: 0,
         }
     }
@@ -502,7 +543,8 @@ impl<'a> RunSink<'a> {
     fn start_request(&mut self) -> tokio::time::Instant {
         self.first_byte = None;
         self.request_bytes = 0;
-        tokio::time::Instant::now()
+        self.sent = tokio::time::Instant::now();
+        self.sent
     }
 
     /// The request sent at `sent` ended: what it showed of the rate and latency.
@@ -711,8 +753,12 @@ impl ByteSink for RunSink<'_> {
         if cut {
             chunk.truncate(usize::try_from(allowed).unwrap_or(usize::MAX));
         }
-        self.first_byte
-            .get_or_insert_with(tokio::time::Instant::now);
+        if self.first_byte.is_none() {
+            let now = tokio::time::Instant::now();
+            self.first_byte = Some(now);
+            self.ctx
+                .saw_first_byte(now.saturating_duration_since(self.sent));
+        }
         if self.batch.is_empty() {
             self.batch_since = Instant::now();
         }

@@ -174,6 +174,7 @@ impl Job {
             allowed: AtomicUsize::new(self.options.threads),
             tail_split: self.options.tail_split,
             tail_splits: AtomicU64::new(0),
+            rtt_nanos: AtomicU64::new(u64::MAX),
         }
     }
 

@@ -33,9 +33,10 @@ fn straggling_link(rate: u64, slow: u64) -> LinkModel {
         .expect("a straggler share that slows exactly the second connection")
 }
 
-/// How a test downloads: part size, largest request, tail splitting.
+/// How a test downloads: object size, part size, largest request, tail splitting.
 #[derive(Clone, Copy)]
 struct Setup {
+    size: u64,
     part: u64,
     max_request: Option<u64>,
     split: bool,
@@ -43,6 +44,7 @@ struct Setup {
 
 /// 256 KiB parts, requests as the sizer says.
 const SMALL_PARTS: Setup = Setup {
+    size: SIZE,
     part: 256 * 1024,
     max_request: None,
     split: true,
@@ -50,9 +52,17 @@ const SMALL_PARTS: Setup = Setup {
 
 /// 2 MiB parts, one per request: every run is one part, so only a cut inside a part helps.
 const ONE_PART_RUNS: Setup = Setup {
+    size: SIZE,
     part: 2 * MIB,
     max_request: Some(2 * MIB),
     split: true,
+};
+
+/// 32 MiB in 2 MiB parts, one per request: parts are still waiting to be handed out long
+/// after a straggler's rate is known.
+const MANY_PARTS: Setup = Setup {
+    size: 32 * MIB,
+    ..ONE_PART_RUNS
 };
 
 impl Setup {
@@ -76,11 +86,11 @@ impl Setup {
     }
 }
 
-/// Downloads SIZE bytes on 3 connections through `link` as `setup` says; returns the report
-/// and the virtual seconds until the last byte.
+/// Downloads `setup.size` bytes on 3 connections through `link` as `setup` says; returns the
+/// report and the virtual seconds until the last byte.
 async fn through(name: &str, link: LinkModel, setup: Setup) -> (oss_resume::Report, f64) {
     let env = Env::start().await;
-    let want = env.put("obj", SIZE, 43);
+    let want = env.put("obj", setup.size, 43);
     let proxy = env.proxy(Vec::new()).await;
     proxy.set_link(Some(link));
     let dir = Scratch::new(name);
@@ -116,7 +126,7 @@ async fn through(name: &str, link: LinkModel, setup: Setup) -> (oss_resume::Repo
     assert_eq!(dir.names(), ["obj.bin"], "{name}");
     assert!(report.crc64_verified, "{name}: the CRC-64 was not checked");
     assert_eq!(
-        report.bytes_transferred, SIZE,
+        report.bytes_transferred, setup.size,
         "{name}: a byte fetched twice"
     );
     (report, secs)
@@ -138,6 +148,26 @@ async fn a_straggler_at_the_tail_is_split_and_the_download_ends_sooner() {
     assert!(
         with * 2.0 < without,
         "splitting did not shorten the tail: {with:.2} s against {without:.2} s"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_straggler_is_relieved_while_parts_still_wait() {
+    // 4 MiB/s per connection, the second connection at 256 KiB/s. Left on its part until
+    // the tail, the straggler's worker is lost to the download: the two others fetch the
+    // other 15 parts at 8 MiB/s, 3.75 s. Taken over as soon as its rate is known, the
+    // straggler's worker goes on at full rate on a fresh connection: about 32 MiB at
+    // 12 MiB/s.
+    let link = straggling_link(4 * MIB, 256 * 1024);
+    let (report, secs) = through("tail-evict", link, MANY_PARTS).await;
+    eprintln!(
+        "straggler in the middle: {secs:.2} s, {} runs split",
+        report.tail_splits
+    );
+    assert!(report.tail_splits >= 1, "{report:?}");
+    assert!(
+        secs < 3.4,
+        "the straggler's part waited for the tail: {secs:.2} s"
     );
 }
 
