@@ -178,6 +178,26 @@ impl Claim {
         Some(tail)
     }
 
+    /// Takes the whole run from part `part` (which starts at byte `part_start`) when the
+    /// owner's stream is in it and has not accepted a byte of it: the owner stops at once
+    /// (it owns nothing more, and admits no byte), the caller owns parts `part..end`. `None`
+    /// otherwise (a byte accepted, a part cut before, a suffix run's first part).
+    pub(crate) fn take_unstarted(&self, part: u64, part_start: u64) -> Option<Range<u64>> {
+        let mut s = self.lock();
+        if s.at != part
+            || part < self.cuttable_from
+            || s.stop != u64::MAX
+            || s.accepted != part_start
+            || part >= s.end
+        {
+            return None;
+        }
+        let taken = part..s.end;
+        s.end = part;
+        s.stop = part_start;
+        Some(taken)
+    }
+
     /// The run as the tail policy sees it at `now`.
     fn view(&self, now: Instant) -> RunView {
         let s = *self.lock();
@@ -354,7 +374,11 @@ impl Scheduler {
             Some(p) if split.start > p.start() => claim
                 .cut_within(p.index(), split.start, p.end())
                 .map(|parts| (parts, split.start - p.start())),
-            _ => claim.split_tail(split.from).map(|parts| (parts, 0)),
+            Some(p) => claim
+                .split_tail(p.index())
+                .or_else(|| claim.take_unstarted(p.index(), p.start()))
+                .map(|parts| (parts, 0)),
+            None => None,
         }?;
         let run = self.adopt(taken.0, taken.1)?;
         Some((run, split))
@@ -737,7 +761,24 @@ mod tests {
         assert_eq!(b.claim.stop(), Some(9 * MIB + margin));
         // Nothing else is far behind; the next parts are handed out as usual.
         assert!(s.evict(pace(12 * MIB).unwrap(), now).is_none());
-        assert_eq!(s.next_run(8 * MIB).unwrap().first.index(), 2);
+        let e = s.next_run(8 * MIB).unwrap();
+        assert_eq!(e.first.index(), 2);
+        // A run that has received nothing at all (waiting out 503s) is taken whole: no
+        // crumb is left for its worker to fetch later, and it admits no byte from now on.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let now = Instant::now();
+        a.claim.record(8 * MIB - 1);
+        let (f, split) = s.evict(pace(12 * MIB).unwrap(), now).unwrap();
+        assert_eq!(
+            (split.from, split.start, split.bytes),
+            (2, 16 * MIB, 8 * MIB)
+        );
+        assert!(!f.suffix);
+        assert_eq!((f.first.index(), f.done, f.claim.end()), (2, 0, 3));
+        assert_eq!(e.claim.end(), 2);
+        assert_eq!(e.claim.admit(16 * MIB, 100), 0);
+        assert!(!e.claim.enter(2));
+        drop((e, f));
         // Once every part is handed out, the tail is steal's, not evict's.
         let rest: Vec<Run> = std::iter::from_fn(|| s.next_run(64 * MIB)).collect();
         assert!(!rest.is_empty() && s.next_run(MIB).is_none());

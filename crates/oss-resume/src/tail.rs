@@ -220,8 +220,15 @@ impl Judged {
         })
     }
 
-    /// The first byte past what reaches the victim before the thief's first byte does.
-    fn margin_past(&self, victim: &RunView) -> u64 {
+    /// The first byte past what reaches the victim before the thief's first byte does. A
+    /// victim that has received nothing since it was handed out and stands at the start of
+    /// its part (`part_start`: waiting out throttling answers, or on a server that never
+    /// sent a byte) is owed nothing: the thief takes its whole run, so no crumb is left for
+    /// it to fetch at the end.
+    fn margin_past(&self, victim: &RunView, part_start: u64) -> u64 {
+        if victim.received == 0 && victim.accepted == part_start {
+            return victim.accepted;
+        }
         let margin = (self.v * self.latency).max(CUT_MARGIN as f64) as u64;
         victim.accepted.saturating_add(margin)
     }
@@ -247,7 +254,7 @@ fn finish_together(plan: &Plan, victim: &RunView, judged: &Judged) -> Option<(u6
     let ideal = judged.last_byte.saturating_sub(h as u64);
     let current = plan.part(victim.at)?;
     if victim.cuttable && ideal < current.end() {
-        let start = ideal.max(judged.margin_past(victim));
+        let start = ideal.max(judged.margin_past(victim, current.start()));
         return Some(if start >= current.end() {
             (victim.at + 1, current.end())
         } else {
@@ -275,7 +282,7 @@ fn finish_together(plan: &Plan, victim: &RunView, judged: &Judged) -> Option<(u6
 pub(crate) fn plan_evict(plan: &Plan, victim: &RunView, pace: Pace) -> Option<Split> {
     let judged = far_behind(plan, victim, pace)?;
     let current = plan.part(victim.at)?;
-    let start = judged.margin_past(victim);
+    let start = judged.margin_past(victim, current.start());
     let (from, start) = if victim.cuttable && start < current.end() {
         (victim.at, start)
     } else {
