@@ -8,15 +8,16 @@
 //! - Probing (like TCP's slow start): after each window of [`Controller::window`] it
 //!   compares the aggregate rate with the rate measured before the last change; a gain of
 //!   at least [`MIN_GAIN`] doubles the count, so a link that needs 30 connections gets them
-//!   in two windows instead of twenty-two. A smaller gain means the link, not the count, is
+//!   in two windows instead of twenty-two. The first step has nothing to compare with and
+//!   comes after half a window (unless the end is near). A smaller gain means the link, not the count, is
 //!   the limit: the count goes back to what it was before the step that did not help, and
 //!   holds.
 //! - A throttling answer (503 `ServiceUnavailable`/`SlowDown`-style codes, 429
 //!   `QpsLimitExceeded`) right after an increase undoes it and holds; otherwise it halves
 //!   the count at once (multiplicative decrease) and remembers the count that was throttled
 //!   as a ceiling; from then on growth is one connection per window (additive increase), up
-//!   to one below that ceiling. At most one back-off per window: the answers to requests
-//!   sent before a decrease arrive after it.
+//!   to one below that ceiling. After an undo, the answers to the undone step's requests
+//!   (they keep arriving for a while) are absorbed for a window.
 //! - It never grows when the bytes left would arrive within two windows at the current
 //!   rate: a new connection pays a round trip or two and a slow start before it helps, and
 //!   near the end it would only add requests (and, on a throttling server, 503s).
@@ -153,7 +154,14 @@ impl Controller {
             return Decision::Hold;
         };
         let elapsed = now.saturating_sub(start);
-        if elapsed < self.window || elapsed.is_zero() {
+        // The first decision needs no rate to compare with (a first step is always taken
+        // unless the end is near): it comes after half a window.
+        let window = if self.changes == 0 && self.rate_before.is_none() && !self.settled {
+            self.window / 2
+        } else {
+            self.window
+        };
+        if elapsed < window || elapsed.is_zero() {
             return Decision::Hold;
         }
         let rate = received.saturating_sub(start_bytes) as f64 / elapsed.as_secs_f64();
@@ -396,17 +404,27 @@ mod tests {
 
     #[test]
     fn short_windows_are_not_judged() {
-        let mut c = Controller::new(16, W, u64::MAX);
+        let mut c = Controller::new(32, W, u64::MAX);
         c.observe(Duration::ZERO, 0, 0);
+        // The first step compares with nothing: it comes after half a window.
         assert_eq!(
-            c.observe(Duration::from_millis(500), 1000, 0),
+            c.observe(Duration::from_millis(400), 1000, 0),
             Decision::Hold
         );
         assert!(matches!(
-            c.observe(Duration::from_millis(1000), 2000, 0),
+            c.observe(Duration::from_millis(500), 2000, 0),
             Decision::Grow { to: 16 }
         ));
-        assert_eq!(c.summary().changes, 1);
+        // Every later one after a whole window.
+        assert_eq!(
+            c.observe(Duration::from_millis(1400), 9000, 0),
+            Decision::Hold
+        );
+        assert!(matches!(
+            c.observe(Duration::from_millis(1500), 10_000, 0),
+            Decision::Grow { to: 32 }
+        ));
+        assert_eq!(c.summary().changes, 2);
     }
 
     #[test]
