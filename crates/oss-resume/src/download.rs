@@ -105,16 +105,18 @@ impl Download {
         self
     }
 
-    /// Whether a worker with nothing left to fetch takes the end of a run that is far
-    /// behind (default: on). At the tail, when a run's remaining bytes at its observed rate
-    /// would take at least three times what a fresh request on the idle worker's connection
-    /// would, the idle worker takes its last bytes (as many as make both finish together:
-    /// whole parts, or the rest of the part the slow run is writing) and fetches them
-    /// itself; the slow run stops at its new end. Each byte is still written once, the
-    /// CRC-64 stays exact, and the checkpoint records a part cut in two only once both
-    /// halves are written (a crash before re-fetches the second half).
-    /// [`crate::Report::tail_splits`] counts the splits; each is logged at debug level. It
-    /// acts only when a run is far behind at the tail.
+    /// Whether workers take over the rest of a run that is far behind (default: on): when a
+    /// run's remaining bytes at its observed rate (judged after 12 round trips of the link)
+    /// would take at least three times what a fresh request on another worker's connection
+    /// would. While parts are still waiting, the worker about to take a new part takes
+    /// instead all of the slow run but what is already on its way to it (the slow
+    /// connection is closed, its worker goes on with fresh parts); at the tail, an idle
+    /// worker takes as many of its last bytes as make both finish together (whole parts, or
+    /// the rest of the part the slow run is writing). The slow run stops at its new end.
+    /// Each byte is still written once, the CRC-64 stays exact, and the checkpoint records
+    /// a part cut in two only once both halves are written (a crash before re-fetches the
+    /// second half). [`crate::Report::tail_splits`] counts the splits; each is logged at
+    /// info level. Runs at similar rates are never split.
     pub fn tail_splitting(mut self, on: bool) -> Self {
         self.options.tail_split = on;
         self

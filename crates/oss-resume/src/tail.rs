@@ -6,8 +6,9 @@
 //! (`Claim::view`); `docs/link-model.md` explains the rule and its numbers.
 //!
 //! A run (the *victim*) is judged once it has been in flight for [`judge_after`] the link's
-//! round trip (slow start and the first byte's round trip no longer dominate its rate). Its rate `v` is the bytes
-//! it received over that time, `R` the bytes it still has to fetch, and the thief's pace is
+//! round trip (slow start and the first byte's round trip no longer dominate its rate). Its
+//! rate `v` is the bytes it received over that time, `R` the bytes it still has to fetch,
+//! and the thief's pace is
 //! its own last streaming rate `w` and time to first byte `L` (or, for a worker that has no
 //! rate yet, the fastest run in flight's). The victim is **far behind** when
 //! `R / v >= SLOW_FACTOR x (L + R / w)`: finishing alone takes several times what a fresh
@@ -18,12 +19,13 @@
 //! victim's position (what reaches the victim before the thief's first byte stays its own):
 //! the victim keeps that part's prefix, the thief writes its suffix, and the part is done
 //! when both are (`Event::SuffixDone`). At least [`MIN_SPLIT`] bytes, and only if the split
-//! shortens the estimated finish by at least [`min_saving`]. Runs moving at similar rates are never split: the scheduler's
-//! even share of the last parts already balances them.
+//! shortens the estimated finish by at least [`min_saving`]. Runs moving at similar rates
+//! are never split: the scheduler's even share of the last parts already balances them.
 //!
 //! While parts are still waiting to be handed out, a victim far behind keeps only what
 //! reaches it before the thief's first byte ([`plan_evict`]): its worker then goes on with
-//! fresh parts on another connection instead of crawling on its own until the tail.
+//! fresh parts on another connection instead of crawling on its own until the tail. A
+//! victim that has received nothing and stands at its part's start keeps nothing.
 
 use std::time::Duration;
 

@@ -128,7 +128,7 @@ errors print none). Sizes are bytes; absent values are null.
   parts_total         parts in the plan
   part_size           bytes per part
   threads             concurrent part downloads (with --threads auto: its cap)
-  tail_splits         runs far behind whose end an idle connection took over
+  tail_splits         runs far behind whose rest another connection took over
   connections_auto    with --threads auto: {started, peak, ended, changes, history: [{at_secs,
                       to, reason: \"rate rose\", \"no gain\" or \"throttled\"}]}, else null
   elapsed_secs        wall time of this run

@@ -78,7 +78,7 @@ pub struct Summary {
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
     /// With `--range`: the object's bytes written, `FIRST-LAST` (inclusive).
     pub range: Option<String>,
-    /// Runs far behind whose end an idle connection took over (tail splitting).
+    /// Runs far behind whose rest another connection took over (tail splitting).
     pub tail_splits: Option<u64>,
     /// With `--threads auto`: what the adaptive connection count did.
     pub connections_auto: Option<AutoJson>,
