@@ -9,9 +9,9 @@
 //!   compares the aggregate rate with the rate measured before the last change; a gain of
 //!   at least [`MIN_GAIN`] doubles the count, so a link that needs 30 connections gets them
 //!   in two windows instead of twenty-two. The first step has nothing to compare with and
-//!   comes after half a window (unless the end is near). A smaller gain means the link, not the count, is
-//!   the limit: the count goes back to what it was before the step that did not help, and
-//!   holds.
+//!   comes after half a window (unless the end is near). A smaller gain means the link, not
+//!   the count, is the limit: the count goes back to what it was before the step that did
+//!   not help, and holds.
 //! - A throttling answer (503 `ServiceUnavailable`/`SlowDown`-style codes, 429
 //!   `QpsLimitExceeded`) right after an increase undoes it and holds; otherwise it halves
 //!   the count at once (multiplicative decrease) and remembers the count that was throttled
@@ -156,7 +156,7 @@ impl Controller {
         let elapsed = now.saturating_sub(start);
         // The first decision needs no rate to compare with (a first step is always taken
         // unless the end is near): it comes after half a window.
-        let window = if self.changes == 0 && self.rate_before.is_none() && !self.settled {
+        let window = if self.changes == 0 {
             self.window / 2
         } else {
             self.window

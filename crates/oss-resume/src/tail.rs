@@ -167,6 +167,8 @@ struct Judged {
     left: u64,
     /// Seconds the victim needs for them alone.
     before: f64,
+    /// Seconds a split must save ([`min_saving`] of the thief's latency).
+    min_saving: f64,
 }
 
 /// Whether `victim` is far behind a fresh request at `pace`: `R / v >= SLOW_FACTOR x
@@ -192,13 +194,14 @@ fn far_behind(plan: &Plan, victim: &RunView, pace: Pace) -> Option<Judged> {
         last_byte,
         left,
         before,
+        min_saving: min_saving(pace.latency).as_secs_f64(),
     })
 }
 
 impl Judged {
     /// The split that gives the thief bytes `start..` (of part `from`), if it is worth a
     /// request: at least [`MIN_SPLIT`] bytes, saving at least [`min_saving`].
-    fn split(&self, victim: &RunView, pace: Pace, from: u64, start: u64) -> Option<Split> {
+    fn split(&self, victim: &RunView, from: u64, start: u64) -> Option<Split> {
         if from >= victim.end {
             return None;
         }
@@ -208,7 +211,7 @@ impl Judged {
         }
         let kept = (self.left as f64 - bytes as f64).max(0.0);
         let after = (kept / self.v).max(self.latency + bytes as f64 / self.w);
-        if self.before - after < min_saving(pace.latency).as_secs_f64() {
+        if self.before - after < self.min_saving {
             return None;
         }
         Some(Split {
@@ -242,7 +245,7 @@ impl Judged {
 pub(crate) fn plan_split(plan: &Plan, victim: &RunView, pace: Pace) -> Option<Split> {
     let judged = far_behind(plan, victim, pace)?;
     let (from, start) = finish_together(plan, victim, &judged)?;
-    judged.split(victim, pace, from, start)
+    judged.split(victim, from, start)
 }
 
 /// Where to cut `victim` so that it and a thief starting now finish together: bytes
@@ -290,7 +293,7 @@ pub(crate) fn plan_evict(plan: &Plan, victim: &RunView, pace: Pace) -> Option<Sp
     } else {
         (victim.at + 1, current.end())
     };
-    judged.split(victim, pace, from, start)
+    judged.split(victim, from, start)
 }
 
 #[cfg(test)]

@@ -299,7 +299,7 @@ async fn download_run(
             sink.current_part().index,
             run.claim.end()
         );
-        let sent = sink.start_request();
+        sink.start_request();
         let outcome = tokio::select! {
             biased;
             () = ctx.cancel.cancelled() => None,
@@ -311,12 +311,12 @@ async fn download_run(
                 return Err(PartFailure::Cancelled);
             }
             Some(Ok(_)) => {
-                sink.observe(sent, sizer);
+                sink.observe(sizer);
                 break;
             }
             // Another worker took the rest of the run: what was accepted is kept.
             Some(Err(_)) if sink.stopped => {
-                sink.observe(sent, sizer);
+                sink.observe(sizer);
                 break;
             }
             Some(Err(e)) => e,
@@ -539,19 +539,18 @@ impl<'a> RunSink<'a> {
         PartRef::from(self.ctx.plan.part_at(self.accepted).unwrap_or(self.part))
     }
 
-    /// A request is about to be sent: returns when.
-    fn start_request(&mut self) -> tokio::time::Instant {
+    /// A request is about to be sent.
+    fn start_request(&mut self) {
         self.first_byte = None;
         self.request_bytes = 0;
         self.sent = tokio::time::Instant::now();
-        self.sent
     }
 
-    /// The request sent at `sent` ended: what it showed of the rate and latency.
-    fn observe(&self, sent: tokio::time::Instant, sizer: &mut RequestSizer) {
+    /// The current request ended: what it showed of the rate and latency.
+    fn observe(&self, sizer: &mut RequestSizer) {
         if let Some(first) = self.first_byte {
             let now = tokio::time::Instant::now();
-            sizer.observe(first - sent, self.request_bytes, now - first);
+            sizer.observe(first - self.sent, self.request_bytes, now - first);
         }
     }
 
