@@ -369,6 +369,14 @@ impl Download {
         self.options.hooks.boot = crate::options::BootIdSource::Simulated(boot);
         self
     }
+
+    /// Testing only (feature `failpoints`): an idle worker at the tail looks again for a
+    /// run to split every `poll` unless a run's end or a leaving worker wakes it first
+    /// (default 100 ms).
+    pub fn tail_poll(mut self, poll: std::time::Duration) -> Self {
+        self.options.hooks.tail_poll = Some(poll);
+        self
+    }
 }
 
 impl IntoFuture for Download {

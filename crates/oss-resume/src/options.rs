@@ -80,6 +80,9 @@ pub(crate) struct TestHooks {
     pub(crate) data_sync: crate::failpoint::DataSync,
     /// The boot id this run believes it is in.
     pub(crate) boot: BootIdSource,
+    /// How often an idle worker at the tail looks again without being woken (`None`: the
+    /// worker's default): a test makes it an hour to prove the wake-ups alone end a run.
+    pub(crate) tail_poll: Option<std::time::Duration>,
 }
 
 /// Every setting of one download.

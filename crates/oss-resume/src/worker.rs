@@ -122,6 +122,12 @@ pub(crate) struct Ctx {
     /// The shortest wait for a first byte of any request so far, in nanoseconds
     /// (`u64::MAX` before the first): the link's round trip, as the tail policy needs it.
     pub(crate) rtt_nanos: AtomicU64,
+    /// Wakes workers waiting at the tail or standing aside: a run ended, or a worker left.
+    /// Without it a waiter sees the change only at its next poll, and the download ends up
+    /// to [`STEAL_POLL`] after its last byte (the join waits for every worker).
+    pub(crate) changed: tokio::sync::Notify,
+    /// How often an idle worker at the tail looks again unwoken ([`STEAL_POLL`]).
+    pub(crate) steal_poll: Duration,
 }
 
 impl Ctx {
@@ -156,6 +162,8 @@ impl Ctx {
     /// running and the first to look rejoins.
     async fn rejoin(&self) {
         loop {
+            // Registered before the check, so a worker leaving in between still wakes it.
+            let changed = self.changed.notified();
             let allowed = self.allowed.load(Ordering::Relaxed);
             let joined =
                 self.running
@@ -165,7 +173,11 @@ impl Ctx {
             if joined.is_ok() {
                 return;
             }
-            tokio::time::sleep(REJOIN_POLL).await;
+            // The poll covers the controller raising the allowed count.
+            tokio::select! {
+                () = changed => {}
+                () = tokio::time::sleep(REJOIN_POLL) => {}
+            }
         }
     }
 }
@@ -173,13 +185,15 @@ impl Ctx {
 /// How often a worker standing aside (see [`Ctx::rejoin`]) looks for room.
 const REJOIN_POLL: Duration = Duration::from_millis(50);
 
-/// How often an idle worker at the tail looks again for a run to split.
-const STEAL_POLL: Duration = Duration::from_millis(100);
+/// How often an idle worker at the tail looks again for a run to split, when nothing woke
+/// it: a run in flight grows old enough to be judged without any event.
+pub(crate) const STEAL_POLL: Duration = Duration::from_millis(100);
 
 /// What an idle worker does next.
 enum Next {
     Run(Run),
-    /// Look for a run to split again after [`STEAL_POLL`].
+    /// Look for a run to split again when a run ends, a worker leaves, or after
+    /// [`Ctx::steal_poll`].
     Wait,
     Done,
 }
@@ -194,11 +208,15 @@ pub(crate) async fn run_worker(ctx: Arc<Ctx>, events: Sender<Event>) -> Result<(
             return Err(PartFailure::Cancelled);
         }
         if ctx.leave_if_surplus() {
+            ctx.changed.notify_waiters();
             return Ok(());
         }
         let target = ctx
             .max_request
             .map_or(sizer.target(), |max| sizer.target().min(max));
+        // Registered before the scheduler is read, so a run ending after this look still
+        // wakes a worker that decides to wait.
+        let changed = ctx.changed.notified();
         let next = match ctx.scheduler.lock() {
             Ok(mut s) => match evict(&ctx, &mut s, &sizer) {
                 Some(run) => Next::Run(run),
@@ -212,7 +230,11 @@ pub(crate) async fn run_worker(ctx: Arc<Ctx>, events: Sender<Event>) -> Result<(
         };
         match next {
             Next::Run(run) => {
-                download_run(&ctx, &events, run, &mut rng, &mut sizer).await?;
+                let ended = download_run(&ctx, &events, run, &mut rng, &mut sizer).await;
+                // Waiters look again now: the run may have been the last, or its end may
+                // leave another far behind.
+                ctx.changed.notify_waiters();
+                ended?;
                 // The connection goes back to the pool from a task of its own once its
                 // response is read to the end; a request sent before that task runs would
                 // open a new one.
@@ -222,12 +244,14 @@ pub(crate) async fn run_worker(ctx: Arc<Ctx>, events: Sender<Event>) -> Result<(
                 tokio::select! {
                     biased;
                     () = ctx.cancel.cancelled() => return Err(PartFailure::Cancelled),
-                    () = tokio::time::sleep(STEAL_POLL) => {}
+                    () = changed => {}
+                    () = tokio::time::sleep(ctx.steal_poll) => {}
                 }
             }
             Next::Done => {
                 // No longer running: a worker standing aside may take its place.
                 ctx.running.fetch_sub(1, Ordering::AcqRel);
+                ctx.changed.notify_waiters();
                 return Ok(());
             }
         }

@@ -175,6 +175,12 @@ impl Job {
             tail_split: self.options.tail_split,
             tail_splits: AtomicU64::new(0),
             rtt_nanos: AtomicU64::new(u64::MAX),
+            changed: tokio::sync::Notify::new(),
+            steal_poll: self
+                .options
+                .hooks
+                .tail_poll
+                .unwrap_or(crate::worker::STEAL_POLL),
         }
     }
 

@@ -171,6 +171,34 @@ async fn a_straggler_is_relieved_while_parts_still_wait() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_download_ends_with_its_last_run_not_at_the_next_tail_poll() {
+    // Real time, so no clock jumps: 4 runs of one 2 MiB part on 3 connections at 4 MiB/s.
+    // The two workers that find nothing left wait at the tail while the last run is
+    // fetched (it still has bytes that could be split). With their poll made an hour, only
+    // the wake-up a run's end sends lets them see that the download is over; before that
+    // wake-up existed, every download ended up to a poll (100 ms) after its last byte.
+    let env = Env::start().await;
+    let want = env.put("obj", SIZE, 43);
+    let proxy = env.proxy(Vec::new()).await;
+    proxy.set_link(Some(LinkModel::new(Duration::from_millis(10), 4 * MIB)));
+    let dir = Scratch::new("tail-wake");
+    let dest = dir.path("obj.bin");
+    let client = builder_for(&proxy.endpoint(), SignatureVersion::V4)
+        .build()
+        .unwrap();
+    let download = ONE_PART_RUNS
+        .apply(client.download(BUCKET, "obj", &dest))
+        .tail_poll(Duration::from_secs(3600));
+    let report = tokio::time::timeout(Duration::from_secs(60), download)
+        .await
+        .expect("the download outlived its last byte: idle workers at the tail were not woken")
+        .unwrap();
+    assert!(report.crc64_verified);
+    assert_file(&dest, &want);
+    assert_eq!(dir.names(), ["obj.bin"]);
+}
+
 #[tokio::test(start_paused = true)]
 async fn runs_at_similar_rates_are_not_split() {
     let link = LinkModel::new(Duration::from_millis(10), 4 * MIB);
