@@ -57,17 +57,31 @@ pub fn cap_of(profile: &str) -> Result<Option<f64>, String> {
         })
 }
 
-/// The chaos proxy playing `profile` in front of the server on `upstream_port` (seed 1, so
-/// the stragglers are the same connections in every run that opens them in the same order).
+/// The chaos proxy playing `profile` in front of the server on `upstream_port`, its
+/// stragglers chosen by `seed` and the connection's number (accept order, from 1). The bench
+/// starts a fresh one before every run with the round number as the seed: within a round
+/// every row meets the same link — the same connections straggle, the aggregate cap starts
+/// empty — and the rounds differ. (One proxy for the whole bench counted every earlier
+/// row's connections, so whether a row met a straggler followed the rows before it.)
+/// Returns the proxy and its port.
 pub fn start_proxy(
     emulator: &Path,
     profile: &str,
     upstream_port: u16,
-) -> Result<Listening, String> {
+    seed: u64,
+) -> Result<(Listening, u16), String> {
     let mut cmd = Command::new(emulator);
-    cmd.args(["--listen", "127.0.0.1:0", "--seed", "1", "--link", profile])
+    cmd.args(["--listen", "127.0.0.1:0", "--seed", &seed.to_string()])
+        .args(["--link", profile])
         .args(["--proxy-to", &format!("127.0.0.1:{upstream_port}")]);
-    Listening::start(cmd)
+    let proxy = Listening::start(cmd)?;
+    let port = proxy
+        .addr
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse::<u16>().ok())
+        .ok_or_else(|| format!("proxy address {}", proxy.addr))?;
+    Ok((proxy, port))
 }
 
 /// The section's table for objects of `size`; empty when it did not run.

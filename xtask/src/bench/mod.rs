@@ -376,16 +376,11 @@ impl Bench {
                         .unwrap_or_else(|| "oss-emulator is not available".to_string()),
                 ));
             };
-            let proxy = links::start_proxy(bin, profile, server.port)
+            let (proxy, port) = links::start_proxy(bin, profile, server.port, 0)
                 .map_err(|e| Failure::new("links", e))?;
-            let port = proxy
-                .addr
-                .rsplit(':')
-                .next()
-                .and_then(|p| p.parse::<u16>().ok())
-                .ok_or_else(|| Failure::new("links", format!("proxy address {}", proxy.addr)))?;
             eprintln!(
-                "==> bench: link {profile}: proxy {} in front of nginx",
+                "==> bench: link {profile}: proxy {} in front of nginx (a fresh one, seeded \
+                 with the round, before every run)",
                 proxy.endpoint
             );
             link_proxies.push((profile, port, proxy));
@@ -432,13 +427,6 @@ impl Bench {
                 }
             }
         }
-        let port_of = |section: Section| match section {
-            Section::Links(p) => link_proxies
-                .iter()
-                .find(|(q, _, _)| *q == p)
-                .map_or(server.port, |(_, port, _)| *port),
-            _ => server.port,
-        };
 
         // Timed runs, interleaved: every case once per round. Each durable run is
         // preceded by the disk's own durable copy of the same bytes, which it is read
@@ -453,14 +441,13 @@ impl Bench {
             for object in &objects {
                 data::warm(&object.path).map_err(|e| Failure::new("data", e))?;
                 for case in cases.iter_mut().filter(|c| c.size == object.size) {
-                    let job = self.job(
-                        case.row,
-                        object,
-                        case.threads,
-                        case.part,
-                        port_of(case.section),
-                        tools,
-                    );
+                    let port = match case.section {
+                        Section::Links(p) => {
+                            fresh_proxy(&mut link_proxies, p, server.port, round, tools)?
+                        }
+                        _ => server.port,
+                    };
+                    let job = self.job(case.row, object, case.threads, case.part, port, tools);
                     let tag = match case.section {
                         Section::Links(p) => {
                             format!(
@@ -783,6 +770,30 @@ impl Bench {
             quick: o.quick,
         }
     }
+}
+
+/// Replaces `profile`'s proxy in `proxies` with a fresh one seeded with `round`
+/// (`links::start_proxy`); returns its port.
+fn fresh_proxy(
+    proxies: &mut [(&'static str, u16, crate::listening::Listening)],
+    profile: &str,
+    upstream: u16,
+    round: usize,
+    tools: &peers::Tools,
+) -> Result<u16, Failure> {
+    let bin = tools
+        .emulator
+        .as_ref()
+        .ok_or_else(|| Failure::new("links", "oss-emulator is not available"))?;
+    let slot = proxies
+        .iter_mut()
+        .find(|(p, _, _)| *p == profile)
+        .ok_or_else(|| Failure::new("links", format!("no proxy for profile {profile}")))?;
+    let (proxy, port) = links::start_proxy(bin, profile, upstream, round as u64)
+        .map_err(|e| Failure::new("links", e))?;
+    // The old one is killed as it drops.
+    *slot = (slot.0, port, proxy);
+    Ok(port)
 }
 
 /// A file-name-safe tag for a case: `go-sdk-1GiB-n4-p8MiB`.
