@@ -79,6 +79,10 @@ struct ClaimState {
     /// The owner stops before this byte (`u64::MAX`: at the end of part `end - 1`), set
     /// when another run took the rest of the part the owner is in.
     stop: u64,
+    /// `(when, accepted)` marks taken at least [`tail::RECENT_SPAN`] apart as bytes are
+    /// admitted, newest second: the older one starts the span a recent rate is measured
+    /// over. Both are the hand-out until the stream has run that long.
+    marks: [(Instant, u64); 2],
 }
 
 impl Claim {
@@ -91,6 +95,7 @@ impl Claim {
                 end: parts.end,
                 accepted: start,
                 stop: u64::MAX,
+                marks: [(since, start); 2],
             }),
             start,
             since,
@@ -125,10 +130,15 @@ impl Claim {
     /// still its own (all, unless another run took the rest of the part; see
     /// [`Claim::cut_within`]). They count as accepted from now on, so no cut can fall
     /// before them.
-    pub(crate) fn admit(&self, offset: u64, len: u64) -> u64 {
+    /// `now` dates them for the run's recent rate.
+    pub(crate) fn admit(&self, offset: u64, len: u64, now: Instant) -> u64 {
         let mut s = self.lock();
         let allowed = len.min(s.stop.saturating_sub(offset));
         s.accepted = offset + allowed;
+        let [_, newer] = s.marks;
+        if now.saturating_duration_since(newer.0) >= tail::RECENT_SPAN {
+            s.marks = [newer, (now, s.accepted)];
+        }
         allowed
     }
 
@@ -208,6 +218,16 @@ impl Claim {
             received: s.accepted.saturating_sub(self.start),
             age: now.saturating_duration_since(self.since),
             cuttable: s.at >= self.cuttable_from && s.stop == u64::MAX,
+            // From the older mark, once it is not the hand-out (the start of a stream is
+            // its set-up and slow start: what the average already covers).
+            recent: Some(s.marks[0])
+                .filter(|(at, _)| *at > self.since)
+                .map(|(at, bytes)| {
+                    (
+                        now.saturating_duration_since(at),
+                        s.accepted.saturating_sub(bytes),
+                    )
+                }),
         }
     }
 }
@@ -317,7 +337,7 @@ impl Scheduler {
         let pace = pace.or_else(|| {
             let rate = views
                 .iter()
-                .filter_map(|(_, v)| v.rate(tail::judge_after(rtt)))
+                .filter_map(|(_, v)| v.rate(rtt))
                 .fold(0.0, f64::max);
             (rate > 0.0).then_some(Pace {
                 rate,
@@ -671,6 +691,27 @@ mod tests {
         assert!(!claim.enter(1));
     }
 
+    #[test]
+    fn a_claim_measures_its_recent_rate_from_marks_a_span_apart() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let claim = Claim::new(0..4, 0, t0, false);
+        // Nothing yet, and nothing while the older mark is still the hand-out.
+        assert_eq!(claim.view(t0 + ms(50)).recent, None);
+        assert_eq!(claim.admit(0, 1000, t0 + ms(60)), 1000);
+        assert_eq!(claim.admit(1000, 1000, t0 + ms(120)), 1000);
+        assert_eq!(claim.view(t0 + ms(150)).recent, None);
+        // A second mark a span after the first: the span starts at the first (120 ms).
+        assert_eq!(claim.admit(2000, 3000, t0 + ms(230)), 3000);
+        assert_eq!(claim.admit(5000, 1000, t0 + ms(300)), 1000);
+        assert_eq!(claim.view(t0 + ms(320)).recent, Some((ms(200), 4000)));
+        // Marks move on as bytes keep coming; the average still counts from the hand-out.
+        assert_eq!(claim.admit(6000, 500, t0 + ms(340)), 500);
+        let view = claim.view(t0 + ms(400));
+        assert_eq!(view.recent, Some((ms(170), 1500)));
+        assert_eq!((view.received, view.age), (6500, ms(400)));
+    }
+
     const MIB: u64 = 1 << 20;
 
     /// The round trip of the links these tests play.
@@ -727,7 +768,7 @@ mod tests {
         );
         assert_eq!((b.claim.end(), b.claim.stop()), (35, Some(cut)));
         // b stops at the cut: a chunk across it is admitted up to it only.
-        assert_eq!(b.claim.admit(cut - 10, 100), 10);
+        assert_eq!(b.claim.admit(cut - 10, 100, Instant::now()), 10);
         // A part cut once, or a suffix run's first part, is not cut again.
         assert_eq!(b.claim.cut_within(34, cut - 5, 35 * MIB), None);
         assert_eq!(d.claim.cut_within(34, cut + MIB / 2, 35 * MIB), None);
@@ -776,7 +817,7 @@ mod tests {
         assert!(!f.suffix);
         assert_eq!((f.first.index(), f.done, f.claim.end()), (2, 0, 3));
         assert_eq!(e.claim.end(), 2);
-        assert_eq!(e.claim.admit(16 * MIB, 100), 0);
+        assert_eq!(e.claim.admit(16 * MIB, 100, Instant::now()), 0);
         assert!(!e.claim.enter(2));
         drop((e, f));
         // Once every part is handed out, the tail is steal's, not evict's.

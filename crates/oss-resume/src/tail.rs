@@ -41,12 +41,27 @@ pub(crate) const MIN_SPLIT: u64 = 1 << 20;
 /// The least time a run is watched before its rate is believed.
 pub(crate) const MIN_AGE: Duration = Duration::from_millis(250);
 
-/// How long a run is watched before its rate is judged: at least [`MIN_AGE`], and 12 round
-/// trips (a connection's window doubles each round trip from 14 KiB, so reaching a few MiB
-/// takes 6 to 8 of them; by 12 the ramp no longer halves the average rate).
+/// How long a run is watched before its average rate is judged: at least [`MIN_AGE`], and
+/// 12 round trips (a connection's window doubles each round trip from 14 KiB, so reaching a
+/// few MiB takes 6 to 8 of them; by 12 the ramp no longer halves the average rate).
 pub(crate) fn judge_after(latency: Duration) -> Duration {
     (latency * 12).max(MIN_AGE)
 }
+
+/// How long a run is watched before its *recent* rate is judged: at least [`MIN_AGE`], and
+/// 9 round trips. The recent rate (over the last [`RECENT_SPAN`] to twice that) leaves the
+/// first round trips of slow start behind: by the 9th round trip of a run on a new
+/// connection (set-up and first byte included, so the 7th that carries data) a healthy
+/// window has moved it at more than half its cap over that span, so [`SLOW_FACTOR`] tells
+/// it from a straggler three round trips before its average would. (At 8 a fresh
+/// connection's recent rate can still be a third of its cap: a false split, tried.)
+pub(crate) fn judge_early(latency: Duration) -> Duration {
+    (latency * 9).max(MIN_AGE)
+}
+
+/// The least span a recent rate is measured over: long enough that the proxy's or the
+/// kernel's pacing, and a worker's pause to write, do not make a healthy run look slow.
+pub(crate) const RECENT_SPAN: Duration = Duration::from_millis(100);
 
 /// The least a split must save: two round trips (what the thief's request costs before
 /// its first byte, with margin), and 100 ms (below that, rate estimates are noise).
@@ -67,13 +82,6 @@ pub(crate) struct Pace {
     pub(crate) rtt: Duration,
 }
 
-impl Pace {
-    /// How long a run is watched before its rate is compared with this pace.
-    pub(crate) fn judge_after(&self) -> Duration {
-        judge_after(self.rtt)
-    }
-}
-
 /// A run in flight as the policy sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RunView {
@@ -90,13 +98,27 @@ pub(crate) struct RunView {
     /// Whether the part being written may be cut inside (not a suffix run's first part,
     /// not cut already).
     pub(crate) cuttable: bool,
+    /// Bytes received over the last `span` (`(span, bytes)`), a span of [`RECENT_SPAN`] or
+    /// more that starts after the run was handed out; `None` before there is one.
+    pub(crate) recent: Option<(Duration, u64)>,
 }
 
 impl RunView {
-    /// Its rate so far (bytes per second), once it has been watched for `judge_after`.
-    pub(crate) fn rate(&self, judge_after: Duration) -> Option<f64> {
-        (self.age >= judge_after && !self.age.is_zero())
-            .then(|| self.received as f64 / self.age.as_secs_f64())
+    /// Its rate (bytes per second) once it can be judged on a link of round trip `rtt`:
+    /// the average since it was handed out after [`judge_after`], the recent rate after
+    /// [`judge_early`]; the higher of the two when both are known (a run that sped up is
+    /// not behind; one that slowed down keeps the average it earned).
+    pub(crate) fn rate(&self, rtt: Duration) -> Option<f64> {
+        let average = (self.age >= judge_after(rtt) && !self.age.is_zero())
+            .then(|| self.received as f64 / self.age.as_secs_f64());
+        let recent = self
+            .recent
+            .filter(|(span, _)| self.age >= judge_early(rtt) && *span >= RECENT_SPAN)
+            .map(|(span, bytes)| bytes as f64 / span.as_secs_f64());
+        match (average, recent) {
+            (Some(a), Some(r)) => Some(a.max(r)),
+            (a, r) => a.or(r),
+        }
     }
 
     /// Whether any of it could ever be split off: [`MIN_SPLIT`] bytes after what the owner
@@ -177,7 +199,7 @@ fn far_behind(plan: &Plan, victim: &RunView, pace: Pace) -> Option<Judged> {
     if !victim.splittable(plan) || pace.rate <= 0.0 {
         return None;
     }
-    let v = victim.rate(pace.judge_after())?.max(1.0);
+    let v = victim.rate(pace.rtt)?.max(1.0);
     let w = pace.rate;
     let latency = pace.latency.as_secs_f64();
     let last_byte = plan.part(victim.end.checked_sub(1)?)?.end();
@@ -317,6 +339,7 @@ mod tests {
             received,
             age: Duration::from_millis(age_ms),
             cuttable: false,
+            recent: None,
         }
     }
 
@@ -389,6 +412,7 @@ mod tests {
             received: 0,
             age: Duration::from_secs(5),
             cuttable: false,
+            recent: None,
         };
         assert!(!victim.splittable(&small), "3 x 256 KiB < MIN_SPLIT");
         assert_eq!(plan_split(&small, &victim, pace(12 * MIB, 80)), None);
@@ -506,6 +530,67 @@ mod tests {
     }
 
     #[test]
+    fn a_recent_rate_judges_a_straggler_three_round_trips_sooner() {
+        let plan = plan_of(64 * MIB, 8 * MIB);
+        // 750 ms on an 80 ms link: past 9 round trips (720 ms), short of 12 (960 ms).
+        let young = RunView {
+            cuttable: true,
+            accepted: 24 * MIB + 400 * 1024,
+            ..run(3, 5, 0, 400 * 1024, 750)
+        };
+        assert_eq!(plan_evict(&plan, &young, pace(12 * MIB, 80)), None);
+        // At 1 MiB/s over its last 150 ms: a straggler, taken now.
+        let crawling = RunView {
+            recent: Some((Duration::from_millis(150), 150 * 1024)),
+            ..young
+        };
+        let split = plan_evict(&plan, &crawling, pace(12 * MIB, 80)).unwrap();
+        assert_eq!(split.from, 3);
+        // A healthy connection still in slow start: its average is as low, but over its
+        // last 150 ms it moved 6 MiB/s, half the thief's pace. Left alone.
+        let ramping = RunView {
+            recent: Some((Duration::from_millis(150), 900 * 1024)),
+            ..young
+        };
+        assert_eq!(plan_evict(&plan, &ramping, pace(12 * MIB, 80)), None);
+        // A span too short to trust, or a run too young even for its recent rate: alone.
+        let blip = RunView {
+            recent: Some((Duration::from_millis(50), 50 * 1024)),
+            ..young
+        };
+        assert_eq!(plan_evict(&plan, &blip, pace(12 * MIB, 80)), None);
+        let younger = RunView {
+            age: Duration::from_millis(700),
+            ..crawling
+        };
+        assert_eq!(plan_evict(&plan, &younger, pace(12 * MIB, 80)), None);
+    }
+
+    #[test]
+    fn a_run_that_sped_up_is_judged_on_its_recent_rate() {
+        let plan = plan_of(64 * MIB, 8 * MIB);
+        // 1 MiB in its first 1 s (far behind on average), but 10 MiB/s over its last 200 ms.
+        let victim = RunView {
+            cuttable: true,
+            accepted: 25 * MIB,
+            ..run(3, 5, 0, MIB, 1000)
+        };
+        assert!(plan_evict(&plan, &victim, pace(12 * MIB, 80)).is_some());
+        let sped_up = RunView {
+            recent: Some((Duration::from_millis(200), 2 * MIB)),
+            ..victim
+        };
+        assert_eq!(plan_evict(&plan, &sped_up, pace(12 * MIB, 80)), None);
+        // One that slowed down keeps the average it earned: judged as before.
+        let slowed = RunView {
+            received: 10 * MIB,
+            recent: Some((Duration::from_millis(200), 20 * 1024)),
+            ..victim
+        };
+        assert_eq!(plan_evict(&plan, &slowed, pace(12 * MIB, 80)), None);
+    }
+
+    #[test]
     fn runs_are_judged_after_twelve_round_trips_of_the_link_not_of_the_thief() {
         let plan = plan_of(64 * MIB, 8 * MIB);
         let victim = RunView {
@@ -519,7 +604,7 @@ mod tests {
             latency: Duration::from_millis(160),
             ..pace(12 * MIB, 80)
         };
-        assert_eq!(cold.judge_after(), Duration::from_millis(960));
+        assert_eq!(judge_after(cold.rtt), Duration::from_millis(960));
         assert!(plan_evict(&plan, &victim, cold).is_some());
         let slow_link = Pace {
             rtt: Duration::from_millis(160),

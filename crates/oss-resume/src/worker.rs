@@ -771,7 +771,9 @@ impl ByteSink for RunSink<'_> {
             limiter.take(chunk.len()).await;
         }
         // Bytes past a cut another run made inside this part are not this run's.
-        let allowed = self.claim.admit(offset, chunk.len() as u64);
+        let allowed = self
+            .claim
+            .admit(offset, chunk.len() as u64, tokio::time::Instant::now());
         let cut = allowed < chunk.len() as u64;
         if cut {
             chunk.truncate(usize::try_from(allowed).unwrap_or(usize::MAX));
