@@ -4,7 +4,11 @@
 //! its tests replay any link exactly.
 //!
 //! - It starts at [`START`] connections (or the cap, if lower): a count no OSS front-end
-//!   throttles and that fills a link of up to 8 × a connection's rate at once.
+//!   throttles and that fills a link of up to 8 × a connection's rate at once. On a long
+//!   path ([`start_for`]: the download's HEAD took [`LONG_PATH_HEAD`] or more) it starts at
+//!   [`START_LONG`]: there every connection spends its first half second in slow start, so
+//!   the count the path needs must be there from the first round trip, not grown into a
+//!   second later; a server that throttles it gets the count halved at its first 503.
 //! - Probing (like TCP's slow start): after each window of [`Controller::window`] it
 //!   compares the aggregate rate with the rate measured before the last change; a gain of
 //!   at least [`MIN_GAIN`] doubles the count, so a link that needs 30 connections gets them
@@ -33,6 +37,24 @@ use crate::report::{AdaptiveConnections, ConnectionChange, ConnectionChangeReaso
 
 /// Connections at the start.
 pub(crate) const START: usize = 8;
+
+/// Connections at the start on a long path.
+pub(crate) const START_LONG: usize = 16;
+
+/// A HEAD that took this long (on a fresh connection: its set-up and the request, two round
+/// trips) marks a long path: a round trip of about 40 ms or more, where 8 connections in
+/// slow start fill a path slowly. A cross-region path (80 ms) takes 160 ms; the same region
+/// (10–20 ms) 20–40 ms.
+pub(crate) const LONG_PATH_HEAD: Duration = Duration::from_millis(80);
+
+/// Where the count starts, given how long the download's HEAD took (`None`: unknown, or it
+/// was retried): [`START_LONG`] on a long path, else [`START`].
+pub(crate) fn start_for(head_time: Option<Duration>) -> usize {
+    match head_time {
+        Some(t) if t >= LONG_PATH_HEAD => START_LONG,
+        _ => START,
+    }
+}
 
 /// The smallest relative gain in aggregate rate that justifies the last increase.
 pub(crate) const MIN_GAIN: f64 = 0.10;
@@ -101,10 +123,11 @@ pub(crate) struct Controller {
 
 impl Controller {
     /// A controller for at most `cap` connections (at least one), measuring over `window`,
-    /// for a transfer of `to_fetch` bytes.
-    pub(crate) fn new(cap: usize, window: Duration, to_fetch: u64) -> Self {
+    /// for a transfer of `to_fetch` bytes, starting at `start` ([`start_for`]; at least one,
+    /// at most `cap`).
+    pub(crate) fn new(cap: usize, window: Duration, to_fetch: u64, start: usize) -> Self {
         let cap = cap.max(1);
-        let start = START.min(cap);
+        let start = start.clamp(1, cap);
         Self {
             cap,
             target: start,
@@ -293,8 +316,25 @@ mod tests {
     }
 
     #[test]
+    fn a_long_path_starts_at_sixteen() {
+        let ms = Duration::from_millis;
+        // Cross-region (80 ms): a fresh connection's HEAD takes two round trips.
+        assert_eq!(start_for(Some(ms(160))), START_LONG);
+        assert_eq!(start_for(Some(LONG_PATH_HEAD)), START_LONG);
+        // Same region, a throttled bucket nearby, loopback; unknown or retried: 8.
+        for head in [ms(20), ms(40), ms(79), Duration::ZERO] {
+            assert_eq!(start_for(Some(head)), START, "{head:?}");
+        }
+        assert_eq!(start_for(None), START);
+        // Never above the cap, never below one.
+        assert_eq!(Controller::new(32, W, u64::MAX, START_LONG).target(), 16);
+        assert_eq!(Controller::new(4, W, u64::MAX, START_LONG).target(), 4);
+        assert_eq!(Controller::new(4, W, u64::MAX, 0).target(), 1);
+    }
+
+    #[test]
     fn doubles_to_the_cap_and_stops() {
-        let mut c = Controller::new(40, W, u64::MAX);
+        let mut c = Controller::new(40, W, u64::MAX, START);
         let link = Link {
             per_conn: 10,
             total: u64::MAX,
@@ -315,7 +355,7 @@ mod tests {
     fn goes_back_when_doubling_does_not_help() {
         // 10 B/s per connection, 120 B/s in all: 16 helps (80 to 120), 32 gives 120 again:
         // back to 16, held.
-        let mut c = Controller::new(64, W, u64::MAX);
+        let mut c = Controller::new(64, W, u64::MAX, START);
         let link = Link {
             per_conn: 10,
             total: 120,
@@ -335,7 +375,7 @@ mod tests {
 
     #[test]
     fn a_throttled_doubling_is_undone_and_held() {
-        let mut c = Controller::new(32, W, u64::MAX);
+        let mut c = Controller::new(32, W, u64::MAX, START);
         let link = Link {
             per_conn: 10,
             total: u64::MAX,
@@ -348,7 +388,7 @@ mod tests {
 
     #[test]
     fn throttled_at_the_start_halves_and_recovers_one_at_a_time() {
-        let mut c = Controller::new(32, W, u64::MAX);
+        let mut c = Controller::new(32, W, u64::MAX, START);
         let link = Link {
             per_conn: 10,
             total: u64::MAX,
@@ -380,19 +420,19 @@ mod tests {
     fn no_growth_when_the_rest_arrives_within_two_windows() {
         // 80 B/s at the start; 150 B left after the first window: less than two windows'
         // worth (160 B), so no connection is added.
-        let mut c = Controller::new(32, W, 230);
+        let mut c = Controller::new(32, W, 230, START);
         c.observe(Duration::ZERO, 0, 0);
         assert_eq!(c.observe(W, 80, 0), Decision::Hold);
         assert_eq!(c.target(), 8);
         // With more left it would have doubled.
-        let mut c = Controller::new(32, W, 1000);
+        let mut c = Controller::new(32, W, 1000, START);
         c.observe(Duration::ZERO, 0, 0);
         assert_eq!(c.observe(W, 80, 0), Decision::Grow { to: 16 });
     }
 
     #[test]
     fn a_cap_below_the_start_is_kept() {
-        let mut c = Controller::new(1, W, u64::MAX);
+        let mut c = Controller::new(1, W, u64::MAX, START);
         assert_eq!(c.target(), 1);
         assert_eq!(
             c.observe(Duration::ZERO, 0, 1),
@@ -404,7 +444,7 @@ mod tests {
 
     #[test]
     fn short_windows_are_not_judged() {
-        let mut c = Controller::new(32, W, u64::MAX);
+        let mut c = Controller::new(32, W, u64::MAX, START);
         c.observe(Duration::ZERO, 0, 0);
         // The first step compares with nothing: it comes after half a window.
         assert_eq!(
@@ -429,7 +469,7 @@ mod tests {
 
     #[test]
     fn the_answers_to_an_undone_step_are_absorbed_for_a_window() {
-        let mut c = Controller::new(32, W, u64::MAX);
+        let mut c = Controller::new(32, W, u64::MAX, START);
         c.observe(Duration::ZERO, 0, 0);
         assert_eq!(c.observe(W, 1000, 0), Decision::Grow { to: 16 });
         // The eight requests above the limit are refused over two observations: the first
@@ -455,7 +495,7 @@ mod tests {
 
     #[test]
     fn an_added_connection_that_is_throttled_is_taken_back_and_held() {
-        let mut c = Controller::new(32, W, u64::MAX);
+        let mut c = Controller::new(32, W, u64::MAX, START);
         c.observe(Duration::ZERO, 0, 0);
         // Throttled at the start: 8 -> 4, then one at a time.
         c.observe(Duration::from_millis(100), 0, 1);

@@ -56,8 +56,8 @@ pub struct Args {
     pub output: Option<PathBuf>,
 
     /// Concurrent connections (parallel ranged GETs), 1-1024 (-j and -x as in aria2c), or
-    /// auto: start at 8 and double while the rate rises, backing off on throttling
-    /// answers, up to 32 (a stream to stdout: 8; a batch: 32 shared)
+    /// auto: start at 8 (16 on a long path) and double while the rate rises, backing off on
+    /// throttling answers, up to 32 (a stream to stdout: 8; a batch: 32 shared)
     #[arg(long, short = 'j', short_alias = 'x', value_name = "N|auto",
           default_value_t = Threads::Auto, value_parser = parse_threads,
           help_heading = "Download")]

@@ -770,6 +770,7 @@ async fn head(shared: &Shared, key: &str) -> Result<oss_http::ObjectMeta, Error>
         &shared.stop,
     )
     .await
+    .map(|(meta, _)| meta)
 }
 
 /// A large object's progress callback that adds the bytes it receives to `arrived` as they

@@ -5,7 +5,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::Error;
 
-/// HEAD, retried on transient failures with the parts' policies (`retry` is fresh).
+/// HEAD, retried on transient failures with the parts' policies (`retry` is fresh). With
+/// the metadata, how long the HEAD took when its first attempt succeeded (`None` after a
+/// retry: a server that refused it once says nothing of the path's round trip).
 pub(crate) async fn head(
     http: &oss_http::Client,
     headers: &RequestHeaders,
@@ -14,9 +16,11 @@ pub(crate) async fn head(
     version_id: Option<&str>,
     mut retry: PartRetry,
     cancel: &CancellationToken,
-) -> Result<ObjectMeta, Error> {
+) -> Result<(ObjectMeta, Option<std::time::Duration>), Error> {
     let mut rng = JitterRng::from_entropy();
+    let mut first = true;
     loop {
+        let sent = tokio::time::Instant::now();
         let head = http.head_object_with(bucket, key, version_id, headers);
         let result = tokio::select! {
             biased;
@@ -29,9 +33,10 @@ pub(crate) async fn head(
             r = head => r,
         };
         let error = match result {
-            Ok(meta) => return Ok(meta),
+            Ok(meta) => return Ok((meta, first.then(|| sent.elapsed()))),
             Err(e) => e,
         };
+        first = false;
         match retry.on_failure(error.retry_reason(), &mut rng) {
             RetryDecision::Retry { delay, .. } => {
                 tracing::debug!("HEAD: retrying in {delay:?} after: {error}");

@@ -75,6 +75,7 @@ pub(crate) async fn run(request: Request) -> Result<Report, Error> {
         restarts: 0,
         requests: 0,
         adaptive: None,
+        head_time: None,
         tail_splits: 0,
         connections_before,
         discarded_on_request: false,
@@ -127,6 +128,9 @@ struct Job {
     requests: u64,
     /// What the adaptive connection count did in the last transfer, if it was on.
     adaptive: Option<crate::report::AdaptiveConnections>,
+    /// How long the last HEAD took, when its first attempt succeeded: where the adaptive
+    /// count starts (`adapt::start_for`).
+    head_time: Option<std::time::Duration>,
     /// Runs split at the tail by every attempt so far.
     tail_splits: u64,
     /// The client's count of connections opened when the download began.
@@ -152,7 +156,7 @@ impl Job {
         }
         loop {
             let retry = PartRetry::with_throttle(self.options.retry, self.options.throttle);
-            let meta = head::head(
+            let (meta, head_time) = head::head(
                 &self.http,
                 &self.headers,
                 &self.bucket,
@@ -162,6 +166,7 @@ impl Job {
                 &user_cancel,
             )
             .await?;
+            self.head_time = head_time;
             let (detail, part, request_id) =
                 match self.attempt(meta, user_cancel.child_token()).await {
                     Ok(report) => return Ok(report),

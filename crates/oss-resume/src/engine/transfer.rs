@@ -86,7 +86,12 @@ impl Job {
         let (events, done) = self.spawn_aggregator(aggregator)?;
         let controller = self.options.threads_auto.then(|| {
             let to_fetch = plan.object_size().saturating_sub(bytes_resumed);
-            Controller::new(workers, adapt::WINDOW, to_fetch)
+            Controller::new(
+                workers,
+                adapt::WINDOW,
+                to_fetch,
+                adapt::start_for(self.head_time),
+            )
         });
         let (failure, panicked, adaptive) =
             join_workers(&ctx, workers, controller, events, &cancel).await;

@@ -40,7 +40,8 @@ pub(super) async fn run<W: AsyncWrite + Unpin + Send>(
     let user_cancel = options.cancel.clone().unwrap_or_default();
     let retry = PartRetry::with_throttle(options.retry, options.throttle);
     let version = options.version_id.as_deref();
-    let object = head(&http, &headers, &bucket, &key, version, retry, &user_cancel).await?;
+    // The stream's connection count is fixed: how long the HEAD took is not needed.
+    let (object, _) = head(&http, &headers, &bucket, &key, version, retry, &user_cancel).await?;
     let span = range
         .unwrap_or(ObjectRange::From {
             first: 0,
