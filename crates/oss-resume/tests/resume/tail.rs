@@ -33,13 +33,15 @@ fn straggling_link(rate: u64, slow: u64) -> LinkModel {
         .expect("a straggler share that slows exactly the second connection")
 }
 
-/// How a test downloads: object size, part size, largest request, tail splitting.
+/// How a test downloads: object size, part size, largest request, tail splitting, and how
+/// often idle workers at the tail look again unwoken (`None`: the default).
 #[derive(Clone, Copy)]
 struct Setup {
     size: u64,
     part: u64,
     max_request: Option<u64>,
     split: bool,
+    tail_poll: Option<Duration>,
 }
 
 /// 256 KiB parts, requests as the sizer says.
@@ -48,6 +50,7 @@ const SMALL_PARTS: Setup = Setup {
     part: 256 * 1024,
     max_request: None,
     split: true,
+    tail_poll: None,
 };
 
 /// 2 MiB parts, one per request: every run is one part, so only a cut inside a part helps.
@@ -56,6 +59,7 @@ const ONE_PART_RUNS: Setup = Setup {
     part: 2 * MIB,
     max_request: Some(2 * MIB),
     split: true,
+    tail_poll: None,
 };
 
 /// 32 MiB in 2 MiB parts, one per request: parts are still waiting to be handed out long
@@ -79,6 +83,10 @@ impl Setup {
             .threads(3)
             .tail_splitting(self.split)
             .retry_policy(fast_retry());
+        let d = match self.tail_poll {
+            Some(poll) => d.tail_poll(poll),
+            None => d,
+        };
         match self.max_request {
             Some(max) => d.max_request_size(max),
             None => d,
@@ -178,25 +186,15 @@ async fn the_download_ends_with_its_last_run_not_at_the_next_tail_poll() {
     // fetched (it still has bytes that could be split). With their poll made an hour, only
     // the wake-up a run's end sends lets them see that the download is over; before that
     // wake-up existed, every download ended up to a poll (100 ms) after its last byte.
-    let env = Env::start().await;
-    let want = env.put("obj", SIZE, 43);
-    let proxy = env.proxy(Vec::new()).await;
-    proxy.set_link(Some(LinkModel::new(Duration::from_millis(10), 4 * MIB)));
-    let dir = Scratch::new("tail-wake");
-    let dest = dir.path("obj.bin");
-    let client = builder_for(&proxy.endpoint(), SignatureVersion::V4)
-        .build()
-        .unwrap();
-    let download = ONE_PART_RUNS
-        .apply(client.download(BUCKET, "obj", &dest))
-        .tail_poll(Duration::from_secs(3600));
-    let report = tokio::time::timeout(Duration::from_secs(60), download)
+    // `through` checks the file, its CRC-64 and that nothing else is left.
+    let link = LinkModel::new(Duration::from_millis(10), 4 * MIB);
+    let setup = Setup {
+        tail_poll: Some(Duration::from_secs(3600)),
+        ..ONE_PART_RUNS
+    };
+    tokio::time::timeout(Duration::from_secs(60), through("tail-wake", link, setup))
         .await
-        .expect("the download outlived its last byte: idle workers at the tail were not woken")
-        .unwrap();
-    assert!(report.crc64_verified);
-    assert_file(&dest, &want);
-    assert_eq!(dir.names(), ["obj.bin"]);
+        .expect("the download outlived its last byte: idle workers at the tail were not woken");
 }
 
 #[tokio::test(start_paused = true)]
